@@ -1,0 +1,542 @@
+//! Objects into the typed [`Inventory`].
+
+use std::collections::{BTreeSet, HashSet};
+
+use meshaudit_model::istio::{MeshConfigSource, Typed};
+use meshaudit_model::k8s::{
+    ConfigMap, IntOrString, Namespace, NetworkPolicy, PodSpec, Secret, Service, ServiceAccount,
+    ServiceSpec, Webhook, WebhookConfiguration, WebhookKind, Workload,
+};
+use meshaudit_model::selector::map_selects;
+use meshaudit_model::{
+    from_node, CertificateInfo, InputError, Inventory, Node, Object, ObjectId, Step,
+};
+use serde::de::DeserializeOwned;
+
+use crate::certs::certificates_in;
+use crate::yaml::parse_documents;
+
+/// API versions meshaudit reads for each kind it types. Other versions of these kinds are
+/// reported, not guessed at.
+fn supported_versions(group: &str, kind: &str) -> Option<&'static [&'static str]> {
+    Some(match (group, kind) {
+        (
+            "",
+            "Namespace" | "Pod" | "Service" | "ServiceAccount" | "ConfigMap" | "Secret"
+            | "ReplicationController",
+        ) => &["v1"],
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+            &["v1", "v1beta2", "v1beta1"]
+        }
+        ("batch", "Job") => &["v1"],
+        ("batch", "CronJob") => &["v1", "v1beta1"],
+        ("networking.k8s.io", "NetworkPolicy") => &["v1"],
+        ("extensions", "NetworkPolicy" | "Deployment" | "DaemonSet" | "ReplicaSet") => {
+            &["v1beta1"]
+        }
+        (
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
+        ) => &["v1", "v1beta1"],
+        (
+            "security.istio.io",
+            "PeerAuthentication" | "AuthorizationPolicy" | "RequestAuthentication",
+        ) => &["v1", "v1beta1"],
+        (
+            "networking.istio.io",
+            "DestinationRule" | "Gateway" | "VirtualService" | "ServiceEntry" | "Sidecar",
+        ) => &["v1", "v1beta1", "v1alpha3"],
+        ("networking.istio.io", "EnvoyFilter") => &["v1alpha3"],
+        ("extensions.istio.io", "WasmPlugin") => &["v1alpha1"],
+        ("telemetry.istio.io", "Telemetry") => &["v1", "v1alpha1"],
+        _ => return None,
+    })
+}
+
+const ISTIO_GROUPS: &[&str] = &[
+    "security.istio.io",
+    "networking.istio.io",
+    "extensions.istio.io",
+    "telemetry.istio.io",
+];
+
+pub(crate) struct Builder {
+    pub inventory: Inventory,
+    pub errors: Vec<InputError>,
+    secret_certificates: Vec<(ObjectId, Vec<CertificateInfo>)>,
+}
+
+impl Builder {
+    pub fn new(
+        objects: Vec<Object>,
+        secret_certificates: Vec<(ObjectId, Vec<CertificateInfo>)>,
+    ) -> Self {
+        Builder {
+            inventory: Inventory::with_objects(objects),
+            errors: Vec::new(),
+            secret_certificates,
+        }
+    }
+
+    pub fn build(mut self) -> (Inventory, Vec<InputError>) {
+        let owned = controlled_objects(&self.inventory.objects);
+        let mut secret_certs: std::collections::HashMap<ObjectId, Vec<CertificateInfo>> =
+            std::mem::take(&mut self.secret_certificates)
+                .into_iter()
+                .collect();
+        for id in 0..self.inventory.objects.len() {
+            let obj = &self.inventory.objects[id];
+            let group = obj.group().to_owned();
+            let kind = obj.kind.clone();
+            if let Some(ns) = obj.namespace.clone() {
+                self.inventory
+                    .namespaces
+                    .entry(ns.clone())
+                    .or_insert_with(|| Namespace {
+                        name: ns,
+                        labels: Default::default(),
+                        object: None,
+                        first_member: Some(id),
+                    });
+            }
+            match supported_versions(&group, &kind) {
+                Some(versions) if !versions.contains(&obj.version()) => {
+                    let message = format!(
+                        "{kind} {}: apiVersion `{}` is not one meshaudit reads (it reads {}); the object is not audited",
+                        obj.qualified_name(),
+                        obj.api_version,
+                        versions
+                            .iter()
+                            .map(|v| if group.is_empty() { (*v).to_owned() } else { format!("{group}/{v}") })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    let loc = obj.location_of(&["apiVersion".into()]);
+                    self.errors
+                        .push(InputError::new(loc.path, loc.line, loc.column, message));
+                    continue;
+                }
+                None => continue,
+                Some(_) => {}
+            }
+            self.add(id, &group, &kind, owned.contains(&id), secret_certs.remove(&id));
+        }
+        self.resolve_service_ports();
+        self.inventory.build_indexes();
+        (self.inventory, self.errors)
+    }
+
+    fn field_error(&mut self, id: ObjectId, field: &str, e: meshaudit_model::FieldError) {
+        let obj = &self.inventory.objects[id];
+        let path = if e.path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{field}.{}", e.path)
+        };
+        let (line, column) = if e.line == 0 {
+            (obj.origin.line, obj.origin.column)
+        } else {
+            (e.line, e.column)
+        };
+        self.errors.push(InputError::new(
+            obj.origin.path.clone(),
+            line,
+            column,
+            format!(
+                "{} {}: {path}: {}; the object is not audited",
+                obj.kind,
+                obj.qualified_name(),
+                e.message
+            ),
+        ));
+    }
+
+    /// Deserializes `field` (absent or null reads as the type's default).
+    fn typed<T: DeserializeOwned + Default>(&mut self, id: ObjectId, path: &[&str]) -> Option<T> {
+        let steps: Vec<Step<'_>> = path.iter().map(|s| Step::Key(s)).collect();
+        let node = self.inventory.objects[id].node.at(&steps).cloned();
+        match node {
+            None => Some(T::default()),
+            Some(n) if n.is_null() => Some(T::default()),
+            Some(n) => match from_node::<T>(&n) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    self.field_error(id, &path.join("."), e);
+                    None
+                }
+            },
+        }
+    }
+
+    fn add(
+        &mut self,
+        id: ObjectId,
+        group: &str,
+        kind: &str,
+        controlled: bool,
+        certificates: Option<Vec<CertificateInfo>>,
+    ) {
+        let obj = &self.inventory.objects[id];
+        let namespace = obj.namespace.clone().unwrap_or_default();
+        let name = obj.name.clone();
+        match (group, kind) {
+            ("", "Namespace") => {
+                let labels = obj.labels.clone();
+                let entry = self
+                    .inventory
+                    .namespaces
+                    .entry(name.clone())
+                    .or_insert_with(|| Namespace {
+                        name,
+                        labels: Default::default(),
+                        object: None,
+                        first_member: None,
+                    });
+                entry.labels = labels;
+                entry.object = Some(id);
+            }
+            (_, "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job"
+            | "CronJob" | "ReplicationController") => {
+                // Pods and ReplicaSets whose controller is also in the input are that
+                // controller's workload, not a second one.
+                if !controlled {
+                    self.add_workload(id, kind);
+                }
+            }
+            ("", "Service") => {
+                if let Some(spec) = self.typed::<ServiceSpec>(id, &["spec"]) {
+                    self.inventory.services.push(Service {
+                        object: id,
+                        namespace,
+                        name,
+                        spec,
+                    });
+                }
+            }
+            ("", "ServiceAccount") => self.inventory.service_accounts.push(ServiceAccount {
+                object: id,
+                namespace,
+                name,
+            }),
+            ("", "ConfigMap") => self.add_config_map(id, namespace, name),
+            ("", "Secret") => {
+                let secret_type = obj
+                    .node
+                    .get("type")
+                    .and_then(Node::as_str)
+                    .unwrap_or("Opaque")
+                    .to_owned();
+                let mut keys = BTreeSet::new();
+                for field in ["data", "stringData"] {
+                    if let Some(entries) = obj.node.get(field).and_then(Node::as_map) {
+                        keys.extend(entries.iter().map(|e| e.key.clone()));
+                    }
+                }
+                self.inventory.secrets.push(Secret {
+                    object: id,
+                    namespace,
+                    name,
+                    secret_type,
+                    keys: keys.into_iter().collect(),
+                    certificates: certificates.unwrap_or_default(),
+                });
+            }
+            (_, "NetworkPolicy") => {
+                if let Some(spec) = self.typed(id, &["spec"]) {
+                    self.inventory.network_policies.push(NetworkPolicy {
+                        object: id,
+                        namespace,
+                        name,
+                        spec,
+                    });
+                }
+            }
+            (_, "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration") => {
+                let webhook_kind = if kind.starts_with("Mutating") {
+                    WebhookKind::Mutating
+                } else {
+                    WebhookKind::Validating
+                };
+                if let Some(mut webhooks) = self.typed::<Vec<Webhook>>(id, &["webhooks"]) {
+                    for w in &mut webhooks {
+                        if let Some(bundle) = &w.client_config.ca_bundle {
+                            let compact: String = bundle.split_whitespace().collect();
+                            if let Ok(bytes) = base64::Engine::decode(
+                                &base64::engine::general_purpose::STANDARD,
+                                compact,
+                            ) {
+                                w.client_config.ca_bundle_certificates =
+                                    certificates_in("caBundle", &bytes);
+                            }
+                        }
+                    }
+                    self.inventory
+                        .webhook_configurations
+                        .push(WebhookConfiguration {
+                            object: id,
+                            name,
+                            kind: webhook_kind,
+                            webhooks,
+                        });
+                }
+            }
+            (g, k) if ISTIO_GROUPS.contains(&g) => self.add_istio(id, k, namespace, name),
+            _ => {}
+        }
+    }
+
+    fn add_istio(&mut self, id: ObjectId, kind: &str, namespace: String, name: String) {
+        macro_rules! push {
+            ($field:ident) => {{
+                if let Some(spec) = self.typed(id, &["spec"]) {
+                    self.inventory.istio.$field.push(Typed {
+                        object: id,
+                        namespace,
+                        name,
+                        spec,
+                    });
+                }
+            }};
+        }
+        match kind {
+            "PeerAuthentication" => push!(peer_authentications),
+            "AuthorizationPolicy" => push!(authorization_policies),
+            "RequestAuthentication" => push!(request_authentications),
+            "DestinationRule" => push!(destination_rules),
+            "Gateway" => push!(gateways),
+            "VirtualService" => push!(virtual_services),
+            "ServiceEntry" => push!(service_entries),
+            "Sidecar" => push!(sidecars),
+            "EnvoyFilter" => push!(envoy_filters),
+            "WasmPlugin" => push!(wasm_plugins),
+            "Telemetry" => push!(telemetries),
+            _ => {}
+        }
+    }
+
+    fn add_workload(&mut self, id: ObjectId, kind: &str) {
+        let template_path: &'static [&'static str] = match kind {
+            "Pod" => &[],
+            "CronJob" => &["spec", "jobTemplate", "spec", "template"],
+            _ => &["spec", "template"],
+        };
+        let obj = &self.inventory.objects[id];
+        let (labels, annotations) = if kind == "Pod" {
+            (obj.labels.clone(), obj.annotations.clone())
+        } else {
+            let steps: Vec<Step<'_>> = template_path
+                .iter()
+                .map(|s| Step::Key(s))
+                .chain(["metadata".into()])
+                .collect();
+            let meta = obj.node.at(&steps);
+            (
+                string_map(meta.and_then(|m| m.get("labels"))),
+                string_map(meta.and_then(|m| m.get("annotations"))),
+            )
+        };
+        let spec_path: Vec<&str> = template_path.iter().copied().chain(["spec"]).collect();
+        let Some(pod) = self.typed::<PodSpec>(id, &spec_path) else {
+            return;
+        };
+        let obj = &self.inventory.objects[id];
+        let explicit_sa = pod
+            .service_account_name
+            .clone()
+            .or_else(|| pod.service_account.clone())
+            .filter(|s| !s.is_empty());
+        let pod_uid = pod.security_context.as_ref().and_then(|s| s.run_as_user);
+        let with_uid = |mut c: meshaudit_model::k8s::Container| {
+            c.run_as_user = c.security_context.as_ref().and_then(|s| s.run_as_user);
+            c
+        };
+        self.inventory.workloads.push(Workload {
+            object: id,
+            kind: kind.to_owned(),
+            namespace: obj.namespace.clone().unwrap_or_default(),
+            name: obj.name.clone(),
+            labels,
+            annotations,
+            service_account: explicit_sa.clone().unwrap_or_else(|| "default".to_owned()),
+            service_account_explicit: explicit_sa.is_some(),
+            host_network: pod.host_network.unwrap_or(false),
+            containers: pod.containers.into_iter().map(with_uid).collect(),
+            init_containers: pod.init_containers.into_iter().map(with_uid).collect(),
+            run_as_user: pod_uid,
+            template_path,
+        });
+    }
+
+    fn add_config_map(&mut self, id: ObjectId, namespace: String, name: String) {
+        let obj = &self.inventory.objects[id];
+        let data = string_map(obj.node.get("data"));
+        let is_mesh_config =
+            name == "istio" || (name.starts_with("istio-") && data.contains_key("mesh"));
+        if is_mesh_config {
+            if let Some(mesh) = data.get("mesh") {
+                let entry = obj.node.get("data").and_then(|d| d.entry("mesh"));
+                // A block scalar's text starts on the line after its key.
+                let first_line = entry.map_or(obj.origin.line, |e| {
+                    if e.value.line > e.key_line || mesh.contains('\n') {
+                        e.key_line + 1
+                    } else {
+                        e.key_line
+                    }
+                });
+                self.add_mesh_config(id, mesh, first_line, name == "istio");
+            }
+        }
+        self.inventory.config_maps.push(ConfigMap {
+            object: id,
+            namespace,
+            name,
+            data,
+        });
+    }
+
+    fn add_mesh_config(&mut self, id: ObjectId, text: &str, first_line: u32, canonical: bool) {
+        let path = self.inventory.objects[id].origin.path.clone();
+        let (docs, errors) = parse_documents(text, first_line);
+        for e in errors {
+            self.errors.push(InputError::new(
+                path.clone(),
+                e.line,
+                e.column,
+                format!("mesh config in ConfigMap {}: {}", self.inventory.objects[id].qualified_name(), e.message),
+            ));
+        }
+        let Some(root) = docs.into_iter().find_map(|d| d.root) else {
+            return;
+        };
+        match from_node(&root) {
+            Ok(config) => {
+                // The `istio` ConfigMap wins over revisioned ones.
+                let replace = canonical || self.inventory.istio.mesh_config.is_none();
+                if replace {
+                    self.inventory.istio.mesh_config = Some(MeshConfigSource {
+                        object: id,
+                        first_line,
+                        config,
+                    });
+                }
+            }
+            Err(e) => self.errors.push(InputError::new(
+                path,
+                e.line,
+                e.column,
+                format!(
+                    "mesh config in ConfigMap {}: {e}",
+                    self.inventory.objects[id].qualified_name()
+                ),
+            )),
+        }
+    }
+
+    /// Resolves each Service port's `targetPort` (a number, a container port name, or absent)
+    /// to the container ports of the workloads the Service selects.
+    fn resolve_service_ports(&mut self) {
+        let inv = &mut self.inventory;
+        let mut by_ns: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+        for (i, w) in inv.workloads.iter().enumerate() {
+            by_ns.entry(w.namespace.as_str()).or_default().push(i);
+        }
+        let mut resolved: Vec<Vec<Vec<u16>>> = Vec::with_capacity(inv.services.len());
+        for svc in &inv.services {
+            let selected: Vec<&Workload> = match &svc.spec.selector {
+                Some(sel) if !sel.is_empty() => by_ns
+                    .get(svc.namespace.as_str())
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| &inv.workloads[i])
+                    .filter(|w| map_selects(sel, &w.labels))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            resolved.push(
+                svc.spec
+                    .ports
+                    .iter()
+                    .map(|p| {
+                        let mut ports: BTreeSet<u16> = BTreeSet::new();
+                        match &p.target_port {
+                            None => {
+                                ports.insert(p.port);
+                            }
+                            Some(t) => {
+                                if let Some(n) = t.as_port() {
+                                    ports.insert(n);
+                                } else if let IntOrString::String(port_name) = t {
+                                    for w in &selected {
+                                        for c in &w.containers {
+                                            for cp in &c.ports {
+                                                if cp.name.as_deref() == Some(port_name) {
+                                                    ports.insert(cp.container_port);
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        ports.into_iter().collect()
+                    })
+                    .collect(),
+            );
+        }
+        for (svc, ports) in inv.services.iter_mut().zip(resolved) {
+            for (p, r) in svc.spec.ports.iter_mut().zip(ports) {
+                p.resolved_target_ports = r;
+            }
+        }
+    }
+}
+
+fn string_map(node: Option<&Node>) -> std::collections::BTreeMap<String, String> {
+    node.and_then(Node::as_map)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| Some((e.key.clone(), e.value.scalar_text()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Objects whose controller (by `ownerReferences`) is itself in the input.
+fn controlled_objects(objects: &[Object]) -> HashSet<ObjectId> {
+    let present: HashSet<(&str, &str, &str)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o.namespace.as_deref().unwrap_or(""),
+                o.kind.as_str(),
+                o.name.as_str(),
+            )
+        })
+        .collect();
+    let mut out = HashSet::new();
+    for (id, o) in objects.iter().enumerate() {
+        let Some(owners) = o
+            .node
+            .at(&["metadata".into(), "ownerReferences".into()])
+            .and_then(Node::as_seq)
+        else {
+            continue;
+        };
+        let controlled = owners.iter().any(|r| {
+            let is_controller = matches!(
+                r.get("controller").map(|c| &c.value),
+                Some(meshaudit_model::Value::Bool(true))
+            );
+            let kind = r.get("kind").and_then(Node::as_str).unwrap_or("");
+            let name = r.get("name").and_then(Node::as_str).unwrap_or("");
+            is_controller
+                && present.contains(&(o.namespace.as_deref().unwrap_or(""), kind, name))
+        });
+        if controlled {
+            out.insert(id);
+        }
+    }
+    out
+}
+

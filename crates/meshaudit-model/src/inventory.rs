@@ -1,0 +1,80 @@
+//! The typed model of everything the input describes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::istio::IstioResources;
+use crate::k8s::{
+    ConfigMap, Namespace, NetworkPolicy, Secret, Service, ServiceAccount, WebhookConfiguration,
+    Workload,
+};
+use crate::object::{Object, ObjectId};
+
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub objects: Vec<Object>,
+    pub namespaces: BTreeMap<String, Namespace>,
+    pub workloads: Vec<Workload>,
+    pub services: Vec<Service>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub network_policies: Vec<NetworkPolicy>,
+    pub webhook_configurations: Vec<WebhookConfiguration>,
+    pub config_maps: Vec<ConfigMap>,
+    pub secrets: Vec<Secret>,
+    pub istio: IstioResources,
+    workloads_by_namespace: HashMap<String, Vec<usize>>,
+    network_policies_by_namespace: HashMap<String, Vec<usize>>,
+}
+
+impl Inventory {
+    pub fn with_objects(objects: Vec<Object>) -> Self {
+        Inventory {
+            objects,
+            ..Inventory::default()
+        }
+    }
+
+    pub fn object(&self, id: ObjectId) -> &Object {
+        &self.objects[id]
+    }
+
+    /// Builds the lookup indexes; call once after every resource is added.
+    pub fn build_indexes(&mut self) {
+        self.workloads_by_namespace.clear();
+        for (i, w) in self.workloads.iter().enumerate() {
+            self.workloads_by_namespace
+                .entry(w.namespace.clone())
+                .or_default()
+                .push(i);
+        }
+        self.network_policies_by_namespace.clear();
+        for (i, p) in self.network_policies.iter().enumerate() {
+            self.network_policies_by_namespace
+                .entry(p.namespace.clone())
+                .or_default()
+                .push(i);
+        }
+    }
+
+    pub fn workloads_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a Workload> + 'a {
+        self.workloads_by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.workloads[i])
+    }
+
+    pub fn network_policies_in<'a>(
+        &'a self,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'a NetworkPolicy> + 'a {
+        self.network_policies_by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.network_policies[i])
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        self.namespaces.get(name)
+    }
+}

@@ -1,0 +1,19 @@
+//! The typed inventory of a service mesh: objects that remember where they came from, label
+//! selectors, and typed views of the Kubernetes and Istio resources an audit reads.
+
+pub mod cert;
+pub mod de;
+pub mod inventory;
+pub mod istio;
+pub mod k8s;
+pub mod location;
+pub mod node;
+pub mod object;
+pub mod selector;
+
+pub use cert::CertificateInfo;
+pub use de::{from_node, FieldError};
+pub use inventory::Inventory;
+pub use location::{InputError, Location};
+pub use node::{Entry, Node, Step, Value};
+pub use object::{Object, ObjectId};

@@ -1,0 +1,279 @@
+//! The finding model: what every rule emits and every report renders.
+
+use std::fmt;
+use std::str::FromStr;
+
+use meshaudit_model::{Location, Object, ObjectId, Step};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::rule::Rule;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "info" => Severity::Info,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => {
+                return Err(format!(
+                    "unknown severity `{s}` (expected critical, high, medium, low or info)"
+                ))
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Authentication,
+    Authorization,
+    Certificates,
+    Encryption,
+    Logging,
+    NetworkPolicy,
+    Admission,
+    Dependencies,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Authentication,
+        Category::Authorization,
+        Category::Certificates,
+        Category::Encryption,
+        Category::Logging,
+        Category::NetworkPolicy,
+        Category::Admission,
+        Category::Dependencies,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Authentication => "authentication",
+            Category::Authorization => "authorization",
+            Category::Certificates => "certificates",
+            Category::Encryption => "encryption",
+            Category::Logging => "logging",
+            Category::NetworkPolicy => "network-policy",
+            Category::Admission => "admission",
+            Category::Dependencies => "dependencies",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The mesh (or plain Kubernetes, for mesh-independent checks) a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mesh {
+    Istio,
+    Linkerd,
+    Consul,
+    Kubernetes,
+}
+
+impl Mesh {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mesh::Istio => "istio",
+            Mesh::Linkerd => "linkerd",
+            Mesh::Consul => "consul",
+            Mesh::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// The object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRef {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ResourceRef {
+    pub fn of(object: &Object) -> Self {
+        ResourceRef {
+            api_version: object.api_version.clone(),
+            kind: object.kind.clone(),
+            namespace: object.namespace.clone(),
+            name: object.name.clone(),
+        }
+    }
+
+    /// A `Namespace` the input may only imply.
+    pub fn namespace(name: &str) -> Self {
+        ResourceRef {
+            api_version: "v1".to_owned(),
+            kind: "Namespace".to_owned(),
+            namespace: None,
+            name: name.to_owned(),
+        }
+    }
+
+    /// `Kind namespace/name` for people.
+    pub fn display_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub severity: Severity,
+    pub mesh: Mesh,
+    pub resource: ResourceRef,
+    /// The object whose annotations may silence the finding.
+    pub object: Option<ObjectId>,
+    pub location: Location,
+    pub message: String,
+    pub evidence: Vec<String>,
+    pub remediation: String,
+    /// What distinguishes this finding from others of the same rule on the same resource
+    /// (a field path, a port), so the fingerprint survives unrelated edits.
+    pub key: String,
+}
+
+impl Finding {
+    /// A finding on `object`, located at `path` (or at the object's name if the field is absent).
+    pub fn new(
+        rule: &'static Rule,
+        object_id: ObjectId,
+        object: &Object,
+        path: &[Step<'_>],
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule,
+            severity: rule.severity,
+            mesh: rule.meshes.first().copied().unwrap_or(Mesh::Kubernetes),
+            resource: ResourceRef::of(object),
+            object: Some(object_id),
+            location: object.location_of(path),
+            message: message.into(),
+            evidence: Vec::new(),
+            remediation: rule.fix_summary(),
+            key: render_path(path),
+        }
+    }
+
+    #[must_use]
+    pub fn evidence(mut self, line: impl Into<String>) -> Self {
+        self.evidence.push(line.into());
+        self
+    }
+
+    #[must_use]
+    pub fn remediation(mut self, text: impl Into<String>) -> Self {
+        self.remediation = text.into();
+        self
+    }
+
+    #[must_use]
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    #[must_use]
+    pub fn resource(mut self, resource: ResourceRef) -> Self {
+        self.resource = resource;
+        self
+    }
+
+    /// Stable identity: rule, resource and key; never the file, line or message, so moving or
+    /// rewording things does not make an old finding look new.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [
+            self.rule.code,
+            api_group(&self.resource.api_version),
+            &self.resource.kind,
+            self.resource.namespace.as_deref().unwrap_or(""),
+            &self.resource.name,
+            &self.key,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        let digest = h.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// `spec.rules[0]` from path steps.
+pub fn render_path(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}

@@ -1,0 +1,34 @@
+//! meshaudit's rules: the finding model, one file per rule under `rules/<category>/`, the
+//! registry of stable codes, rule docs as data, and the selection of what to report.
+
+pub mod baseline;
+pub mod context;
+pub mod finding;
+pub mod registry;
+pub mod rule;
+pub mod rules;
+pub mod selection;
+
+pub use context::Context;
+pub use finding::{Category, Finding, Mesh, ResourceRef, Severity};
+pub use registry::{rule, RULES};
+pub use rule::Rule;
+pub use selection::{Settings, Suppressed};
+
+/// Runs the enabled rules, applies the settings, and sorts the findings (most severe first,
+/// then by place).
+pub fn analyze(ctx: &Context<'_>, settings: &Settings) -> (Vec<Finding>, Suppressed) {
+    let mut findings = Vec::new();
+    for rule in settings.enabled_rules() {
+        (rule.check)(ctx, &mut findings);
+    }
+    let (mut kept, suppressed) = settings.filter(findings, ctx.inventory);
+    kept.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.location.cmp(&b.location))
+            .then_with(|| a.rule.code.cmp(b.rule.code))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    (kept, suppressed)
+}

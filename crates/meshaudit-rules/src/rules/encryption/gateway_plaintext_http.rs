@@ -1,0 +1,133 @@
+//! TLS001: a Gateway server serves plaintext HTTP without redirecting to HTTPS.
+
+use meshaudit_model::Step;
+
+use crate::context::Context;
+use crate::finding::{Category, Finding, Mesh, Severity};
+use crate::rule::Rule;
+
+pub static RULE: Rule = Rule {
+    code: "TLS001",
+    name: "gateway-plaintext-http",
+    title: "Gateway serves plaintext HTTP without redirect",
+    category: Category::Encryption,
+    severity: Severity::High,
+    meshes: &[Mesh::Istio],
+    compliance: &[
+        "SOC2:CC6.7",
+        "HIPAA:164.312(e)(1)",
+        "HIPAA:164.312(e)(2)(ii)",
+        "PCI-DSS:4.2.1",
+        "GDPR:Art.32(1)(a)",
+    ],
+    doc: r#"
+## What it detects
+
+A server of an Istio `Gateway` whose port protocol is a plaintext one (`HTTP`, `HTTP2`, `GRPC`)
+and which does not set `tls.httpsRedirect: true`, so the gateway answers requests over unencrypted
+HTTP instead of sending clients to HTTPS.
+
+## Why it matters
+
+Everything sent to that listener — credentials, session cookies, bearer tokens, personal data —
+crosses the network in clear text and can be read or changed by anyone on the path. Clients that
+follow a plain `http://` link never upgrade. A server that only redirects (`httpsRedirect: true`)
+answers every request with a 301 to HTTPS and carries no application traffic.
+
+## Example
+
+```yaml
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: shop-gateway
+  namespace: istio-system
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: 80
+      name: http
+      protocol: HTTP
+    hosts: ["shop.example.com"]
+```
+
+## Fix
+
+Redirect the plaintext server to HTTPS and serve the hosts on a TLS server:
+
+```yaml
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["shop.example.com"]
+    tls:
+      httpsRedirect: true
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["shop.example.com"]
+    tls:
+      mode: SIMPLE
+      credentialName: shop-tls
+      minProtocolVersion: TLSV1_2
+```
+
+## References
+
+- Istio: Gateway reference (ServerTLSSettings.httpsRedirect) — https://istio.io/latest/docs/reference/config/networking/gateway/
+- Istio: Secure gateways — https://istio.io/latest/docs/tasks/traffic-management/ingress/secure-ingress/
+- PCI DSS v4.0, 4.2.1 (strong cryptography for data in transit over open networks)
+- CWE-319: Cleartext Transmission of Sensitive Information
+"#,
+    check,
+};
+
+const PLAINTEXT_PROTOCOLS: &[&str] = &["HTTP", "HTTP2", "GRPC"];
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    for gateway in &inv.istio.gateways {
+        for (i, server) in gateway.spec.servers.iter().enumerate() {
+            let Some(port) = &server.port else { continue };
+            let protocol = port.protocol.to_ascii_uppercase();
+            if !PLAINTEXT_PROTOCOLS.contains(&protocol.as_str()) {
+                continue;
+            }
+            if server.tls.as_ref().and_then(|t| t.https_redirect) == Some(true) {
+                continue;
+            }
+            let object = inv.object(gateway.object);
+            let path = [
+                Step::Key("spec"),
+                Step::Key("servers"),
+                Step::Index(i),
+                Step::Key("port"),
+            ];
+            let hosts = if server.hosts.is_empty() {
+                "no hosts".to_owned()
+            } else {
+                server.hosts.join(", ")
+            };
+            out.push(
+                Finding::new(
+                    &RULE,
+                    gateway.object,
+                    object,
+                    &path,
+                    format!(
+                        "Gateway {}/{} serves {hosts} over plaintext {protocol} on port {} without redirecting to HTTPS",
+                        gateway.namespace, gateway.name, port.number
+                    ),
+                )
+                .key(format!("port {}", port.number))
+                .evidence(format!(
+                    "server {i}: protocol {}, tls.httpsRedirect not set",
+                    port.protocol
+                ))
+                .remediation(format!(
+                    "Set tls.httpsRedirect: true on the port-{} server of Gateway {}/{} and serve {hosts} on an HTTPS server with a credentialName.",
+                    port.number, gateway.namespace, gateway.name
+                )),
+            );
+        }
+    }
+}

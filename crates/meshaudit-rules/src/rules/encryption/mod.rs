@@ -1,0 +1,1 @@
+pub mod gateway_plaintext_http;

@@ -1,0 +1,45 @@
+//! Small lookups several rules share.
+
+use meshaudit_engine::membership::NamespaceMesh;
+use meshaudit_model::istio::Typed;
+use meshaudit_model::{Inventory, Node, Object, ObjectId};
+
+/// Istio rules apply when the input has Istio resources or namespaces labelled for Istio.
+pub fn istio_in_use(inv: &Inventory) -> bool {
+    inv.istio.is_present()
+        || inv
+            .namespaces
+            .values()
+            .any(|ns| NamespaceMesh::of(ns).is_meshed())
+}
+
+/// The object a finding about namespace `name` points at: its `Namespace` object, else the first
+/// object that lives in it, else (for the root namespace) the mesh config or any Istio policy.
+pub fn namespace_anchor<'a>(inv: &'a Inventory, name: &str) -> Option<(ObjectId, &'a Object)> {
+    let id = inv
+        .namespace(name)
+        .and_then(|ns| ns.anchor())
+        .or_else(|| inv.istio.mesh_config.as_ref().map(|m| m.object))
+        .or_else(|| inv.istio.peer_authentications.first().map(|p| p.object))
+        .or_else(|| inv.istio.authorization_policies.first().map(|p| p.object))?;
+    Some((id, inv.object(id)))
+}
+
+/// Istio applies the oldest of several equally specific policies: by `creationTimestamp`
+/// (RFC 3339 sorts as text), and in input order when the manifests carry none.
+pub fn oldest<'a, T>(inv: &Inventory, policies: &[&'a Typed<T>]) -> Option<&'a Typed<T>> {
+    policies
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, p)| {
+            let created = inv
+                .object(p.object)
+                .node
+                .at(&["metadata".into(), "creationTimestamp".into()])
+                .and_then(Node::as_str)
+                .map(str::to_owned);
+            // Missing timestamps sort after present ones, then by input order.
+            (created.is_none(), created, *i)
+        })
+        .map(|(_, p)| *p)
+}

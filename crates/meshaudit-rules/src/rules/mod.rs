@@ -1,0 +1,7 @@
+//! One module per category, one file per rule.
+
+pub mod authentication;
+pub mod authorization;
+pub mod encryption;
+pub mod helpers;
+pub mod network_policy;

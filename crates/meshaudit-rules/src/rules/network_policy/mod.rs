@@ -1,0 +1,1 @@
+pub mod namespace_without_network_policy;

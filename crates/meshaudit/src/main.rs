@@ -1,0 +1,284 @@
+//! The `meshaudit` binary: parses flags and config, runs the pipeline, writes the report and
+//! maps the outcome to exit codes (0 clean, 1 findings at or above --fail-on, 2 usage or input
+//! errors). A closed output pipe is not an error.
+
+mod cli;
+mod config;
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+use meshaudit_ingest::{ingest, read_sources, Ingested};
+use meshaudit_model::InputError;
+use meshaudit_report::text::{GroupBy, TextOptions};
+use meshaudit_report::{render, Format, ScanReport};
+use meshaudit_rules::baseline::Baseline;
+use meshaudit_rules::selection::validate_selector;
+use meshaudit_rules::{analyze, Context, Finding, Settings, Severity, RULES};
+
+use crate::cli::{Cli, ColorArg, Command, FormatArg, GroupByArg, InputArgs, ListFormatArg};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Baseline(args) => baseline(args),
+        Command::Rules(args) => list_rules(args.format),
+        Command::Explain(args) => explain(&args.rule),
+    }
+}
+
+/// Settings from the config file and the flags (flags win).
+struct Resolved {
+    settings: Settings,
+    config: config::Config,
+}
+
+fn resolve(input: &InputArgs) -> anyhow::Result<Resolved> {
+    let config = config::load(input.config.as_deref(), input.no_config)?;
+    for s in input.select.iter().chain(&input.ignore) {
+        validate_selector(s)?;
+    }
+    let select = if input.select.is_empty() {
+        config.select.clone()
+    } else {
+        input.select.clone()
+    };
+    let settings = Settings {
+        select,
+        ignore: config.ignore.iter().chain(&input.ignore).cloned().collect(),
+        min_severity: input
+            .min_severity
+            .map(|s| s.severity())
+            .or(config.min_severity),
+        severity_overrides: config.severity.clone(),
+        exclude_namespaces: config.exclude_namespaces.clone(),
+        exclude_resources: config.exclude_resources.clone(),
+        baseline: None,
+    };
+    Ok(Resolved { settings, config })
+}
+
+struct Scanned {
+    ingested: Ingested,
+    errors: Vec<InputError>,
+}
+
+fn read_inputs(input: &InputArgs) -> Scanned {
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    let sources = read_sources(&input.paths, &mut lock as &mut dyn Read);
+    let ingested = ingest(&sources.texts);
+    let mut errors = sources.errors;
+    errors.extend(ingested.errors.iter().cloned());
+    if input.verbose {
+        let mut err = std::io::stderr();
+        for path in &sources.skipped {
+            let _ = writeln!(err, "note: {}: skipped (not .yaml, .yml or .json)", path.display());
+        }
+        for note in &ingested.notes {
+            let _ = writeln!(err, "note: {note}");
+        }
+        let _ = writeln!(
+            err,
+            "note: read {} input(s), {} Kubernetes object(s)",
+            sources.texts.len(),
+            ingested.inventory.objects.len()
+        );
+    }
+    Scanned { ingested, errors }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
+    let Resolved {
+        mut settings,
+        config,
+    } = resolve(&args.input)?;
+    let baseline_path = args.baseline.clone().or(config.baseline.clone());
+    if let Some(path) = &baseline_path {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read baseline", path.display()))?;
+        let baseline = Baseline::parse(&text).with_context(|| format!("{}", path.display()))?;
+        settings.baseline = Some(baseline.fingerprints());
+    }
+    let fail_on: Option<Severity> = match args.fail_on {
+        Some(f) => f.severity(),
+        None => config.fail_on.unwrap_or(Some(Severity::High)),
+    };
+
+    let scanned = read_inputs(&args.input);
+    let inventory = &scanned.ingested.inventory;
+    let ctx = Context::new(inventory, now());
+    let (findings, suppressed) = analyze(&ctx, &settings);
+    let rules = settings.enabled_rules();
+
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Junit => Format::Junit,
+    };
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let text_options = TextOptions {
+        group_by: match args.group_by {
+            GroupByArg::Severity => GroupBy::Severity,
+            GroupByArg::Resource => GroupBy::Resource,
+        },
+        color,
+    };
+    let report = ScanReport {
+        resources: inventory.objects.len(),
+        findings: &findings,
+        errors: &scanned.errors,
+        suppressed,
+        rules: &rules,
+    };
+    let rendered = render(&report, format, &text_options);
+    write_output(args.output.as_deref(), &rendered)?;
+    if args.output.is_some() && format != Format::Text {
+        // Keep errors visible when the report goes to a file.
+        let mut err = std::io::stderr();
+        for e in &scanned.errors {
+            let _ = writeln!(err, "error: {e}");
+        }
+    }
+    Ok(exit_code(&findings, &scanned.errors, fail_on))
+}
+
+fn exit_code(findings: &[Finding], errors: &[InputError], fail_on: Option<Severity>) -> ExitCode {
+    if !errors.is_empty() {
+        ExitCode::from(2)
+    } else if fail_on.is_some_and(|min| findings.iter().any(|f| f.severity >= min)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_output(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+fn baseline(args: cli::BaselineArgs) -> anyhow::Result<ExitCode> {
+    let Resolved { settings, .. } = resolve(&args.input)?;
+    let scanned = read_inputs(&args.input);
+    let ctx = Context::new(&scanned.ingested.inventory, now());
+    let (findings, _) = analyze(&ctx, &settings);
+    let baseline = Baseline::from_findings(&findings);
+    std::fs::write(&args.output, baseline.to_json())
+        .with_context(|| format!("{}: cannot write", args.output.display()))?;
+    let mut err = std::io::stderr();
+    for e in &scanned.errors {
+        let _ = writeln!(err, "error: {e}");
+    }
+    let _ = writeln!(
+        err,
+        "wrote {} fingerprint(s) to {}",
+        baseline.findings.len(),
+        args.output.display()
+    );
+    Ok(if scanned.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn list_rules(format: ListFormatArg) -> anyhow::Result<ExitCode> {
+    let text = match format {
+        ListFormatArg::Json => {
+            let rules: Vec<serde_json::Value> = RULES
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "code": r.code,
+                        "name": r.name,
+                        "title": r.title,
+                        "category": r.category.as_str(),
+                        "severity": r.severity.as_str(),
+                        "meshes": r.meshes.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                        "compliance": r.compliance,
+                        "summary": r.summary(),
+                    })
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&rules)?;
+            s.push('\n');
+            s
+        }
+        ListFormatArg::Table => {
+            let mut s = format!(
+                "{:<10} {:<9} {:<15} {:<28} {}\n",
+                "CODE", "SEVERITY", "CATEGORY", "NAME", "TITLE"
+            );
+            for r in RULES {
+                s.push_str(&format!(
+                    "{:<10} {:<9} {:<15} {:<28} {}\n",
+                    r.code,
+                    r.severity.as_str(),
+                    r.category.as_str(),
+                    r.name,
+                    r.title
+                ));
+            }
+            s
+        }
+    };
+    write_output(None, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(code: &str) -> anyhow::Result<ExitCode> {
+    let Some(rule) = meshaudit_rules::rule(code) else {
+        let codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
+        bail!("unknown rule `{code}`; known codes: {}", codes.join(", "));
+    };
+    write_output(None, &rule.explain())?;
+    Ok(ExitCode::SUCCESS)
+}
+
