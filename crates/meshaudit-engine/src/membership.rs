@@ -82,7 +82,10 @@ pub fn workload_mesh_membership(inventory: &Inventory, workload: &Workload) -> (
         ),
         (_, NamespaceMesh::Disabled) => (
             false,
-            format!("namespace {} is labelled {INJECTION_LABEL}: disabled", workload.namespace),
+            format!(
+                "namespace {} is labelled {INJECTION_LABEL}: disabled",
+                workload.namespace
+            ),
         ),
         (Some("true"), _) => (
             true,
@@ -90,11 +93,17 @@ pub fn workload_mesh_membership(inventory: &Inventory, workload: &Workload) -> (
         ),
         (_, NamespaceMesh::Injected) => (
             true,
-            format!("namespace {} is labelled {INJECTION_LABEL}: enabled", workload.namespace),
+            format!(
+                "namespace {} is labelled {INJECTION_LABEL}: enabled",
+                workload.namespace
+            ),
         ),
         (_, NamespaceMesh::Revision(rev)) => (
             true,
-            format!("namespace {} is labelled {REVISION_LABEL}: {rev}", workload.namespace),
+            format!(
+                "namespace {} is labelled {REVISION_LABEL}: {rev}",
+                workload.namespace
+            ),
         ),
         (_, NamespaceMesh::Ambient) => (
             true,

@@ -22,7 +22,12 @@ fn supported_versions(group: &str, kind: &str) -> Option<&'static [&'static str]
     Some(match (group, kind) {
         (
             "",
-            "Namespace" | "Pod" | "Service" | "ServiceAccount" | "ConfigMap" | "Secret"
+            "Namespace"
+            | "Pod"
+            | "Service"
+            | "ServiceAccount"
+            | "ConfigMap"
+            | "Secret"
             | "ReplicationController",
         ) => &["v1"],
         ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
@@ -31,9 +36,7 @@ fn supported_versions(group: &str, kind: &str) -> Option<&'static [&'static str]
         ("batch", "Job") => &["v1"],
         ("batch", "CronJob") => &["v1", "v1beta1"],
         ("networking.k8s.io", "NetworkPolicy") => &["v1"],
-        ("extensions", "NetworkPolicy" | "Deployment" | "DaemonSet" | "ReplicaSet") => {
-            &["v1beta1"]
-        }
+        ("extensions", "NetworkPolicy" | "Deployment" | "DaemonSet" | "ReplicaSet") => &["v1beta1"],
         (
             "admissionregistration.k8s.io",
             "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
@@ -119,7 +122,13 @@ impl Builder {
                 None => continue,
                 Some(_) => {}
             }
-            self.add(id, &group, &kind, owned.contains(&id), secret_certs.remove(&id));
+            self.add(
+                id,
+                &group,
+                &kind,
+                owned.contains(&id),
+                secret_certs.remove(&id),
+            );
         }
         self.resolve_service_ports();
         self.inventory.build_indexes();
@@ -195,13 +204,20 @@ impl Builder {
                 entry.labels = labels;
                 entry.object = Some(id);
             }
-            (_, "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job"
-            | "CronJob" | "ReplicationController") => {
+            (
+                _,
+                "Pod"
+                | "Deployment"
+                | "StatefulSet"
+                | "DaemonSet"
+                | "ReplicaSet"
+                | "Job"
+                | "CronJob"
+                | "ReplicationController",
+            ) if !controlled => {
                 // Pods and ReplicaSets whose controller is also in the input are that
-                // controller's workload, not a second one.
-                if !controlled {
-                    self.add_workload(id, kind);
-                }
+                // controller's workload, not a second one (handled by the guard).
+                self.add_workload(id, kind);
             }
             ("", "Service") => {
                 if let Some(spec) = self.typed::<ServiceSpec>(id, &["spec"]) {
@@ -402,7 +418,11 @@ impl Builder {
                 path.clone(),
                 e.line,
                 e.column,
-                format!("mesh config in ConfigMap {}: {}", self.inventory.objects[id].qualified_name(), e.message),
+                format!(
+                    "mesh config in ConfigMap {}: {}",
+                    self.inventory.objects[id].qualified_name(),
+                    e.message
+                ),
             ));
         }
         let Some(root) = docs.into_iter().find_map(|d| d.root) else {
@@ -530,8 +550,7 @@ fn controlled_objects(objects: &[Object]) -> HashSet<ObjectId> {
             );
             let kind = r.get("kind").and_then(Node::as_str).unwrap_or("");
             let name = r.get("name").and_then(Node::as_str).unwrap_or("");
-            is_controller
-                && present.contains(&(o.namespace.as_deref().unwrap_or(""), kind, name))
+            is_controller && present.contains(&(o.namespace.as_deref().unwrap_or(""), kind, name))
         });
         if controlled {
             out.insert(id);
@@ -539,4 +558,3 @@ fn controlled_objects(objects: &[Object]) -> HashSet<ObjectId> {
     }
     out
 }
-

@@ -64,10 +64,9 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
         ),
         Ok(PublicKey::DSA(_)) => ("DSA".to_owned(), None),
         Ok(PublicKey::GostR3410(_) | PublicKey::GostR3410_2012(_)) => ("GOST".to_owned(), None),
-        Ok(PublicKey::Unknown(_)) | Err(_) => (
-            cert.public_key().algorithm.algorithm.to_id_string(),
-            None,
-        ),
+        Ok(PublicKey::Unknown(_)) | Err(_) => {
+            (cert.public_key().algorithm.algorithm.to_id_string(), None)
+        }
     };
     let key_usage = match cert.key_usage() {
         Ok(Some(ku)) => {
@@ -96,7 +95,11 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         version: cert.version().0 + 1,
-        is_ca: cert.basic_constraints().ok().flatten().map(|bc| bc.value.ca),
+        is_ca: cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .map(|bc| bc.value.ca),
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
         dns_names,
         uris,
@@ -164,7 +167,9 @@ mod tests {
         let mut params =
             rcgen::CertificateParams::new(vec!["payments.example.com".to_owned()]).unwrap();
         params.subject_alt_names.push(rcgen::SanType::URI(
-            "spiffe://cluster.local/ns/payments/sa/api".try_into().unwrap(),
+            "spiffe://cluster.local/ns/payments/sa/api"
+                .try_into()
+                .unwrap(),
         ));
         params
             .distinguished_name
@@ -189,6 +194,10 @@ mod tests {
     #[test]
     fn non_certificates_yield_nothing() {
         assert!(certificates_in("password", b"hunter2").is_empty());
-        assert!(certificates_in("tls.key", b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_empty());
+        assert!(certificates_in(
+            "tls.key",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        )
+        .is_empty());
     }
 }

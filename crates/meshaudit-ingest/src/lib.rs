@@ -30,9 +30,11 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
     let mut collected = Collected::default();
     for source in texts {
         let (documents, yaml_errors) = yaml::parse_documents(&source.text, 1);
-        collected.errors.extend(yaml_errors.into_iter().map(|e| {
-            InputError::new(source.path.clone(), e.line, e.column, e.message)
-        }));
+        collected.errors.extend(
+            yaml_errors
+                .into_iter()
+                .map(|e| InputError::new(source.path.clone(), e.line, e.column, e.message)),
+        );
         for document in documents {
             objects::collect(&source.path, document, &mut collected);
         }

@@ -38,7 +38,10 @@ fn collect_node(path: &Arc<str>, mut node: Node, helm_source: Option<&str>, out:
         ));
         return;
     }
-    let api_version = node.get("apiVersion").and_then(Node::as_str).map(str::to_owned);
+    let api_version = node
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .map(str::to_owned);
     let kind = node.get("kind").and_then(Node::as_str).map(str::to_owned);
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
         out.notes.push(at(
@@ -60,20 +63,27 @@ fn collect_node(path: &Arc<str>, mut node: Node, helm_source: Option<&str>, out:
             Some(Value::Null) | None => {}
             Some(other) => out.errors.push(at(
                 &node,
-                format!("{kind}: `items` must be a sequence, found {}", other.type_name()),
+                format!(
+                    "{kind}: `items` must be a sequence, found {}",
+                    other.type_name()
+                ),
             )),
         }
         return;
     }
 
     let Some(metadata) = node.get("metadata") else {
-        out.errors.push(at(&node, format!("{kind}: `metadata` is missing")));
+        out.errors
+            .push(at(&node, format!("{kind}: `metadata` is missing")));
         return;
     };
     if metadata.as_map().is_none() {
         out.errors.push(at(
             metadata,
-            format!("{kind}: `metadata` must be a mapping, found {}", metadata.type_name()),
+            format!(
+                "{kind}: `metadata` must be a mapping, found {}",
+                metadata.type_name()
+            ),
         ));
         return;
     }
@@ -260,7 +270,8 @@ mod tests {
 
     #[test]
     fn non_objects_are_notes_and_missing_names_are_errors() {
-        let out = collect_text("foo: bar\n---\n- 1\n---\napiVersion: v1\nkind: Service\nmetadata: {}\n");
+        let out =
+            collect_text("foo: bar\n---\n- 1\n---\napiVersion: v1\nkind: Service\nmetadata: {}\n");
         assert_eq!(out.notes.len(), 2);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].line, 7);
@@ -274,6 +285,10 @@ mod tests {
         let dump = format!("{:?}", out.objects);
         assert!(!dump.contains("aHVudGVyMg"), "{dump}");
         assert!(!dump.contains("hunter3"), "{dump}");
-        assert!(out.objects[0].node.at(&["data".into(), "password".into()]).unwrap().is_null());
+        assert!(out.objects[0]
+            .node
+            .at(&["data".into(), "password".into()])
+            .unwrap()
+            .is_null());
     }
 }

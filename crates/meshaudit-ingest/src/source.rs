@@ -37,10 +37,7 @@ pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Sources {
         if path.as_os_str() == "-" {
             let mut bytes = Vec::new();
             let name: Arc<str> = Arc::from("<stdin>");
-            match stdin
-                .take(MAX_INPUT_BYTES + 1)
-                .read_to_end(&mut bytes)
-            {
+            match stdin.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes) {
                 Ok(_) => push_bytes(&mut sources, name, bytes),
                 Err(e) => sources
                     .errors
@@ -52,16 +49,16 @@ pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Sources {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                sources.errors.push(InputError::whole_input(
-                    display,
-                    "no such file or folder",
-                ));
+                sources
+                    .errors
+                    .push(InputError::whole_input(display, "no such file or folder"));
                 continue;
             }
             Err(e) => {
-                sources
-                    .errors
-                    .push(InputError::whole_input(display, format!("cannot read: {e}")));
+                sources.errors.push(InputError::whole_input(
+                    display,
+                    format!("cannot read: {e}"),
+                ));
                 continue;
             }
         };
@@ -135,9 +132,10 @@ fn read_file(path: &Path, display: Arc<str>, sources: &mut Sources) {
     }
     match std::fs::read(path) {
         Ok(bytes) => push_bytes(sources, display, bytes),
-        Err(e) => sources
-            .errors
-            .push(InputError::whole_input(display, format!("cannot read: {e}"))),
+        Err(e) => sources.errors.push(InputError::whole_input(
+            display,
+            format!("cannot read: {e}"),
+        )),
     }
 }
 

@@ -40,7 +40,16 @@ pub fn parse_documents(text: &str, first_line: u32) -> (Vec<Document>, Vec<YamlE
     for chunk in split_documents(text) {
         let start_line = first_line + chunk.line_offset;
         let helm_source = helm_source(chunk.text);
-        match parse_chunk(chunk.text, start_line) {
+        // An error found at the end of the chunk (an unclosed bracket) belongs to its last
+        // written line, not to the next document's `---`.
+        let last_line = start_line + last_content_line(chunk.text);
+        match parse_chunk(chunk.text, start_line).map_err(|mut e| {
+            if e.line > last_line {
+                e.line = last_line;
+                e.column = 1;
+            }
+            e
+        }) {
             // An explicit `---` followed by nothing (or only comments) yields a null root.
             Ok(roots) if roots.iter().all(Node::is_null) => documents.push(Document {
                 start_line,
@@ -62,6 +71,15 @@ pub fn parse_documents(text: &str, first_line: u32) -> (Vec<Document>, Vec<YamlE
     (documents, errors)
 }
 
+/// 0-based index of the last line with content in `text`.
+fn last_content_line(text: &str) -> u32 {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .last()
+        .map_or(0, |(i, _)| to_u32(i))
+}
+
 struct Chunk<'a> {
     text: &'a str,
     /// Lines before the chunk in the whole text.
@@ -74,9 +92,9 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
     let mut start = 0usize;
     let mut start_line = 0u32;
-    let mut line = 0u32;
     let mut offset = 0usize;
-    for raw_line in text.split_inclusive('\n') {
+    for (line, raw_line) in text.split_inclusive('\n').enumerate() {
+        let line = to_u32(line);
         let is_marker = raw_line.starts_with("---")
             && raw_line[3..]
                 .chars()
@@ -91,7 +109,6 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             start_line = line;
         }
         offset += raw_line.len();
-        line += 1;
     }
     if start < text.len() || chunks.is_empty() {
         chunks.push(Chunk {
@@ -171,7 +188,10 @@ fn parse_chunk(text: &str, start_line: u32) -> Result<Vec<Node>, YamlError> {
                 b.line_base + to_u32(m.line()),
                 to_u32(m.col()) + 1,
                 if e.info().contains("recursion limit") {
-                    format!("document is nested deeper than the parser allows ({})", e.info())
+                    format!(
+                        "document is nested deeper than the parser allows ({})",
+                        e.info()
+                    )
                 } else {
                     format!("invalid YAML: {}", e.info())
                 },
@@ -204,7 +224,11 @@ impl Builder {
             | Event::Nothing => Ok(()),
             Event::Alias(id) => {
                 let node = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    err(line, column, "alias refers to an anchor that is not defined")
+                    err(
+                        line,
+                        column,
+                        "alias refers to an anchor that is not defined",
+                    )
                 })?;
                 self.nodes += count_nodes(&node);
                 if self.nodes > MAX_NODES_PER_DOCUMENT {
@@ -214,7 +238,11 @@ impl Builder {
                         format!("aliases expand this document past {MAX_NODES_PER_DOCUMENT} nodes"),
                     ));
                 }
-                self.push_node(Node { line, column, ..node })
+                self.push_node(Node {
+                    line,
+                    column,
+                    ..node
+                })
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_string = tag
@@ -329,9 +357,9 @@ impl Builder {
                     let key = match node.value {
                         Value::String(s) => s,
                         Value::Null => String::new(),
-                        ref v @ (Value::Bool(_) | Value::Int(_) | Value::Float(_)) => {
-                            node.scalar_text().unwrap_or_else(|| v.type_name().to_owned())
-                        }
+                        ref v @ (Value::Bool(_) | Value::Int(_) | Value::Float(_)) => node
+                            .scalar_text()
+                            .unwrap_or_else(|| v.type_name().to_owned()),
                         Value::Seq(_) | Value::Map(_) => {
                             return Err(err(
                                 node.line,
@@ -493,12 +521,16 @@ mod tests {
 
     #[test]
     fn documents_keep_lines_across_markers() {
-        let (docs, errors) = parse("a: 1\n---\n# only a comment\n---\nkind: Service\nmetadata:\n  name: x\n");
+        let (docs, errors) =
+            parse("a: 1\n---\n# only a comment\n---\nkind: Service\nmetadata:\n  name: x\n");
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(docs.len(), 3);
         assert!(docs[1].root.is_none());
         let third = docs[2].root.as_ref().unwrap();
-        assert_eq!(third.position_of(&["metadata".into(), "name".into()]), Some((7, 3)));
+        assert_eq!(
+            third.position_of(&["metadata".into(), "name".into()]),
+            Some((7, 3))
+        );
     }
 
     #[test]
@@ -533,7 +565,9 @@ mod tests {
         let (_, errors) = parse(&text);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("nested deeper"), "{errors:?}");
-        let deep_block = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>();
+        let deep_block = (0..300)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect::<String>();
         let (_, errors) = parse(&deep_block);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("nested deeper"), "{errors:?}");
@@ -556,7 +590,8 @@ mod tests {
 
     #[test]
     fn scalars_resolve_with_the_core_schema() {
-        let (docs, _) = parse("a: 80\nb: \"80\"\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x1F\nh: !!str 12\n");
+        let (docs, _) =
+            parse("a: 80\nb: \"80\"\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x1F\nh: !!str 12\n");
         let root = docs[0].root.as_ref().unwrap();
         assert_eq!(root.get("a").unwrap().value, Value::Int(80));
         assert_eq!(root.get("b").unwrap().value, Value::String("80".into()));
@@ -570,7 +605,8 @@ mod tests {
 
     #[test]
     fn json_is_read_with_lines() {
-        let (docs, errors) = parse("{\n  \"kind\": \"List\",\n  \"items\": [\n    {\"kind\": \"Pod\"}\n  ]\n}\n");
+        let (docs, errors) =
+            parse("{\n  \"kind\": \"List\",\n  \"items\": [\n    {\"kind\": \"Pod\"}\n  ]\n}\n");
         assert!(errors.is_empty(), "{errors:?}");
         let root = docs[0].root.as_ref().unwrap();
         assert_eq!(root.get("items").unwrap().index(0).unwrap().line, 4);
@@ -578,8 +614,12 @@ mod tests {
 
     #[test]
     fn helm_source_comments_are_kept() {
-        let (docs, _) = parse("---\n# Source: chart/templates/svc.yaml\napiVersion: v1\nkind: Service\n");
-        assert_eq!(docs[0].helm_source.as_deref(), Some("chart/templates/svc.yaml"));
+        let (docs, _) =
+            parse("---\n# Source: chart/templates/svc.yaml\napiVersion: v1\nkind: Service\n");
+        assert_eq!(
+            docs[0].helm_source.as_deref(),
+            Some("chart/templates/svc.yaml")
+        );
     }
 
     #[test]

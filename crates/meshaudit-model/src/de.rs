@@ -387,7 +387,10 @@ mod tests {
         );
         let err = from_node::<Spec>(&doc).unwrap_err();
         assert_eq!(err.line, 7);
-        assert_eq!(err.to_string(), "ports[0].port: expected u16, found string \"http\"");
+        assert_eq!(
+            err.to_string(),
+            "ports[0].port: expected u16, found string \"http\""
+        );
     }
 
     #[test]
@@ -414,6 +417,9 @@ mod tests {
         );
         let spec = from_node::<Spec>(&doc).unwrap();
         assert_eq!(spec.ports[0].port, 8080);
-        assert_eq!(spec.port_level.get(&9080).map(String::as_str), Some("STRICT"));
+        assert_eq!(
+            spec.port_level.get(&9080).map(String::as_str),
+            Some("STRICT")
+        );
     }
 }

@@ -224,7 +224,10 @@ mod tests {
             }]),
             1,
         );
-        assert_eq!(doc.position_of(&["spec".into(), "rules".into()]), Some((4, 3)));
+        assert_eq!(
+            doc.position_of(&["spec".into(), "rules".into()]),
+            Some((4, 3))
+        );
         assert_eq!(
             doc.position_of(&["spec".into(), "rules".into(), 1.into()]),
             Some((6, 1))

@@ -96,7 +96,10 @@ pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
                     | "ValidatingAdmissionPolicy"
                     | "ValidatingAdmissionPolicyBinding"
             )
-            | ("rbac.authorization.k8s.io", "ClusterRole" | "ClusterRoleBinding")
+            | (
+                "rbac.authorization.k8s.io",
+                "ClusterRole" | "ClusterRoleBinding"
+            )
             | ("apiextensions.k8s.io", "CustomResourceDefinition")
             | ("cert-manager.io", "ClusterIssuer")
             | ("storage.k8s.io", "StorageClass")

@@ -51,7 +51,10 @@ pub fn render(report: &ScanReport<'_>) -> String {
             );
         }
         for f in findings {
-            let mut body = format!("{}\n{}:{}:{}\n", f.message, f.location.path, f.location.line, f.location.column);
+            let mut body = format!(
+                "{}\n{}:{}:{}\n",
+                f.message, f.location.path, f.location.line, f.location.column
+            );
             for e in &f.evidence {
                 let _ = writeln!(body, "evidence: {e}");
             }

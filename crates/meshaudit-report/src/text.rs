@@ -45,7 +45,9 @@ fn severity_style(s: Severity) -> Style {
         Severity::Low => AnsiColor::Cyan,
         Severity::Info => AnsiColor::White,
     };
-    Style::new().fg_color(Some(color.into())).effects(Effects::BOLD)
+    Style::new()
+        .fg_color(Some(color.into()))
+        .effects(Effects::BOLD)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -62,7 +64,12 @@ pub fn render(report: &ScanReport<'_>, options: &TextOptions) -> String {
         let _ = writeln!(
             out,
             "{} {e}",
-            p.paint(Style::new().fg_color(Some(AnsiColor::Red.into())).effects(Effects::BOLD), "error:")
+            p.paint(
+                Style::new()
+                    .fg_color(Some(AnsiColor::Red.into()))
+                    .effects(Effects::BOLD),
+                "error:"
+            )
         );
     }
     if !report.errors.is_empty() {
@@ -72,8 +79,11 @@ pub fn render(report: &ScanReport<'_>, options: &TextOptions) -> String {
     match options.group_by {
         GroupBy::Severity => {
             for severity in Severity::ALL {
-                let group: Vec<&Finding> =
-                    report.findings.iter().filter(|f| f.severity == severity).collect();
+                let group: Vec<&Finding> = report
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == severity)
+                    .collect();
                 if group.is_empty() {
                     continue;
                 }
@@ -150,7 +160,10 @@ fn write_finding(out: &mut String, p: &Paint, f: &Finding, show_resource: bool) 
     let _ = writeln!(
         out,
         "  {} {} {}",
-        p.paint(severity_style(f.severity), &format!("{:<8}", f.severity.as_str())),
+        p.paint(
+            severity_style(f.severity),
+            &format!("{:<8}", f.severity.as_str())
+        ),
         p.paint(bold, f.rule.code),
         f.rule.title
     );

@@ -41,7 +41,9 @@ impl Baseline {
                 resource: f.resource.display_name(),
             })
             .collect();
-        entries.sort_by(|a, b| (&a.rule, &a.resource, &a.fingerprint).cmp(&(&b.rule, &b.resource, &b.fingerprint)));
+        entries.sort_by(|a, b| {
+            (&a.rule, &a.resource, &a.fingerprint).cmp(&(&b.rule, &b.resource, &b.fingerprint))
+        });
         entries.dedup_by(|a, b| a.fingerprint == b.fingerprint);
         Baseline {
             schema_version: 1,
@@ -58,7 +60,10 @@ impl Baseline {
     }
 
     pub fn fingerprints(&self) -> HashSet<String> {
-        self.findings.iter().map(|e| e.fingerprint.clone()).collect()
+        self.findings
+            .iter()
+            .map(|e| e.fingerprint.clone())
+            .collect()
     }
 
     pub fn to_json(&self) -> String {

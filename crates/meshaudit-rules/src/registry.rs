@@ -53,7 +53,11 @@ mod tests {
             let digits = r.code.strip_prefix(prefix).unwrap_or_else(|| {
                 panic!("{} should start with {prefix} for {}", r.code, r.category)
             });
-            assert!(digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit()), "{}", r.code);
+            assert!(
+                digits.len() == 3 && digits.chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                r.code
+            );
         }
     }
 
@@ -67,8 +71,16 @@ mod tests {
                     r.code
                 );
             }
-            assert!(r.section("Example").unwrap().contains("```"), "{}: example needs a code block", r.code);
-            assert!(!r.compliance.is_empty(), "{} has no compliance references", r.code);
+            assert!(
+                r.section("Example").unwrap().contains("```"),
+                "{}: example needs a code block",
+                r.code
+            );
+            assert!(
+                !r.compliance.is_empty(),
+                "{} has no compliance references",
+                r.code
+            );
             assert!(!r.meshes.is_empty(), "{} names no mesh", r.code);
             assert!(!r.fix_summary().is_empty(), "{}", r.code);
             assert!(
@@ -82,7 +94,13 @@ mod tests {
     #[test]
     fn compliance_references_use_known_frameworks() {
         const FRAMEWORKS: &[&str] = &[
-            "SOC2", "HIPAA", "PCI-DSS", "GDPR", "NIST-800-204A", "NIST-800-204B", "CIS-K8S",
+            "SOC2",
+            "HIPAA",
+            "PCI-DSS",
+            "GDPR",
+            "NIST-800-204A",
+            "NIST-800-204B",
+            "CIS-K8S",
         ];
         for r in RULES {
             for c in r.compliance {

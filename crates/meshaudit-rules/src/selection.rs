@@ -106,7 +106,9 @@ impl Settings {
                 ([kind, ns, name], Some(rns)) => {
                     glob(kind, &f.resource.kind) && glob(ns, rns) && glob(name, &f.resource.name)
                 }
-                ([kind, name], None) => glob(kind, &f.resource.kind) && glob(name, &f.resource.name),
+                ([kind, name], None) => {
+                    glob(kind, &f.resource.kind) && glob(name, &f.resource.name)
+                }
                 _ => false,
             }
         })

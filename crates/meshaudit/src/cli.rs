@@ -97,7 +97,12 @@ pub struct BaselineArgs {
     pub input: InputArgs,
 
     /// Where to write the baseline.
-    #[arg(long, short = 'o', value_name = "FILE", default_value = "meshaudit-baseline.json")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = "meshaudit-baseline.json"
+    )]
     pub output: PathBuf,
 }
 

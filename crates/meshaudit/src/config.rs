@@ -94,14 +94,20 @@ impl Validator<'_> {
                     Some(s) => Some((s.to_owned(), item.span)),
                     None => {
                         let found = type_name(item);
-                        self.error(item.span, format!("`{key}` must list strings, found {found}"));
+                        self.error(
+                            item.span,
+                            format!("`{key}` must list strings, found {found}"),
+                        );
                         None
                     }
                 })
                 .collect(),
             None => {
                 let found = type_name(v);
-                self.error(v.span, format!("`{key}` must be an array of strings, found {found}"));
+                self.error(
+                    v.span,
+                    format!("`{key}` must be an array of strings, found {found}"),
+                );
                 Vec::new()
             }
         }
@@ -188,7 +194,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
             "select" => config.select = v.selectors(k, value),
             "ignore" => config.ignore = v.selectors(k, value),
             "exclude-namespaces" => {
-                config.exclude_namespaces = v.strings(k, value).into_iter().map(|(s, _)| s).collect();
+                config.exclude_namespaces =
+                    v.strings(k, value).into_iter().map(|(s, _)| s).collect();
             }
             "exclude-resources" => {
                 for (s, span) in v.strings(k, value) {
@@ -209,10 +216,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
                     config.baseline = Some(base.join(s));
                 }
             }
-            "severity" => match value.as_table() {
-                Some(overrides) => {
-                    for (code, sev) in overrides {
-                        match rule(&code.name) {
+            "severity" => {
+                match value.as_table() {
+                    Some(overrides) => {
+                        for (code, sev) in overrides {
+                            match rule(&code.name) {
                             Some(r) => {
                                 if let Some(s) = v.severity(&format!("severity.{}", code.name), sev) {
                                     config.severity.insert(r.code.to_owned(), s);
@@ -223,22 +231,34 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
                                 format!("`severity`: `{}` is not a rule code (see `meshaudit rules`)", code.name),
                             ),
                         }
+                        }
+                    }
+                    None => {
+                        let found = type_name(value);
+                        v.error(
+                            value.span,
+                            format!(
+                                "`severity` must be a table of CODE = \"severity\", found {found}"
+                            ),
+                        );
                     }
                 }
-                None => {
-                    let found = type_name(value);
-                    v.error(value.span, format!("`severity` must be a table of CODE = \"severity\", found {found}"));
-                }
-            },
+            }
             _ => {
                 let suggestion = KEYS
                     .iter()
-                    .find(|known| known.replace('-', "_") == k || known.replace('-', "") == k.replace(['-', '_'], ""))
+                    .find(|known| {
+                        known.replace('-', "_") == k
+                            || known.replace('-', "") == k.replace(['-', '_'], "")
+                    })
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
                 v.error(
                     key.span,
-                    format!("unknown key `{k}`{suggestion}; known keys: {}", KEYS.join(", ")),
+                    format!(
+                        "unknown key `{k}`{suggestion}; known keys: {}",
+                        KEYS.join(", ")
+                    ),
                 );
             }
         }
@@ -302,8 +322,12 @@ mod tests {
         assert!(lines.contains(&3), "{e:?}");
         assert!(lines.contains(&5), "{e:?}");
         assert!(lines.contains(&6), "{e:?}");
-        assert!(e.iter().any(|(_, _, m)| m.contains("unknown severity `hgh`")));
-        assert!(e.iter().any(|(_, _, m)| m.contains("`NOPE1` matches no rule")));
+        assert!(e
+            .iter()
+            .any(|(_, _, m)| m.contains("unknown severity `hgh`")));
+        assert!(e
+            .iter()
+            .any(|(_, _, m)| m.contains("`NOPE1` matches no rule")));
     }
 
     #[test]

@@ -97,7 +97,11 @@ fn read_inputs(input: &InputArgs) -> Scanned {
     if input.verbose {
         let mut err = std::io::stderr();
         for path in &sources.skipped {
-            let _ = writeln!(err, "note: {}: skipped (not .yaml, .yml or .json)", path.display());
+            let _ = writeln!(
+                err,
+                "note: {}: skipped (not .yaml, .yml or .json)",
+                path.display()
+            );
         }
         for note in &ingested.notes {
             let _ = writeln!(err, "note: {note}");
@@ -194,7 +198,9 @@ fn exit_code(findings: &[Finding], errors: &[InputError], fail_on: Option<Severi
 
 fn write_output(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match path {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display())),
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("{}: cannot write", p.display()))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
@@ -281,4 +287,3 @@ fn explain(code: &str) -> anyhow::Result<ExitCode> {
     write_output(None, &rule.explain())?;
     Ok(ExitCode::SUCCESS)
 }
-

@@ -29,7 +29,11 @@ pub static RULE: Rule = Rule {
 
 An Istio mesh whose mesh-wide peer authentication does not require mutual TLS: the
 PeerAuthentication without a selector in the root namespace (`istio-system` unless the mesh config
-sets `rootNamespace`) has mode `PERMISSIVE`, `DISABLE` or `UNSET`, or there is no such policy at all.
+sets `rootNamespace`) has mode `PERMISSIVE`, `DISABLE` or `UNSET`, or there is no such policy at all
+while the input covers the root namespace or the mesh config (a scan of one application's manifests
+cannot tell whether the mesh-wide policy exists elsewhere, so it is not reported then). When
+several selector-less policies exist in the root namespace, Istio uses the oldest one
+(`creationTimestamp`, else the first in the input).
 
 ## Why it matters
 
@@ -93,6 +97,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .filter(|p| p.namespace == root && !p.spec.has_selector())
         .collect();
     let Some(policy) = oldest(inv, &mesh_wide) else {
+        // Only say "missing" when the input covers the mesh's own configuration (the root
+        // namespace or the mesh config); one application's manifests cannot show it.
+        let covers_root = inv.namespace(root).is_some() || inv.istio.mesh_config.is_some();
+        if !covers_root {
+            return;
+        }
         let Some((id, object)) = namespace_anchor(inv, root) else {
             return;
         };
@@ -145,7 +155,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     .key("mode")
     .evidence(format!(
         "PeerAuthentication {}/{} ({}) has no selector in the root namespace `{root}`",
-        policy.namespace, policy.name, object.location_of(path)
+        policy.namespace,
+        policy.name,
+        object.location_of(path)
     ))
     .remediation(format!(
         "Set spec.mtls.mode: STRICT in PeerAuthentication {}/{} once every client has a sidecar; \

@@ -105,10 +105,11 @@ pub fn rule_matches_everything(rule: &AuthorizationRule) -> bool {
             .iter()
             .any(|f| f.source.as_ref().is_none_or(|s| s.is_empty()));
     let to_all = rule.to.is_empty()
-        || rule
-            .to
-            .iter()
-            .any(|t| t.operation.as_ref().is_none_or(operation_matches_everything));
+        || rule.to.iter().any(|t| {
+            t.operation
+                .as_ref()
+                .is_none_or(operation_matches_everything)
+        });
     from_all && to_all && rule.when.is_empty()
 }
 
@@ -125,15 +126,29 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let scope = if policy.spec.has_target_refs() {
                 "the resources it targets".to_owned()
-            } else if let Some(sel) = policy.spec.selector.as_ref().filter(|s| !s.match_labels.is_empty()) {
-                let labels: Vec<String> =
-                    sel.match_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            } else if let Some(sel) = policy
+                .spec
+                .selector
+                .as_ref()
+                .filter(|s| !s.match_labels.is_empty())
+            {
+                let labels: Vec<String> = sel
+                    .match_labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 let selected = inv
                     .workloads
                     .iter()
-                    .filter(|w| (policy.namespace == root || w.namespace == policy.namespace) && sel.matches(&w.labels))
+                    .filter(|w| {
+                        (policy.namespace == root || w.namespace == policy.namespace)
+                            && sel.matches(&w.labels)
+                    })
                     .count();
-                format!("workloads labelled {} ({selected} in the input)", labels.join(","))
+                format!(
+                    "workloads labelled {} ({selected} in the input)",
+                    labels.join(",")
+                )
             } else if policy.namespace == root {
                 "every workload in the mesh".to_owned()
             } else {
@@ -159,7 +174,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ));
             if policy.namespace == root && !policy.spec.has_selector() {
                 finding.severity = Severity::Critical;
-                finding = finding.evidence("the policy is in the root namespace without a selector: it applies mesh-wide");
+                finding = finding.evidence(
+                    "the policy is in the root namespace without a selector: it applies mesh-wide",
+                );
             }
             out.push(finding);
         }

@@ -1,0 +1,780 @@
+//! The binary as a user runs it: exit codes, formats, stdin, bad input, config, baselines.
+//! Ground truth for the demo meshes is written out here.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_meshaudit"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs in the repo root so paths in reports are relative, with no config file around.
+fn run(args: &[&str]) -> Output {
+    bin().args(args).current_dir(repo()).output().unwrap()
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    bin().args(args).current_dir(dir).output().unwrap()
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn findings(report: &Value) -> &Vec<Value> {
+    report["findings"].as_array().unwrap()
+}
+
+/// `(rule, kind, namespace/name)` of each finding.
+fn finding_keys(report: &Value) -> BTreeSet<(String, String, String)> {
+    findings(report)
+        .iter()
+        .map(|f| {
+            let r = &f["resource"];
+            let name = match r["namespace"].as_str() {
+                Some(ns) => format!("{ns}/{}", r["name"].as_str().unwrap()),
+                None => r["name"].as_str().unwrap().to_owned(),
+            };
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                r["kind"].as_str().unwrap().to_owned(),
+                name,
+            )
+        })
+        .collect()
+}
+
+fn key(rule: &str, kind: &str, name: &str) -> (String, String, String) {
+    (rule.to_owned(), kind.to_owned(), name.to_owned())
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("meshaudit-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.0.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn insecure_demo_finds_every_planted_problem() {
+    let out = run(&["scan", "examples/insecure-mesh", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let keys = finding_keys(&report);
+    // Ground truth (examples/README.md, problems a–g).
+    let expected = [
+        key("AUTHN001", "PeerAuthentication", "istio-system/default"),
+        key("AUTHN002", "PeerAuthentication", "legacy/default"),
+        key("AUTHZ001", "AuthorizationPolicy", "orders/allow-all"),
+        key("AUTHZ001", "AuthorizationPolicy", "frontend/web-allow"),
+        key("AUTHZ002", "Deployment", "payments/payments-worker"),
+        key("NET001", "Namespace", "frontend"),
+        key("NET001", "Namespace", "orders"),
+        key("NET001", "Namespace", "legacy"),
+        key("TLS001", "Gateway", "istio-system/shop-gateway"),
+    ];
+    for k in &expected {
+        assert!(keys.contains(k), "missing {k:?} in {keys:?}");
+    }
+    // Nothing about what is fine: payments has a NetworkPolicy, payments-api an ALLOW policy,
+    // the legacy namespace is not injected (so AUTHZ002 does not apply there).
+    assert!(!keys.contains(&key("NET001", "Namespace", "payments")));
+    assert!(!keys.contains(&key("AUTHZ002", "Deployment", "payments/payments-api")));
+    assert!(!keys
+        .iter()
+        .any(|(r, _, n)| r == "AUTHZ002" && n.starts_with("legacy/")));
+    let categories: BTreeSet<&str> = findings(&report)
+        .iter()
+        .map(|f| f["category"].as_str().unwrap())
+        .collect();
+    assert!(categories.len() >= 4, "{categories:?}");
+    assert!(report["errors"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn hardened_demo_has_nothing_at_or_above_high() {
+    let out = run(&["scan", "examples/hardened-mesh", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = json(&out);
+    for f in findings(&report) {
+        let sev = f["severity"].as_str().unwrap();
+        assert!(!matches!(sev, "high" | "critical"), "{f}");
+    }
+}
+
+#[test]
+fn json_report_follows_the_contract() {
+    let out = run(&["scan", "examples/insecure-mesh", "--format", "json"]);
+    let report = json(&out);
+    let top: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        top,
+        ["schemaVersion", "tool", "summary", "errors", "findings"]
+    );
+    assert_eq!(report["schemaVersion"], 1);
+    assert_eq!(report["tool"]["name"], "meshaudit");
+    assert!(report["tool"]["version"].is_string());
+    let summary = &report["summary"];
+    assert!(summary["resources"].as_u64().unwrap() > 20);
+    assert_eq!(
+        summary["findings"].as_u64().unwrap() as usize,
+        findings(&report).len()
+    );
+    let by: Vec<&str> = summary["bySeverity"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(by, ["critical", "high", "medium", "low", "info"]);
+    let total: u64 = summary["bySeverity"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, summary["findings"].as_u64().unwrap());
+    const CATEGORIES: &[&str] = &[
+        "authentication",
+        "authorization",
+        "certificates",
+        "encryption",
+        "logging",
+        "network-policy",
+        "admission",
+        "dependencies",
+    ];
+    const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
+    for f in findings(&report) {
+        let keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "rule",
+                "title",
+                "severity",
+                "category",
+                "mesh",
+                "resource",
+                "location",
+                "message",
+                "evidence",
+                "remediation",
+                "compliance",
+                "fingerprint"
+            ]
+        );
+        assert!(CATEGORIES.contains(&f["category"].as_str().unwrap()));
+        assert!(SEVERITIES.contains(&f["severity"].as_str().unwrap()));
+        let res: Vec<&str> = f["resource"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(res, ["apiVersion", "kind", "namespace", "name"]);
+        if f["resource"]["kind"] == "Namespace" {
+            assert!(f["resource"]["namespace"].is_null());
+        }
+        let loc = &f["location"];
+        assert!(loc["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("examples/insecure-mesh/"));
+        assert!(loc["line"].as_u64().unwrap() >= 1);
+        assert!(loc["column"].as_u64().unwrap() >= 1);
+        assert!(f["evidence"].is_array() && f["compliance"].is_array());
+        assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
+    }
+}
+
+#[test]
+fn findings_point_at_the_right_lines() {
+    let out = run(&[
+        "scan",
+        "examples/insecure-mesh",
+        "--format",
+        "json",
+        "--select",
+        "AUTHN001,TLS001",
+    ]);
+    let report = json(&out);
+    let text =
+        std::fs::read_to_string(repo().join("examples/insecure-mesh/istio-system.yaml")).unwrap();
+    for f in findings(&report) {
+        let path = repo().join(f["location"]["path"].as_str().unwrap());
+        let file = std::fs::read_to_string(path).unwrap();
+        let line = file
+            .lines()
+            .nth(f["location"]["line"].as_u64().unwrap() as usize - 1)
+            .unwrap();
+        match f["rule"].as_str().unwrap() {
+            "AUTHN001" => assert_eq!(line.trim(), "mode: PERMISSIVE"),
+            "TLS001" => assert_eq!(line.trim(), "- port:"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(text.contains("PERMISSIVE"));
+}
+
+#[test]
+fn fingerprints_survive_unrelated_edits() {
+    let dir = TempDir::new("fingerprints");
+    let original =
+        std::fs::read_to_string(repo().join("examples/insecure-mesh/orders.yaml")).unwrap();
+    let a = dir.write("a/orders.yaml", &original);
+    let b = dir.write("b/moved.yaml", format!("# a comment\n\n{original}"));
+    let fp = |p: &Path| -> BTreeSet<String> {
+        let out = run(&["scan", p.to_str().unwrap(), "--format", "json"]);
+        findings(&json(&out))
+            .iter()
+            .map(|f| f["fingerprint"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = fp(&a);
+    assert!(!first.is_empty());
+    assert_eq!(first, fp(&a), "stable across runs");
+    assert_eq!(first, fp(&b), "stable across moves and unrelated edits");
+}
+
+#[test]
+fn kubectl_list_output_reads_from_stdin_as_yaml_and_json() {
+    for file in [
+        "examples/kubectl-list/cluster.yaml",
+        "examples/kubectl-list/cluster.json",
+    ] {
+        let input = std::fs::read(repo().join(file)).unwrap();
+        let out = run_stdin(&["scan", "-", "--format", "json"], &input);
+        let report = json(&out);
+        assert_eq!(report["summary"]["resources"], 8, "{file}");
+        assert!(
+            report["errors"].as_array().unwrap().is_empty(),
+            "{file}: {}",
+            report["errors"]
+        );
+        let keys = finding_keys(&report);
+        assert!(
+            keys.contains(&key(
+                "AUTHN001",
+                "PeerAuthentication",
+                "istio-system/default"
+            )),
+            "{keys:?}"
+        );
+        // The Pod and ReplicaSet belong to the Deployment: one workload, named by its owner.
+        let authz: Vec<_> = keys.iter().filter(|k| k.0 == "AUTHZ002").collect();
+        assert_eq!(
+            authz,
+            [&key("AUTHZ002", "Deployment", "shop/cart")],
+            "{file}"
+        );
+        for f in findings(&report) {
+            assert_eq!(f["location"]["path"], "<stdin>");
+        }
+    }
+}
+
+#[test]
+fn a_folder_mixing_good_and_broken_files_reports_both() {
+    let dir = TempDir::new("mixed");
+    dir.write("good.yaml", "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: istio-system\nspec:\n  mtls:\n    mode: PERMISSIVE\n");
+    dir.write("malformed.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: after-error\n  namespace: orders\nspec:\n  rules:\n  - {}\n");
+    dir.write(
+        "dupkeys.yml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n",
+    );
+    dir.write("wrongtype.yaml", "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: x\n  namespace: y\nspec:\n  mtls:\n    mode: [STRICT]\n");
+    dir.write("badmode.yaml", "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: typo\n  namespace: y\nspec:\n  mtls:\n    mode: STRIKT\n");
+    dir.write("future.yaml", "apiVersion: security.istio.io/v9\nkind: AuthorizationPolicy\nmetadata:\n  name: future\n  namespace: y\n");
+    dir.write("binary.yaml", b"\x00\x01\x02\xffELF");
+    dir.write("notk8s.json", "{\"hello\": \"world\"}\n");
+    dir.write("empty.yaml", "# only a comment\n---\n");
+    dir.write(
+        "deep.yaml",
+        format!("a: {}{}\n", "[".repeat(5000), "]".repeat(5000)),
+    );
+    dir.write(
+        "crd.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+    );
+    dir.write("README.md", "not scanned");
+    let out = run(&["scan", dir.0.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "unreadable input means exit 2");
+    let report = json(&out);
+    let errors = report["errors"].as_array().unwrap();
+    let find = |file: &str| -> &Value {
+        errors
+            .iter()
+            .find(|e| e["path"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("no error for {file}: {errors:?}"))
+    };
+    assert_eq!(find("malformed.yaml")["line"], 4);
+    assert!(find("malformed.yaml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid YAML"));
+    assert_eq!(find("dupkeys.yml")["line"], 5);
+    assert!(find("dupkeys.yml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("duplicate key `name`"));
+    assert_eq!(find("wrongtype.yaml")["line"], 8);
+    assert!(find("wrongtype.yaml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("spec.mtls.mode"));
+    assert!(find("badmode.yaml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("STRIKT"));
+    assert!(find("future.yaml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("security.istio.io/v9"));
+    assert!(find("binary.yaml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("binary"));
+    assert!(find("deep.yaml")["message"]
+        .as_str()
+        .unwrap()
+        .contains("nested"));
+    assert!(!errors
+        .iter()
+        .any(|e| e["path"].as_str().unwrap().ends_with("notk8s.json")));
+    assert!(!errors
+        .iter()
+        .any(|e| e["path"].as_str().unwrap().ends_with("empty.yaml")));
+    assert!(!errors
+        .iter()
+        .any(|e| e["path"].as_str().unwrap().ends_with("crd.yaml")));
+    // The readable rest is still audited, including the document after the syntax error.
+    let keys = finding_keys(&report);
+    assert!(keys.contains(&key(
+        "AUTHN001",
+        "PeerAuthentication",
+        "istio-system/default"
+    )));
+    assert!(keys.contains(&key(
+        "AUTHZ001",
+        "AuthorizationPolicy",
+        "orders/after-error"
+    )));
+
+    // --verbose says what was skipped.
+    let out = run(&[
+        "scan",
+        dir.0.to_str().unwrap(),
+        "--verbose",
+        "--color",
+        "never",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("notk8s.json"), "{stderr}");
+    assert!(stderr.contains("README.md"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("error:") && stdout.contains("malformed.yaml:4:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn missing_paths_and_empty_folders_are_errors() {
+    let dir = TempDir::new("empty");
+    let out = run(&[
+        "scan",
+        dir.0.to_str().unwrap(),
+        "does/not/exist.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    let messages: Vec<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("no .yaml, .yml or .json")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("no such file")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_large_file_is_read() {
+    let dir = TempDir::new("large");
+    let mut text = String::with_capacity(51 * 1024 * 1024);
+    let mut i = 0;
+    while text.len() < 50 * 1024 * 1024 {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: bulk\ndata:\n  payload: \"{}\"\n",
+            "x".repeat(2000)
+        ));
+        i += 1;
+    }
+    text.push_str("---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: last\n  namespace: bulk\nspec:\n  rules:\n  - {}\n");
+    let path = dir.write("big.yaml", &text);
+    let out = run(&["scan", path.to_str().unwrap(), "--format", "json"]);
+    let report = json(&out);
+    assert_eq!(report["summary"]["resources"].as_u64().unwrap(), i + 1);
+    assert!(finding_keys(&report).contains(&key("AUTHZ001", "AuthorizationPolicy", "bulk/last")));
+}
+
+#[test]
+fn no_secret_value_is_ever_printed() {
+    let dir = TempDir::new("secrets");
+    // base64("s3cr3t-password") and a stringData token; the Secret also has a broken field so
+    // it shows up in errors too.
+    dir.write(
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: orders\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"token\":\"tok-XYZZY-123\"}}'\n    meshaudit.io/ignore: \"NET001\"\ndata:\n  password: czNjcjN0LXBhc3N3b3Jk\nstringData:\n  token: tok-XYZZY-123\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: dup\n  namespace: orders\ndata:\n  password: czNjcjN0LXBhc3N3b3Jk\n  password: czNjcjN0LXBhc3N3b3Jk\n",
+    );
+    for format in ["text", "json", "sarif", "junit"] {
+        let out = run(&[
+            "scan",
+            dir.0.to_str().unwrap(),
+            "--format",
+            format,
+            "--verbose",
+        ]);
+        for stream in [&out.stdout, &out.stderr] {
+            let s = String::from_utf8_lossy(stream);
+            for secret in ["czNjcjN0", "s3cr3t", "XYZZY"] {
+                assert!(!s.contains(secret), "{format} printed a secret: {s}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sarif_is_2_1_0_with_rules_and_located_results() {
+    let out = run(&["scan", "examples/insecure-mesh", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif = json(&out);
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run0 = &sarif["runs"][0];
+    let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.len() >= 6);
+    for r in rules {
+        assert!(r["id"].is_string() && r["shortDescription"]["text"].is_string());
+        assert!(r["help"]["markdown"].as_str().unwrap().contains("## Fix"));
+    }
+    let results = run0["results"].as_array().unwrap();
+    assert!(results.len() >= 9);
+    for res in results {
+        let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], res["ruleId"]);
+        assert!(["error", "warning", "note"].contains(&res["level"].as_str().unwrap()));
+        let loc = &res["locations"][0]["physicalLocation"];
+        assert!(loc["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("examples/insecure-mesh/"));
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(res["partialFingerprints"]["meshaudit/v1"].is_string());
+    }
+}
+
+#[test]
+fn junit_and_output_file() {
+    let dir = TempDir::new("junit");
+    let target = dir.0.join("report.xml");
+    let out = run(&[
+        "scan",
+        "examples/insecure-mesh",
+        "--format",
+        "junit",
+        "--output",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let xml = std::fs::read_to_string(&target).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert!(xml.contains("<testsuites name=\"meshaudit\""));
+    assert!(xml.contains("<failure message=\"Gateway istio-system/shop-gateway serves"));
+    assert_eq!(
+        xml.matches("<testsuite ").count(),
+        xml.matches("</testsuite>").count()
+    );
+}
+
+#[test]
+fn exit_codes_follow_fail_on_and_selection() {
+    let demo = "examples/insecure-mesh";
+    assert_eq!(run(&["scan", demo]).status.code(), Some(1));
+    assert_eq!(
+        run(&["scan", demo, "--fail-on", "never"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["scan", demo, "--fail-on", "critical"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["scan", demo, "--select", "NET001"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["scan", demo, "--select", "NET001", "--fail-on", "medium"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["scan", demo, "--select", "NOPE42"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["scan", demo, "--fail-on", "bogus"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["scan"]).status.code(), Some(2));
+    let only = json(&run(&[
+        "scan",
+        demo,
+        "--format",
+        "json",
+        "--select",
+        "authorization",
+        "--ignore",
+        "AUTHZ002",
+    ]));
+    assert!(findings(&only).iter().all(|f| f["rule"] == "AUTHZ001"));
+    let min = json(&run(&[
+        "scan",
+        demo,
+        "--format",
+        "json",
+        "--min-severity",
+        "high",
+    ]));
+    assert!(findings(&min)
+        .iter()
+        .all(|f| f["severity"] == "high" || f["severity"] == "critical"));
+}
+
+#[test]
+fn annotation_config_and_baseline_silence_findings() {
+    let dir = TempDir::new("silence");
+    dir.write("mesh.yaml", "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: allow-all\n  namespace: orders\n  annotations:\n    meshaudit.io/ignore: AUTHZ001\nspec:\n  rules:\n  - {}\n---\napiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: gw\n  namespace: edge\nspec:\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [\"a.example.com\"]\n");
+    let out = json(&run_in(&dir.0, &["scan", "mesh.yaml", "--format", "json"]));
+    assert_eq!(
+        finding_keys(&out),
+        BTreeSet::from([key("TLS001", "Gateway", "edge/gw")])
+    );
+
+    // Config in the current folder: exclude the namespace.
+    dir.write("meshaudit.toml", "exclude-namespaces = [\"ed*\"]\n");
+    let out = run_in(&dir.0, &["scan", "mesh.yaml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(findings(&json(&out)).is_empty());
+    // --no-config ignores it.
+    assert_eq!(
+        run_in(&dir.0, &["scan", "mesh.yaml", "--no-config"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // Severity override and fail-on from the config.
+    dir.write(
+        "meshaudit.toml",
+        "fail-on = \"critical\"\n[severity]\nTLS001 = \"low\"\n",
+    );
+    let out = run_in(&dir.0, &["scan", "mesh.yaml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(findings(&json(&out))[0]["severity"], "low");
+    // A broken config points into the file.
+    dir.write(
+        "meshaudit.toml",
+        "fail-on = \"high\"\nselekt = [\"AUTHN\"]\n",
+    );
+    let out = run_in(&dir.0, &["scan", "mesh.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("meshaudit.toml:2:1: unknown key `selekt`"),
+        "{stderr}"
+    );
+    std::fs::remove_file(dir.0.join("meshaudit.toml")).unwrap();
+
+    // Baseline: accepted findings stop failing, new ones still fail.
+    let out = run_in(&dir.0, &["baseline", "mesh.yaml", "--output", "base.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        run_in(&dir.0, &["scan", "mesh.yaml", "--baseline", "base.json"])
+            .status
+            .code(),
+        Some(0)
+    );
+    dir.write("new.yaml", "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: gw2\n  namespace: edge\nspec:\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [\"b.example.com\"]\n");
+    let out = run_in(
+        &dir.0,
+        &[
+            "scan",
+            "mesh.yaml",
+            "new.yaml",
+            "--baseline",
+            "base.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        finding_keys(&json(&out)),
+        BTreeSet::from([key("TLS001", "Gateway", "edge/gw2")])
+    );
+}
+
+#[test]
+fn rules_and_explain_cover_every_code() {
+    let out = run(&["rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rules = json(&out);
+    let rules = rules.as_array().unwrap();
+    assert!(rules.len() >= 6);
+    for r in rules {
+        let code = r["code"].as_str().unwrap();
+        let out = run(&["explain", code]);
+        assert_eq!(out.status.code(), Some(0), "{code}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for section in [
+            "## What it detects",
+            "## Why it matters",
+            "## Example",
+            "## Fix",
+            "## References",
+        ] {
+            assert!(text.contains(section), "{code} lacks {section}");
+        }
+    }
+    let table = String::from_utf8_lossy(&run(&["rules"]).stdout).into_owned();
+    assert!(table.starts_with("CODE"));
+    assert!(table.contains("AUTHZ001"));
+    assert_eq!(run(&["explain", "NOPE001"]).status.code(), Some(2));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut child = bin()
+        .args(["rules"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut child = bin()
+        .args(["scan", "examples/insecure-mesh", "--fail-on", "never"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn text_output_groups_by_resource_and_colors_on_request() {
+    let out = run(&[
+        "scan",
+        "examples/insecure-mesh",
+        "--group-by",
+        "resource",
+        "--color",
+        "always",
+    ]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("\u{1b}["), "colors requested");
+    assert!(s.contains("AuthorizationPolicy orders/allow-all"));
+    let plain = run(&["scan", "examples/insecure-mesh"]);
+    assert!(
+        !String::from_utf8_lossy(&plain.stdout).contains("\u{1b}["),
+        "no colors into a pipe"
+    );
+}
