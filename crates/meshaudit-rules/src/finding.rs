@@ -199,6 +199,11 @@ impl Finding {
         path: &[Step<'_>],
         message: impl Into<String>,
     ) -> Self {
+        let evidence = object
+            .helm_source
+            .iter()
+            .map(|t| format!("rendered from Helm template {t}"))
+            .collect();
         Finding {
             rule,
             severity: rule.severity,
@@ -207,7 +212,7 @@ impl Finding {
             object: Some(object_id),
             location: object.location_of(path),
             message: message.into(),
-            evidence: Vec::new(),
+            evidence,
             remediation: rule.fix_summary(),
             key: render_path(path),
         }

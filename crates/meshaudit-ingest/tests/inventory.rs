@@ -1,0 +1,230 @@
+//! The inventory built from a small but complete set of manifests.
+
+use std::sync::Arc;
+
+use meshaudit_ingest::{ingest, SourceText};
+use meshaudit_model::istio::MtlsMode;
+
+const MANIFESTS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    istio-injection: enabled
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    metadata:
+      labels: {app: web, version: v1}
+      annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "9000"}
+    spec:
+      securityContext: {runAsUser: 1000}
+      containers:
+      - name: web
+        image: web:1
+        ports:
+        - {name: http, containerPort: 8080}
+        - {name: admin, containerPort: 9000}
+        securityContext: {runAsUser: 1337}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: http, appProtocol: http}
+  - {name: direct, port: 9000, targetPort: 9000}
+  - {name: same, port: 7070}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: data}
+spec:
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      serviceAccountName: db
+      containers: [{name: db, image: pg}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: data}
+spec:
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      hostNetwork: true
+      containers: [{name: agent, image: agent}]
+---
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: old, namespace: data}
+spec:
+  template:
+    metadata: {labels: {app: old}}
+    spec:
+      serviceAccount: legacy-sa
+      containers: [{name: old, image: old}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: db, namespace: data}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: data}
+spec:
+  podSelector:
+    matchExpressions: [{key: app, operator: In, values: [db]}]
+  egress: []
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: istio-sidecar-injector}
+webhooks:
+- name: namespace.sidecar-injector.istio.io
+  failurePolicy: Ignore
+  namespaceSelector:
+    matchLabels: {istio-injection: enabled}
+  clientConfig:
+    service: {namespace: istio-system, name: istiod, path: /inject}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |-
+    rootNamespace: istio-config
+    trustDomain: corp.example
+    enableAutoMtls: false
+---
+apiVersion: security.istio.io/v1beta1
+kind: PeerAuthentication
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  mtls: {mode: STRICT}
+  portLevelMtls:
+    "9000": {mode: DISABLE}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata: {name: web, namespace: shop}
+spec:
+  host: web.shop.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh, namespace: istio-config}
+spec:
+  accessLogging: [{providers: [{name: envoy}]}]
+"#;
+
+#[test]
+fn inventory_models_every_resource_kind() {
+    let ingested = ingest(&[SourceText {
+        path: Arc::from("all.yaml"),
+        text: MANIFESTS.to_owned(),
+    }]);
+    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+    let inv = &ingested.inventory;
+
+    // Namespaces: explicit and implied.
+    assert!(inv.namespaces["shop"].object.is_some());
+    assert_eq!(inv.namespaces["shop"].labels["istio-injection"], "enabled");
+    assert!(inv.namespaces["data"].object.is_none());
+    assert!(inv.namespaces.contains_key("istio-system"));
+
+    // Workloads from every owner kind, with template labels, accounts and UIDs.
+    let web = inv.workloads.iter().find(|w| w.name == "web").unwrap();
+    assert_eq!(web.kind, "Deployment");
+    assert_eq!(web.labels["version"], "v1");
+    assert_eq!(
+        web.annotations["traffic.sidecar.istio.io/excludeInboundPorts"],
+        "9000"
+    );
+    assert_eq!(web.service_account, "default");
+    assert!(!web.service_account_explicit);
+    assert_eq!(web.run_as_user, Some(1000));
+    assert_eq!(web.effective_uid(&web.containers[0]), Some(1337));
+    let db = inv.workloads.iter().find(|w| w.name == "db").unwrap();
+    assert_eq!(db.service_account, "db");
+    let agent = inv.workloads.iter().find(|w| w.name == "agent").unwrap();
+    assert!(agent.host_network);
+    let old = inv.workloads.iter().find(|w| w.name == "old").unwrap();
+    assert_eq!(old.service_account, "legacy-sa");
+    assert_eq!(inv.workloads_in("data").count(), 3);
+
+    // Services: named target ports resolved through the selected pods.
+    let svc = &inv.services[0];
+    assert_eq!(svc.spec.ports[0].resolved_target_ports, vec![8080]);
+    assert_eq!(svc.spec.ports[0].app_protocol.as_deref(), Some("http"));
+    assert_eq!(svc.spec.ports[1].resolved_target_ports, vec![9000]);
+    assert_eq!(svc.spec.ports[2].resolved_target_ports, vec![7070]);
+
+    assert_eq!(inv.service_accounts.len(), 1);
+    let np = &inv.network_policies[0];
+    assert!(np.spec.isolates_ingress() && np.spec.isolates_egress());
+    assert!(np.spec.pod_selector.matches(&db.labels));
+    assert!(!np.spec.pod_selector.matches(&agent.labels));
+
+    let hook = &inv.webhook_configurations[0].webhooks[0];
+    assert_eq!(hook.failure_policy(), "Ignore");
+    assert_eq!(hook.client_config.service.as_ref().unwrap().name, "istiod");
+
+    // The mesh config, with its custom root namespace and trust domain.
+    assert_eq!(inv.istio.root_namespace(), "istio-config");
+    assert_eq!(inv.istio.trust_domain(), "corp.example");
+    assert_eq!(
+        inv.istio
+            .mesh_config
+            .as_ref()
+            .unwrap()
+            .config
+            .enable_auto_mtls,
+        Some(false)
+    );
+
+    let pa = &inv.istio.peer_authentications[0];
+    assert_eq!(pa.spec.mode(), MtlsMode::Strict);
+    assert_eq!(pa.spec.port_level_mtls[&9000].mode(), MtlsMode::Disable);
+    assert_eq!(
+        inv.istio.destination_rules[0].spec.host,
+        "web.shop.svc.cluster.local"
+    );
+    assert_eq!(
+        inv.istio.telemetries[0].spec.access_logging[0].providers[0].name,
+        "envoy"
+    );
+
+    // Field positions survive: the DISABLE port entry's line.
+    let obj = inv.object(pa.object);
+    let loc = obj.location_of(&["spec".into(), "portLevelMtls".into(), "9000".into()]);
+    assert_eq!(
+        MANIFESTS.lines().nth(loc.line as usize - 1).unwrap().trim(),
+        "\"9000\": {mode: DISABLE}"
+    );
+}
+
+#[test]
+fn mesh_config_errors_point_into_the_config_map() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    rootNamespace: x\n    trustDomainAliases: notalist\n";
+    let ingested = ingest(&[SourceText {
+        path: Arc::from("cm.yaml"),
+        text: text.to_owned(),
+    }]);
+    assert_eq!(ingested.errors.len(), 1, "{:?}", ingested.errors);
+    assert_eq!(ingested.errors[0].line, 7);
+    assert!(ingested.errors[0].message.contains("trustDomainAliases"));
+}
