@@ -778,3 +778,48 @@ fn text_output_groups_by_resource_and_colors_on_request() {
         "no colors into a pipe"
     );
 }
+
+/// Validates SARIF output against the official 2.1.0 schema with Python's jsonschema. Both are
+/// installed by `scripts/test`; without them this test fails and says so.
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let schema = std::env::var_os("MESHAUDIT_SARIF_SCHEMA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/test-deps/sarif-schema-2.1.0.json"));
+    assert!(
+        schema.is_file(),
+        "SARIF schema not found at {}: run `bash scripts/test`, which installs it",
+        schema.display()
+    );
+    let dir = TempDir::new("sarif-schema");
+    let broken = dir.write("broken.yaml", "a: [\n");
+    for args in [
+        vec!["scan", "examples/insecure-mesh"],
+        vec!["scan", "examples/hardened-mesh"],
+        vec!["scan", "examples/insecure-mesh", broken.to_str().unwrap()],
+    ] {
+        let sarif = dir.0.join("out.sarif");
+        let mut full = args.clone();
+        full.extend(["--format", "sarif", "--output", sarif.to_str().unwrap()]);
+        run(&full);
+        let check = Command::new("python3")
+            .args([
+                "-c",
+                "import json,sys,jsonschema\n\
+                 schema=json.load(open(sys.argv[1])); doc=json.load(open(sys.argv[2]))\n\
+                 v=jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())\n\
+                 errs=[f'{list(e.path)}: {e.message}' for e in v.iter_errors(doc)]\n\
+                 print('\\n'.join(errs)); sys.exit(1 if errs else 0)",
+                schema.to_str().unwrap(),
+                sarif.to_str().unwrap(),
+            ])
+            .output()
+            .expect("python3 is needed to validate SARIF (scripts/test installs jsonschema)");
+        assert!(
+            check.status.success(),
+            "{args:?}: SARIF does not validate:\n{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
