@@ -163,17 +163,18 @@ impl Builder {
     /// Deserializes `field` (absent or null reads as the type's default).
     fn typed<T: DeserializeOwned + Default>(&mut self, id: ObjectId, path: &[&str]) -> Option<T> {
         let steps: Vec<Step<'_>> = path.iter().map(|s| Step::Key(s)).collect();
-        let node = self.inventory.objects[id].node.at(&steps).cloned();
-        match node {
-            None => Some(T::default()),
-            Some(n) if n.is_null() => Some(T::default()),
-            Some(n) => match from_node::<T>(&n) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.field_error(id, &path.join("."), e);
-                    None
-                }
-            },
+        // Deserialize while borrowing the tree; only an error needs `&mut self`.
+        let result = match self.inventory.objects[id].node.at(&steps) {
+            None => Ok(T::default()),
+            Some(n) if n.is_null() => Ok(T::default()),
+            Some(n) => from_node::<T>(n),
+        };
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.field_error(id, &path.join("."), e);
+                None
+            }
         }
     }
 
@@ -276,11 +277,7 @@ impl Builder {
                 if let Some(mut webhooks) = self.typed::<Vec<Webhook>>(id, &["webhooks"]) {
                     for w in &mut webhooks {
                         if let Some(bundle) = &w.client_config.ca_bundle {
-                            let compact: String = bundle.split_whitespace().collect();
-                            if let Ok(bytes) = base64::Engine::decode(
-                                &base64::engine::general_purpose::STANDARD,
-                                compact,
-                            ) {
+                            if let Some(bytes) = crate::objects::decode_base64(bundle) {
                                 w.client_config.ca_bundle_certificates =
                                     certificates_in("caBundle", &bytes);
                             }

@@ -208,6 +208,15 @@ fn string_map(node: Option<&Node>) -> Result<BTreeMap<String, String>, &Node> {
     }
 }
 
+/// Decodes a base64 value as Kubernetes writes them (`data`, `caBundle`), tolerating line
+/// breaks inside it.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let compact: String = text.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+}
+
 /// Takes the certificates out of a Secret's `data` and `stringData`, then replaces every value
 /// there with null, so nothing secret outlives ingest. Key names stay: they are not secret and
 /// rules read them (`ca-key.pem` present or not).
@@ -221,10 +230,7 @@ fn scrub_secret(node: &mut Node) -> Vec<CertificateInfo> {
             for entry in entries.iter_mut() {
                 if let Some(text) = entry.value.as_str() {
                     let bytes = if encoded {
-                        let compact: String = text.split_whitespace().collect();
-                        base64::engine::general_purpose::STANDARD
-                            .decode(compact)
-                            .ok()
+                        decode_base64(text)
                     } else {
                         Some(text.as_bytes().to_vec())
                     };
