@@ -1,5 +1,17 @@
-//! Analysis shared by rules: which workloads have a proxy, and which Istio policies apply to a
-//! workload. The effective-policy graph grows here.
+//! What a mesh really does: which workloads have a proxy and what it captures, which mTLS mode
+//! each server port enforces, what each client sends, what authorization decides — the
+//! effective-policy graph, with the evidence behind every answer.
 
+pub mod authorization;
+pub mod destination_rule;
+pub mod evidence;
+pub mod graph;
 pub mod membership;
+pub mod peer_authentication;
+pub mod protocol;
 pub mod scope;
+
+pub use evidence::Because;
+pub use graph::{
+    build as build_graph, Client, Edge, EdgeGroup, Graph, Reach, ServerPort, Transport,
+};

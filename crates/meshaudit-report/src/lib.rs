@@ -1,5 +1,6 @@
-//! Renders findings. Nothing else in meshaudit prints a finding.
+//! Renders findings and the effective-policy graph. Nothing else in meshaudit prints them.
 
+pub mod graph;
 pub mod json;
 pub mod junit;
 pub mod sarif;

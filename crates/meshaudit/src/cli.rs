@@ -27,6 +27,61 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print a rule's documentation.
     Explain(ExplainArgs),
+    /// Show the effective-policy graph: for each client and server port, whether traffic is
+    /// encrypted, which identity the server sees, and what authorization decides.
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Files or folders to read (folders recursively: .yaml, .yml, .json); `-` reads stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = GraphFormatArg::Table)]
+    pub format: GraphFormatArg,
+
+    /// Write the graph to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Only edges from these clients: `namespace/name`, `namespace` (every workload in it),
+    /// `*meshed` or `*unmeshed` (the catch-all groups). Repeatable.
+    #[arg(long, value_name = "CLIENT")]
+    pub from: Vec<String>,
+
+    /// Only edges to these servers: `namespace/name` or `namespace`. Repeatable.
+    #[arg(long, value_name = "SERVER")]
+    pub to: Vec<String>,
+
+    /// Only edges to this server port (the port the application listens on).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Only edges that carry plaintext.
+    #[arg(long)]
+    pub plaintext: bool,
+
+    /// Only edges where at least some requests are allowed through.
+    #[arg(long)]
+    pub allowed: bool,
+
+    /// Print the evidence chain of each shown edge: which resources, in which files, decided it.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Print skipped documents and files.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormatArg {
+    Table,
+    Json,
+    Dot,
+    Mermaid,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod graph_command;
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -48,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Baseline(args) => baseline(args),
         Command::Rules(args) => list_rules(args.format),
         Command::Explain(args) => explain(&args.rule),
+        Command::Graph(args) => graph_command::run(&args),
     }
 }
 
@@ -88,13 +90,17 @@ struct Scanned {
 }
 
 fn read_inputs(input: &InputArgs) -> Scanned {
+    read_paths(&input.paths, input.verbose)
+}
+
+fn read_paths(paths: &[std::path::PathBuf], verbose: bool) -> Scanned {
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();
-    let sources = read_sources(&input.paths, &mut lock as &mut dyn Read);
+    let sources = read_sources(paths, &mut lock as &mut dyn Read);
     let ingested = ingest(&sources.texts);
     let mut errors = sources.errors;
     errors.extend(ingested.errors.iter().cloned());
-    if input.verbose {
+    if verbose {
         let mut err = std::io::stderr();
         for path in &sources.skipped {
             let _ = writeln!(
@@ -262,7 +268,7 @@ fn list_rules(format: ListFormatArg) -> anyhow::Result<ExitCode> {
                 "{:<10} {:<9} {:<15} {:<28} {}\n",
                 "CODE", "SEVERITY", "CATEGORY", "NAME", "TITLE"
             );
-            for r in RULES {
+            for r in RULES.iter() {
                 s.push_str(&format!(
                     "{:<10} {:<9} {:<15} {:<28} {}\n",
                     r.code,

@@ -10,7 +10,7 @@ fn expected() -> Vec<(String, String)> {
     let mut index = String::from(
         "# meshaudit rules\n\nGenerated from the rule sources by `MESHAUDIT_UPDATE_DOCS=1 cargo test -p meshaudit --test docs`; do not edit by hand.\n\n| Code | Name | Category | Default severity | Title |\n|---|---|---|---|---|\n",
     );
-    for rule in RULES {
+    for rule in RULES.iter() {
         index.push_str(&format!(
             "| [{code}]({code}.md) | `{name}` | {category} | {severity} | {title} |\n",
             code = rule.code,

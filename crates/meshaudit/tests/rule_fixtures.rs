@@ -70,7 +70,7 @@ fn run_rule(rule: &'static Rule, file: &Path) -> (Vec<Finding>, String) {
 
 #[test]
 fn every_rule_has_fixtures_both_ways() {
-    for rule in RULES {
+    for rule in RULES.iter() {
         assert!(
             !fixture_files(rule, "fires").is_empty(),
             "{} has no fires*.yaml fixture",
@@ -86,7 +86,7 @@ fn every_rule_has_fixtures_both_ways() {
 
 #[test]
 fn fires_fixtures_fire_and_are_snapshotted() {
-    for rule in RULES {
+    for rule in RULES.iter() {
         for file in fixture_files(rule, "fires") {
             let (findings, rendered) = run_rule(rule, &file);
             assert!(
@@ -110,7 +110,7 @@ fn fires_fixtures_fire_and_are_snapshotted() {
 
 #[test]
 fn passes_fixtures_do_not_fire() {
-    for rule in RULES {
+    for rule in RULES.iter() {
         for file in fixture_files(rule, "passes") {
             let (findings, rendered) = run_rule(rule, &file);
             assert!(

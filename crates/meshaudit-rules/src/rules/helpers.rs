@@ -1,8 +1,7 @@
 //! Small lookups several rules share.
 
 use meshaudit_engine::membership::NamespaceMesh;
-use meshaudit_model::istio::Typed;
-use meshaudit_model::{Inventory, Node, Object, ObjectId};
+use meshaudit_model::{Inventory, Object, ObjectId};
 
 /// Istio rules apply when the input has Istio resources or namespaces labelled for Istio.
 pub fn istio_in_use(inv: &Inventory) -> bool {
@@ -25,21 +24,4 @@ pub fn namespace_anchor<'a>(inv: &'a Inventory, name: &str) -> Option<(ObjectId,
     Some((id, inv.object(id)))
 }
 
-/// Istio applies the oldest of several equally specific policies: by `creationTimestamp`
-/// (RFC 3339 sorts as text), and in input order when the manifests carry none.
-pub fn oldest<'a, T>(inv: &Inventory, policies: &[&'a Typed<T>]) -> Option<&'a Typed<T>> {
-    policies
-        .iter()
-        .enumerate()
-        .min_by_key(|(i, p)| {
-            let created = inv
-                .object(p.object)
-                .node
-                .at(&["metadata".into(), "creationTimestamp".into()])
-                .and_then(Node::as_str)
-                .map(str::to_owned);
-            // Missing timestamps sort after present ones, then by input order.
-            (created.is_none(), created, *i)
-        })
-        .map(|(_, p)| *p)
-}
+pub use meshaudit_engine::peer_authentication::oldest;

@@ -1,2 +1,10 @@
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
+
+use crate::rule::Rule;
+
+/// This category's rules; the registry merges every category's list.
+pub static RULES: &[&Rule] = &[
+    &mesh_mtls_not_strict::RULE,
+    &namespace_mtls_not_strict::RULE,
+];

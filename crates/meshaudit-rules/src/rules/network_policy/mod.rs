@@ -1,1 +1,6 @@
 pub mod namespace_without_network_policy;
+
+use crate::rule::Rule;
+
+/// This category's rules; the registry merges every category's list.
+pub static RULES: &[&Rule] = &[&namespace_without_network_policy::RULE];

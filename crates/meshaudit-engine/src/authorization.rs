@@ -1,0 +1,667 @@
+//! AuthorizationPolicy evaluation as the server proxy (Envoy's RBAC filters, configured by
+//! istiod) performs it, for one client identity and one server port:
+//!
+//! - CUSTOM policies first (an external authorizer decides), then DENY (any match denies), then
+//!   ALLOW (if any ALLOW policy applies, a request must match one of its rules; a policy with no
+//!   rules allows nothing), AUDIT never changes the outcome.
+//! - A rule matches when one of its `from` entries, one of its `to` entries and all of its `when`
+//!   conditions match; a field matches when any value matches, a `not*` field when none does.
+//! - Principals, namespaces and service accounts come from the client's mTLS certificate: over
+//!   plaintext they are empty, so positive matches fail and `not*` matches succeed. That is why
+//!   a DENY on principals is bypassed by plaintext, and an ALLOW with `notNamespaces` admits it.
+//! - Request principals and `request.auth.*` come from a JWT validated by a RequestAuthentication;
+//!   without one they are always empty.
+//! - On ports the proxy handles as TCP, HTTP-only fields cannot be evaluated: an ALLOW rule
+//!   that uses them is dropped (it allows nothing) and a DENY rule that uses them is enforced on
+//!   its remaining connection-level fields (it denies more), as istiod builds the TCP filter.
+//!
+//! Request attributes the client does not determine (paths, methods, headers, IPs, token
+//! claims) make a match conditional: the result is then "allowed only for some requests".
+
+use std::collections::HashMap;
+
+use meshaudit_model::istio::{
+    AuthorizationAction, AuthorizationPolicySpec, AuthorizationRule, Condition, Operation, Source,
+    Typed, DEFAULT_TRUST_DOMAIN,
+};
+use meshaudit_model::k8s::Workload;
+use meshaudit_model::{Inventory, Step};
+
+use crate::evidence::Because;
+use crate::protocol::Layer;
+use crate::scope::applies_to;
+
+/// A three-valued match: some request attributes are not known statically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    Yes,
+    No,
+    Maybe,
+}
+
+impl Tri {
+    fn from_bool(b: bool) -> Tri {
+        if b {
+            Tri::Yes
+        } else {
+            Tri::No
+        }
+    }
+
+    fn not(self) -> Tri {
+        match self {
+            Tri::Yes => Tri::No,
+            Tri::No => Tri::Yes,
+            Tri::Maybe => Tri::Maybe,
+        }
+    }
+
+    fn and(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::No, _) | (_, Tri::No) => Tri::No,
+            (Tri::Maybe, _) | (_, Tri::Maybe) => Tri::Maybe,
+            _ => Tri::Yes,
+        }
+    }
+
+    fn or(self, other: Tri) -> Tri {
+        match (self, other) {
+            (Tri::Yes, _) | (_, Tri::Yes) => Tri::Yes,
+            (Tri::Maybe, _) | (_, Tri::Maybe) => Tri::Maybe,
+            _ => Tri::No,
+        }
+    }
+}
+
+/// The identity a server proxy sees on a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PeerIdentity {
+    /// Plaintext: no certificate, so no principal and no namespace.
+    None,
+    /// An mTLS identity from the input.
+    Known {
+        namespace: String,
+        service_account: String,
+    },
+    /// Any other mTLS identity: one that matches none of the specific principal, namespace or
+    /// service-account patterns of the server's policies (only `*` matches it).
+    Other,
+}
+
+/// Everything about a connection that evaluation reads.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub peer: &'a PeerIdentity,
+    /// The port the server application listens on.
+    pub port: u16,
+    pub layer: Layer,
+    /// A RequestAuthentication applies to the server, so request principals can be set.
+    pub jwt: bool,
+    pub trust_domain: &'a str,
+    pub trust_domain_aliases: &'a [String],
+}
+
+/// Istio's string match: exact, `prefix*`, `*suffix`, or `*` (any non-empty value).
+pub fn pattern_matches(pattern: &str, value: &str) -> bool {
+    if pattern == "*" {
+        return !value.is_empty();
+    }
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return value.starts_with(prefix);
+    }
+    if let Some(suffix) = pattern.strip_prefix('*') {
+        return value.ends_with(suffix);
+    }
+    pattern == value
+}
+
+impl Request<'_> {
+    fn principal_matches(&self, pattern: &str) -> bool {
+        match self.peer {
+            PeerIdentity::None => false,
+            PeerIdentity::Other => pattern == "*",
+            PeerIdentity::Known {
+                namespace,
+                service_account,
+            } => std::iter::once(self.trust_domain)
+                .chain(self.trust_domain_aliases.iter().map(String::as_str))
+                // In a policy, `cluster.local` stands for the mesh's own trust domain.
+                .chain(std::iter::once(DEFAULT_TRUST_DOMAIN))
+                .any(|td| {
+                    pattern_matches(
+                        pattern,
+                        &format!("{td}/ns/{namespace}/sa/{service_account}"),
+                    )
+                }),
+        }
+    }
+
+    fn namespace_matches(&self, pattern: &str) -> bool {
+        match self.peer {
+            PeerIdentity::None => false,
+            PeerIdentity::Other => pattern == "*",
+            PeerIdentity::Known { namespace, .. } => pattern_matches(pattern, namespace),
+        }
+    }
+
+    fn service_account_matches(&self, pattern: &str) -> bool {
+        match self.peer {
+            PeerIdentity::None => false,
+            PeerIdentity::Other => pattern == "*",
+            PeerIdentity::Known {
+                namespace,
+                service_account,
+            } => pattern_matches(pattern, &format!("{namespace}/{service_account}")),
+        }
+    }
+}
+
+/// The outcome of matching one rule.
+#[derive(Debug, Clone)]
+pub struct RuleMatch {
+    pub result: Tri,
+    /// The request attributes a `Maybe` depends on, for people: `paths [/admin/*]`.
+    pub conditions: Vec<String>,
+}
+
+struct Matcher<'r, 'a> {
+    request: &'r Request<'a>,
+    conditions: Vec<String>,
+    /// Whether an HTTP-only field was met.
+    http_only: bool,
+}
+
+fn list(values: &[String]) -> String {
+    format!("[{}]", values.join(", "))
+}
+
+fn covers_all_ips(blocks: &[String]) -> bool {
+    blocks.iter().any(|b| b == "0.0.0.0/0" || b == "::/0")
+}
+
+impl Matcher<'_, '_> {
+    fn any(&self, values: &[String], f: impl Fn(&str) -> bool) -> Tri {
+        Tri::from_bool(values.iter().any(|v| f(v)))
+    }
+
+    fn maybe(&mut self, what: String) -> Tri {
+        self.conditions.push(what);
+        Tri::Maybe
+    }
+
+    fn http_field(&mut self, what: String) -> Tri {
+        self.http_only = true;
+        self.maybe(what)
+    }
+
+    fn source(&mut self, s: &Source) -> Tri {
+        let r = self.request;
+        let mut t = Tri::Yes;
+        if !s.principals.is_empty() {
+            t = t.and(self.any(&s.principals, |p| r.principal_matches(p)));
+        }
+        if !s.not_principals.is_empty() {
+            t = t.and(
+                self.any(&s.not_principals, |p| r.principal_matches(p))
+                    .not(),
+            );
+        }
+        if !s.namespaces.is_empty() {
+            t = t.and(self.any(&s.namespaces, |p| r.namespace_matches(p)));
+        }
+        if !s.not_namespaces.is_empty() {
+            t = t.and(
+                self.any(&s.not_namespaces, |p| r.namespace_matches(p))
+                    .not(),
+            );
+        }
+        if !s.service_accounts.is_empty() {
+            t = t.and(self.any(&s.service_accounts, |p| r.service_account_matches(p)));
+        }
+        if !s.not_service_accounts.is_empty() {
+            t = t.and(
+                self.any(&s.not_service_accounts, |p| r.service_account_matches(p))
+                    .not(),
+            );
+        }
+        if !s.request_principals.is_empty() {
+            let m = if r.jwt {
+                self.http_field(format!(
+                    "request principal in {}",
+                    list(&s.request_principals)
+                ))
+            } else {
+                self.http_only = true;
+                Tri::No
+            };
+            t = t.and(m);
+        }
+        if !s.not_request_principals.is_empty() {
+            let m = if r.jwt {
+                self.http_field(format!(
+                    "request principal not in {}",
+                    list(&s.not_request_principals)
+                ))
+            } else {
+                self.http_only = true;
+                Tri::Yes
+            };
+            t = t.and(m);
+        }
+        for (blocks, negate, name) in [
+            (&s.ip_blocks, false, "ipBlocks"),
+            (&s.not_ip_blocks, true, "notIpBlocks"),
+            (&s.remote_ip_blocks, false, "remoteIpBlocks"),
+            (&s.not_remote_ip_blocks, true, "notRemoteIpBlocks"),
+        ] {
+            if blocks.is_empty() {
+                continue;
+            }
+            let m = if covers_all_ips(blocks) {
+                Tri::Yes
+            } else {
+                self.maybe(format!("client address in {name} {}", list(blocks)))
+            };
+            t = t.and(if negate { m.not() } else { m });
+        }
+        t
+    }
+
+    fn operation(&mut self, o: &Operation) -> Tri {
+        let port = self.request.port.to_string();
+        let mut t = Tri::Yes;
+        if !o.ports.is_empty() {
+            t = t.and(Tri::from_bool(o.ports.contains(&port)));
+        }
+        if !o.not_ports.is_empty() {
+            t = t.and(Tri::from_bool(!o.not_ports.contains(&port)));
+        }
+        for (values, negate, name) in [
+            (&o.hosts, false, "hosts"),
+            (&o.not_hosts, true, "notHosts"),
+            (&o.methods, false, "methods"),
+            (&o.not_methods, true, "notMethods"),
+            (&o.paths, false, "paths"),
+            (&o.not_paths, true, "notPaths"),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            // Every HTTP request has a host, a method and a path, so `*` matches them all.
+            let m = if values.iter().any(|v| v == "*") {
+                self.http_only = true;
+                Tri::Yes
+            } else {
+                self.http_field(format!("{name} {}", list(values)))
+            };
+            t = t.and(if negate { m.not() } else { m });
+        }
+        t
+    }
+
+    fn condition(&mut self, c: &Condition) -> Tri {
+        let r = self.request;
+        let positive = |values: &[String], f: &dyn Fn(&str) -> bool| -> Option<Tri> {
+            (!values.is_empty()).then(|| Tri::from_bool(values.iter().any(|v| f(v))))
+        };
+        let combine = |pos: Option<Tri>, neg: Option<Tri>| -> Tri {
+            pos.unwrap_or(Tri::Yes).and(neg.map_or(Tri::Yes, Tri::not))
+        };
+        match c.key.as_str() {
+            "source.principal" => combine(
+                positive(&c.values, &|p| r.principal_matches(p)),
+                positive(&c.not_values, &|p| r.principal_matches(p)),
+            ),
+            "source.namespace" => combine(
+                positive(&c.values, &|p| r.namespace_matches(p)),
+                positive(&c.not_values, &|p| r.namespace_matches(p)),
+            ),
+            "source.serviceAccount" => combine(
+                positive(&c.values, &|p| r.service_account_matches(p)),
+                positive(&c.not_values, &|p| r.service_account_matches(p)),
+            ),
+            "destination.port" => {
+                let port = r.port.to_string();
+                combine(
+                    positive(&c.values, &|p| p == port),
+                    positive(&c.not_values, &|p| p == port),
+                )
+            }
+            key if key.starts_with("request.auth.") => {
+                if r.jwt {
+                    self.http_field(format!("{key} condition"))
+                } else {
+                    // No validated token, so no claims: only `notValues` can match.
+                    self.http_only = true;
+                    Tri::from_bool(c.values.is_empty())
+                }
+            }
+            key if key.starts_with("request.") => self.http_field(format!("{key} condition")),
+            key => self.maybe(format!("{key} condition")),
+        }
+    }
+}
+
+/// Matches one rule against a request.
+pub fn match_rule(
+    rule: &AuthorizationRule,
+    action: AuthorizationAction,
+    request: &Request<'_>,
+) -> RuleMatch {
+    let mut m = Matcher {
+        request,
+        conditions: Vec::new(),
+        http_only: false,
+    };
+    let mut t = Tri::Yes;
+    if !rule.from.is_empty() {
+        let mut any = Tri::No;
+        for f in &rule.from {
+            any = any.or(f.source.as_ref().map_or(Tri::Yes, |s| m.source(s)));
+        }
+        t = t.and(any);
+    }
+    if !rule.to.is_empty() {
+        let mut any = Tri::No;
+        for to in &rule.to {
+            any = any.or(to.operation.as_ref().map_or(Tri::Yes, |o| m.operation(o)));
+        }
+        t = t.and(any);
+    }
+    for c in &rule.when {
+        t = t.and(m.condition(c));
+    }
+    if m.http_only && request.layer == Layer::Tcp {
+        // istiod cannot express HTTP fields in the TCP filter.
+        return match action {
+            AuthorizationAction::Deny => {
+                let mut stripped = Matcher {
+                    request,
+                    conditions: Vec::new(),
+                    http_only: false,
+                };
+                let t = tcp_only_match(rule, &mut stripped);
+                RuleMatch {
+                    result: t,
+                    conditions: stripped.conditions,
+                }
+            }
+            _ => RuleMatch {
+                result: Tri::No,
+                conditions: vec![
+                    "rule uses HTTP-only fields on a TCP port, so it is dropped".to_owned()
+                ],
+            },
+        };
+    }
+    RuleMatch {
+        result: t,
+        conditions: m.conditions,
+    }
+}
+
+/// A DENY rule on a TCP port, with its HTTP-only fields removed.
+fn tcp_only_match(rule: &AuthorizationRule, m: &mut Matcher<'_, '_>) -> Tri {
+    let mut t = Tri::Yes;
+    if !rule.from.is_empty() {
+        let mut any = Tri::No;
+        for f in &rule.from {
+            let s = f.source.as_ref().map(|s| Source {
+                request_principals: Vec::new(),
+                not_request_principals: Vec::new(),
+                ..s.clone()
+            });
+            any = any.or(s.as_ref().map_or(Tri::Yes, |s| m.source(s)));
+        }
+        t = t.and(any);
+    }
+    if !rule.to.is_empty() {
+        let mut any = Tri::No;
+        for to in &rule.to {
+            let o = to.operation.as_ref().map(|o| Operation {
+                ports: o.ports.clone(),
+                not_ports: o.not_ports.clone(),
+                ..Operation::default()
+            });
+            any = any.or(o.as_ref().map_or(Tri::Yes, |o| m.operation(o)));
+        }
+        t = t.and(any);
+    }
+    for c in rule.when.iter().filter(|c| !c.key.starts_with("request.")) {
+        t = t.and(m.condition(c));
+    }
+    t
+}
+
+/// The outcome for one client identity on one server port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    Allowed,
+    /// Allowed for some requests only (paths, methods, tokens, addresses), or decided by an
+    /// external authorizer.
+    Conditional,
+    Denied,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allowed => "allowed",
+            Decision::Conditional => "conditional",
+            Decision::Denied => "denied",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthzDecision {
+    pub decision: Decision,
+    /// The policies that decided (empty when no policy applies).
+    pub decided_by: Vec<usize>,
+    pub because: Vec<Because>,
+    /// What the conditional part depends on.
+    pub conditions: Vec<String>,
+}
+
+/// AuthorizationPolicies indexed by namespace.
+pub struct AuthorizationPolicies<'a> {
+    inventory: &'a Inventory,
+    root: &'a str,
+    by_namespace: HashMap<&'a str, Vec<usize>>,
+}
+
+fn rule_path(i: usize) -> [Step<'static>; 3] {
+    [Step::Key("spec"), Step::Key("rules"), Step::Index(i)]
+}
+
+impl<'a> AuthorizationPolicies<'a> {
+    pub fn new(inventory: &'a Inventory) -> Self {
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, p) in inventory.istio.authorization_policies.iter().enumerate() {
+            by_namespace
+                .entry(p.namespace.as_str())
+                .or_default()
+                .push(i);
+        }
+        AuthorizationPolicies {
+            inventory,
+            root: inventory.istio.root_namespace(),
+            by_namespace,
+        }
+    }
+
+    pub fn policy(&self, index: usize) -> &'a Typed<AuthorizationPolicySpec> {
+        &self.inventory.istio.authorization_policies[index]
+    }
+
+    /// Indexes of the policies that apply to `workload` (root namespace first).
+    pub fn for_workload(&self, workload: &Workload) -> Vec<usize> {
+        let mut namespaces = vec![self.root];
+        if workload.namespace != self.root {
+            namespaces.push(workload.namespace.as_str());
+        }
+        namespaces
+            .into_iter()
+            .flat_map(|ns| self.by_namespace.get(ns).into_iter().flatten().copied())
+            .filter(|&i| {
+                let p = self.policy(i);
+                applies_to(
+                    self.root,
+                    &p.namespace,
+                    p.spec.selector.as_ref(),
+                    p.spec.has_target_refs(),
+                    workload,
+                )
+                .is_some()
+            })
+            .collect()
+    }
+
+    /// Evaluates the policies `applicable` (from [`Self::for_workload`]) for `request`.
+    pub fn evaluate(&self, applicable: &[usize], request: &Request<'_>) -> AuthzDecision {
+        let mut because = Vec::new();
+        let mut conditions = Vec::new();
+        let of = |action: AuthorizationAction| {
+            applicable
+                .iter()
+                .copied()
+                .filter(move |&i| self.policy(i).spec.action == action)
+        };
+
+        // CUSTOM: an external authorizer sees matching requests first.
+        let mut custom_hit = Vec::new();
+        for i in of(AuthorizationAction::Custom) {
+            let p = self.policy(i);
+            for (r, rule) in p.spec.rules().iter().enumerate() {
+                let m = match_rule(rule, AuthorizationAction::Custom, request);
+                if m.result != Tri::No {
+                    let provider = p.spec.provider.as_ref().map_or("?", |p| p.name.as_str());
+                    because.push(Because::at(
+                        p.object,
+                        &rule_path(r),
+                        format!("CUSTOM rule {r} sends matching requests to external authorizer `{provider}`"),
+                    ));
+                    custom_hit.push(i);
+                    break;
+                }
+            }
+        }
+
+        // DENY.
+        let mut partial_deny = Vec::new();
+        for i in of(AuthorizationAction::Deny) {
+            let p = self.policy(i);
+            for (r, rule) in p.spec.rules().iter().enumerate() {
+                let m = match_rule(rule, AuthorizationAction::Deny, request);
+                match m.result {
+                    Tri::Yes => {
+                        because.push(Because::at(
+                            p.object,
+                            &rule_path(r),
+                            format!("DENY rule {r} matches this client"),
+                        ));
+                        return AuthzDecision {
+                            decision: Decision::Denied,
+                            decided_by: vec![i],
+                            because,
+                            conditions,
+                        };
+                    }
+                    Tri::Maybe => {
+                        because.push(Because::at(
+                            p.object,
+                            &rule_path(r),
+                            format!(
+                                "DENY rule {r} denies this client's requests when {}",
+                                m.conditions.join(" and ")
+                            ),
+                        ));
+                        conditions.push(format!("except {}", m.conditions.join(" and ")));
+                        partial_deny.push(i);
+                        break;
+                    }
+                    Tri::No => {}
+                }
+            }
+        }
+
+        // ALLOW.
+        let allows: Vec<usize> = of(AuthorizationAction::Allow).collect();
+        let mut decided_by = Vec::new();
+        let mut decision = if allows.is_empty() {
+            because.push(Because::default(
+                "no ALLOW policy applies to the workload, so every request that no DENY matches is allowed",
+            ));
+            Decision::Allowed
+        } else {
+            let mut maybe = Vec::new();
+            let mut allowed = None;
+            'policies: for &i in &allows {
+                let p = self.policy(i);
+                for (r, rule) in p.spec.rules().iter().enumerate() {
+                    let m = match_rule(rule, AuthorizationAction::Allow, request);
+                    match m.result {
+                        Tri::Yes => {
+                            allowed = Some((i, r));
+                            break 'policies;
+                        }
+                        Tri::Maybe => maybe.push((i, r, m.conditions)),
+                        Tri::No => {}
+                    }
+                }
+            }
+            if let Some((i, r)) = allowed {
+                because.push(Because::at(
+                    self.policy(i).object,
+                    &rule_path(r),
+                    format!("ALLOW rule {r} matches this client"),
+                ));
+                decided_by.push(i);
+                Decision::Allowed
+            } else if !maybe.is_empty() {
+                for (i, r, conds) in &maybe {
+                    because.push(Because::at(
+                        self.policy(*i).object,
+                        &rule_path(*r),
+                        format!(
+                            "ALLOW rule {r} matches only requests with {}",
+                            conds.join(" and ")
+                        ),
+                    ));
+                    conditions.push(format!("only {}", conds.join(" and ")));
+                    decided_by.push(*i);
+                }
+                Decision::Conditional
+            } else {
+                for &i in &allows {
+                    let p = self.policy(i);
+                    let fact = if p.spec.rules().is_empty() {
+                        "ALLOW policy with no rules applies: it allows nothing".to_owned()
+                    } else {
+                        "ALLOW policy applies but none of its rules matches this client".to_owned()
+                    };
+                    because.push(Because::object(p.object, fact));
+                    decided_by.push(i);
+                }
+                Decision::Denied
+            }
+        };
+        if decision == Decision::Allowed && !partial_deny.is_empty() {
+            decision = Decision::Conditional;
+        }
+        if !partial_deny.is_empty() {
+            decided_by.extend(partial_deny);
+        }
+        if decision != Decision::Denied && !custom_hit.is_empty() {
+            decision = Decision::Conditional;
+            conditions.push("and as the external authorizer decides".to_owned());
+            decided_by.extend(custom_hit);
+        }
+        AuthzDecision {
+            decision,
+            decided_by,
+            because,
+            conditions,
+        }
+    }
+}

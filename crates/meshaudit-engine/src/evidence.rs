@@ -1,0 +1,109 @@
+//! Evidence chains: every decision the engine makes names the facts that led to it and the
+//! resources (and fields) those facts come from, so a person can check it in their own files.
+
+use std::fmt;
+
+use meshaudit_model::{Inventory, Location, ObjectId, Step};
+
+/// An owned step of a field path (see [`Step`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FieldStep {
+    Key(String),
+    Index(usize),
+}
+
+/// One link of an evidence chain: a fact, and where it comes from (if from a resource).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Because {
+    pub object: Option<ObjectId>,
+    pub field: Vec<FieldStep>,
+    pub fact: String,
+}
+
+impl Because {
+    /// A fact read from `field` of `object`.
+    pub fn at(object: ObjectId, field: &[Step<'_>], fact: impl Into<String>) -> Self {
+        Because {
+            object: Some(object),
+            field: field
+                .iter()
+                .map(|s| match s {
+                    Step::Key(k) => FieldStep::Key((*k).to_owned()),
+                    Step::Index(i) => FieldStep::Index(*i),
+                })
+                .collect(),
+            fact: fact.into(),
+        }
+    }
+
+    /// A fact about `object` as a whole.
+    pub fn object(object: ObjectId, fact: impl Into<String>) -> Self {
+        Because::at(object, &[], fact)
+    }
+
+    /// A fact that no single resource states: a default, or the absence of something.
+    pub fn default(fact: impl Into<String>) -> Self {
+        Because {
+            object: None,
+            field: Vec::new(),
+            fact: fact.into(),
+        }
+    }
+
+    pub fn steps(&self) -> Vec<Step<'_>> {
+        self.field
+            .iter()
+            .map(|s| match s {
+                FieldStep::Key(k) => Step::Key(k),
+                FieldStep::Index(i) => Step::Index(*i),
+            })
+            .collect()
+    }
+
+    /// `spec.mtls.mode`, or empty for the whole object.
+    pub fn field_text(&self) -> String {
+        let mut out = String::new();
+        for step in &self.field {
+            match step {
+                FieldStep::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                FieldStep::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+
+    /// Where the fact can be read, if it comes from a resource.
+    pub fn location(&self, inventory: &Inventory) -> Option<Location> {
+        self.object
+            .map(|id| inventory.object(id).location_of(&self.steps()))
+    }
+
+    /// The fact with its resource and place: `PeerAuthentication payments/strict
+    /// (mesh.yaml:12) spec.mtls.mode: STRICT applies to …`.
+    pub fn render(&self, inventory: &Inventory) -> String {
+        match self.object {
+            None => self.fact.clone(),
+            Some(id) => {
+                let object = inventory.object(id);
+                let location = self.location(inventory).unwrap_or(object.origin.clone());
+                format!(
+                    "{} {} ({location}): {}",
+                    object.kind,
+                    object.qualified_name(),
+                    self.fact
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for Because {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.fact)
+    }
+}

@@ -1,0 +1,946 @@
+//! The effective-policy graph: for every client and every server port, is the connection
+//! encrypted, which identity does the server see, and does authorization let it through — with
+//! the resources that decided each answer.
+//!
+//! Clients are evaluated in classes, not one by one: for a server port, only clients its
+//! policies or DestinationRules can tell apart (a namespace or identity they name, a namespace
+//! with its own DestinationRule for the host, a client whose proxy does not capture the
+//! connection) are evaluated individually; every other client falls into one of two groups,
+//! "any other meshed workload" and "any workload without a proxy", evaluated once. That keeps
+//! the graph linear in the number of workloads for typical policies.
+
+use std::collections::{HashMap, HashSet};
+
+use meshaudit_model::istio::{ClientTlsMode, MtlsMode};
+use meshaudit_model::k8s::Workload;
+use meshaudit_model::selector::map_selects;
+use meshaudit_model::Inventory;
+
+use crate::authorization::{
+    pattern_matches, AuthorizationPolicies, AuthzDecision, Decision, PeerIdentity, Request,
+};
+use crate::destination_rule::{
+    client_tls_mode_str, service_host, ClientTlsChoice, DestinationRules,
+};
+use crate::evidence::Because;
+use crate::membership::{injector_webhooks, membership, DataPlane, Membership};
+use crate::peer_authentication::{ModeDecision, PeerAuthentications, WorkloadMtls};
+use crate::protocol::{Layer, Protocol};
+use crate::scope::applies_to;
+
+/// A workload as the graph sees it.
+#[derive(Debug, Clone)]
+pub struct WorkloadNode {
+    pub membership: Membership,
+    /// `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`, when it has a proxy.
+    pub identity: Option<String>,
+    pub mtls: WorkloadMtls,
+    /// AuthorizationPolicies that apply (indexes into the inventory's list).
+    pub authorization_policies: Vec<usize>,
+    /// RequestAuthentications that apply.
+    pub request_authentications: Vec<usize>,
+    /// Services that select it.
+    pub services: Vec<usize>,
+}
+
+/// A Service port that leads to a server port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServicePortRef {
+    pub service: usize,
+    /// Index in the Service's `spec.ports`.
+    pub index: usize,
+    pub port: u16,
+}
+
+/// Who a group of edges comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Client {
+    Workload(usize),
+    /// Any meshed workload the server's policies do not name (including ones outside the input).
+    OtherMeshed,
+    /// Any workload without a proxy (including ones outside the input).
+    OtherUnmeshed,
+}
+
+/// What is on the wire between client and server application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    /// Istio mutual TLS: encrypted, and the server knows the client's identity.
+    Mtls,
+    /// TLS the client originates itself (DestinationRule SIMPLE/MUTUAL): encrypted, no mesh
+    /// identity.
+    Tls,
+    /// Readable on the wire, and no identity.
+    Plaintext,
+    /// The connection cannot be established (e.g. plaintext to a STRICT server).
+    Fails,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Mtls => "mtls",
+            Transport::Tls => "tls",
+            Transport::Plaintext => "plaintext",
+            Transport::Fails => "fails",
+        }
+    }
+
+    /// Which of two alternative paths a person must worry about: a working weak one first.
+    fn exposure(self) -> u8 {
+        match self {
+            Transport::Fails => 0,
+            Transport::Mtls => 1,
+            Transport::Tls => 2,
+            Transport::Plaintext => 3,
+        }
+    }
+}
+
+/// The overall answer for an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reach {
+    Allowed,
+    Conditional,
+    Denied,
+    Fails,
+}
+
+impl Reach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Allowed => "allowed",
+            Reach::Conditional => "conditional",
+            Reach::Denied => "denied",
+            Reach::Fails => "fails",
+        }
+    }
+
+    /// Some requests get through.
+    pub fn is_open(self) -> bool {
+        matches!(self, Reach::Allowed | Reach::Conditional)
+    }
+}
+
+/// The evaluated answer for one client (or client group) and one server port.
+#[derive(Debug, Clone)]
+pub struct EdgeGroup {
+    pub client: Client,
+    pub transport: Transport,
+    /// The identity the server proxy sees.
+    pub peer: PeerIdentity,
+    /// The Service port whose path this answer is for (none for direct pod traffic).
+    pub via: Option<ServicePortRef>,
+    pub transport_because: Vec<Because>,
+    /// `None` when no proxy enforces policy on the server side.
+    pub authorization: Option<AuthzDecision>,
+}
+
+impl EdgeGroup {
+    pub fn reach(&self) -> Reach {
+        if self.transport == Transport::Fails {
+            return Reach::Fails;
+        }
+        match self.authorization.as_ref().map(|a| a.decision) {
+            None | Some(Decision::Allowed) => Reach::Allowed,
+            Some(Decision::Conditional) => Reach::Conditional,
+            Some(Decision::Denied) => Reach::Denied,
+        }
+    }
+}
+
+/// One port a workload serves.
+#[derive(Debug, Clone)]
+pub struct ServerPort {
+    pub workload: usize,
+    /// The port the application listens on (a container port / Service target port).
+    pub port: u16,
+    pub protocol: Protocol,
+    pub protocol_because: Because,
+    pub services: Vec<ServicePortRef>,
+    /// Inbound traffic to the port passes through a proxy (sidecar or ztunnel).
+    pub proxied: bool,
+    pub mode: ModeDecision,
+    pub groups: Vec<EdgeGroup>,
+    individual: HashMap<usize, usize>,
+    other_meshed: usize,
+    other_unmeshed: usize,
+}
+
+impl ServerPort {
+    /// The answer for `client`.
+    pub fn group_for(&self, graph: &Graph, client: Client) -> &EdgeGroup {
+        let index = match client {
+            Client::Workload(w) => match self.individual.get(&w) {
+                Some(&g) => g,
+                None if graph.workloads[w].membership.data_plane.is_meshed() => self.other_meshed,
+                None => self.other_unmeshed,
+            },
+            Client::OtherMeshed => self.other_meshed,
+            Client::OtherUnmeshed => self.other_unmeshed,
+        };
+        &self.groups[index]
+    }
+
+    /// Groups for named clients and for the two catch-all groups.
+    pub fn other_meshed(&self) -> &EdgeGroup {
+        &self.groups[self.other_meshed]
+    }
+
+    pub fn other_unmeshed(&self) -> &EdgeGroup {
+        &self.groups[self.other_unmeshed]
+    }
+}
+
+/// One client → server-port edge, expanded from its group.
+#[derive(Debug, Clone, Copy)]
+pub struct Edge<'g> {
+    pub client: Client,
+    pub server: &'g ServerPort,
+    pub group: &'g EdgeGroup,
+}
+
+#[derive(Debug, Clone)]
+pub struct Graph {
+    pub workloads: Vec<WorkloadNode>,
+    pub servers: Vec<ServerPort>,
+    pub trust_domain: String,
+    pub auto_mtls: bool,
+}
+
+impl Graph {
+    /// Every edge: each workload (but the server itself) and the two catch-all groups, to every
+    /// server port.
+    pub fn edges(&self) -> impl Iterator<Item = Edge<'_>> + '_ {
+        self.servers.iter().flat_map(move |server| {
+            (0..self.workloads.len())
+                .filter(move |&w| w != server.workload)
+                .map(Client::Workload)
+                .chain([Client::OtherMeshed, Client::OtherUnmeshed])
+                .map(move |client| Edge {
+                    client,
+                    server,
+                    group: server.group_for(self, client),
+                })
+        })
+    }
+
+    /// The server ports of workload `w`.
+    pub fn ports_of(&self, w: usize) -> impl Iterator<Item = &ServerPort> + '_ {
+        self.servers.iter().filter(move |s| s.workload == w)
+    }
+}
+
+/// The client side of a connection, as transport and authorization read it.
+struct ClientSide<'a> {
+    client: Client,
+    /// The client has a proxy (capture per destination port is checked separately).
+    meshed: bool,
+    workload: Option<&'a Workload>,
+    membership: Option<&'a Membership>,
+    namespace: &'a str,
+    peer: PeerIdentity,
+}
+
+struct Builder<'a> {
+    inventory: &'a Inventory,
+    peer_authentications: PeerAuthentications<'a>,
+    destination_rules: DestinationRules<'a>,
+    authorization: AuthorizationPolicies<'a>,
+    trust_domain: &'a str,
+    aliases: &'a [String],
+    auto_mtls: bool,
+    auto_mtls_because: Because,
+}
+
+/// Builds the graph for the inventory.
+pub fn build(inventory: &Inventory) -> Graph {
+    let mesh = inventory.istio.mesh_config.as_ref();
+    let auto_mtls = mesh.and_then(|m| m.config.enable_auto_mtls).unwrap_or(true);
+    let auto_mtls_because = match mesh {
+        Some(m) if m.config.enable_auto_mtls.is_some() => Because::object(
+            m.object,
+            format!("mesh config sets enableAutoMtls: {auto_mtls}"),
+        ),
+        _ => Because::default("auto mTLS is on (Istio's default)"),
+    };
+    let aliases: &[String] = mesh.map_or(&[], |m| m.config.trust_domain_aliases.as_slice());
+    let builder = Builder {
+        inventory,
+        peer_authentications: PeerAuthentications::new(inventory),
+        destination_rules: DestinationRules::new(inventory),
+        authorization: AuthorizationPolicies::new(inventory),
+        trust_domain: inventory.istio.trust_domain(),
+        aliases,
+        auto_mtls,
+        auto_mtls_because,
+    };
+    builder.build()
+}
+
+/// Does `pattern` (a principal) name identity `(namespace, sa)` under any of `domains`?
+fn principal_names(pattern: &str, domains: &[&str], namespace: &str, sa: &str) -> bool {
+    domains
+        .iter()
+        .any(|td| pattern_matches(pattern, &format!("{td}/ns/{namespace}/sa/{sa}")))
+}
+
+impl<'a> Builder<'a> {
+    fn build(&self) -> Graph {
+        let inv = self.inventory;
+        let injectors = injector_webhooks(inv);
+        let mut nodes: Vec<WorkloadNode> = inv
+            .workloads
+            .iter()
+            .map(|w| {
+                let membership = membership(inv, &injectors, w);
+                let identity = membership.data_plane.is_meshed().then(|| {
+                    format!(
+                        "spiffe://{}/ns/{}/sa/{}",
+                        self.trust_domain, w.namespace, w.service_account
+                    )
+                });
+                WorkloadNode {
+                    identity,
+                    mtls: self.peer_authentications.resolve(w),
+                    authorization_policies: self.authorization.for_workload(w),
+                    request_authentications: self.request_authentications_for(w),
+                    services: Vec::new(),
+                    membership,
+                }
+            })
+            .collect();
+
+        // Which workloads each Service selects, by namespace index.
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, w) in inv.workloads.iter().enumerate() {
+            by_namespace
+                .entry(w.namespace.as_str())
+                .or_default()
+                .push(i);
+        }
+        let mut ports: HashMap<(usize, u16), Vec<ServicePortRef>> = HashMap::new();
+        for (s, service) in inv.services.iter().enumerate() {
+            let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
+                continue;
+            };
+            for &w in by_namespace
+                .get(service.namespace.as_str())
+                .into_iter()
+                .flatten()
+            {
+                let workload = &inv.workloads[w];
+                if !map_selects(selector, &workload.labels) {
+                    continue;
+                }
+                nodes[w].services.push(s);
+                for (index, port) in service.spec.ports.iter().enumerate() {
+                    if port.protocol.as_deref() == Some("UDP")
+                        || port.protocol.as_deref() == Some("SCTP")
+                    {
+                        continue;
+                    }
+                    let target = target_port_on(port, workload).unwrap_or(port.port);
+                    ports.entry((w, target)).or_default().push(ServicePortRef {
+                        service: s,
+                        index,
+                        port: port.port,
+                    });
+                }
+            }
+        }
+        // Declared container ports that no Service covers are reachable by pod address.
+        for (w, workload) in inv.workloads.iter().enumerate() {
+            for c in &workload.containers {
+                if c.name == "istio-proxy" {
+                    continue;
+                }
+                for p in &c.ports {
+                    if p.protocol.as_deref().is_some_and(|proto| proto != "TCP") {
+                        continue;
+                    }
+                    ports.entry((w, p.container_port)).or_default();
+                }
+            }
+        }
+        let mut keys: Vec<(usize, u16)> = ports.keys().copied().collect();
+        keys.sort_unstable();
+
+        // Clients whose proxy lets some connections bypass it are always evaluated alone.
+        let bypassing: Vec<usize> = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                let c = &n.membership.capture;
+                n.membership.data_plane.is_meshed()
+                    && (!c.excluded_outbound_ports.is_empty()
+                        || c.outbound_bypass_all
+                        || !c.proxy_uid_containers.is_empty())
+            })
+            .map(|(i, _)| i)
+            .collect();
+
+        let mut servers = Vec::new();
+        for (w, port) in keys {
+            if nodes[w].membership.data_plane == DataPlane::Gateway {
+                // Gateways' listeners follow Gateway resources, audited by their own rules.
+                continue;
+            }
+            let services = ports.remove(&(w, port)).unwrap_or_default();
+            servers.push(self.server_port(&nodes, &by_namespace, &bypassing, w, port, services));
+        }
+        Graph {
+            workloads: nodes,
+            servers,
+            trust_domain: self.trust_domain.to_owned(),
+            auto_mtls: self.auto_mtls,
+        }
+    }
+
+    fn request_authentications_for(&self, w: &Workload) -> Vec<usize> {
+        let root = self.inventory.istio.root_namespace();
+        self.inventory
+            .istio
+            .request_authentications
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                applies_to(
+                    root,
+                    &r.namespace,
+                    r.spec.selector.as_ref(),
+                    r.spec.target_ref.is_some() || !r.spec.target_refs.is_empty(),
+                    w,
+                )
+                .is_some()
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn server_port(
+        &self,
+        nodes: &[WorkloadNode],
+        by_namespace: &HashMap<&str, Vec<usize>>,
+        bypassing: &[usize],
+        w: usize,
+        port: u16,
+        services: Vec<ServicePortRef>,
+    ) -> ServerPort {
+        let inv = self.inventory;
+        let workload = &inv.workloads[w];
+        let node = &nodes[w];
+        let (protocol, protocol_because) = match services.first() {
+            Some(r) => {
+                let service = &inv.services[r.service];
+                let sp = &service.spec.ports[r.index];
+                let (protocol, field) = Protocol::of_service_port(sp);
+                let fact = if field.is_empty() {
+                    format!(
+                        "port {} declares no protocol, so Istio {}",
+                        sp.port,
+                        detection_text(protocol)
+                    )
+                } else {
+                    format!("port {} is {} by its {field}", sp.port, protocol.as_str())
+                };
+                (
+                    protocol,
+                    Because::at(
+                        service.object,
+                        &["spec".into(), "ports".into(), r.index.into()],
+                        fact,
+                    ),
+                )
+            }
+            None => {
+                let protocol = Protocol::by_port_number(port);
+                (
+                    protocol,
+                    Because::object(
+                        workload.object,
+                        format!(
+                            "container port {port} is in no Service, so Istio {}",
+                            detection_text(protocol)
+                        ),
+                    ),
+                )
+            }
+        };
+        let data_plane = &node.membership.data_plane;
+        let proxied = matches!(data_plane, DataPlane::Sidecar | DataPlane::Ambient)
+            && node.membership.capture.inbound.captures(port);
+        let mode = node.mtls.for_port(port).clone();
+
+        // Which clients the policies and DestinationRules tell apart.
+        let mut namespaces: HashSet<&str> = HashSet::new();
+        let mut identities: HashSet<(&str, &str)> = HashSet::new();
+        let mut domains = vec![
+            self.trust_domain,
+            meshaudit_model::istio::DEFAULT_TRUST_DOMAIN,
+        ];
+        domains.extend(self.aliases.iter().map(String::as_str));
+        for &p in &node.authorization_policies {
+            let policy = self.authorization.policy(p);
+            for rule in policy.spec.rules() {
+                let sources = rule.from.iter().filter_map(|f| f.source.as_ref());
+                for s in sources {
+                    for pattern in s.namespaces.iter().chain(&s.not_namespaces) {
+                        self.collect_namespaces(pattern, by_namespace, &mut namespaces);
+                    }
+                    for pattern in s.principals.iter().chain(&s.not_principals) {
+                        self.collect_identities(
+                            &domains,
+                            pattern,
+                            &mut identities,
+                            |ns, sa, td| principal_names(pattern, td, ns, sa),
+                        );
+                    }
+                    for pattern in s.service_accounts.iter().chain(&s.not_service_accounts) {
+                        self.collect_identities(&domains, pattern, &mut identities, |ns, sa, _| {
+                            pattern_matches(pattern, &format!("{ns}/{sa}"))
+                        });
+                    }
+                }
+                for c in &rule.when {
+                    for pattern in c.values.iter().chain(&c.not_values) {
+                        match c.key.as_str() {
+                            "source.namespace" => {
+                                self.collect_namespaces(pattern, by_namespace, &mut namespaces);
+                            }
+                            "source.principal" => {
+                                self.collect_identities(
+                                    &domains,
+                                    pattern,
+                                    &mut identities,
+                                    |ns, sa, td| principal_names(pattern, td, ns, sa),
+                                );
+                            }
+                            "source.serviceAccount" => {
+                                self.collect_identities(
+                                    &domains,
+                                    pattern,
+                                    &mut identities,
+                                    |ns, sa, _| pattern_matches(pattern, &format!("{ns}/{sa}")),
+                                );
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        for r in &services {
+            let host = service_host(&inv.services[r.service]);
+            namespaces.extend(self.destination_rules.namespaces_with_own_view(&host));
+        }
+        let mut individual_clients: Vec<usize> = Vec::new();
+        for ns in &namespaces {
+            individual_clients.extend(by_namespace.get(ns).into_iter().flatten());
+        }
+        if !identities.is_empty() {
+            for (ns, sa) in &identities {
+                individual_clients.extend(
+                    by_namespace
+                        .get(ns)
+                        .into_iter()
+                        .flatten()
+                        .filter(|&&c| inv.workloads[c].service_account == *sa),
+                );
+            }
+        }
+        individual_clients.extend_from_slice(bypassing);
+        individual_clients.sort_unstable();
+        individual_clients.dedup();
+
+        let request_authn = !node.request_authentications.is_empty();
+        let layer = if *data_plane == DataPlane::Ambient {
+            // Without a waypoint, ztunnel enforces only connection-level fields.
+            Layer::Tcp
+        } else {
+            protocol.layer()
+        };
+        let server = ServerSide {
+            workload,
+            node,
+            port,
+            services: &services,
+            proxied,
+            mode: &mode,
+            layer,
+            request_authn,
+        };
+
+        let mut groups = Vec::new();
+        let mut individual = HashMap::new();
+        for c in individual_clients {
+            let cw = &inv.workloads[c];
+            let cn = &nodes[c];
+            let side = ClientSide {
+                client: Client::Workload(c),
+                meshed: cn.membership.data_plane.is_meshed(),
+                workload: Some(cw),
+                membership: Some(&cn.membership),
+                namespace: &cw.namespace,
+                peer: PeerIdentity::Known {
+                    namespace: cw.namespace.clone(),
+                    service_account: cw.service_account.clone(),
+                },
+            };
+            individual.insert(c, groups.len());
+            groups.push(self.evaluate(&side, &server));
+        }
+        let other_meshed = groups.len();
+        groups.push(self.evaluate(
+            &ClientSide {
+                client: Client::OtherMeshed,
+                meshed: true,
+                workload: None,
+                membership: None,
+                namespace: "",
+                peer: PeerIdentity::Other,
+            },
+            &server,
+        ));
+        let other_unmeshed = groups.len();
+        groups.push(self.evaluate(
+            &ClientSide {
+                client: Client::OtherUnmeshed,
+                meshed: false,
+                workload: None,
+                membership: None,
+                namespace: "",
+                peer: PeerIdentity::None,
+            },
+            &server,
+        ));
+        ServerPort {
+            workload: w,
+            port,
+            protocol,
+            protocol_because,
+            services,
+            proxied,
+            mode,
+            groups,
+            individual,
+            other_meshed,
+            other_unmeshed,
+        }
+    }
+
+    fn collect_namespaces<'n>(
+        &self,
+        pattern: &str,
+        by_namespace: &HashMap<&'n str, Vec<usize>>,
+        out: &mut HashSet<&'n str>,
+    ) {
+        if pattern == "*" {
+            return;
+        }
+        for ns in by_namespace.keys() {
+            if pattern_matches(pattern, ns) {
+                out.insert(ns);
+            }
+        }
+    }
+
+    fn collect_identities(
+        &self,
+        domains: &[&str],
+        pattern: &str,
+        out: &mut HashSet<(&'a str, &'a str)>,
+        matches: impl Fn(&str, &str, &[&str]) -> bool,
+    ) {
+        if pattern == "*" {
+            return;
+        }
+        for w in &self.inventory.workloads {
+            if matches(&w.namespace, &w.service_account, domains) {
+                out.insert((&w.namespace, &w.service_account));
+            }
+        }
+    }
+
+    fn evaluate(&self, client: &ClientSide<'_>, server: &ServerSide<'_>) -> EdgeGroup {
+        // Each Service path, or the pod address when no Service leads to the port; the most
+        // exposed working path is the one reported.
+        let mut best: Option<(Transport, Option<ServicePortRef>, Vec<Because>)> = None;
+        let paths: Vec<Option<ServicePortRef>> = if server.services.is_empty() {
+            vec![None]
+        } else {
+            server.services.iter().copied().map(Some).collect()
+        };
+        for via in paths {
+            let (t, because) = self.transport(client, server, via);
+            if best
+                .as_ref()
+                .is_none_or(|(b, _, _)| t.exposure() > b.exposure())
+            {
+                best = Some((t, via, because));
+            }
+        }
+        let (transport, via, transport_because) = best.expect("at least one path");
+        let peer = if transport == Transport::Mtls {
+            client.peer.clone()
+        } else {
+            PeerIdentity::None
+        };
+        let authorization = (server.proxied && transport != Transport::Fails).then(|| {
+            let request = Request {
+                peer: &peer,
+                port: server.port,
+                layer: server.layer,
+                jwt: server.request_authn,
+                trust_domain: self.trust_domain,
+                trust_domain_aliases: self.aliases,
+            };
+            self.authorization
+                .evaluate(&server.node.authorization_policies, &request)
+        });
+        EdgeGroup {
+            client: client.client,
+            transport,
+            peer,
+            via,
+            transport_because,
+            authorization,
+        }
+    }
+
+    /// What the client sends on one path, and what the server makes of it.
+    fn transport(
+        &self,
+        client: &ClientSide<'_>,
+        server: &ServerSide<'_>,
+        via: Option<ServicePortRef>,
+    ) -> (Transport, Vec<Because>) {
+        let inv = self.inventory;
+        let mut because = Vec::new();
+        let destination_port = via.map_or(server.port, |v| v.port);
+        let server_name = format!("{}/{}", server.workload.namespace, server.workload.name);
+
+        // Does the client's proxy handle the connection?
+        let mut client_proxy = client.meshed;
+        match client.membership {
+            Some(m) if !m.data_plane.is_meshed() => {
+                because.extend(m.because.iter().cloned());
+                because.push(Because::default(
+                    "the client has no proxy, so it sends plaintext",
+                ));
+            }
+            Some(m) => {
+                let capture = &m.capture;
+                if !capture.captures_outbound(destination_port) {
+                    client_proxy = false;
+                    because.extend(capture.because.iter().cloned());
+                    because.push(Because::default(format!(
+                        "so the client's connections to port {destination_port} leave without its proxy, in plaintext"
+                    )));
+                }
+            }
+            None if !client.meshed => {
+                because.push(Because::default("a client without a proxy sends plaintext"))
+            }
+            None => {}
+        }
+
+        // What the client sends.
+        let sent = if !client_proxy {
+            Sent::Plain
+        } else if let Some(v) = via {
+            let service = &inv.services[v.service];
+            let tls = self.destination_rules.client_tls(
+                client.namespace,
+                client.workload.map(|w| &w.labels),
+                service,
+                v.port,
+                &server.workload.labels,
+            );
+            because.extend(tls.because);
+            match tls.choice {
+                ClientTlsChoice::Explicit(ClientTlsMode::IstioMutual) => Sent::Mtls,
+                ClientTlsChoice::Explicit(ClientTlsMode::Disable) => Sent::Plain,
+                ClientTlsChoice::Explicit(
+                    mode @ (ClientTlsMode::Simple | ClientTlsMode::Mutual),
+                ) => {
+                    because.push(Because::default(format!(
+                        "{} originates its own TLS: encrypted, but without the mesh identity",
+                        client_tls_mode_str(mode)
+                    )));
+                    Sent::Tls
+                }
+                ClientTlsChoice::Auto => self.auto_mtls_choice(server, &mut because),
+            }
+        } else {
+            because.push(Because::default(format!(
+                "no Service leads to port {}, so clients reach it by pod address and their proxy passes the connection through without mTLS",
+                server.port
+            )));
+            Sent::Plain
+        };
+
+        // What the server side makes of it.
+        let mode = server.mode.mode;
+        let t = if !server.proxied {
+            because.extend(server.node.membership.because.iter().cloned());
+            because.extend(server.node.membership.capture.because.iter().cloned());
+            match sent {
+                Sent::Mtls => {
+                    because.push(Because::default(format!(
+                        "the client's proxy sends Istio mTLS, but port {} of {server_name} is not behind a proxy, so the application receives TLS it cannot read",
+                        server.port
+                    )));
+                    Transport::Fails
+                }
+                Sent::Plain => {
+                    because.push(Because::default(format!(
+                        "port {} of {server_name} is not behind a proxy: plaintext reaches the application directly",
+                        server.port
+                    )));
+                    Transport::Plaintext
+                }
+                Sent::Tls => Transport::Tls,
+            }
+        } else {
+            because.extend(server.mode.because.iter().cloned());
+            match (sent, mode) {
+                (Sent::Mtls, MtlsMode::Disable) => {
+                    because.push(Because::default(format!(
+                        "{server_name} port {} is DISABLE: its proxy does not terminate mTLS, so the connection fails",
+                        server.port
+                    )));
+                    Transport::Fails
+                }
+                (Sent::Mtls, _) => Transport::Mtls,
+                (Sent::Plain | Sent::Tls, MtlsMode::Strict) => {
+                    because.push(Because::default(format!(
+                        "{server_name} port {} is STRICT: connections without Istio mTLS are rejected",
+                        server.port
+                    )));
+                    Transport::Fails
+                }
+                (Sent::Plain, m) => {
+                    because.push(Because::default(format!(
+                        "{server_name} port {} is {}: plaintext is accepted",
+                        server.port,
+                        m.as_str()
+                    )));
+                    Transport::Plaintext
+                }
+                (Sent::Tls, _) => Transport::Tls,
+            }
+        };
+        (t, because)
+    }
+
+    /// Auto mTLS: mTLS to endpoints that carry the sidecar's `tlsMode: istio` label, unless the
+    /// server side resolves to DISABLE (since Istio 1.12 for workload and port levels) or the
+    /// namespace/mesh level does (then the whole service gets plaintext).
+    fn auto_mtls_choice(&self, server: &ServerSide<'_>, because: &mut Vec<Because>) -> Sent {
+        if !self.auto_mtls {
+            because.push(self.auto_mtls_because.clone());
+            because.push(Because::default(
+                "with auto mTLS off and no tls setting, the client sends plaintext",
+            ));
+            return Sent::Plain;
+        }
+        match server.node.membership.data_plane {
+            DataPlane::Sidecar | DataPlane::Ambient => {}
+            _ => {
+                because.push(Because::default(
+                    "auto mTLS sends plaintext: the server pods carry no sidecar (no security.istio.io/tlsMode: istio label)",
+                ));
+                return Sent::Plain;
+            }
+        }
+        let service_level = self.service_level_mode(&server.workload.namespace);
+        if service_level.0 == MtlsMode::Disable {
+            because.extend(service_level.1);
+            because.push(Because::default(
+                "auto mTLS sends plaintext to the whole service, since its namespace/mesh mode is DISABLE",
+            ));
+            return Sent::Plain;
+        }
+        if server.mode.mode == MtlsMode::Disable {
+            because.push(Because::default(
+                "auto mTLS sends plaintext to this endpoint, since its resolved mode is DISABLE",
+            ));
+            return Sent::Plain;
+        }
+        because.push(self.auto_mtls_because.clone());
+        because.push(Because::default(
+            "auto mTLS sends Istio mTLS to the server's sidecar",
+        ));
+        Sent::Mtls
+    }
+
+    /// The namespace (else mesh) mode, the only levels auto mTLS consults service-wide.
+    fn service_level_mode(&self, namespace: &str) -> (MtlsMode, Vec<Because>) {
+        for p in [
+            self.peer_authentications.namespace_wide(namespace),
+            self.peer_authentications.mesh_wide(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mode = p.spec.mode();
+            if mode != MtlsMode::Unset {
+                return (
+                    mode,
+                    vec![Because::at(
+                        p.object,
+                        &["spec".into(), "mtls".into(), "mode".into()],
+                        format!("sets {} for the namespace or mesh", mode.as_str()),
+                    )],
+                );
+            }
+        }
+        (MtlsMode::Permissive, Vec::new())
+    }
+}
+
+/// What the client puts on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Mtls,
+    Plain,
+    Tls,
+}
+
+struct ServerSide<'s> {
+    workload: &'s Workload,
+    node: &'s WorkloadNode,
+    port: u16,
+    services: &'s [ServicePortRef],
+    proxied: bool,
+    mode: &'s ModeDecision,
+    layer: Layer,
+    request_authn: bool,
+}
+
+fn detection_text(protocol: Protocol) -> &'static str {
+    if protocol == Protocol::Auto {
+        "detects HTTP by sniffing and handles anything else as TCP"
+    } else {
+        "handles it as TCP (a well-known server-first port)"
+    }
+}
+
+/// The container port a Service port reaches on `workload`: a number, or a named port looked up
+/// in the workload's containers.
+fn target_port_on(port: &meshaudit_model::k8s::ServicePort, workload: &Workload) -> Option<u16> {
+    use meshaudit_model::k8s::IntOrString;
+    match &port.target_port {
+        None => Some(port.port),
+        Some(t) => t.as_port().or_else(|| match t {
+            IntOrString::String(name) => workload
+                .containers
+                .iter()
+                .flat_map(|c| &c.ports)
+                .find(|p| p.name.as_deref() == Some(name))
+                .map(|p| p.container_port),
+            IntOrString::Int(_) => None,
+        }),
+    }
+}

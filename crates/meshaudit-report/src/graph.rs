@@ -1,0 +1,453 @@
+//! Renders the effective-policy graph: a table for people, JSON (a stable contract, documented
+//! in `docs/graph.md`), Graphviz DOT, Mermaid, and `--explain`'s evidence chains.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use meshaudit_engine::authorization::PeerIdentity;
+use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
+use meshaudit_engine::Because;
+use meshaudit_model::Inventory;
+use serde_json::{json, Value};
+
+use crate::{TOOL_NAME, TOOL_VERSION};
+
+/// Identifiers of the two catch-all client groups.
+pub const OTHER_MESHED: &str = "*meshed";
+pub const OTHER_UNMESHED: &str = "*unmeshed";
+
+/// The graph and the edges to show.
+pub struct GraphView<'a> {
+    pub inventory: &'a Inventory,
+    pub graph: &'a Graph,
+    pub edges: Vec<Edge<'a>>,
+}
+
+/// `namespace/name` of a workload, or a catch-all group's identifier.
+pub fn client_id(inventory: &Inventory, client: Client) -> String {
+    match client {
+        Client::Workload(w) => workload_id(inventory, w),
+        Client::OtherMeshed => OTHER_MESHED.to_owned(),
+        Client::OtherUnmeshed => OTHER_UNMESHED.to_owned(),
+    }
+}
+
+pub fn workload_id(inventory: &Inventory, w: usize) -> String {
+    let wl = &inventory.workloads[w];
+    format!("{}/{}", wl.namespace, wl.name)
+}
+
+fn client_description(client: Client) -> &'static str {
+    match client {
+        Client::Workload(_) => "workload",
+        Client::OtherMeshed => "any other meshed workload (one the server's policies do not name)",
+        Client::OtherUnmeshed => "any workload without a proxy",
+    }
+}
+
+/// The identity the server sees on `edge`: a concrete client evaluated in a catch-all group
+/// still presents its own certificate.
+fn edge_peer(view: &GraphView<'_>, edge: &Edge<'_>) -> Option<String> {
+    match (edge.client, &edge.group.peer) {
+        (Client::Workload(w), PeerIdentity::Other) => view.graph.workloads[w].identity.clone(),
+        (_, peer) => peer_text(view.graph, peer),
+    }
+}
+
+fn peer_text(graph: &Graph, peer: &PeerIdentity) -> Option<String> {
+    match peer {
+        PeerIdentity::None => None,
+        PeerIdentity::Known {
+            namespace,
+            service_account,
+        } => Some(format!(
+            "spiffe://{}/ns/{namespace}/sa/{service_account}",
+            graph.trust_domain
+        )),
+        PeerIdentity::Other => Some(format!("spiffe://{}/*", graph.trust_domain)),
+    }
+}
+
+/// The resources that decided an edge: for an edge that fails or is plaintext, those of the
+/// transport chain; otherwise the authorization policies (none when no policy applies).
+fn deciders(view: &GraphView<'_>, edge: &Edge<'_>) -> Vec<usize> {
+    let group = edge.group;
+    let mut out = Vec::new();
+    let transport_objects = || -> Vec<usize> {
+        let mut seen = Vec::new();
+        for b in &group.transport_because {
+            if let Some(o) = b.object {
+                if !seen.contains(&o) {
+                    seen.push(o);
+                }
+            }
+        }
+        seen
+    };
+    match (group.reach(), group.transport) {
+        (Reach::Fails, _) | (_, Transport::Plaintext | Transport::Tls) => {
+            // The last resources in the chain are the ones that settled it.
+            let objects = transport_objects();
+            out.extend(objects.iter().rev().take(2).rev());
+        }
+        _ => {}
+    }
+    if let Some(authz) = &group.authorization {
+        if group.reach() != Reach::Fails {
+            for &p in &authz.decided_by {
+                let id = view.inventory.istio.authorization_policies[p].object;
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn object_name(inventory: &Inventory, id: usize) -> String {
+    let o = inventory.object(id);
+    format!("{} {}", o.kind, o.qualified_name())
+}
+
+fn authorization_text(edge: &Edge<'_>) -> &'static str {
+    match (&edge.group.authorization, edge.group.reach()) {
+        (_, Reach::Fails) => "-",
+        (None, _) => "not enforced",
+        (Some(a), _) => a.decision.as_str(),
+    }
+}
+
+fn mode_text(edge: &Edge<'_>) -> &'static str {
+    if edge.server.proxied {
+        edge.server.mode.mode.as_str()
+    } else {
+        "no proxy"
+    }
+}
+
+/// One line per edge, aligned.
+pub fn table(view: &GraphView<'_>) -> String {
+    let header = [
+        "FROM",
+        "TO",
+        "PORT",
+        "PROTOCOL",
+        "MODE",
+        "TRANSPORT",
+        "AUTHZ",
+        "REACH",
+        "DECIDED BY",
+    ];
+    let mut rows: Vec<[String; 9]> = Vec::new();
+    for edge in &view.edges {
+        let decided: Vec<String> = deciders(view, edge)
+            .into_iter()
+            .map(|o| object_name(view.inventory, o))
+            .collect();
+        rows.push([
+            client_id(view.inventory, edge.client),
+            workload_id(view.inventory, edge.server.workload),
+            edge.server.port.to_string(),
+            edge.server.protocol.as_str().to_owned(),
+            mode_text(edge).to_owned(),
+            edge.group.transport.as_str().to_owned(),
+            authorization_text(edge).to_owned(),
+            edge.group.reach().as_str().to_owned(),
+            if decided.is_empty() {
+                "(defaults)".to_owned()
+            } else {
+                decided.join(", ")
+            },
+        ]);
+    }
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut l = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else {
+                let _ = write!(l, "{cell:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        line(&cells);
+    }
+    if rows.is_empty() {
+        out.push_str("(no edge matches)\n");
+    }
+    let _ = writeln!(
+        out,
+        "\n{} edge(s). {OTHER_MESHED} = any other meshed workload, {OTHER_UNMESHED} = any workload without a proxy. `--explain` shows why.",
+        rows.len()
+    );
+    out
+}
+
+fn render_chain(inventory: &Inventory, chain: &[Because]) -> Vec<String> {
+    chain.iter().map(|b| b.render(inventory)).collect()
+}
+
+fn location_json(inventory: &Inventory, id: usize) -> Value {
+    let o = inventory.object(id);
+    let loc = o.name_location();
+    json!({
+        "apiVersion": o.api_version,
+        "kind": o.kind,
+        "namespace": o.namespace,
+        "name": o.name,
+        "location": {"path": &*loc.path, "line": loc.line, "column": loc.column},
+    })
+}
+
+/// The JSON document (see `docs/graph.md`).
+pub fn json(view: &GraphView<'_>) -> String {
+    let inv = view.inventory;
+    let graph = view.graph;
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    for e in &view.edges {
+        used.insert(e.server.workload);
+        if let Client::Workload(w) = e.client {
+            used.insert(w);
+        }
+    }
+    let workloads: Vec<Value> = used
+        .iter()
+        .map(|&w| {
+            let wl = &inv.workloads[w];
+            let node = &graph.workloads[w];
+            let loc = inv.object(wl.object).name_location();
+            json!({
+                "id": workload_id(inv, w),
+                "kind": wl.kind,
+                "namespace": wl.namespace,
+                "name": wl.name,
+                "serviceAccount": wl.service_account,
+                "dataPlane": node.membership.data_plane.as_str(),
+                "identity": node.identity,
+                "location": {"path": &*loc.path, "line": loc.line, "column": loc.column},
+            })
+        })
+        .collect();
+    let edges: Vec<Value> = view
+        .edges
+        .iter()
+        .map(|e| {
+            let g = e.group;
+            let service = g.via.map(|v| {
+                let s = &inv.services[v.service];
+                format!("{}/{}:{}", s.namespace, s.name, v.port)
+            });
+            json!({
+                "from": client_id(inv, e.client),
+                "fromKind": if matches!(e.client, Client::Workload(_)) { "workload" } else { "group" },
+                "to": workload_id(inv, e.server.workload),
+                "port": e.server.port,
+                "protocol": e.server.protocol.as_str(),
+                "service": service,
+                "serverMode": e.server.proxied.then(|| e.server.mode.mode.as_str()),
+                "transport": g.transport.as_str(),
+                "peerIdentity": edge_peer(view, e),
+                "authorization": match (&g.authorization, g.reach()) {
+                    (_, Reach::Fails) => Value::Null,
+                    (None, _) => json!("not-enforced"),
+                    (Some(a), _) => json!(a.decision.as_str()),
+                },
+                "reach": g.reach().as_str(),
+                "conditions": g.authorization.as_ref().map_or(Vec::new(), |a| a.conditions.clone()),
+                "decidedBy": deciders(view, e).into_iter().map(|o| location_json(inv, o)).collect::<Vec<_>>(),
+                "evidence": {
+                    "transport": render_chain(inv, &g.transport_because),
+                    "authorization": g.authorization.as_ref().map_or(Vec::new(), |a| render_chain(inv, &a.because)),
+                },
+            })
+        })
+        .collect();
+    let doc = json!({
+        "schemaVersion": 1,
+        "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
+        "trustDomain": graph.trust_domain,
+        "autoMtls": graph.auto_mtls,
+        "workloads": workloads,
+        "edges": edges,
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn edge_label(edge: &Edge<'_>) -> String {
+    format!(
+        "{} {} {}",
+        edge.server.port,
+        edge.group.transport.as_str(),
+        edge.group.reach().as_str()
+    )
+}
+
+fn edge_color(edge: &Edge<'_>) -> &'static str {
+    match (edge.group.reach(), edge.group.transport) {
+        (Reach::Fails, _) => "gray",
+        (Reach::Denied, _) => "gray",
+        (_, Transport::Plaintext) => "red",
+        (Reach::Conditional, _) => "orange",
+        _ => "darkgreen",
+    }
+}
+
+/// Graphviz DOT: nodes are workloads and the two catch-all groups; one arrow per edge.
+pub fn dot(view: &GraphView<'_>) -> String {
+    let inv = view.inventory;
+    let mut out = String::from(
+        "digraph meshaudit {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+    );
+    let mut nodes = BTreeSet::new();
+    for e in &view.edges {
+        nodes.insert(client_id(inv, e.client));
+        nodes.insert(workload_id(inv, e.server.workload));
+    }
+    for n in &nodes {
+        let style = if n.starts_with('*') {
+            ", style=dashed"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  \"{n}\" [label=\"{n}\"{style}];");
+    }
+    for e in &view.edges {
+        let style = if e.group.reach() == Reach::Fails || e.group.reach() == Reach::Denied {
+            ", style=dashed"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{}\", color={}{style}];",
+            client_id(inv, e.client),
+            workload_id(inv, e.server.workload),
+            edge_label(e),
+            edge_color(e)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn mermaid_id(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// Mermaid flowchart (renders on GitHub and in many wikis).
+pub fn mermaid(view: &GraphView<'_>) -> String {
+    let inv = view.inventory;
+    let mut out = String::from("flowchart LR\n");
+    let mut nodes = BTreeSet::new();
+    for e in &view.edges {
+        nodes.insert(client_id(inv, e.client));
+        nodes.insert(workload_id(inv, e.server.workload));
+    }
+    for n in &nodes {
+        let _ = writeln!(out, "  {}[\"{n}\"]", mermaid_id(n));
+    }
+    for e in &view.edges {
+        let arrow = match e.group.reach() {
+            Reach::Fails | Reach::Denied => "-.->",
+            _ => "-->",
+        };
+        let _ = writeln!(
+            out,
+            "  {} {arrow}|\"{}\"| {}",
+            mermaid_id(&client_id(inv, e.client)),
+            edge_label(e),
+            mermaid_id(&workload_id(inv, e.server.workload))
+        );
+    }
+    out
+}
+
+/// Every shown edge with its full evidence chain, in the user's own files' terms.
+pub fn explain(view: &GraphView<'_>) -> String {
+    let inv = view.inventory;
+    let mut out = String::new();
+    for e in &view.edges {
+        let g = e.group;
+        let _ = writeln!(
+            out,
+            "{} -> {}:{} ({})",
+            client_id(inv, e.client),
+            workload_id(inv, e.server.workload),
+            e.server.port,
+            e.server.protocol.as_str()
+        );
+        match (e.client, g.client) {
+            (Client::Workload(_), Client::Workload(_)) => {}
+            (Client::Workload(_), group) => {
+                let _ = writeln!(
+                    out,
+                    "  client: evaluated as {}, since no policy or DestinationRule of the server names it",
+                    client_description(group)
+                );
+            }
+            (group, _) => {
+                let _ = writeln!(out, "  client: {}", client_description(group));
+            }
+        }
+        if let Some(v) = g.via {
+            let s = &inv.services[v.service];
+            let _ = writeln!(
+                out,
+                "  via Service {}/{} port {}",
+                s.namespace, s.name, v.port
+            );
+        }
+        let _ = writeln!(out, "  protocol: {}", e.server.protocol_because.render(inv));
+        let peer = edge_peer(view, e).unwrap_or_else(|| "none".to_owned());
+        let _ = writeln!(
+            out,
+            "  transport: {} (server sees identity: {peer})",
+            g.transport.as_str()
+        );
+        for line in render_chain(inv, &g.transport_because) {
+            let _ = writeln!(out, "    - {line}");
+        }
+        match &g.authorization {
+            _ if g.reach() == Reach::Fails => {
+                let _ = writeln!(out, "  authorization: not reached (the connection fails)");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  authorization: not enforced (no proxy in front of the port)"
+                );
+            }
+            Some(a) => {
+                let _ = writeln!(out, "  authorization: {}", a.decision.as_str());
+                for c in &a.conditions {
+                    let _ = writeln!(out, "    {c}");
+                }
+                for line in render_chain(inv, &a.because) {
+                    let _ = writeln!(out, "    - {line}");
+                }
+            }
+        }
+        let _ = writeln!(out, "  result: {}\n", g.reach().as_str());
+    }
+    if view.edges.is_empty() {
+        out.push_str("(no edge matches)\n");
+    }
+    out
+}
