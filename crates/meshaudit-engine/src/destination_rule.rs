@@ -27,7 +27,7 @@ pub fn service_host(service: &Service) -> String {
 }
 
 /// A DestinationRule host, with short names expanded against the rule's namespace.
-fn normalized_host(host: &str, namespace: &str) -> String {
+pub fn normalized_host(host: &str, namespace: &str) -> String {
     if host != "*" && !host.contains('.') {
         format!("{host}.{namespace}.{CLUSTER_DOMAIN}")
     } else {
@@ -37,7 +37,7 @@ fn normalized_host(host: &str, namespace: &str) -> String {
 
 /// How specifically `pattern` matches `host`: exact beats any wildcard, longer wildcards beat
 /// shorter ones. `None` when it does not match.
-fn host_match(pattern: &str, host: &str) -> Option<usize> {
+pub fn host_match(pattern: &str, host: &str) -> Option<usize> {
     if pattern == host {
         return Some(usize::MAX);
     }
@@ -48,7 +48,7 @@ fn host_match(pattern: &str, host: &str) -> Option<usize> {
     host.ends_with(suffix).then_some(suffix.len())
 }
 
-fn exported_to(spec: &DestinationRuleSpec, own_namespace: &str, client_namespace: &str) -> bool {
+pub fn exported_to(spec: &DestinationRuleSpec, own_namespace: &str, client_namespace: &str) -> bool {
     match &spec.export_to {
         None => true,
         Some(list) if list.is_empty() => true,
