@@ -225,6 +225,23 @@ impl Graph {
         })
     }
 
+    /// The transport evidence of an edge. A workload evaluated in a catch-all group gets its
+    /// own membership facts first, so the chain explains this client, not the group.
+    pub fn transport_evidence(&self, edge: &Edge<'_>) -> Vec<Because> {
+        let mut chain = Vec::new();
+        if let (Client::Workload(w), Client::OtherMeshed | Client::OtherUnmeshed) =
+            (edge.client, edge.group.client)
+        {
+            let m = &self.workloads[w].membership;
+            chain.extend(m.because.iter().cloned());
+            if m.data_plane.is_meshed() {
+                chain.extend(m.capture.because.iter().cloned());
+            }
+        }
+        chain.extend(edge.group.transport_because.iter().cloned());
+        chain
+    }
+
     /// The server ports of workload `w`.
     pub fn ports_of(&self, w: usize) -> impl Iterator<Item = &ServerPort> + '_ {
         self.servers.iter().filter(move |s| s.workload == w)

@@ -75,7 +75,7 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>) -> Vec<usize> {
     let mut out = Vec::new();
     let transport_objects = || -> Vec<usize> {
         let mut seen = Vec::new();
-        for b in &group.transport_because {
+        for b in &view.graph.transport_evidence(edge) {
             if let Some(o) = b.object {
                 if !seen.contains(&o) {
                     seen.push(o);
@@ -269,7 +269,7 @@ pub fn json(view: &GraphView<'_>) -> String {
                 "conditions": g.authorization.as_ref().map_or(Vec::new(), |a| a.conditions.clone()),
                 "decidedBy": deciders(view, e).into_iter().map(|o| location_json(inv, o)).collect::<Vec<_>>(),
                 "evidence": {
-                    "transport": render_chain(inv, &g.transport_because),
+                    "transport": render_chain(inv, &graph.transport_evidence(e)),
                     "authorization": g.authorization.as_ref().map_or(Vec::new(), |a| render_chain(inv, &a.because)),
                 },
             })
@@ -421,7 +421,7 @@ pub fn explain(view: &GraphView<'_>) -> String {
             "  transport: {} (server sees identity: {peer})",
             g.transport.as_str()
         );
-        for line in render_chain(inv, &g.transport_because) {
+        for line in render_chain(inv, &view.graph.transport_evidence(e)) {
             let _ = writeln!(out, "    - {line}");
         }
         match &g.authorization {
