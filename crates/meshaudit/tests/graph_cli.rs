@@ -1,0 +1,257 @@
+//! `meshaudit graph` as a user runs it: formats, filters, `--explain`, errors. Ground truth for
+//! the insecure demo mesh (see examples/README.md): the mesh is PERMISSIVE everywhere, the
+//! `legacy` namespace has no sidecars, and payments-api only admits the orders identity.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meshaudit"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn graph_json(extra: &[&str]) -> Value {
+    let mut args = vec!["graph", "examples/insecure-mesh", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn edge<'a>(doc: &'a Value, from: &str, to: &str, port: u64) -> &'a Value {
+    doc["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == from && e["to"] == to && e["port"] == port)
+        .unwrap_or_else(|| panic!("no edge {from} -> {to}:{port}"))
+}
+
+#[test]
+fn json_graph_follows_its_documented_shape() {
+    let doc = graph_json(&[]);
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "schemaVersion",
+            "tool",
+            "trustDomain",
+            "autoMtls",
+            "workloads",
+            "edges"
+        ]
+    );
+    assert_eq!(doc["schemaVersion"], 1);
+    let e = edge(&doc, "orders/orders", "payments/payments-api", 9090);
+    let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "from",
+            "fromKind",
+            "to",
+            "port",
+            "protocol",
+            "service",
+            "serverMode",
+            "transport",
+            "peerIdentity",
+            "authorization",
+            "reach",
+            "conditions",
+            "decidedBy",
+            "evidence"
+        ]
+    );
+    for w in doc["workloads"].as_array().unwrap() {
+        for k in [
+            "id",
+            "kind",
+            "namespace",
+            "name",
+            "serviceAccount",
+            "dataPlane",
+            "identity",
+            "location",
+        ] {
+            assert!(w.get(k).is_some(), "workload lacks {k}: {w}");
+        }
+    }
+}
+
+#[test]
+fn json_graph_states_the_ground_truth() {
+    let doc = graph_json(&[]);
+    // orders → payments-api: mTLS, allowed by the one ALLOW rule naming orders.
+    let e = edge(&doc, "orders/orders", "payments/payments-api", 9090);
+    assert_eq!(e["transport"], "mtls");
+    assert_eq!(
+        e["peerIdentity"],
+        "spiffe://cluster.local/ns/orders/sa/orders"
+    );
+    assert_eq!(e["reach"], "allowed");
+    assert_eq!(e["decidedBy"][0]["name"], "payments-api-allow-orders");
+    assert_eq!(
+        e["decidedBy"][0]["location"]["path"],
+        "examples/insecure-mesh/payments.yaml"
+    );
+    // Any other meshed identity is denied by the same policy.
+    let e = edge(&doc, "*meshed", "payments/payments-api", 9090);
+    assert_eq!(
+        (e["transport"].as_str(), e["reach"].as_str()),
+        (Some("mtls"), Some("denied"))
+    );
+    // Plaintext is accepted (PERMISSIVE) but has no identity, so the ALLOW denies it.
+    let e = edge(&doc, "*unmeshed", "payments/payments-api", 9090);
+    assert_eq!(e["transport"], "plaintext");
+    assert_eq!(e["serverMode"], "PERMISSIVE");
+    assert_eq!(e["reach"], "denied");
+    // The legacy workload has no sidecar: it sends plaintext, which orders accepts, and
+    // orders' allow-all policy lets it in.
+    let e = edge(&doc, "legacy/inventory", "orders/orders", 8080);
+    assert_eq!(
+        (e["transport"].as_str(), e["reach"].as_str()),
+        (Some("plaintext"), Some("allowed"))
+    );
+    // Nothing guards legacy/inventory itself.
+    let e = edge(&doc, "frontend/web", "legacy/inventory", 8080);
+    assert_eq!(e["serverMode"], Value::Null);
+    assert_eq!(e["authorization"], "not-enforced");
+    assert_eq!(e["transport"], "plaintext");
+}
+
+#[test]
+fn filters_select_edges() {
+    let doc = graph_json(&["--to", "payments/payments-api", "--from", "orders"]);
+    let edges = doc["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1, "{edges:#?}");
+    let doc = graph_json(&["--plaintext", "--allowed"]);
+    for e in doc["edges"].as_array().unwrap() {
+        assert_eq!(e["transport"], "plaintext");
+        assert!(
+            e["reach"] == "allowed" || e["reach"] == "conditional",
+            "{e}"
+        );
+    }
+    assert!(!doc["edges"].as_array().unwrap().is_empty());
+    let doc = graph_json(&["--port", "9090", "--to", "orders"]);
+    for e in doc["edges"].as_array().unwrap() {
+        assert_eq!(
+            (e["to"].as_str(), e["port"].as_u64()),
+            (Some("orders/orders"), Some(9090))
+        );
+    }
+}
+
+#[test]
+fn table_dot_and_mermaid_show_the_same_edges() {
+    let args = [
+        "graph",
+        "examples/insecure-mesh",
+        "--to",
+        "payments/payments-api",
+    ];
+    let table = stdout(&run(&args));
+    assert!(table.starts_with("FROM "), "{table}");
+    assert!(
+        table.contains("AuthorizationPolicy payments/payments-api-allow-orders"),
+        "{table}"
+    );
+    let rows = table.lines().skip(1).take_while(|l| !l.is_empty()).count();
+    let dot = stdout(&run(&[&args[..], &["--format", "dot"]].concat()));
+    assert!(
+        dot.starts_with("digraph meshaudit {") && dot.trim_end().ends_with('}'),
+        "{dot}"
+    );
+    assert_eq!(dot.matches(" -> ").count(), rows, "{dot}");
+    let mermaid = stdout(&run(&[&args[..], &["--format", "mermaid"]].concat()));
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+    assert_eq!(
+        mermaid.matches("-->|").count() + mermaid.matches("-.->|").count(),
+        rows
+    );
+}
+
+#[test]
+fn explain_names_the_deciding_files_and_lines() {
+    let out = run(&[
+        "graph",
+        "examples/insecure-mesh",
+        "--from",
+        "*unmeshed",
+        "--to",
+        "payments/payments-api",
+        "--explain",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("transport: plaintext (server sees identity: none)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PeerAuthentication istio-system/default (examples/insecure-mesh/istio-system.yaml:42): mesh-wide policy sets PERMISSIVE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AuthorizationPolicy payments/payments-api-allow-orders (examples/insecure-mesh/payments.yaml:208)"),
+        "{text}"
+    );
+    assert!(text.contains("result: denied"), "{text}");
+}
+
+#[test]
+fn unknown_workloads_and_bad_input_are_reported() {
+    let out = run(&["graph", "examples/insecure-mesh", "--to", "payments/nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("payments/nope"));
+    let dir = tempfile_dir();
+    std::fs::write(
+        dir.join("good.yaml"),
+        std::fs::read_to_string(repo().join("examples/insecure-mesh/payments.yaml")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("bad.yaml"), "kind: [\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_meshaudit"))
+        .args(["graph", "."])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.yaml:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("payments/payments-api"));
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("meshaudit-graph-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
