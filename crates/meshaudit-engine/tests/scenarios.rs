@@ -839,3 +839,90 @@ spec:
         ],
     );
 }
+
+/// HTTP-only fields on a TCP port: an ALLOW rule with `paths` is dropped (nothing allowed by
+/// it), a DENY rule with `methods` loses them and denies every connection it otherwise matches.
+/// The same rules on an HTTP port behave as written.
+/// Docs: https://istio.io/latest/docs/tasks/security/authorization/authz-tcp/,
+/// https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/
+#[test]
+fn http_only_fields_on_tcp_ports() {
+    let yaml = [
+        namespace("istio-system", ""),
+        namespace("db", "istio-injection: enabled"),
+        namespace("shop", "istio-injection: enabled"),
+        MESH_WIDE_STRICT.to_owned(),
+        r#"apiVersion: v1
+kind: Service
+metadata: {name: store, namespace: db}
+spec:
+  selector: {app: store}
+  ports:
+    - {name: tcp-store, port: 7000}
+    - {name: http-admin, port: 7001}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: store, namespace: db}
+spec:
+  selector: {matchLabels: {app: store}}
+  template:
+    metadata: {labels: {app: store}}
+    spec:
+      serviceAccountName: store
+      containers: [{name: app, image: example/store:1}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-reads, namespace: db}
+spec:
+  selector: {matchLabels: {app: store}}
+  rules:
+    - to:
+        - operation: {paths: ["/read/*"]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-delete, namespace: db}
+spec:
+  selector: {matchLabels: {app: store}}
+  action: DENY
+  rules:
+    - to:
+        - operation: {methods: [DELETE], ports: ["7001"]}
+---
+"#
+        .to_owned(),
+        app("shop", "web", 8080, ""),
+    ]
+    .concat();
+    let inv = mesh(&yaml);
+    let graph = build(&inv);
+    check(
+        &inv,
+        &graph,
+        &[
+            // TCP port: the ALLOW rule with paths is dropped, so nothing is allowed.
+            Expect {
+                from: "shop/web",
+                to: "db/store",
+                port: 7000,
+                transport: Mtls,
+                reach: Denied,
+                decided_by: &["AuthorizationPolicy db/allow-reads"],
+            },
+            // HTTP port: reads are allowed, DELETE is denied: conditional.
+            Expect {
+                from: "shop/web",
+                to: "db/store",
+                port: 7001,
+                transport: Mtls,
+                reach: Conditional,
+                decided_by: &[
+                    "AuthorizationPolicy db/allow-reads",
+                    "AuthorizationPolicy db/deny-delete",
+                ],
+            },
+        ],
+    );
+}
