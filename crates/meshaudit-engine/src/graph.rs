@@ -509,14 +509,17 @@ impl<'a> Builder<'a> {
                         self.collect_identities(
                             &domains,
                             pattern,
+                            IdentityPattern::Principal,
                             &mut identities,
-                            |ns, sa, td| principal_names(pattern, td, ns, sa),
                         );
                     }
                     for pattern in s.service_accounts.iter().chain(&s.not_service_accounts) {
-                        self.collect_identities(&domains, pattern, &mut identities, |ns, sa, _| {
-                            pattern_matches(pattern, &format!("{ns}/{sa}"))
-                        });
+                        self.collect_identities(
+                            &domains,
+                            pattern,
+                            IdentityPattern::ServiceAccount,
+                            &mut identities,
+                        );
                     }
                 }
                 for c in &rule.when {
@@ -529,16 +532,16 @@ impl<'a> Builder<'a> {
                                 self.collect_identities(
                                     &domains,
                                     pattern,
+                                    IdentityPattern::Principal,
                                     &mut identities,
-                                    |ns, sa, td| principal_names(pattern, td, ns, sa),
                                 );
                             }
                             "source.serviceAccount" => {
                                 self.collect_identities(
                                     &domains,
                                     pattern,
+                                    IdentityPattern::ServiceAccount,
                                     &mut identities,
-                                    |ns, sa, _| pattern_matches(pattern, &format!("{ns}/{sa}")),
                                 );
                             }
                             _ => {}
@@ -655,6 +658,12 @@ impl<'a> Builder<'a> {
         if pattern == "*" {
             return;
         }
+        if !pattern.contains('*') {
+            if let Some((ns, _)) = by_namespace.get_key_value(pattern) {
+                out.insert(ns);
+            }
+            return;
+        }
         for ns in by_namespace.keys() {
             if pattern_matches(pattern, ns) {
                 out.insert(ns);
@@ -662,19 +671,40 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Adds the identities `pattern` names: exact patterns directly, wildcards by scanning.
     fn collect_identities(
         &self,
         domains: &[&str],
-        pattern: &str,
+        pattern: &'a str,
+        kind: IdentityPattern,
         out: &mut HashSet<(&'a str, &'a str)>,
-        matches: impl Fn(&str, &str, &[&str]) -> bool,
     ) {
         if pattern == "*" {
             return;
         }
+        if !pattern.contains('*') {
+            let parsed = match kind {
+                IdentityPattern::Principal => pattern.split_once("/ns/").and_then(|(td, rest)| {
+                    domains
+                        .contains(&td)
+                        .then(|| rest.split_once("/sa/"))
+                        .flatten()
+                }),
+                IdentityPattern::ServiceAccount => pattern.split_once('/'),
+            };
+            if let Some(identity) = parsed {
+                out.insert(identity);
+            }
+            return;
+        }
         for w in &self.inventory.workloads {
-            if matches(&w.namespace, &w.service_account, domains) {
-                out.insert((&w.namespace, &w.service_account));
+            let (ns, sa) = (w.namespace.as_str(), w.service_account.as_str());
+            let hit = match kind {
+                IdentityPattern::Principal => principal_names(pattern, domains, ns, sa),
+                IdentityPattern::ServiceAccount => pattern_matches(pattern, &format!("{ns}/{sa}")),
+            };
+            if hit {
+                out.insert((ns, sa));
             }
         }
     }
@@ -915,6 +945,14 @@ impl<'a> Builder<'a> {
         }
         (MtlsMode::Permissive, Vec::new())
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum IdentityPattern {
+    /// `<trust domain>/ns/<namespace>/sa/<service account>`.
+    Principal,
+    /// `<namespace>/<service account>`.
+    ServiceAccount,
 }
 
 /// What the client puts on the wire.
