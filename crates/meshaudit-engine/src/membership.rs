@@ -305,11 +305,52 @@ pub fn membership(
         )
     };
 
-    if ns_mode == NamespaceMesh::Ambient && pod_setting.is_none() {
-        because.push(ns_because(format!(
-            "namespace {} is labelled {DATAPLANE_MODE_LABEL}: ambient",
-            workload.namespace
-        )));
+    let pod_dataplane = workload
+        .labels
+        .get(DATAPLANE_MODE_LABEL)
+        .map(String::as_str);
+    if pod_dataplane == Some("none") && ns_mode == NamespaceMesh::Ambient {
+        because.push(Because::at(
+            workload.object,
+            &template_field(
+                workload,
+                &[
+                    "metadata".into(),
+                    "labels".into(),
+                    Step::Key(DATAPLANE_MODE_LABEL),
+                ],
+            ),
+            format!("pod template sets {DATAPLANE_MODE_LABEL}: none, opting out of ambient"),
+        ));
+        return Membership {
+            data_plane: DataPlane::None,
+            known: true,
+            because,
+            capture,
+        };
+    }
+    if (ns_mode == NamespaceMesh::Ambient || pod_dataplane == Some("ambient"))
+        && pod_setting.is_none()
+    {
+        because.push(if pod_dataplane == Some("ambient") {
+            Because::at(
+                workload.object,
+                &template_field(
+                    workload,
+                    &[
+                        "metadata".into(),
+                        "labels".into(),
+                        Step::Key(DATAPLANE_MODE_LABEL),
+                    ],
+                ),
+                format!("pod template sets {DATAPLANE_MODE_LABEL}: ambient"),
+            )
+        } else {
+            ns_because(format!(
+                "namespace {} is labelled {DATAPLANE_MODE_LABEL}: ambient",
+                workload.namespace
+            ))
+        });
         return Membership {
             data_plane: DataPlane::Ambient,
             known: true,
