@@ -926,3 +926,92 @@ spec:
         ],
     );
 }
+
+/// Injection decided by the injector webhooks of the input: the default webhooks select
+/// `istio-injection: enabled` namespaces and `sidecar.istio.io/inject: "true"` pods, so a
+/// namespace labelled for a revision that has no injector gets no sidecars; ambient namespaces
+/// are meshed without sidecars, and a pod can opt out of ambient.
+/// Docs: https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/,
+/// https://istio.io/latest/docs/ambient/usage/add-workloads/
+#[test]
+fn membership_follows_the_injector_webhooks() {
+    use meshaudit_engine::membership::DataPlane;
+    let yaml = [
+        namespace("istio-system", ""),
+        namespace("shop", "istio-injection: enabled"),
+        namespace("canary", "istio.io/rev: canary"),
+        namespace("amb", "istio.io/dataplane-mode: ambient"),
+        namespace("plain", ""),
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: istio-sidecar-injector}
+webhooks:
+  - name: namespace.sidecar-injector.istio.io
+    clientConfig: {service: {name: istiod, namespace: istio-system, path: /inject}}
+    namespaceSelector:
+      matchExpressions:
+        - {key: istio-injection, operator: In, values: [enabled]}
+    objectSelector:
+      matchExpressions:
+        - {key: sidecar.istio.io/inject, operator: NotIn, values: ["false"]}
+    sideEffects: None
+    admissionReviewVersions: [v1]
+  - name: object.sidecar-injector.istio.io
+    clientConfig: {service: {name: istiod, namespace: istio-system, path: /inject}}
+    namespaceSelector:
+      matchExpressions:
+        - {key: istio-injection, operator: DoesNotExist}
+        - {key: istio.io/rev, operator: DoesNotExist}
+    objectSelector:
+      matchExpressions:
+        - {key: sidecar.istio.io/inject, operator: In, values: ["true"]}
+        - {key: istio.io/rev, operator: DoesNotExist}
+    sideEffects: None
+    admissionReviewVersions: [v1]
+---
+"#
+        .to_owned(),
+        app("shop", "web", 8080, ""),
+        app("canary", "api", 8080, ""),
+        app(
+            "plain",
+            "opted-in",
+            8080,
+            ", sidecar.istio.io/inject: \"true\"",
+        ),
+        app("plain", "tool", 8081, ""),
+        app("amb", "svc", 8080, ""),
+        app("amb", "out", 8081, ", istio.io/dataplane-mode: none"),
+    ]
+    .concat();
+    let inv = mesh(&yaml);
+    let graph = build(&inv);
+    let plane = |id: &str| {
+        let Client::Workload(w) = client(&inv, id) else {
+            unreachable!()
+        };
+        graph.workloads[w].membership.data_plane.clone()
+    };
+    assert_eq!(plane("shop/web"), DataPlane::Sidecar);
+    assert_eq!(
+        plane("canary/api"),
+        DataPlane::None,
+        "no injector for revision canary"
+    );
+    assert_eq!(plane("plain/opted-in"), DataPlane::Sidecar);
+    assert_eq!(plane("plain/tool"), DataPlane::None);
+    assert_eq!(plane("amb/svc"), DataPlane::Ambient);
+    assert_eq!(plane("amb/out"), DataPlane::None);
+    check(
+        &inv,
+        &graph,
+        &[Expect {
+            from: "shop/web",
+            to: "canary/api",
+            port: 8080,
+            transport: Plaintext,
+            reach: Allowed,
+            decided_by: &["MutatingWebhookConfiguration istio-sidecar-injector"],
+        }],
+    );
+}
