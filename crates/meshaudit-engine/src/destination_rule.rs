@@ -48,7 +48,11 @@ pub fn host_match(pattern: &str, host: &str) -> Option<usize> {
     host.ends_with(suffix).then_some(suffix.len())
 }
 
-pub fn exported_to(spec: &DestinationRuleSpec, own_namespace: &str, client_namespace: &str) -> bool {
+pub fn exported_to(
+    spec: &DestinationRuleSpec,
+    own_namespace: &str,
+    client_namespace: &str,
+) -> bool {
     match &spec.export_to {
         None => true,
         Some(list) if list.is_empty() => true,

@@ -1,4 +1,7 @@
+pub mod allow_any_identity;
 pub mod allow_matches_everything;
+mod common;
+pub mod unsafe_match_direction;
 pub mod workload_without_allow_policy;
 
 use crate::rule::Rule;
@@ -7,4 +10,6 @@ use crate::rule::Rule;
 pub static RULES: &[&Rule] = &[
     &allow_matches_everything::RULE,
     &workload_without_allow_policy::RULE,
+    &allow_any_identity::RULE,
+    &unsafe_match_direction::RULE,
 ];
