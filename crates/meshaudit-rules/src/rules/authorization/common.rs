@@ -142,3 +142,21 @@ pub fn parse_principal(p: &str) -> Option<(&str, &str, &str)> {
     let (ns, sa) = rest.split_once("/sa/")?;
     Some((td, ns, sa))
 }
+
+/// Whether `rule` can apply to server port `port`, judging by its `to.operation.ports` /
+/// `notPorts` and `destination.port` conditions (other fields are ignored).
+pub fn rule_targets_port(rule: &meshaudit_model::istio::AuthorizationRule, port: u16) -> bool {
+    let p = port.to_string();
+    let to_ok = rule.to.is_empty()
+        || rule.to.iter().any(|t| {
+            t.operation.as_ref().is_none_or(|o| {
+                (o.ports.is_empty() || o.ports.contains(&p)) && !o.not_ports.contains(&p)
+            })
+        });
+    let when_ok = rule
+        .when
+        .iter()
+        .filter(|c| c.key == "destination.port")
+        .all(|c| (c.values.is_empty() || c.values.contains(&p)) && !c.not_values.contains(&p));
+    to_ok && when_ok
+}

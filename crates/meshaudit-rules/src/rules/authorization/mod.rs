@@ -1,6 +1,7 @@
 pub mod allow_any_identity;
 pub mod allow_matches_everything;
 mod common;
+pub mod identity_bypassed_by_plaintext;
 pub mod unsafe_match_direction;
 pub mod workload_without_allow_policy;
 
@@ -12,4 +13,5 @@ pub static RULES: &[&Rule] = &[
     &workload_without_allow_policy::RULE,
     &allow_any_identity::RULE,
     &unsafe_match_direction::RULE,
+    &identity_bypassed_by_plaintext::RULE,
 ];
