@@ -2,6 +2,8 @@ pub mod allow_any_identity;
 pub mod allow_matches_everything;
 mod common;
 pub mod identity_bypassed_by_plaintext;
+pub mod principal_wrong_trust_domain;
+pub mod unknown_identity_in_policy;
 pub mod unsafe_match_direction;
 pub mod workload_without_allow_policy;
 
@@ -14,4 +16,6 @@ pub static RULES: &[&Rule] = &[
     &allow_any_identity::RULE,
     &unsafe_match_direction::RULE,
     &identity_bypassed_by_plaintext::RULE,
+    &unknown_identity_in_policy::RULE,
+    &principal_wrong_trust_domain::RULE,
 ];
