@@ -2,6 +2,8 @@ pub mod allow_any_identity;
 pub mod allow_matches_everything;
 mod common;
 pub mod identity_bypassed_by_plaintext;
+pub mod no_default_deny;
+pub mod policy_selects_nothing;
 pub mod principal_wrong_trust_domain;
 pub mod unknown_identity_in_policy;
 pub mod unsafe_match_direction;
@@ -18,4 +20,6 @@ pub static RULES: &[&Rule] = &[
     &identity_bypassed_by_plaintext::RULE,
     &unknown_identity_in_policy::RULE,
     &principal_wrong_trust_domain::RULE,
+    &policy_selects_nothing::RULE,
+    &no_default_deny::RULE,
 ];
