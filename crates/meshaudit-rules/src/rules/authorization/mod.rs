@@ -5,6 +5,7 @@ pub mod identity_bypassed_by_plaintext;
 pub mod no_default_deny;
 pub mod policy_selects_nothing;
 pub mod principal_wrong_trust_domain;
+pub mod reachable_by_every_identity;
 pub mod unknown_identity_in_policy;
 pub mod unsafe_match_direction;
 pub mod workload_without_allow_policy;
@@ -22,4 +23,5 @@ pub static RULES: &[&Rule] = &[
     &principal_wrong_trust_domain::RULE,
     &policy_selects_nothing::RULE,
     &no_default_deny::RULE,
+    &reachable_by_every_identity::RULE,
 ];
