@@ -2,6 +2,7 @@ pub mod allow_any_identity;
 pub mod allow_matches_everything;
 mod common;
 pub mod identity_bypassed_by_plaintext;
+pub mod jwt_rule_without_request_authentication;
 pub mod no_default_deny;
 pub mod policy_selects_nothing;
 pub mod principal_wrong_trust_domain;
@@ -24,4 +25,5 @@ pub static RULES: &[&Rule] = &[
     &policy_selects_nothing::RULE,
     &no_default_deny::RULE,
     &reachable_by_every_identity::RULE,
+    &jwt_rule_without_request_authentication::RULE,
 ];
