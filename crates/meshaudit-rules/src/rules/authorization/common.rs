@@ -1,8 +1,6 @@
 //! Small helpers the authorization rules share: field tables of a rule's sources and
 //! operations, which workloads a policy applies to, and how to name them.
 
-#![allow(dead_code)]
-
 use meshaudit_model::istio::{
     AuthorizationAction, AuthorizationPolicySpec, Operation, Source, Typed, DEFAULT_TRUST_DOMAIN,
 };

@@ -1,6 +1,7 @@
 pub mod allow_any_identity;
 pub mod allow_matches_everything;
 mod common;
+pub mod http_rule_on_tcp_port;
 pub mod identity_bypassed_by_plaintext;
 pub mod jwt_rule_without_request_authentication;
 pub mod no_default_deny;
@@ -26,4 +27,5 @@ pub static RULES: &[&Rule] = &[
     &no_default_deny::RULE,
     &reachable_by_every_identity::RULE,
     &jwt_rule_without_request_authentication::RULE,
+    &http_rule_on_tcp_port::RULE,
 ];
