@@ -1,4 +1,15 @@
+pub mod allow_any_identity;
 pub mod allow_matches_everything;
+mod common;
+pub mod http_rule_on_tcp_port;
+pub mod identity_bypassed_by_plaintext;
+pub mod jwt_rule_without_request_authentication;
+pub mod no_default_deny;
+pub mod policy_selects_nothing;
+pub mod principal_wrong_trust_domain;
+pub mod reachable_by_every_identity;
+pub mod unknown_identity_in_policy;
+pub mod unsafe_match_direction;
 pub mod workload_without_allow_policy;
 
 use crate::rule::Rule;
@@ -7,4 +18,14 @@ use crate::rule::Rule;
 pub static RULES: &[&Rule] = &[
     &allow_matches_everything::RULE,
     &workload_without_allow_policy::RULE,
+    &allow_any_identity::RULE,
+    &unsafe_match_direction::RULE,
+    &identity_bypassed_by_plaintext::RULE,
+    &unknown_identity_in_policy::RULE,
+    &principal_wrong_trust_domain::RULE,
+    &policy_selects_nothing::RULE,
+    &no_default_deny::RULE,
+    &reachable_by_every_identity::RULE,
+    &jwt_rule_without_request_authentication::RULE,
+    &http_rule_on_tcp_port::RULE,
 ];
