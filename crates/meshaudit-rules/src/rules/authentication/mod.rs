@@ -1,5 +1,8 @@
+mod common;
+pub mod destination_rule_disables_mtls;
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
+pub mod workload_mtls_not_strict;
 
 use crate::rule::Rule;
 
@@ -7,4 +10,6 @@ use crate::rule::Rule;
 pub static RULES: &[&Rule] = &[
     &mesh_mtls_not_strict::RULE,
     &namespace_mtls_not_strict::RULE,
+    &workload_mtls_not_strict::RULE,
+    &destination_rule_disables_mtls::RULE,
 ];
