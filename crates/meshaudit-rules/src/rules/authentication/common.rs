@@ -12,7 +12,6 @@ pub fn workload_name(inv: &Inventory, w: usize) -> String {
 }
 
 /// The path of a field inside a workload's pod template (`spec.template` + `tail`).
-#[allow(dead_code)]
 pub fn template_path<'a>(inv: &Inventory, w: usize, tail: &[Step<'a>]) -> Vec<Step<'a>> {
     let mut path: Vec<Step<'a>> = inv.workloads[w]
         .template_path

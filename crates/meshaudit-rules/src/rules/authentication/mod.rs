@@ -2,6 +2,8 @@ mod common;
 pub mod destination_rule_disables_mtls;
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
+pub mod namespace_outside_mesh;
+pub mod sidecar_injection_opt_out;
 pub mod workload_mtls_not_strict;
 
 use crate::rule::Rule;
@@ -12,4 +14,6 @@ pub static RULES: &[&Rule] = &[
     &namespace_mtls_not_strict::RULE,
     &workload_mtls_not_strict::RULE,
     &destination_rule_disables_mtls::RULE,
+    &namespace_outside_mesh::RULE,
+    &sidecar_injection_opt_out::RULE,
 ];
