@@ -1,9 +1,11 @@
+pub mod app_runs_as_proxy_uid;
 mod common;
 pub mod destination_rule_disables_mtls;
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
 pub mod namespace_outside_mesh;
 pub mod sidecar_injection_opt_out;
+pub mod traffic_capture_excluded;
 pub mod workload_mtls_not_strict;
 
 use crate::rule::Rule;
@@ -16,4 +18,6 @@ pub static RULES: &[&Rule] = &[
     &destination_rule_disables_mtls::RULE,
     &namespace_outside_mesh::RULE,
     &sidecar_injection_opt_out::RULE,
+    &traffic_capture_excluded::RULE,
+    &app_runs_as_proxy_uid::RULE,
 ];
