@@ -2,6 +2,7 @@ pub mod app_runs_as_proxy_uid;
 mod common;
 pub mod destination_rule_disables_mtls;
 pub mod injector_misses_labelled_namespace;
+pub mod jwks_fetch_unrestricted;
 pub mod jwks_uri_plain_http;
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
@@ -26,4 +27,5 @@ pub static RULES: &[&Rule] = &[
     &injector_misses_labelled_namespace::RULE,
     &request_authentication_optional::RULE,
     &jwks_uri_plain_http::RULE,
+    &jwks_fetch_unrestricted::RULE,
 ];
