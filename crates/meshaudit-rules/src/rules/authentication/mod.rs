@@ -1,5 +1,16 @@
+pub mod app_runs_as_proxy_uid;
+mod common;
+pub mod destination_rule_disables_mtls;
+pub mod injector_misses_labelled_namespace;
+pub mod jwks_fetch_unrestricted;
+pub mod jwks_uri_plain_http;
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
+pub mod namespace_outside_mesh;
+pub mod request_authentication_optional;
+pub mod sidecar_injection_opt_out;
+pub mod traffic_capture_excluded;
+pub mod workload_mtls_not_strict;
 
 use crate::rule::Rule;
 
@@ -7,4 +18,14 @@ use crate::rule::Rule;
 pub static RULES: &[&Rule] = &[
     &mesh_mtls_not_strict::RULE,
     &namespace_mtls_not_strict::RULE,
+    &workload_mtls_not_strict::RULE,
+    &destination_rule_disables_mtls::RULE,
+    &namespace_outside_mesh::RULE,
+    &sidecar_injection_opt_out::RULE,
+    &traffic_capture_excluded::RULE,
+    &app_runs_as_proxy_uid::RULE,
+    &injector_misses_labelled_namespace::RULE,
+    &request_authentication_optional::RULE,
+    &jwks_uri_plain_http::RULE,
+    &jwks_fetch_unrestricted::RULE,
 ];

@@ -1,0 +1,231 @@
+//! AUTHN005: a namespace with workloads is left out of the mesh while Istio is in use.
+
+use std::collections::BTreeSet;
+
+use meshaudit_engine::membership::{DataPlane, NamespaceMesh, INJECTION_LABEL};
+use meshaudit_engine::{Client, Transport};
+use meshaudit_model::Step;
+
+use super::common::workload_name;
+use crate::context::Context;
+use crate::finding::{Category, Finding, Mesh, Severity};
+use crate::rule::Rule;
+
+pub static RULE: Rule = Rule {
+    code: "AUTHN005",
+    name: "namespace-outside-mesh",
+    title: "Namespace with workloads is outside the mesh",
+    category: Category::Authentication,
+    severity: Severity::High,
+    meshes: &[Mesh::Istio],
+    compliance: &[
+        "SOC2:CC6.1",
+        "SOC2:CC6.7",
+        "HIPAA:164.312(e)(1)",
+        "PCI-DSS:4.2.1",
+        "NIST-800-204A:SM-DR6",
+    ],
+    doc: r#"
+## What it detects
+
+A `Namespace` in the input that has workloads running without a proxy because the namespace is not
+enrolled in the mesh — it has none of the labels `istio-injection: enabled`, `istio.io/rev`, or
+`istio.io/dataplane-mode: ambient`, or it is explicitly labelled `istio-injection: disabled` —
+while Istio is in use (other workloads of the input are meshed). `kube-system`, `kube-public`,
+`kube-node-lease` and Istio's root namespace are not reported.
+
+The finding counts, from the effective-policy graph, the meshed server ports its workloads reach
+in plaintext with authorization letting them through. Severity is `high` when at least one meshed
+server accepts that plaintext, `medium` when every meshed server rejects it (STRICT) or denies it.
+
+## Why it matters
+
+Workloads outside the mesh have no workload identity and no sidecar: their calls are plaintext,
+they cannot be named in authorization rules, and meshed servers that accept them (PERMISSIVE
+mode) cannot tell them apart from any other pod in the cluster. Their own ports are reachable by
+anyone without mutual TLS or authorization. A forgotten namespace is also the usual reason a mesh
+cannot be switched to STRICT.
+
+## Example
+
+```yaml
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: legacy
+  labels:
+    team: platform     # no istio-injection / istio.io/rev label
+```
+
+## Fix
+
+Enroll the namespace and restart its workloads so they get a sidecar (or ztunnel in ambient mode):
+
+```yaml
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: legacy
+  labels:
+    istio-injection: enabled     # or istio.io/rev: <revision>
+```
+
+If the namespace must stay outside the mesh, make sure meshed servers are STRICT and do not
+accept its plaintext, and record the exception.
+
+## References
+
+- Istio: Installing the sidecar (automatic injection labels) — https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/
+- Istio: Mutual TLS migration — https://istio.io/latest/docs/tasks/security/authentication/mtls-migration/
+- Istio: Security best practices — https://istio.io/latest/docs/ops/best-practices/security/
+- NIST SP 800-204A, SM-DR6
+- CWE-319: Cleartext Transmission of Sensitive Information
+"#,
+    check,
+};
+
+const SKIPPED: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+const MAX_LISTED: usize = 6;
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    let graph = &ctx.graph;
+    if !crate::rules::helpers::istio_in_use(inv) {
+        return;
+    }
+    let meshed = |w: usize| graph.workloads[w].membership.data_plane.is_meshed();
+    if !(0..inv.workloads.len()).any(meshed) {
+        return;
+    }
+    let root = inv.istio.root_namespace();
+    let mut by_namespace: std::collections::HashMap<&str, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, w) in inv.workloads.iter().enumerate() {
+        by_namespace
+            .entry(w.namespace.as_str())
+            .or_default()
+            .push(i);
+    }
+    for (name, namespace) in &inv.namespaces {
+        let Some(object_id) = namespace.object else {
+            continue;
+        };
+        if SKIPPED.contains(&name.as_str()) || name == root {
+            continue;
+        }
+        let ns_mode = NamespaceMesh::of(namespace);
+        if ns_mode.is_meshed() {
+            continue;
+        }
+        let unmeshed: Vec<usize> = by_namespace
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&w| graph.workloads[w].membership.data_plane == DataPlane::None)
+            .collect();
+        if unmeshed.is_empty() {
+            continue;
+        }
+
+        // What its workloads get at meshed servers.
+        let mut open: BTreeSet<(usize, u16)> = BTreeSet::new();
+        let mut rejected: BTreeSet<(usize, u16)> = BTreeSet::new();
+        let mut examples: Vec<String> = Vec::new();
+        for server in &graph.servers {
+            if !meshed(server.workload) || !server.proxied {
+                continue;
+            }
+            for &c in &unmeshed {
+                let group = server.group_for(graph, Client::Workload(c));
+                if group.transport == Transport::Plaintext && group.reach().is_open() {
+                    if open.insert((server.workload, server.port)) && examples.len() < MAX_LISTED {
+                        examples.push(format!(
+                            "{} reaches {} port {} in plaintext ({}), authorization {}",
+                            workload_name(inv, c),
+                            workload_name(inv, server.workload),
+                            server.port,
+                            server.mode.mode.as_str(),
+                            group.reach().as_str()
+                        ));
+                    }
+                } else {
+                    rejected.insert((server.workload, server.port));
+                }
+            }
+        }
+        rejected.retain(|k| !open.contains(k));
+
+        let object = inv.object(object_id);
+        let (path, why): (Vec<Step<'_>>, String) = if ns_mode == NamespaceMesh::Disabled {
+            (
+                vec![
+                    Step::Key("metadata"),
+                    Step::Key("labels"),
+                    Step::Key(INJECTION_LABEL),
+                ],
+                format!("it is labelled {INJECTION_LABEL}: disabled"),
+            )
+        } else {
+            (
+                vec![Step::Key("metadata"), Step::Key("labels")],
+                "it has no istio-injection, istio.io/rev or istio.io/dataplane-mode label"
+                    .to_owned(),
+            )
+        };
+        let exposure = if open.is_empty() {
+            "no meshed server in the input accepts their plaintext".to_owned()
+        } else {
+            format!(
+                "{} meshed server port(s) accept their plaintext and let it through",
+                open.len()
+            )
+        };
+        let names: Vec<String> = unmeshed.iter().map(|&w| workload_name(inv, w)).collect();
+        let mut finding = Finding::new(
+            &RULE,
+            object_id,
+            object,
+            &path,
+            format!(
+                "Namespace {name} is outside the mesh ({why}): its {} workload(s) run without a sidecar and no mesh identity; {exposure}",
+                unmeshed.len()
+            ),
+        )
+        .key("namespace")
+        .evidence(format!(
+            "workloads without a proxy: {}{}",
+            names.iter().take(MAX_LISTED).cloned().collect::<Vec<_>>().join(", "),
+            if names.len() > MAX_LISTED {
+                format!(" and {} more", names.len() - MAX_LISTED)
+            } else {
+                String::new()
+            }
+        ))
+        .remediation(format!(
+            "Label namespace {name} istio-injection: enabled (or istio.io/rev: <revision>) and restart its workloads; if it must stay outside the mesh, keep meshed servers STRICT."
+        ));
+        for line in examples {
+            finding = finding.evidence(line);
+        }
+        if open.len() > MAX_LISTED {
+            finding = finding.evidence(format!(
+                "… and {} more meshed server port(s) open to its plaintext",
+                open.len() - MAX_LISTED
+            ));
+        }
+        if !rejected.is_empty() {
+            finding = finding.evidence(format!(
+                "{} meshed server port(s) reject or deny its plaintext (STRICT mode or authorization)",
+                rejected.len()
+            ));
+        }
+        if open.is_empty() {
+            finding.severity = Severity::Medium;
+            finding = finding.evidence(
+                "severity medium: no meshed server accepts its plaintext today, but whatever its workloads serve has no mTLS or authorization",
+            );
+        }
+        out.push(finding);
+    }
+}
