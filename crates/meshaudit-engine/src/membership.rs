@@ -329,8 +329,9 @@ pub fn membership(
             capture,
         };
     }
+    // Ambient ignores the sidecar opt-out; only an explicit sidecar request takes a pod out.
     if (ns_mode == NamespaceMesh::Ambient || pod_dataplane == Some("ambient"))
-        && pod_setting.is_none()
+        && pod_setting.map(|(v, _)| v) != Some("true")
     {
         because.push(if pod_dataplane == Some("ambient") {
             Because::at(
