@@ -249,11 +249,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                             continue;
                         }
                         let group = server.group_for(graph, Client::Workload(w));
-                        let bypassed = group
-                            .transport_because
-                            .iter()
-                            .any(|b| b.fact.contains("leave without its proxy"));
                         let port = group.via.map_or(server.port, |v| v.port);
+                        let bypassed = !graph.workloads[w]
+                            .membership
+                            .capture
+                            .captures_outbound(port);
                         if !modelled
                             || !bypassed
                             || (key == EXCLUDE_OUTBOUND_PORTS && !excluded_ports.contains(&port))
