@@ -1,6 +1,14 @@
+#[allow(dead_code)] // used by TLS004 and TLS005
+mod gateway_common;
 pub mod gateway_plaintext_http;
+pub mod gateway_weak_cipher_suites;
+pub mod gateway_weak_tls_version;
 
 use crate::rule::Rule;
 
 /// This category's rules; the registry merges every category's list.
-pub static RULES: &[&Rule] = &[&gateway_plaintext_http::RULE];
+pub static RULES: &[&Rule] = &[
+    &gateway_plaintext_http::RULE,
+    &gateway_weak_tls_version::RULE,
+    &gateway_weak_cipher_suites::RULE,
+];
