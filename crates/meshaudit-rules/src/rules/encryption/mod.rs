@@ -1,5 +1,5 @@
-#[allow(dead_code)] // used by TLS004 and TLS005
 mod gateway_common;
+pub mod gateway_passthrough_exposure;
 pub mod gateway_plaintext_http;
 pub mod gateway_weak_cipher_suites;
 pub mod gateway_weak_tls_version;
@@ -11,4 +11,5 @@ pub static RULES: &[&Rule] = &[
     &gateway_plaintext_http::RULE,
     &gateway_weak_tls_version::RULE,
     &gateway_weak_cipher_suites::RULE,
+    &gateway_passthrough_exposure::RULE,
 ];
