@@ -1,4 +1,5 @@
 mod gateway_common;
+pub mod gateway_credential_missing;
 pub mod gateway_passthrough_exposure;
 pub mod gateway_plaintext_http;
 pub mod gateway_weak_cipher_suites;
@@ -12,4 +13,5 @@ pub static RULES: &[&Rule] = &[
     &gateway_weak_tls_version::RULE,
     &gateway_weak_cipher_suites::RULE,
     &gateway_passthrough_exposure::RULE,
+    &gateway_credential_missing::RULE,
 ];
