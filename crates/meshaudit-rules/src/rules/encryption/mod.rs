@@ -4,6 +4,7 @@ pub mod gateway_passthrough_exposure;
 pub mod gateway_plaintext_http;
 pub mod gateway_weak_cipher_suites;
 pub mod gateway_weak_tls_version;
+pub mod tls_origination_without_verification;
 
 use crate::rule::Rule;
 
@@ -14,4 +15,5 @@ pub static RULES: &[&Rule] = &[
     &gateway_weak_cipher_suites::RULE,
     &gateway_passthrough_exposure::RULE,
     &gateway_credential_missing::RULE,
+    &tls_origination_without_verification::RULE,
 ];
