@@ -1,0 +1,155 @@
+//! Lookups the Gateway TLS rules share: which workloads a Gateway configures, how they are
+//! exposed, and the field paths of a server's TLS settings.
+
+use meshaudit_engine::membership::DataPlane;
+use meshaudit_model::istio::{GatewaySpec, Typed};
+use meshaudit_model::k8s::Service;
+use meshaudit_model::selector::map_selects;
+use meshaudit_model::{Inventory, Step};
+
+use crate::context::Context;
+
+/// Indexes (into `inventory.workloads`) of the workloads a Gateway configures. Istio matches
+/// gateway workloads by the Gateway's `selector` labels in every namespace (unless istiod runs
+/// with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE`). An empty selector selects every gateway proxy.
+pub fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<usize> {
+    let inv = ctx.inventory;
+    inv.workloads
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| {
+            if gateway.spec.selector.is_empty() {
+                ctx.graph
+                    .workloads
+                    .get(*i)
+                    .is_some_and(|n| n.membership.data_plane == DataPlane::Gateway)
+            } else {
+                map_selects(&gateway.spec.selector, &w.labels)
+            }
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Services that select workload `index`.
+pub fn workload_services<'a>(ctx: &'a Context<'_>, index: usize) -> Vec<&'a Service> {
+    let inv: &'a Inventory = ctx.inventory;
+    match ctx.graph.workloads.get(index) {
+        Some(node) => node
+            .services
+            .iter()
+            .filter_map(|&s| inv.services.get(s))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Whether a Service makes its pods reachable from outside the cluster.
+pub fn is_external(service: &Service) -> bool {
+    matches!(service.spec.service_type(), "LoadBalancer" | "NodePort")
+        || !service.spec.external_ips.is_empty()
+}
+
+/// How the gateway workloads are reachable.
+pub enum Exposure {
+    /// No selected workload is in the input.
+    Unknown,
+    /// Some Service of a selected workload is LoadBalancer/NodePort or has externalIPs.
+    External(Vec<String>),
+    /// Workloads are in the input and only cluster-internal Services select them.
+    Internal(Vec<String>),
+}
+
+/// Exposure of the gateway's workloads, with one evidence line per workload.
+pub fn exposure(ctx: &Context<'_>, workloads: &[usize]) -> Exposure {
+    if workloads.is_empty() {
+        return Exposure::Unknown;
+    }
+    let inv = ctx.inventory;
+    let mut lines = Vec::new();
+    let mut external = false;
+    for &i in workloads {
+        let w = &inv.workloads[i];
+        let services = workload_services(ctx, i);
+        if services.is_empty() {
+            lines.push(format!(
+                "{} {}/{} is selected by the Gateway; no Service in the input selects it",
+                w.kind, w.namespace, w.name
+            ));
+            continue;
+        }
+        for s in services {
+            let ext = is_external(s);
+            external |= ext;
+            let obj = inv.object(s.object);
+            lines.push(format!(
+                "{} {}/{} is selected by the Gateway and exposed by Service {}/{} ({}) of type {}{}",
+                w.kind,
+                w.namespace,
+                w.name,
+                s.namespace,
+                s.name,
+                obj.origin,
+                s.spec.service_type(),
+                if ext {
+                    ": reachable from outside the cluster"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    if external {
+        Exposure::External(lines)
+    } else {
+        Exposure::Internal(lines)
+    }
+}
+
+/// `spec.servers[i].tls.<field>`.
+pub fn tls_path<'a>(server: usize, field: &'a str) -> [Step<'a>; 5] {
+    [
+        Step::Key("spec"),
+        Step::Key("servers"),
+        Step::Index(server),
+        Step::Key("tls"),
+        Step::Key(field),
+    ]
+}
+
+/// A short name for server `i` of a Gateway: "port 443 (https)".
+pub fn server_label(server: &meshaudit_model::istio::GatewayServer, i: usize) -> String {
+    match &server.port {
+        Some(p) => match &p.name {
+            Some(n) => format!("port {} ({n})", p.number),
+            None => format!("port {}", p.number),
+        },
+        None => format!("server {i}"),
+    }
+}
+
+/// The server's hosts, comma-separated, or "no hosts".
+pub fn hosts_text(server: &meshaudit_model::istio::GatewayServer) -> String {
+    if server.hosts.is_empty() {
+        "no hosts".to_owned()
+    } else {
+        server.hosts.join(", ")
+    }
+}
+
+/// The upper-cased TLS mode of a server, if it has TLS settings.
+pub fn tls_mode(server: &meshaudit_model::istio::GatewayServer) -> Option<String> {
+    server
+        .tls
+        .as_ref()
+        .and_then(|t| t.mode.as_deref())
+        .map(str::to_ascii_uppercase)
+}
+
+/// Whether the gateway terminates TLS on this server (so its TLS parameters take effect).
+pub fn terminates_tls(server: &meshaudit_model::istio::GatewayServer) -> bool {
+    matches!(
+        tls_mode(server).as_deref(),
+        Some("SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "ISTIO_MUTUAL")
+    )
+}
