@@ -113,7 +113,7 @@ fn insecure_demo_finds_every_planted_problem() {
     );
     let report = json(&out);
     let keys = finding_keys(&report);
-    // Ground truth (examples/README.md, problems a–g).
+    // Ground truth (examples/README.md, problems a–o and their consequences).
     let expected = [
         key("AUTHN001", "PeerAuthentication", "istio-system/default"),
         key("AUTHN002", "PeerAuthentication", "legacy/default"),
@@ -124,6 +124,26 @@ fn insecure_demo_finds_every_planted_problem() {
         key("NET001", "Namespace", "orders"),
         key("NET001", "Namespace", "legacy"),
         key("TLS001", "Gateway", "istio-system/shop-gateway"),
+        key(
+            "AUTHZ005",
+            "AuthorizationPolicy",
+            "payments/payments-worker-deny-legacy",
+        ),
+        key("AUTHN011", "RequestAuthentication", "frontend/web-jwt"),
+        key("AUTHN010", "RequestAuthentication", "frontend/web-jwt"),
+        key("AUTHN008", "Deployment", "frontend/web"),
+        key("AUTHN007", "Deployment", "orders/orders"),
+        key(
+            "AUTHN004",
+            "DestinationRule",
+            "frontend/payments-worker-no-tls",
+        ),
+        key("TLS002", "Gateway", "istio-system/shop-gateway"),
+        key("AUTHN006", "CronJob", "orders/report"),
+        key("AUTHN005", "Namespace", "legacy"),
+        key("NET002", "ConfigMap", "istio-system/istio"),
+        key("AUTHZ009", "Namespace", "istio-system"),
+        key("AUTHZ010", "Deployment", "orders/orders"),
     ];
     for k in &expected {
         assert!(keys.contains(k), "missing {k:?} in {keys:?}");
@@ -579,8 +599,23 @@ fn exit_codes_follow_fail_on_and_selection() {
         run(&["scan", demo, "--fail-on", "never"]).status.code(),
         Some(0)
     );
+    // The demo's one critical finding (AUTHZ005) fails `--fail-on critical`; without it,
+    // nothing critical remains.
     assert_eq!(
         run(&["scan", demo, "--fail-on", "critical"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&[
+            "scan",
+            demo,
+            "--fail-on",
+            "critical",
+            "--ignore",
+            "AUTHZ005"
+        ])
+        .status
+        .code(),
         Some(0)
     );
     assert_eq!(

@@ -137,6 +137,22 @@ fn json_graph_states_the_ground_truth() {
         (e["transport"].as_str(), e["reach"].as_str()),
         (Some("plaintext"), Some("allowed"))
     );
+    // frontend/web runs as UID 1337: its calls skip its sidecar and go out in plaintext, which
+    // payments-worker (PERMISSIVE, no ALLOW policy) accepts.
+    let e = edge(&doc, "frontend/web", "payments/payments-worker", 8080);
+    assert_eq!(
+        (e["transport"].as_str(), e["reach"].as_str()),
+        (Some("plaintext"), Some("allowed"))
+    );
+    // orders excludes 9090 from its sidecar: plaintext reaches the application unchecked, and
+    // meshed clients' auto mTLS cannot be read by it.
+    let e = edge(&doc, "*unmeshed", "orders/orders", 9090);
+    assert_eq!(
+        (e["transport"].as_str(), e["authorization"].as_str()),
+        (Some("plaintext"), Some("not-enforced"))
+    );
+    let e = edge(&doc, "*meshed", "orders/orders", 9090);
+    assert_eq!(e["reach"], "fails");
     // Nothing guards legacy/inventory itself.
     let e = edge(&doc, "frontend/web", "legacy/inventory", 8080);
     assert_eq!(e["serverMode"], Value::Null);
@@ -146,9 +162,16 @@ fn json_graph_states_the_ground_truth() {
 
 #[test]
 fn filters_select_edges() {
+    // From the orders namespace: the orders Deployment (mTLS, allowed) and the report CronJob
+    // (opted out of the sidecar: plaintext, no identity, so the ALLOW policy denies it).
     let doc = graph_json(&["--to", "payments/payments-api", "--from", "orders"]);
     let edges = doc["edges"].as_array().unwrap();
-    assert_eq!(edges.len(), 1, "{edges:#?}");
+    assert_eq!(edges.len(), 2, "{edges:#?}");
+    let e = edge(&doc, "orders/report", "payments/payments-api", 9090);
+    assert_eq!(
+        (e["transport"].as_str(), e["reach"].as_str()),
+        (Some("plaintext"), Some("denied"))
+    );
     let doc = graph_json(&["--plaintext", "--allowed"]);
     for e in doc["edges"].as_array().unwrap() {
         assert_eq!(e["transport"], "plaintext");
