@@ -116,23 +116,37 @@ pub fn pattern_matches(pattern: &str, value: &str) -> bool {
 }
 
 impl Request<'_> {
+    /// The trust domains a policy principal may name for this mesh: its own, its aliases, and
+    /// `cluster.local` (which in a policy always stands for the local domain).
+    fn local_domains(&self) -> impl Iterator<Item = &str> + '_ {
+        std::iter::once(self.trust_domain)
+            .chain(self.trust_domain_aliases.iter().map(String::as_str))
+            .chain(std::iter::once(DEFAULT_TRUST_DOMAIN))
+    }
+
     fn principal_matches(&self, pattern: &str) -> bool {
         match self.peer {
             PeerIdentity::None => false,
-            PeerIdentity::Other => pattern == "*",
+            // Any identity of a local trust domain: `*`, or a prefix that stops before the
+            // namespace (`cluster.local/*`, `cluster.local/ns/*`).
+            PeerIdentity::Other => {
+                pattern == "*"
+                    || pattern.strip_suffix('*').is_some_and(|prefix| {
+                        !prefix.contains('*')
+                            && self
+                                .local_domains()
+                                .any(|td| format!("{td}/ns/").starts_with(prefix))
+                    })
+            }
             PeerIdentity::Known {
                 namespace,
                 service_account,
-            } => std::iter::once(self.trust_domain)
-                .chain(self.trust_domain_aliases.iter().map(String::as_str))
-                // In a policy, `cluster.local` stands for the mesh's own trust domain.
-                .chain(std::iter::once(DEFAULT_TRUST_DOMAIN))
-                .any(|td| {
-                    pattern_matches(
-                        pattern,
-                        &format!("{td}/ns/{namespace}/sa/{service_account}"),
-                    )
-                }),
+            } => self.local_domains().any(|td| {
+                pattern_matches(
+                    pattern,
+                    &format!("{td}/ns/{namespace}/sa/{service_account}"),
+                )
+            }),
         }
     }
 

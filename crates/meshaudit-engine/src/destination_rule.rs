@@ -11,13 +11,13 @@
 
 use std::collections::HashMap;
 
-use meshaudit_model::istio::{ClientTlsMode, ClientTlsSettings, DestinationRuleSpec, Typed};
+use meshaudit_model::istio::{ClientTlsMode, DestinationRuleSpec, PortTrafficPolicy, Typed};
 use meshaudit_model::k8s::Service;
-use meshaudit_model::selector::Labels;
+use meshaudit_model::selector::{map_selects, Labels};
 use meshaudit_model::{Inventory, Step};
 
 use crate::evidence::Because;
-use crate::peer_authentication::oldest;
+use crate::peer_authentication::sort_oldest_first;
 
 /// The cluster DNS domain Service hostnames live under.
 pub const CLUSTER_DOMAIN: &str = "svc.cluster.local";
@@ -118,6 +118,20 @@ impl<'a> DestinationRules<'a> {
         }
     }
 
+    /// Whether `namespace` holds a rule for `host` with a `workloadSelector` (then its clients
+    /// may differ one by one).
+    pub fn has_selector_rule(&self, namespace: &str, host: &str) -> bool {
+        self.by_namespace.get(namespace).is_some_and(|rules| {
+            rules.iter().any(|(_, dr)| {
+                dr.spec
+                    .workload_selector
+                    .as_ref()
+                    .is_some_and(|s| !s.match_labels.is_empty())
+                    && host_match(&normalized_host(&dr.spec.host, namespace), host).is_some()
+            })
+        })
+    }
+
     /// Namespaces whose clients may see a different rule for `host` than clients elsewhere:
     /// those holding a rule for the host, and those named in a rule's `exportTo`.
     pub fn namespaces_with_own_view(&self, host: &str) -> Vec<&'a str> {
@@ -140,6 +154,8 @@ impl<'a> DestinationRules<'a> {
         out
     }
 
+    /// The rules of `namespace` a client uses for `host`: those with the most specific matching
+    /// host (selector rules that select the client first), oldest first. istiod merges them.
     fn best_in(
         &self,
         namespace: &str,
@@ -147,8 +163,10 @@ impl<'a> DestinationRules<'a> {
         client_namespace: &str,
         client_labels: Option<&Labels>,
         local: bool,
-    ) -> Option<(usize, &'a Typed<DestinationRuleSpec>)> {
-        let rules = self.by_namespace.get(namespace)?;
+    ) -> Vec<(usize, &'a Typed<DestinationRuleSpec>)> {
+        let Some(rules) = self.by_namespace.get(namespace) else {
+            return Vec::new();
+        };
         let mut best: Vec<(bool, usize, usize, &Typed<DestinationRuleSpec>)> = Vec::new();
         for (i, dr) in rules {
             if !exported_to(&dr.spec, namespace, client_namespace) {
@@ -169,48 +187,270 @@ impl<'a> DestinationRules<'a> {
             };
             best.push((selected, score, *i, dr));
         }
-        let top = best.iter().map(|(s, score, _, _)| (*s, *score)).max()?;
+        let Some(top) = best.iter().map(|(s, score, _, _)| (*s, *score)).max() else {
+            return Vec::new();
+        };
         let candidates: Vec<&Typed<DestinationRuleSpec>> = best
             .iter()
             .filter(|(s, score, _, _)| (*s, *score) == top)
             .map(|(_, _, _, dr)| *dr)
             .collect();
-        let chosen = oldest(self.inventory, &candidates)?;
-        best.iter()
-            .find(|(_, _, _, dr)| dr.object == chosen.object)
-            .map(|(_, _, i, dr)| (*i, *dr))
+        sort_oldest_first(self.inventory, &candidates)
+            .into_iter()
+            .filter_map(|chosen| {
+                best.iter()
+                    .find(|(_, _, _, dr)| dr.object == chosen.object)
+                    .map(|(_, _, i, dr)| (*i, *dr))
+            })
+            .collect()
     }
 
-    /// The rule a client in `client_namespace` (with `client_labels`, if known) uses for
-    /// `service`.
+    /// The rules (merged by istiod, oldest first) a client in `client_namespace` (with
+    /// `client_labels`, if known) uses for `service`; empty when none applies.
+    pub fn lookup_merged(
+        &self,
+        client_namespace: &str,
+        client_labels: Option<&Labels>,
+        service: &Service,
+    ) -> Vec<(usize, &'a Typed<DestinationRuleSpec>)> {
+        let host = service_host(service);
+        let local = self.best_in(
+            client_namespace,
+            &host,
+            client_namespace,
+            client_labels,
+            true,
+        );
+        if !local.is_empty() {
+            return local;
+        }
+        if service.namespace != client_namespace {
+            let exported = self.best_in(&service.namespace, &host, client_namespace, None, false);
+            if !exported.is_empty() {
+                return exported;
+            }
+        }
+        if self.root != client_namespace && self.root != service.namespace {
+            return self.best_in(self.root, &host, client_namespace, None, false);
+        }
+        Vec::new()
+    }
+
+    /// The oldest of the rules [`Self::lookup_merged`] returns.
     pub fn lookup(
         &self,
         client_namespace: &str,
         client_labels: Option<&Labels>,
         service: &Service,
     ) -> Option<(usize, &'a Typed<DestinationRuleSpec>)> {
-        let host = service_host(service);
-        self.best_in(
-            client_namespace,
-            &host,
-            client_namespace,
-            client_labels,
-            true,
-        )
-        .or_else(|| {
-            (service.namespace != client_namespace)
-                .then(|| self.best_in(&service.namespace, &host, client_namespace, None, false))
-                .flatten()
-        })
-        .or_else(|| {
-            (self.root != client_namespace && self.root != service.namespace)
-                .then(|| self.best_in(self.root, &host, client_namespace, None, false))
-                .flatten()
-        })
+        self.lookup_merged(client_namespace, client_labels, service)
+            .into_iter()
+            .next()
     }
 
-    /// The TLS a client sends to `service_port` of `service`, reaching a server pod with
-    /// `server_labels` (which picks the subset).
+    /// What a client sends to `service_port` of `service` on each route that can reach a server
+    /// pod with `server_labels`: the default route first, then each subset that covers the pod
+    /// and has a traffic policy.
+    pub fn client_tls_variants(
+        &self,
+        client_namespace: &str,
+        client_labels: Option<&Labels>,
+        service: &Service,
+        service_port: u16,
+        server_labels: &Labels,
+    ) -> Vec<ClientTls> {
+        let merged = self.lookup_merged(client_namespace, client_labels, service);
+        let Some(&(first_index, first)) = merged.first() else {
+            return vec![ClientTls {
+                choice: ClientTlsChoice::Auto,
+                rule: None,
+                because: vec![Because::default(format!(
+                    "no DestinationRule for {} applies to clients in {}",
+                    service_host(service),
+                    namespace_phrase(client_namespace)
+                ))],
+            }];
+        };
+        let mut head = vec![Because::at(
+            first.object,
+            &[Step::Key("spec"), Step::Key("host")],
+            format!(
+                "applies to clients in {} calling {}",
+                namespace_phrase(client_namespace),
+                service_host(service)
+            ),
+        )];
+        for (_, other) in &merged[1..] {
+            head.push(Because::at(
+                other.object,
+                &[Step::Key("spec"), Step::Key("host")],
+                format!(
+                    "is merged into it (same host, same namespace; the oldest rule's trafficPolicy wins, subsets add up)"
+                ),
+            ));
+        }
+        // The merged top-level policy: the oldest rule that has one.
+        let top = merged
+            .iter()
+            .find_map(|(i, dr)| dr.spec.traffic_policy.as_ref().map(|tp| (*i, *dr, tp)));
+        let port = u32::from(service_port);
+        let port_entry = |levels: &'a [PortTrafficPolicy]| {
+            levels
+                .iter()
+                .enumerate()
+                .find(|(_, pl)| pl.port.as_ref().and_then(|p| p.number) == Some(port))
+        };
+
+        let mut variants = Vec::new();
+        // Default route.
+        {
+            let mut because = head.clone();
+            let mut choice = ClientTlsChoice::Auto;
+            let mut rule = first_index;
+            if let Some((i, dr, tp)) = top {
+                rule = i;
+                if let Some(mode) = tp.tls.as_ref().and_then(|t| t.mode) {
+                    choice = ClientTlsChoice::Explicit(mode);
+                    because.push(Because::at(
+                        dr.object,
+                        &[
+                            "spec".into(),
+                            "trafficPolicy".into(),
+                            "tls".into(),
+                            "mode".into(),
+                        ],
+                        format!("trafficPolicy sets tls.mode {}", client_tls_mode_str(mode)),
+                    ));
+                }
+                if let Some((j, pl)) = port_entry(&tp.port_level_settings) {
+                    let path = [
+                        Step::Key("spec"),
+                        Step::Key("trafficPolicy"),
+                        Step::Key("portLevelSettings"),
+                        Step::Index(j),
+                    ];
+                    apply_port_entry(
+                        &mut choice,
+                        &mut because,
+                        dr.object,
+                        &path,
+                        pl,
+                        service_port,
+                        "",
+                    );
+                }
+            }
+            if choice == ClientTlsChoice::Auto {
+                because.push(Because::object(
+                    first.object,
+                    "sets no tls mode for this port, so auto mTLS decides",
+                ));
+            }
+            variants.push(ClientTls {
+                choice,
+                rule: Some(rule),
+                because,
+            });
+        }
+        // Subsets that cover the server pod (concatenated across merged rules, first name wins).
+        let mut seen = Vec::new();
+        for (i, dr) in &merged {
+            for (k, subset) in dr.spec.subsets.iter().enumerate() {
+                if seen.contains(&subset.name.as_str()) {
+                    continue;
+                }
+                seen.push(subset.name.as_str());
+                if subset.labels.is_empty() || !map_selects(&subset.labels, server_labels) {
+                    continue;
+                }
+                let Some(stp) = &subset.traffic_policy else {
+                    continue;
+                };
+                let mut because = head.clone();
+                because.push(Because::at(
+                    dr.object,
+                    &["spec".into(), "subsets".into(), Step::Index(k)],
+                    format!(
+                        "subset {} covers the server pods (traffic a VirtualService routes there)",
+                        subset.name
+                    ),
+                ));
+                let base = [
+                    Step::Key("spec"),
+                    Step::Key("subsets"),
+                    Step::Index(k),
+                    Step::Key("trafficPolicy"),
+                ];
+                // Field by field over the top-level policy, then the subset's port settings.
+                let mut choice = ClientTlsChoice::Auto;
+                if let Some(mode) = stp.tls.as_ref().and_then(|t| t.mode) {
+                    choice = ClientTlsChoice::Explicit(mode);
+                    let mut path = base.to_vec();
+                    path.extend([Step::Key("tls"), Step::Key("mode")]);
+                    because.push(Because::at(
+                        dr.object,
+                        &path,
+                        format!(
+                            "subset {} sets tls.mode {}",
+                            subset.name,
+                            client_tls_mode_str(mode)
+                        ),
+                    ));
+                } else if let Some(mode) = top
+                    .and_then(|(_, _, tp)| tp.tls.as_ref())
+                    .and_then(|t| t.mode)
+                {
+                    choice = ClientTlsChoice::Explicit(mode);
+                    because.push(Because::default(format!(
+                        "subset {} inherits the top-level tls.mode {}",
+                        subset.name,
+                        client_tls_mode_str(mode)
+                    )));
+                }
+                if !stp.port_level_settings.is_empty() {
+                    if let Some((j, pl)) = port_entry(&stp.port_level_settings) {
+                        let mut path = base.to_vec();
+                        path.extend([Step::Key("portLevelSettings"), Step::Index(j)]);
+                        apply_port_entry(
+                            &mut choice,
+                            &mut because,
+                            dr.object,
+                            &path,
+                            pl,
+                            service_port,
+                            &format!("subset {} ", subset.name),
+                        );
+                    }
+                } else if let Some((_, tdr, tp)) = top {
+                    if let Some((j, pl)) = port_entry(&tp.port_level_settings) {
+                        let path = [
+                            Step::Key("spec"),
+                            Step::Key("trafficPolicy"),
+                            Step::Key("portLevelSettings"),
+                            Step::Index(j),
+                        ];
+                        apply_port_entry(
+                            &mut choice,
+                            &mut because,
+                            tdr.object,
+                            &path,
+                            pl,
+                            service_port,
+                            "",
+                        );
+                    }
+                }
+                variants.push(ClientTls {
+                    choice,
+                    rule: Some(*i),
+                    because,
+                });
+            }
+        }
+        variants
+    }
+
+    /// The most exposed of [`Self::client_tls_variants`]: what some route really sends.
     pub fn client_tls(
         &self,
         client_namespace: &str,
@@ -219,137 +459,63 @@ impl<'a> DestinationRules<'a> {
         service_port: u16,
         server_labels: &Labels,
     ) -> ClientTls {
-        let Some((index, dr)) = self.lookup(client_namespace, client_labels, service) else {
-            return ClientTls {
-                choice: ClientTlsChoice::Auto,
-                rule: None,
-                because: vec![Because::default(format!(
-                    "no DestinationRule for {} applies to clients in {}",
-                    service_host(service),
-                    namespace_phrase(client_namespace)
-                ))],
-            };
-        };
-        let mut because = vec![Because::at(
-            dr.object,
-            &[Step::Key("spec"), Step::Key("host")],
-            format!(
-                "applies to clients in {} calling {}",
-                namespace_phrase(client_namespace),
-                service_host(service)
-            ),
-        )];
-        let mut choice = ClientTlsChoice::Auto;
-        // A matching `portLevelSettings` entry replaces the whole policy for the port, tls
-        // included: an entry without `tls` means auto mTLS, not the top-level setting.
-        let mut note =
-            |tls: Option<&ClientTlsSettings>, path: Vec<Step<'_>>, what: String| match tls
-                .and_then(|t| t.mode)
-            {
-                Some(mode) => {
-                    choice = ClientTlsChoice::Explicit(mode);
-                    because.push(Because::at(
-                        dr.object,
-                        &path,
-                        format!("{what} sets tls.mode {}", client_tls_mode_str(mode)),
-                    ));
-                }
-                None => {
-                    if choice != ClientTlsChoice::Auto {
-                        choice = ClientTlsChoice::Auto;
-                        let mut at = path;
-                        at.truncate(at.len().saturating_sub(2));
-                        because.push(Because::at(
-                            dr.object,
-                            &at,
-                            format!("{what} has no tls, which resets the port to auto mTLS"),
-                        ));
-                    }
-                }
-            };
-        if let Some(tp) = &dr.spec.traffic_policy {
-            if let Some(tls) = &tp.tls {
-                note(
-                    Some(tls),
-                    vec![
-                        "spec".into(),
-                        "trafficPolicy".into(),
-                        "tls".into(),
-                        "mode".into(),
-                    ],
-                    "trafficPolicy".to_owned(),
-                );
-            }
-            for (i, pl) in tp.port_level_settings.iter().enumerate() {
-                if pl.port.as_ref().and_then(|p| p.number) == Some(u32::from(service_port)) {
-                    {
-                        note(
-                            pl.tls.as_ref(),
-                            vec![
-                                "spec".into(),
-                                "trafficPolicy".into(),
-                                "portLevelSettings".into(),
-                                Step::Index(i),
-                                "tls".into(),
-                                "mode".into(),
-                            ],
-                            format!("portLevelSettings for port {service_port}"),
-                        );
-                    }
-                }
-            }
-        }
-        // Traffic routed to a subset that covers the server uses the subset's policy; the
-        // weakest reading is taken, since a VirtualService may route there.
-        for (i, subset) in dr.spec.subsets.iter().enumerate() {
-            if subset.labels.is_empty()
-                || !meshaudit_model::selector::map_selects(&subset.labels, server_labels)
-            {
-                continue;
-            }
-            let Some(tp) = &subset.traffic_policy else {
-                continue;
-            };
-            let base = vec![
-                Step::Key("spec"),
-                Step::Key("subsets"),
-                Step::Index(i),
-                Step::Key("trafficPolicy"),
-            ];
-            if let Some(tls) = &tp.tls {
-                let mut path = base.clone();
-                path.extend([Step::Key("tls"), Step::Key("mode")]);
-                note(Some(tls), path, format!("subset {}", subset.name));
-            }
-            for (j, pl) in tp.port_level_settings.iter().enumerate() {
-                if pl.port.as_ref().and_then(|p| p.number) == Some(u32::from(service_port)) {
-                    {
-                        let mut path = base.clone();
-                        path.extend([
-                            Step::Key("portLevelSettings"),
-                            Step::Index(j),
-                            Step::Key("tls"),
-                            Step::Key("mode"),
-                        ]);
-                        note(
-                            pl.tls.as_ref(),
-                            path,
-                            format!("subset {} port {service_port}", subset.name),
-                        );
-                    }
-                }
-            }
-        }
-        if choice == ClientTlsChoice::Auto {
-            because.push(Because::object(
-                dr.object,
-                "sets no tls mode, so auto mTLS decides",
+        self.client_tls_variants(
+            client_namespace,
+            client_labels,
+            service,
+            service_port,
+            server_labels,
+        )
+        .into_iter()
+        .max_by_key(|v| choice_exposure(v.choice))
+        .expect("the default route is always there")
+    }
+}
+
+/// How much a client choice can expose, for picking the weakest route.
+fn choice_exposure(choice: ClientTlsChoice) -> u8 {
+    match choice {
+        ClientTlsChoice::Explicit(ClientTlsMode::Disable) => 3,
+        ClientTlsChoice::Explicit(ClientTlsMode::Simple | ClientTlsMode::Mutual) => 2,
+        ClientTlsChoice::Auto => 1,
+        ClientTlsChoice::Explicit(ClientTlsMode::IstioMutual) => 0,
+    }
+}
+
+/// A matching `portLevelSettings` entry replaces the policy for the port, tls included: an entry
+/// without `tls` means auto mTLS, not the setting above it.
+fn apply_port_entry(
+    choice: &mut ClientTlsChoice,
+    because: &mut Vec<Because>,
+    object: usize,
+    path: &[Step<'_>],
+    entry: &PortTrafficPolicy,
+    port: u16,
+    prefix: &str,
+) {
+    match entry.tls.as_ref().and_then(|t| t.mode) {
+        Some(mode) => {
+            *choice = ClientTlsChoice::Explicit(mode);
+            let mut at = path.to_vec();
+            at.extend([Step::Key("tls"), Step::Key("mode")]);
+            because.push(Because::at(
+                object,
+                &at,
+                format!(
+                    "{prefix}portLevelSettings for port {port} sets tls.mode {}",
+                    client_tls_mode_str(mode)
+                ),
             ));
         }
-        ClientTls {
-            choice,
-            rule: Some(index),
-            because,
+        None => {
+            if *choice != ClientTlsChoice::Auto {
+                *choice = ClientTlsChoice::Auto;
+                because.push(Because::at(
+                    object,
+                    path,
+                    format!("{prefix}portLevelSettings for port {port} has no tls, which resets the port to auto mTLS"),
+                ));
+            }
         }
     }
 }

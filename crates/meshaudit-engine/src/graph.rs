@@ -20,7 +20,7 @@ use crate::authorization::{
     pattern_matches, AuthorizationPolicies, AuthzDecision, Decision, PeerIdentity, Request,
 };
 use crate::destination_rule::{
-    client_tls_mode_str, service_host, ClientTlsChoice, DestinationRules,
+    client_tls_mode_str, service_host, ClientTls, ClientTlsChoice, DestinationRules,
 };
 use crate::evidence::Because;
 use crate::membership::{injector_webhooks, membership, DataPlane, Membership};
@@ -31,6 +31,7 @@ use crate::scope::applies_to;
 /// A workload as the graph sees it.
 #[derive(Debug, Clone)]
 pub struct WorkloadNode {
+    pub namespace: String,
     pub membership: Membership,
     /// `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`, when it has a proxy.
     pub identity: Option<String>,
@@ -126,6 +127,9 @@ impl Reach {
 #[derive(Debug, Clone)]
 pub struct EdgeGroup {
     pub client: Client,
+    /// For a group of the meshed clients of one namespace (which has its own DestinationRule
+    /// for the host): that namespace.
+    pub namespace: Option<String>,
     pub transport: Transport,
     /// The identity the server proxy sees.
     pub peer: PeerIdentity,
@@ -163,6 +167,8 @@ pub struct ServerPort {
     pub mode: ModeDecision,
     pub groups: Vec<EdgeGroup>,
     individual: HashMap<usize, usize>,
+    /// Meshed clients of a namespace with its own DestinationRule for the port's host.
+    namespace_groups: HashMap<String, usize>,
     other_meshed: usize,
     other_unmeshed: usize,
 }
@@ -171,11 +177,18 @@ impl ServerPort {
     /// The answer for `client`.
     pub fn group_for(&self, graph: &Graph, client: Client) -> &EdgeGroup {
         let index = match client {
-            Client::Workload(w) => match self.individual.get(&w) {
-                Some(&g) => g,
-                None if graph.workloads[w].membership.data_plane.is_meshed() => self.other_meshed,
-                None => self.other_unmeshed,
-            },
+            Client::Workload(w) => {
+                let node = &graph.workloads[w];
+                match self.individual.get(&w) {
+                    Some(&g) => g,
+                    None if node.membership.data_plane.is_meshed() => self
+                        .namespace_groups
+                        .get(&node.namespace)
+                        .copied()
+                        .unwrap_or(self.other_meshed),
+                    None => self.other_unmeshed,
+                }
+            }
             Client::OtherMeshed => self.other_meshed,
             Client::OtherUnmeshed => self.other_unmeshed,
         };
@@ -318,6 +331,7 @@ impl<'a> Builder<'a> {
                     )
                 });
                 WorkloadNode {
+                    namespace: w.namespace.clone(),
                     identity,
                     mtls: self.peer_authentications.resolve(w),
                     authorization_policies: self.authorization.for_workload(w),
@@ -357,7 +371,10 @@ impl<'a> Builder<'a> {
                     {
                         continue;
                     }
-                    let target = target_port_on(port, workload).unwrap_or(port.port);
+                    // A named target port no container declares gets no endpoint.
+                    let Some(target) = target_port_on(port, workload) else {
+                        continue;
+                    };
                     ports.entry((w, target)).or_default().push(ServicePortRef {
                         service: s,
                         index,
@@ -487,7 +504,13 @@ impl<'a> Builder<'a> {
         let data_plane = &node.membership.data_plane;
         let proxied = matches!(data_plane, DataPlane::Sidecar | DataPlane::Ambient)
             && node.membership.capture.inbound.captures(port);
-        let mode = node.mtls.for_port(port).clone();
+        let mut mode = node.mtls.for_port(port).clone();
+        if *data_plane == DataPlane::Ambient && mode.mode == MtlsMode::Disable {
+            mode.mode = MtlsMode::Permissive;
+            mode.because.push(Because::default(
+                "ambient mode (ztunnel) ignores DISABLE, so the port stays PERMISSIVE",
+            ));
+        }
 
         // Which clients the policies and DestinationRules tell apart.
         let mut namespaces: HashSet<&str> = HashSet::new();
@@ -550,14 +573,42 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        // Namespaces whose clients get their own DestinationRule: one group per namespace,
+        // unless a selector rule tells its workloads apart (then one by one).
+        let mut dr_namespaces: HashSet<&str> = HashSet::new();
         for r in &services {
             let host = service_host(&inv.services[r.service]);
-            namespaces.extend(self.destination_rules.namespaces_with_own_view(&host));
+            for ns in self.destination_rules.namespaces_with_own_view(&host) {
+                if self.destination_rules.has_selector_rule(ns, &host) {
+                    namespaces.insert(ns);
+                } else {
+                    dr_namespaces.insert(ns);
+                }
+            }
         }
         let mut individual_clients: Vec<usize> = Vec::new();
         for ns in &namespaces {
             individual_clients.extend(by_namespace.get(ns).into_iter().flatten());
         }
+        // Ambient clients ignore DestinationRules; they are few, so they go one by one.
+        let mut namespace_group_clients: Vec<&str> = Vec::new();
+        for ns in &dr_namespaces {
+            if namespaces.contains(ns) {
+                continue;
+            }
+            let mut any = false;
+            for &c in by_namespace.get(ns).into_iter().flatten() {
+                match nodes[c].membership.data_plane {
+                    DataPlane::Ambient => individual_clients.push(c),
+                    DataPlane::None => {}
+                    _ => any = true,
+                }
+            }
+            if any {
+                namespace_group_clients.push(ns);
+            }
+        }
+        namespace_group_clients.sort_unstable();
         if !identities.is_empty() {
             for (ns, sa) in &identities {
                 individual_clients.extend(
@@ -610,6 +661,21 @@ impl<'a> Builder<'a> {
             individual.insert(c, groups.len());
             groups.push(self.evaluate(&side, &server));
         }
+        let mut namespace_groups = HashMap::new();
+        for ns in namespace_group_clients {
+            namespace_groups.insert(ns.to_owned(), groups.len());
+            groups.push(self.evaluate(
+                &ClientSide {
+                    client: Client::OtherMeshed,
+                    meshed: true,
+                    workload: None,
+                    membership: None,
+                    namespace: ns,
+                    peer: PeerIdentity::Other,
+                },
+                &server,
+            ));
+        }
         let other_meshed = groups.len();
         groups.push(self.evaluate(
             &ClientSide {
@@ -644,6 +710,7 @@ impl<'a> Builder<'a> {
             mode,
             groups,
             individual,
+            namespace_groups,
             other_meshed,
             other_unmeshed,
         }
@@ -682,6 +749,17 @@ impl<'a> Builder<'a> {
         if pattern == "*" {
             return;
         }
+        // A prefix that covers every identity (`cluster.local/ns/*`) singles nobody out.
+        if kind == IdentityPattern::Principal
+            && pattern.strip_suffix('*').is_some_and(|prefix| {
+                !prefix.contains('*')
+                    && domains
+                        .iter()
+                        .any(|td| format!("{td}/ns/").starts_with(prefix))
+            })
+        {
+            return;
+        }
         if !pattern.contains('*') {
             let parsed = match kind {
                 IdentityPattern::Principal => pattern.split_once("/ns/").and_then(|(td, rest)| {
@@ -718,13 +796,34 @@ impl<'a> Builder<'a> {
         } else {
             server.services.iter().copied().map(Some).collect()
         };
+        let ambient_client = client
+            .membership
+            .is_some_and(|m| m.data_plane == DataPlane::Ambient);
         for via in paths {
-            let (t, because) = self.transport(client, server, via);
-            if best
-                .as_ref()
-                .is_none_or(|(b, _, _)| t.exposure() > b.exposure())
-            {
-                best = Some((t, via, because));
+            // Each route the client's DestinationRule defines (default, subsets) is a path too.
+            let variants = match via {
+                Some(v) if client.meshed && !ambient_client => self
+                    .destination_rules
+                    .client_tls_variants(
+                        client.namespace,
+                        client.workload.map(|w| &w.labels),
+                        &self.inventory.services[v.service],
+                        v.port,
+                        &server.workload.labels,
+                    )
+                    .into_iter()
+                    .map(Some)
+                    .collect(),
+                _ => vec![None],
+            };
+            for tls in variants {
+                let (t, because) = self.transport(client, server, via, tls);
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, _, _)| t.exposure() > b.exposure())
+                {
+                    best = Some((t, via, because));
+                }
             }
         }
         let (transport, via, transport_because) = best.expect("at least one path");
@@ -747,6 +846,8 @@ impl<'a> Builder<'a> {
         });
         EdgeGroup {
             client: client.client,
+            namespace: (!client.namespace.is_empty() && client.workload.is_none())
+                .then(|| client.namespace.to_owned()),
             transport,
             peer,
             via,
@@ -761,8 +862,8 @@ impl<'a> Builder<'a> {
         client: &ClientSide<'_>,
         server: &ServerSide<'_>,
         via: Option<ServicePortRef>,
+        tls: Option<ClientTls>,
     ) -> (Transport, Vec<Because>) {
-        let inv = self.inventory;
         let mut because = Vec::new();
         let destination_port = via.map_or(server.port, |v| v.port);
         let server_name = format!("{}/{}", server.workload.namespace, server.workload.name);
@@ -793,17 +894,27 @@ impl<'a> Builder<'a> {
         }
 
         // What the client sends.
+        let ambient_client = client
+            .membership
+            .is_some_and(|m| m.data_plane == DataPlane::Ambient);
         let sent = if !client_proxy {
             Sent::Plain
-        } else if let Some(v) = via {
-            let service = &inv.services[v.service];
-            let tls = self.destination_rules.client_tls(
-                client.namespace,
-                client.workload.map(|w| &w.labels),
-                service,
-                v.port,
-                &server.workload.labels,
-            );
+        } else if ambient_client {
+            if matches!(
+                server.node.membership.data_plane,
+                DataPlane::Sidecar | DataPlane::Ambient
+            ) {
+                because.push(Because::default(
+                    "the client is in ambient mode: ztunnel carries the connection over HBONE mutual TLS (DestinationRule TLS settings do not apply at L4)",
+                ));
+                Sent::Mtls
+            } else {
+                because.push(Because::default(
+                    "the client is in ambient mode and the server has no proxy, so ztunnel sends plaintext",
+                ));
+                Sent::Plain
+            }
+        } else if let (Some(_), Some(tls)) = (via, tls) {
             because.extend(tls.because);
             match tls.choice {
                 ClientTlsChoice::Explicit(ClientTlsMode::IstioMutual) => Sent::Mtls,
@@ -901,6 +1012,12 @@ impl<'a> Builder<'a> {
                 return Sent::Plain;
             }
         }
+        if server.node.membership.data_plane == DataPlane::Ambient {
+            because.push(Because::default(
+                "the server is in ambient mode: the client's sidecar reaches it over HBONE mutual TLS",
+            ));
+            return Sent::Mtls;
+        }
         let service_level = self.service_level_mode(&server.workload.namespace);
         if service_level.0 == MtlsMode::Disable {
             because.extend(service_level.1);
@@ -947,7 +1064,7 @@ impl<'a> Builder<'a> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum IdentityPattern {
     /// `<trust domain>/ns/<namespace>/sa/<service account>`.
     Principal,

@@ -234,16 +234,34 @@ fn template_field<'a>(workload: &Workload, tail: &[Step<'a>]) -> Vec<Step<'a>> {
     path
 }
 
+/// An Istio gateway: the gateway labels, a proxy started as `router`, or an `image: auto`
+/// placeholder injected with the gateway template.
 fn is_gateway(workload: &Workload) -> bool {
     let label = |k: &str| workload.labels.get(k).map(String::as_str);
-    matches!(label("istio"), Some("ingressgateway" | "egressgateway"))
-        || label("gateway.istio.io/managed").is_some()
+    matches!(
+        label("istio"),
+        Some("ingressgateway" | "egressgateway" | "eastwestgateway")
+    ) || label("gateway.istio.io/managed").is_some()
+        || label("gateway.networking.k8s.io/gateway-name").is_some()
         || workload.containers.iter().any(|c| {
             c.name == "istio-proxy"
-                && c.image
-                    .as_deref()
-                    .is_some_and(|i| i == "auto" || i.contains("proxyv2"))
+                && (c.args.iter().any(|a| a == "router")
+                    || (c.image.as_deref() == Some("auto")
+                        && workload
+                            .annotations
+                            .get("inject.istio.io/templates")
+                            .is_some_and(|t| t.contains("gateway"))))
         })
+}
+
+/// A pod template that already carries the injected sidecar (`istioctl kube-inject` output, or
+/// pods as a cluster dump shows them).
+fn already_injected(workload: &Workload) -> Option<usize> {
+    workload.containers.iter().position(|c| {
+        c.name == "istio-proxy"
+            && (c.args.iter().any(|a| a == "sidecar")
+                || workload.annotations.contains_key("sidecar.istio.io/status"))
+    })
 }
 
 /// Where a workload stands in the mesh, given the input's injector webhooks (see
@@ -274,6 +292,22 @@ pub fn membership(
             known: true,
             because,
             capture: Capture::everything(),
+        };
+    }
+    if let Some(index) = already_injected(workload) {
+        because.push(Because::at(
+            workload.object,
+            &template_field(
+                workload,
+                &["spec".into(), "containers".into(), Step::Index(index)],
+            ),
+            "the pod template already contains the injected istio-proxy sidecar",
+        ));
+        return Membership {
+            data_plane: DataPlane::Sidecar,
+            known: true,
+            because,
+            capture,
         };
     }
     if workload.host_network {
@@ -360,6 +394,13 @@ pub fn membership(
         };
     }
 
+    // The injector webhooks' object selectors read labels: the legacy annotation can still
+    // veto injection (istiod checks it) but cannot ask for it.
+    let pod_setting = match pod_setting {
+        Some(("true", "annotations")) => None,
+        other => other,
+    };
+    let pod_revision = workload.labels.get(REVISION_LABEL);
     // Istio's documented label logic.
     let by_labels = match (pod_setting, &ns_mode) {
         (Some((v @ "false", place)), _) => {
@@ -389,6 +430,24 @@ pub fn membership(
                 "namespace {} is labelled {REVISION_LABEL}: {rev}",
                 workload.namespace
             )));
+            true
+        }
+        (None, NamespaceMesh::Unlabelled) if pod_revision.is_some() => {
+            because.push(Because::at(
+                workload.object,
+                &template_field(
+                    workload,
+                    &[
+                        "metadata".into(),
+                        "labels".into(),
+                        Step::Key(REVISION_LABEL),
+                    ],
+                ),
+                format!(
+                    "pod template is labelled {REVISION_LABEL}: {}",
+                    pod_revision.map_or("", String::as_str)
+                ),
+            ));
             true
         }
         _ if !ns_known => {

@@ -48,17 +48,27 @@ pub fn creation_timestamp(inventory: &Inventory, object: usize) -> Option<&str> 
         .and_then(Node::as_str)
 }
 
-/// Istio applies the oldest of several equally specific policies: by `creationTimestamp`,
-/// and in input order where the manifests carry none (the order `kubectl apply` creates them).
+/// Istio applies the oldest of several equally specific policies: it sorts by
+/// `creationTimestamp` (second precision, so ties are common), then name, then namespace.
+/// Manifests without timestamps sort as ties, so by name — what istiod does for objects created
+/// in the same second.
 pub fn oldest<'a, T>(inventory: &Inventory, policies: &[&'a Typed<T>]) -> Option<&'a Typed<T>> {
-    policies
-        .iter()
-        .enumerate()
-        .min_by_key(|(i, p)| {
-            let created = creation_timestamp(inventory, p.object);
-            (created.is_none(), created, *i)
-        })
-        .map(|(_, p)| *p)
+    sort_oldest_first(inventory, policies).into_iter().next()
+}
+
+/// `policies` in the order istiod ranks them (oldest first).
+pub fn sort_oldest_first<'a, T>(
+    inventory: &Inventory,
+    policies: &[&'a Typed<T>],
+) -> Vec<&'a Typed<T>> {
+    let mut sorted = policies.to_vec();
+    sorted.sort_by(|a, b| {
+        let key = |p: &Typed<T>| (creation_timestamp(inventory, p.object).map(str::to_owned),);
+        let (ta, tb) = (key(a).0, key(b).0);
+        // A missing timestamp sorts after present ones.
+        (ta.is_none(), ta, &a.name, &a.namespace).cmp(&(tb.is_none(), tb, &b.name, &b.namespace))
+    });
+    sorted
 }
 
 /// PeerAuthentications grouped the way resolution reads them.
@@ -118,7 +128,7 @@ impl<'a> PeerAuthentications<'a> {
             // istiod ignores selector policies in the root namespace.
             return Vec::new();
         }
-        let mut matching: Vec<_> = self
+        let matching: Vec<_> = self
             .selecting
             .get(workload.namespace.as_str())
             .into_iter()
@@ -131,11 +141,7 @@ impl<'a> PeerAuthentications<'a> {
             })
             .copied()
             .collect();
-        if let Some(first) = oldest(self.inventory, &matching) {
-            let first_id = first.object;
-            matching.sort_by_key(|p| p.object != first_id);
-        }
-        matching
+        sort_oldest_first(self.inventory, &matching)
     }
 
     /// Resolves the modes of `workload`.

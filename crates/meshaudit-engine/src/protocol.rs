@@ -54,8 +54,12 @@ impl Protocol {
 
     /// The protocol Istio selects for a Service port, and the field that decided it.
     pub fn of_service_port(port: &ServicePort) -> (Protocol, &'static str) {
-        if let Some(p) = port.app_protocol.as_deref().and_then(Protocol::parse) {
-            return (p, "appProtocol");
+        if let Some(app) = port.app_protocol.as_deref() {
+            // A set appProtocol decides, even one Istio does not know (then: detection).
+            return match Protocol::parse(app) {
+                Some(p) => (p, "appProtocol"),
+                None => (Protocol::by_port_number(port.port), ""),
+            };
         }
         if port.protocol.as_deref() == Some("UDP") {
             return (Protocol::Udp, "protocol");
@@ -75,15 +79,8 @@ impl Protocol {
                 return (p, "name");
             }
         }
-        (
-            Protocol::by_port_number(
-                port.target_port
-                    .as_ref()
-                    .and_then(|t| t.as_port())
-                    .unwrap_or(port.port),
-            ),
-            "",
-        )
+        // Istio checks the well-known ports against the Service port.
+        (Protocol::by_port_number(port.port), "")
     }
 
     /// Undeclared ports: Istio treats the well-known server-first ports (SMTP, DNS, MySQL,

@@ -66,6 +66,9 @@ pub struct Container {
     pub name: String,
     #[serde(default)]
     pub image: Option<String>,
+    /// Only read to recognise Istio's proxy (`proxy sidecar` / `proxy router`).
+    #[serde(default)]
+    pub args: Vec<String>,
     #[serde(default)]
     pub ports: Vec<ContainerPort>,
     #[serde(skip)]

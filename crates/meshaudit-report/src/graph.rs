@@ -73,9 +73,23 @@ fn peer_text(graph: &Graph, peer: &PeerIdentity) -> Option<String> {
 fn deciders(view: &GraphView<'_>, edge: &Edge<'_>) -> Vec<usize> {
     let group = edge.group;
     let mut out = Vec::new();
+    // A meshed client's own membership is context, not a decision; a client without a proxy
+    // (or whose proxy does not capture the call) is part of the answer.
+    let client_decides = match edge.client {
+        Client::Workload(w) => {
+            let m = &view.graph.workloads[w].membership;
+            !m.data_plane.is_meshed() || m.capture.bypasses_anything()
+        }
+        _ => false,
+    };
+    let chain = if client_decides {
+        view.graph.transport_evidence(edge)
+    } else {
+        group.transport_because.clone()
+    };
     let transport_objects = || -> Vec<usize> {
         let mut seen = Vec::new();
-        for b in &view.graph.transport_evidence(edge) {
+        for b in &chain {
             if let Some(o) = b.object {
                 if !seen.contains(&o) {
                     seen.push(o);
@@ -395,6 +409,13 @@ pub fn explain(view: &GraphView<'_>) -> String {
         );
         match (e.client, g.client) {
             (Client::Workload(_), Client::Workload(_)) => {}
+            (Client::Workload(_), _) if g.namespace.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "  client: evaluated with the meshed workloads of namespace {}, which has its own DestinationRule for the host and no policy of the server names it",
+                    g.namespace.as_deref().unwrap_or_default()
+                );
+            }
             (Client::Workload(_), group) => {
                 let _ = writeln!(
                     out,
