@@ -284,9 +284,7 @@ impl<'a> DestinationRules<'a> {
             head.push(Because::at(
                 other.object,
                 &[Step::Key("spec"), Step::Key("host")],
-                format!(
-                    "is merged into it (same host, same namespace; the oldest rule's trafficPolicy wins, subsets add up)"
-                ),
+                "is merged into it (same host, same namespace; the oldest rule's trafficPolicy wins, subsets add up)",
             ));
         }
         // The merged top-level policy: the oldest rule that has one.
