@@ -1015,3 +1015,170 @@ webhooks:
         }],
     );
 }
+
+/// DestinationRules for the same host in one namespace are merged (the oldest rule's
+/// trafficPolicy wins, subsets add up); a subset's settings apply to traffic routed to it, so a
+/// DISABLE at the top level still leaves a plaintext route even if a subset asks for mTLS.
+/// Docs: https://istio.io/latest/docs/ops/best-practices/traffic-management/#split-virtual-services,
+/// https://istio.io/latest/docs/reference/config/networking/destination-rule/
+#[test]
+fn merged_destination_rules_and_subset_routes() {
+    let yaml = [
+        namespace("istio-system", ""),
+        namespace("shop", "istio-injection: enabled"),
+        namespace("pay", "istio-injection: enabled"),
+        r#"apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: a-subsets, namespace: shop, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  host: api
+  subsets:
+    - {name: v1, labels: {app: api}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: b-tls, namespace: shop, creationTimestamp: "2026-01-02T00:00:00Z"}
+spec:
+  host: api.shop.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: DISABLE}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ledger, namespace: pay}
+spec:
+  host: ledger
+  trafficPolicy:
+    tls: {mode: DISABLE}
+  subsets:
+    - name: secure
+      labels: {app: ledger}
+      trafficPolicy:
+        tls: {mode: ISTIO_MUTUAL}
+---
+"#
+        .to_owned(),
+        app("shop", "api", 8080, ""),
+        app("shop", "web", 8081, ""),
+        app("pay", "ledger", 9000, ""),
+    ]
+    .concat();
+    let inv = mesh(&yaml);
+    let graph = build(&inv);
+    check(
+        &inv,
+        &graph,
+        &[
+            Expect {
+                from: "shop/web",
+                to: "shop/api",
+                port: 8080,
+                transport: Plaintext,
+                reach: Allowed,
+                decided_by: &["DestinationRule shop/b-tls"],
+            },
+            Expect {
+                from: "*meshed",
+                to: "pay/ledger",
+                port: 9000,
+                transport: Plaintext,
+                reach: Allowed,
+                decided_by: &["DestinationRule pay/ledger"],
+            },
+        ],
+    );
+}
+
+/// Ambient: ztunnel carries ambient clients over HBONE mutual TLS whatever DestinationRules say,
+/// sidecars reach ambient servers the same way, and ambient ignores DISABLE. Pods that already
+/// carry the injected sidecar (kube-inject output) are meshed whatever their namespace says.
+/// Docs: https://istio.io/latest/docs/ambient/usage/l4-policy/,
+/// https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#manual-sidecar-injection
+#[test]
+fn ambient_and_pre_injected_pods() {
+    let yaml = [
+        namespace("istio-system", ""),
+        namespace("amb", "istio.io/dataplane-mode: ambient"),
+        namespace("shop", "istio-injection: enabled"),
+        namespace("plain", ""),
+        r#"apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: amb}
+spec:
+  mtls: {mode: DISABLE}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: injected, namespace: plain}
+spec:
+  selector: {matchLabels: {app: injected}}
+  template:
+    metadata:
+      labels: {app: injected}
+      annotations: {sidecar.istio.io/status: '{"containers":["istio-proxy"]}'}
+    spec:
+      serviceAccountName: injected
+      containers:
+        - name: app
+          image: example/injected:1
+          ports: [{containerPort: 7000}]
+        - name: istio-proxy
+          image: docker.io/istio/proxyv2:1.30.0
+          args: [proxy, sidecar]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: injected, namespace: plain}
+spec:
+  selector: {app: injected}
+  ports: [{name: http, port: 7000}]
+---
+"#
+        .to_owned(),
+        app("amb", "db", 5432, ""),
+        app("amb", "cli", 5000, ""),
+        app("shop", "web", 8080, ""),
+        app("plain", "tool", 6000, ""),
+    ]
+    .concat();
+    let inv = mesh(&yaml);
+    let graph = build(&inv);
+    check(
+        &inv,
+        &graph,
+        &[
+            Expect {
+                from: "amb/cli",
+                to: "amb/db",
+                port: 5432,
+                transport: Mtls,
+                reach: Allowed,
+                decided_by: &[],
+            },
+            Expect {
+                from: "shop/web",
+                to: "amb/db",
+                port: 5432,
+                transport: Mtls,
+                reach: Allowed,
+                decided_by: &[],
+            },
+            Expect {
+                from: "plain/tool",
+                to: "amb/db",
+                port: 5432,
+                transport: Plaintext,
+                reach: Allowed,
+                decided_by: &["PeerAuthentication amb/default"],
+            },
+            Expect {
+                from: "shop/web",
+                to: "plain/injected",
+                port: 7000,
+                transport: Mtls,
+                reach: Allowed,
+                decided_by: &[],
+            },
+        ],
+    );
+}
