@@ -1,14 +1,16 @@
 //! AUTHN004: a DestinationRule turns TLS off (`tls.mode: DISABLE`) for a host whose workloads
 //! have a sidecar.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use meshaudit_engine::destination_rule::{
-    host_match, normalized_host, service_host, DestinationRules,
+    host_match, normalized_host, service_host, ClientTls, ClientTlsChoice, DestinationRules,
 };
 use meshaudit_engine::membership::DataPlane;
-use meshaudit_model::istio::{ClientTlsMode, ClientTlsSettings, DestinationRuleSpec, Typed};
-use meshaudit_model::selector::{map_selects, Labels};
+use meshaudit_model::istio::{
+    ClientTlsMode, ClientTlsSettings, DestinationRuleSpec, MtlsMode, Typed,
+};
+use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
 use super::common::workload_name;
@@ -37,7 +39,15 @@ A DestinationRule that sets `tls.mode: DISABLE` (in `trafficPolicy`, in a `portL
 entry, or in a subset's traffic policy) for a host that resolves to a Kubernetes Service whose
 selected workloads run an Istio sidecar. Only rules that some client actually uses are reported:
 istiod picks one DestinationRule per client (the client's namespace first, then the service's
-namespace, then the root namespace, honouring `exportTo` and `workloadSelector`).
+namespace, then the root namespace, honouring `exportTo` and `workloadSelector`); a rule in any
+other namespace applies only to clients in its own namespace. The finding names the clients
+that use the rule.
+
+The setting is resolved per service port, as istiod does: a matching `portLevelSettings` entry
+replaces the top-level `tls` for its port (an entry without `tls` means auto mTLS), so a
+top-level `DISABLE` is reported only for the ports it really governs. A subset's `tls` applies
+only to requests a VirtualService routes to that subset: a `DISABLE` there is reported, and a
+top-level `DISABLE` stays reported for the default route even when a subset overrides it.
 
 What happens depends on the mTLS mode of the server port the traffic reaches:
 
@@ -46,6 +56,10 @@ What happens depends on the mTLS mode of the server port the traffic reaches:
 - the server requires mutual TLS (`STRICT`): the server rejects the plaintext connections, so
   the calls fail (connection reset, 503) — `medium`, an availability problem that usually leads
   someone to weaken the server's mode next.
+
+When no client of the input with a sidecar or gateway proxy uses the rule (for example a rule
+in a namespace without workloads) and clients outside the input cannot use it either, nothing is
+affected today: severity drops one step (`medium`, or `low` against a STRICT server).
 
 ## Why it matters
 
@@ -193,17 +207,38 @@ fn disable_places(spec: &DestinationRuleSpec) -> Vec<DisablePlace> {
     out
 }
 
-/// Does any client use this rule for `service`? Clients in every namespace of the input, and
-/// clients elsewhere (no namespace of their own in the input), are asked.
-fn used_by_some_client(
-    ctx: &Context<'_>,
-    rules: &DestinationRules<'_>,
-    dr: &Typed<DestinationRuleSpec>,
+/// Who uses a DestinationRule: the clients of one namespace (`""`: namespaces not in the
+/// input), or, for a rule with a `workloadSelector`, one selected workload of its namespace.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Client<'a> {
+    namespace: &'a str,
+    workload: Option<usize>,
+}
+
+/// Every client namespace worth asking: those of the input, the rule's own, and `""` for
+/// namespaces not in the input.
+fn candidate_namespaces<'a>(
+    inv: &'a meshaudit_model::Inventory,
+    dr: &'a Typed<DestinationRuleSpec>,
+) -> BTreeSet<&'a str> {
+    let mut namespaces: BTreeSet<&str> = inv.namespaces.keys().map(String::as_str).collect();
+    namespaces.insert("");
+    namespaces.insert(dr.namespace.as_str());
+    namespaces
+}
+
+/// The clients for which istiod picks `dr` (rule number `index`) when they call `service`.
+fn clients_using<'a>(
+    inv: &'a meshaudit_model::Inventory,
+    rules: &DestinationRules<'a>,
+    index: usize,
+    dr: &'a Typed<DestinationRuleSpec>,
     service: &meshaudit_model::k8s::Service,
-) -> bool {
-    let inv = ctx.inventory;
-    let is_this = |hit: Option<(usize, &Typed<DestinationRuleSpec>)>| {
-        hit.is_some_and(|(_, d)| d.object == dr.object)
+) -> Vec<Client<'a>> {
+    let is_this = |ns: &str, labels: Option<&Labels>| {
+        rules
+            .lookup(ns, labels, service)
+            .is_some_and(|(i, _)| i == index)
     };
     if dr
         .spec
@@ -212,121 +247,275 @@ fn used_by_some_client(
         .is_some_and(|s| !s.match_labels.is_empty())
     {
         return inv
-            .workloads_in(&dr.namespace)
-            .any(|w| is_this(rules.lookup(&w.namespace, Some(&w.labels), service)));
+            .workloads
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.namespace == dr.namespace && is_this(&w.namespace, Some(&w.labels)))
+            .map(|(i, w)| Client {
+                namespace: w.namespace.as_str(),
+                workload: Some(i),
+            })
+            .collect();
     }
-    let mut namespaces: BTreeSet<&str> = inv.namespaces.keys().map(String::as_str).collect();
-    namespaces.insert("");
-    namespaces.insert(dr.namespace.as_str());
-    namespaces
+    candidate_namespaces(inv, dr)
         .into_iter()
-        .any(|ns| is_this(rules.lookup(ns, None, service)))
+        .filter(|ns| is_this(ns, None))
+        .map(|ns| Client {
+            namespace: ns,
+            workload: None,
+        })
+        .collect()
 }
 
+/// Does this client get a proxy that applies DestinationRules?
+fn proxied_client(ctx: &Context<'_>, w: usize) -> bool {
+    matches!(
+        ctx.graph.workloads[w].membership.data_plane,
+        DataPlane::Sidecar | DataPlane::Gateway
+    )
+}
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Hit {
-    service: String,
+    place: usize,
+    service: usize,
     service_port: u16,
     workload: usize,
     target_port: u16,
-    mode: meshaudit_model::istio::MtlsMode,
+}
+
+struct Server {
+    mode: MtlsMode,
     mode_because: String,
 }
 
+fn is_disable_choice(tls: &ClientTls) -> bool {
+    tls.choice == ClientTlsChoice::Explicit(ClientTlsMode::Disable)
+}
+
+/// The clients, as a phrase: `clients in namespace ops`, `clients in every namespace except
+/// legacy`, `Deployment shop/web`.
+fn clients_phrase(
+    inv: &meshaudit_model::Inventory,
+    using: &BTreeSet<Client<'_>>,
+    all: &BTreeSet<&str>,
+) -> String {
+    let workloads: Vec<String> = using
+        .iter()
+        .filter_map(|c| c.workload)
+        .map(|w| workload_name(inv, w))
+        .collect();
+    if !workloads.is_empty() {
+        return format!("the workloads it selects ({})", workloads.join(", "));
+    }
+    let namespaces: BTreeSet<&str> = using.iter().map(|c| c.namespace).collect();
+    if namespaces.contains("") {
+        let others: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|ns| !ns.is_empty() && !namespaces.contains(ns))
+            .collect();
+        if others.is_empty() {
+            "clients in every namespace".to_owned()
+        } else {
+            format!("clients in every namespace except {}", others.join(", "))
+        }
+    } else {
+        let list: Vec<&str> = namespaces.into_iter().collect();
+        format!(
+            "clients in namespace{} {}",
+            if list.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        )
+    }
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    use meshaudit_model::istio::MtlsMode;
     let inv = ctx.inventory;
     let graph = &ctx.graph;
     let rules = DestinationRules::new(inv);
-    for dr in &inv.istio.destination_rules {
+    let no_labels = Labels::new();
+    for (index, dr) in inv.istio.destination_rules.iter().enumerate() {
         let places = disable_places(&dr.spec);
         if places.is_empty() {
             continue;
         }
         let host = normalized_host(&dr.spec.host, &dr.namespace);
-        let services: Vec<usize> = inv
-            .services
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| host_match(&host, &service_host(s)).is_some())
-            .filter(|(_, s)| used_by_some_client(ctx, &rules, dr, s))
-            .map(|(i, _)| i)
-            .collect();
-        if services.is_empty() {
+        let all_namespaces = candidate_namespaces(inv, dr);
+        // What each client sends to each (service port, sidecar server port) pair, as
+        // istiod resolves it for this rule: the default route (top level and portLevelSettings)
+        // and, when a subset covers the server, the route to that subset.
+        let mut hits: BTreeMap<Hit, BTreeSet<Client<'_>>> = BTreeMap::new();
+        let mut servers: BTreeMap<(usize, u16), Server> = BTreeMap::new();
+        let mut spared: BTreeSet<String> = BTreeSet::new();
+        let mut subset_notes: BTreeSet<String> = BTreeSet::new();
+        for (si, service) in inv.services.iter().enumerate() {
+            if host_match(&host, &service_host(service)).is_none() {
+                continue;
+            }
+            let clients = clients_using(inv, &rules, index, dr, service);
+            if clients.is_empty() {
+                continue;
+            }
+            for server in &graph.servers {
+                if graph.workloads[server.workload].membership.data_plane != DataPlane::Sidecar {
+                    continue;
+                }
+                let workload = &inv.workloads[server.workload];
+                for via in server.services.iter().filter(|v| v.service == si) {
+                    for client in &clients {
+                        let labels = client.workload.map(|w| &inv.workloads[w].labels);
+                        let default = rules.client_tls(
+                            client.namespace,
+                            labels,
+                            service,
+                            via.port,
+                            &no_labels,
+                        );
+                        let routed = rules.client_tls(
+                            client.namespace,
+                            labels,
+                            service,
+                            via.port,
+                            &workload.labels,
+                        );
+                        for reading in [&default, &routed] {
+                            if !is_disable_choice(reading) || reading.rule != Some(index) {
+                                continue;
+                            }
+                            let Some(decided) = reading.because.last() else {
+                                continue;
+                            };
+                            let steps = decided.steps();
+                            let Some(place) = places
+                                .iter()
+                                .position(|p| p.path.as_slice() == steps.as_slice())
+                            else {
+                                continue;
+                            };
+                            hits.entry(Hit {
+                                place,
+                                service: si,
+                                service_port: via.port,
+                                workload: server.workload,
+                                target_port: server.port,
+                            })
+                            .or_default()
+                            .insert(*client);
+                            servers
+                                .entry((server.workload, server.port))
+                                .or_insert_with(|| Server {
+                                    mode: server.mode.mode,
+                                    mode_because: server
+                                        .mode
+                                        .because
+                                        .last()
+                                        .map(|b| b.render(inv))
+                                        .unwrap_or_default(),
+                                });
+                        }
+                        let service_name = format!("{}/{}", service.namespace, service.name);
+                        if !is_disable_choice(&default) && default.rule == Some(index) {
+                            if let Some(b) = default.because.last() {
+                                spared.insert(format!(
+                                    "Service {service_name} port {} is not affected: {}",
+                                    via.port,
+                                    b.render(inv)
+                                ));
+                            }
+                        }
+                        if is_disable_choice(&default) && !is_disable_choice(&routed) {
+                            if let Some(b) = routed.because.last() {
+                                subset_notes.insert(format!(
+                                    "requests that a VirtualService routes to the subset covering {} get the subset's setting instead ({}); all other requests use this DISABLE",
+                                    workload_name(inv, server.workload),
+                                    b.render(inv)
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if hits.is_empty() {
             continue;
         }
         let object = inv.object(dr.object);
         let name = format!("{}/{}", dr.namespace, dr.name);
-        for place in places {
-            let mut hits: Vec<Hit> = Vec::new();
-            for server in &graph.servers {
-                let node = &graph.workloads[server.workload];
-                if node.membership.data_plane != DataPlane::Sidecar {
-                    continue;
-                }
-                let workload = &inv.workloads[server.workload];
-                if let Some(labels) = &place.subset {
-                    if labels.is_empty() || !map_selects(labels, &workload.labels) {
-                        continue;
-                    }
-                }
-                for via in &server.services {
-                    if !services.contains(&via.service) {
-                        continue;
-                    }
-                    if place.port.is_some_and(|p| p != u32::from(via.port)) {
-                        continue;
-                    }
-                    let service = &inv.services[via.service];
-                    let because = server
-                        .mode
-                        .because
-                        .last()
-                        .map(|b| b.render(inv))
-                        .unwrap_or_default();
-                    hits.push(Hit {
-                        service: format!("{}/{}", service.namespace, service.name),
-                        service_port: via.port,
-                        workload: server.workload,
-                        target_port: server.port,
-                        mode: server.mode.mode,
-                        mode_because: because,
-                    });
-                }
-            }
-            if hits.is_empty() {
+        for (p, place) in places.iter().enumerate() {
+            let place_hits: Vec<(&Hit, &BTreeSet<Client<'_>>)> =
+                hits.iter().filter(|(h, _)| h.place == p).collect();
+            if place_hits.is_empty() {
                 continue;
             }
-            let plaintext: Vec<&Hit> = hits.iter().filter(|h| h.mode != MtlsMode::Strict).collect();
-            let strict: Vec<&Hit> = hits.iter().filter(|h| h.mode == MtlsMode::Strict).collect();
+            let using: BTreeSet<Client<'_>> = place_hits
+                .iter()
+                .flat_map(|(_, cs)| cs.iter().copied())
+                .collect();
+            let mode_of = |h: &Hit| servers[&(h.workload, h.target_port)].mode;
+            let plaintext: Vec<&Hit> = place_hits
+                .iter()
+                .map(|(h, _)| *h)
+                .filter(|h| mode_of(h) != MtlsMode::Strict)
+                .collect();
+            let strict: Vec<&Hit> = place_hits
+                .iter()
+                .map(|(h, _)| *h)
+                .filter(|h| mode_of(h) == MtlsMode::Strict)
+                .collect();
             let describe = |hs: &[&Hit]| {
                 let mut seen: Vec<String> = Vec::new();
                 for h in hs {
-                    let text = format!("Service {} port {}", h.service, h.service_port);
+                    let service = &inv.services[h.service];
+                    let text = format!(
+                        "Service {}/{} port {}",
+                        service.namespace, service.name, h.service_port
+                    );
                     if !seen.contains(&text) {
                         seen.push(text);
                     }
                 }
                 seen.join(", ")
             };
+            let clients = clients_phrase(inv, &using, &all_namespaces);
+            // Who sends it: clients with a proxy in the input, or clients the input cannot see.
+            let unseen = using.iter().any(|c| c.namespace.is_empty());
+            let senders: Vec<usize> = inv
+                .workloads
+                .iter()
+                .enumerate()
+                .filter(|(w, workload)| {
+                    using.iter().any(|c| match c.workload {
+                        Some(cw) => cw == *w,
+                        None => c.namespace == workload.namespace,
+                    }) && proxied_client(ctx, *w)
+                })
+                .map(|(w, _)| w)
+                .collect();
+            // No proxied client in the input uses it, and no client outside the input can.
+            let latent = senders.is_empty() && !unseen;
+            let (send, reset) = if latent {
+                ("would send", "would be reset")
+            } else {
+                ("send", "will be reset")
+            };
             let message = if !plaintext.is_empty() {
                 let mut m = format!(
-                    "DestinationRule {name} sets tls.mode DISABLE ({}) for {}: traffic to {} is sent in plaintext although the servers have sidecars",
+                    "DestinationRule {name} sets tls.mode DISABLE ({}) for {host}: {clients} {send} traffic to {} in plaintext although the servers have sidecars",
                     place.what,
-                    host,
                     describe(&plaintext)
                 );
                 if !strict.is_empty() {
                     m.push_str(&format!(
-                        "; connections to {} will be reset: the server requires mTLS",
+                        "; their connections to {} {reset}: the server requires mTLS",
                         describe(&strict)
                     ));
                 }
                 m
             } else {
                 format!(
-                    "DestinationRule {name} sets tls.mode DISABLE ({}) for {}: connections to {} will be reset: the server requires mTLS",
+                    "DestinationRule {name} sets tls.mode DISABLE ({}) for {host}: connections from {clients} to {} {reset}: the server requires mTLS",
                     place.what,
-                    host,
                     describe(&strict)
                 )
             };
@@ -335,36 +524,83 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "Remove the tls block ({}) of DestinationRule {name} so auto mTLS sends mutual TLS to the sidecars, or set mode: ISTIO_MUTUAL.",
                     crate::finding::render_path(&place.path[..place.path.len() - 1])
                 ));
-            for h in hits.iter().take(8) {
-                let effect = if h.mode == MtlsMode::Strict {
+            for (h, _) in place_hits.iter().take(8) {
+                let server = &servers[&(h.workload, h.target_port)];
+                let effect = if server.mode == MtlsMode::Strict {
                     "STRICT, so plaintext connections are rejected".to_owned()
                 } else {
-                    format!("{}, so plaintext is accepted", h.mode.as_str())
+                    format!("{}, so plaintext is accepted", server.mode.as_str())
                 };
+                let service = &inv.services[h.service];
                 finding = finding.evidence(format!(
-                    "Service {} port {} leads to {} port {} (sidecar), whose mode is {effect}",
-                    h.service,
+                    "Service {}/{} port {} leads to {} port {} (sidecar), whose mode is {effect}",
+                    service.namespace,
+                    service.name,
                     h.service_port,
                     workload_name(inv, h.workload),
                     h.target_port
                 ));
-                if !h.mode_because.is_empty() {
-                    finding = finding.evidence(h.mode_because.clone());
+                if !server.mode_because.is_empty() {
+                    finding = finding.evidence(server.mode_because.clone());
                 }
             }
-            if hits.len() > 8 {
-                finding = finding.evidence(format!("… and {} more", hits.len() - 8));
+            if place_hits.len() > 8 {
+                finding = finding.evidence(format!("… and {} more", place_hits.len() - 8));
             }
-            if plaintext.iter().any(|h| h.mode == MtlsMode::Disable) {
+            if plaintext.iter().any(|h| mode_of(h) == MtlsMode::Disable) {
                 finding = finding.evidence(
                     "a server port is DISABLE as well (its PeerAuthentication turns mTLS off): fix that too, or the traffic stays plaintext under auto mTLS, or fails with ISTIO_MUTUAL",
                 );
             }
-            finding.severity = if plaintext.is_empty() {
+            if place.port.is_none() && place.subset.is_none() {
+                for line in spared.iter().take(4) {
+                    finding = finding.evidence(line.clone());
+                }
+            }
+            if place.subset.is_none() {
+                for line in subset_notes.iter().take(4) {
+                    finding = finding.evidence(line.clone());
+                }
+            }
+            let mut severity = if plaintext.is_empty() {
                 Severity::Medium
             } else {
                 Severity::High
             };
+            if latent {
+                let namespaces: BTreeSet<&str> = using.iter().map(|c| c.namespace).collect();
+                let list: Vec<&str> = namespaces.into_iter().collect();
+                let elsewhere = dr.namespace != inv.istio.root_namespace()
+                    && place_hits
+                        .iter()
+                        .all(|(h, _)| inv.services[h.service].namespace != dr.namespace);
+                finding = finding.evidence(format!(
+                    "no workload with a sidecar in namespace {} uses this rule in the input{}: nothing is affected today, only clients deployed there later would be, so severity is lowered",
+                    list.join(", "),
+                    if elsewhere {
+                        " (a DestinationRule outside the service's namespace and the root namespace applies only to clients in its own namespace)"
+                    } else {
+                        ""
+                    }
+                ));
+                severity = if severity == Severity::High {
+                    Severity::Medium
+                } else {
+                    Severity::Low
+                };
+            } else if !senders.is_empty() {
+                let names: Vec<String> = senders
+                    .iter()
+                    .take(4)
+                    .map(|&w| workload_name(inv, w))
+                    .collect();
+                finding = finding.evidence(format!(
+                    "{} client workload(s) with a sidecar or gateway proxy in the input use this rule, e.g. {}",
+                    senders.len(),
+                    names.join(", ")
+                ));
+            }
+            finding.severity = severity;
             out.push(finding);
         }
     }

@@ -41,8 +41,16 @@ workloads it selects and lowers mutual TLS for them:
 
 Only the policy Istio actually applies is considered: when several selector policies match a
 workload, istiod uses the oldest one (by `creationTimestamp`) as a whole and ignores the others,
-port settings included. Selector policies in the root namespace are ignored by Istio and not
-reported here.
+port settings included.
+
+It also reports a selector policy in the root namespace (`meshConfig.rootNamespace`, usually
+`istio-system`; finding key `root-namespace-selector`). Istio ignores such a policy entirely: it
+is neither the mesh-wide policy (that one has no selector) nor a workload policy (those count
+only outside the root namespace), so for example a STRICT policy selecting
+`istio: ingressgateway` in `istio-system` does nothing. This is `medium` when the policy asks
+for `STRICT` (at the top level or for a port) and a workload it matches is not STRICT anyway, or
+it matches no workload in the input: its owner believes plaintext is refused. It is `low`
+otherwise. The evidence gives the mode each matched workload really gets.
 
 It also reports a `portLevelMtls` key that none of the selected workloads listens on. The key is
 the port of the workload (the container port, a Service's `targetPort`), not the Service port;
@@ -99,6 +107,10 @@ spec:
     9102:
       mode: PERMISSIVE
 ```
+
+A selector policy in the root namespace does nothing: move it into the namespace of the workloads
+it selects, or drop the selector to make it the mesh-wide policy (which also covers the root
+namespace's own workloads).
 
 ## References
 
@@ -191,6 +203,131 @@ fn exposure(ctx: &Context<'_>, ports: &[&ServerPort], mode: MtlsMode) -> (Severi
     (severity, evidence)
 }
 
+/// A selector policy in the root namespace: istiod ignores it (it is neither mesh-wide nor
+/// workload-level), so whatever it asks for applies to no workload.
+fn ignored_in_root(
+    ctx: &Context<'_>,
+    policy: &Typed<PeerAuthenticationSpec>,
+    root: &str,
+) -> Finding {
+    let inv = ctx.inventory;
+    let graph = &ctx.graph;
+    let name = format!("{}/{}", policy.namespace, policy.name);
+    let mode = policy.spec.mode();
+    let port_strict = policy
+        .spec
+        .port_level_mtls
+        .values()
+        .any(|m| m.mode() == MtlsMode::Strict);
+    let asks_strict = mode == MtlsMode::Strict || port_strict;
+    let matched: Vec<usize> = inv
+        .workloads
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| {
+            policy
+                .spec
+                .selector
+                .as_ref()
+                .is_some_and(|s| s.matches(&w.labels))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let names: Vec<String> = matched.iter().map(|&w| workload_name(inv, w)).collect();
+    let target = if matched.is_empty() {
+        format!("pods labelled {}", selector_text(policy))
+    } else {
+        list(&names)
+    };
+    let asked = if policy.spec.port_level_mtls.is_empty() {
+        format!("mode {}", mode.as_str())
+    } else {
+        let ports: Vec<String> = policy
+            .spec
+            .port_level_mtls
+            .iter()
+            .map(|(p, m)| format!("{p}: {}", m.mode().as_str()))
+            .collect();
+        format!(
+            "mode {} (portLevelMtls {})",
+            mode.as_str(),
+            ports.join(", ")
+        )
+    };
+    let not_strict: Vec<usize> = matched
+        .iter()
+        .copied()
+        .filter(|&w| graph.workloads[w].mtls.workload.mode != MtlsMode::Strict)
+        .collect();
+    let mut message = format!(
+        "PeerAuthentication {name} has a selector but is in the root namespace {root}, where Istio ignores selector policies: its {asked} does not apply to {target}"
+    );
+    if asks_strict && !not_strict.is_empty() {
+        let modes: BTreeSet<&str> = not_strict
+            .iter()
+            .map(|&w| graph.workloads[w].mtls.workload.mode.as_str())
+            .collect();
+        message.push_str(&format!(
+            ", which run{} {} instead",
+            if matched.len() == 1 { "s" } else { "" },
+            modes.into_iter().collect::<Vec<_>>().join("/")
+        ));
+    }
+    let path = [Step::Key("spec"), Step::Key("selector")];
+    let mut finding = Finding::new(
+        &RULE,
+        policy.object,
+        inv.object(policy.object),
+        &path,
+        message,
+    )
+    .key("root-namespace-selector")
+    .evidence(format!(
+        "istiod composes mTLS from the mesh-wide policy (selector-less, in {root}), the namespace policy and selector policies outside {root}; a selector policy in {root} takes part in none of these"
+    ));
+    if matched.is_empty() {
+        finding = finding.evidence(format!(
+            "selector {} matches no workload in the input",
+            selector_text(policy)
+        ));
+    }
+    for &w in matched.iter().take(MAX_LISTED) {
+        let decision = &graph.workloads[w].mtls.workload;
+        let because = decision
+            .because
+            .last()
+            .map(|b| format!(": {}", b.render(inv)))
+            .unwrap_or_default();
+        finding = finding.evidence(format!(
+            "{} runs {}{because}",
+            workload_name(inv, w),
+            decision.mode.as_str()
+        ));
+    }
+    if matched.len() > MAX_LISTED {
+        finding = finding.evidence(format!(
+            "… and {} more workload(s)",
+            matched.len() - MAX_LISTED
+        ));
+    }
+    finding.severity = if asks_strict && (matched.is_empty() || !not_strict.is_empty()) {
+        finding = finding.evidence(
+            "the policy asks for STRICT, so its owner likely believes these workloads refuse plaintext: severity medium",
+        );
+        Severity::Medium
+    } else {
+        if asks_strict {
+            finding = finding.evidence(
+                "the workloads it matches are STRICT anyway through other policies, so ignoring it changes nothing today: severity low",
+            );
+        }
+        Severity::Low
+    };
+    finding.remediation(format!(
+        "Move PeerAuthentication {name} into the namespace of the workloads it is meant for (selector policies apply only in their own namespace). For workloads of {root} itself, or to cover the whole mesh, use a selector-less policy in {root}, which is mesh-wide."
+    ))
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = &ctx.graph;
@@ -214,7 +351,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 
     for policy in &inv.istio.peer_authentications {
-        if !policy.spec.has_selector() || policy.namespace == root {
+        if !policy.spec.has_selector() {
+            continue;
+        }
+        if policy.namespace == root {
+            out.push(ignored_in_root(ctx, policy, root));
             continue;
         }
         let workloads = in_force.get(&policy.object).cloned().unwrap_or_default();
