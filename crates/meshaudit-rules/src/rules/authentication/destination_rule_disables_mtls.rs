@@ -236,9 +236,11 @@ fn clients_using<'a>(
     service: &meshaudit_model::k8s::Service,
 ) -> Vec<Client<'a>> {
     let is_this = |ns: &str, labels: Option<&Labels>| {
+        // istiod merges same-host rules of a namespace; each of them is in use.
         rules
-            .lookup(ns, labels, service)
-            .is_some_and(|(i, _)| i == index)
+            .lookup_merged(ns, labels, service)
+            .iter()
+            .any(|(i, _)| *i == index)
     };
     if dr
         .spec
