@@ -1,7 +1,7 @@
 //! AUTHZ003: an ALLOW rule's source admits every mesh identity (wildcard principals or
 //! namespaces).
 
-use meshaudit_model::istio::{AuthorizationAction, Source};
+use meshaudit_model::istio::{AuthorizationAction, Condition, Source};
 
 use super::common::{local_trust_domains, policy_name, source_path};
 use crate::context::Context;
@@ -33,6 +33,12 @@ narrows down:
 - suffix patterns that do not pin the namespace, such as `"*/sa/default"` (the `default`
   service account of every namespace) or `"*/sa/api"`;
 - `namespaces: ["*"]`, `serviceAccounts: ["*"]` or `"*/<name>"`.
+
+The values of one field are OR'd, so `principals: ["cluster.local/ns/shop/sa/web", "*"]` is as
+wide as `["*"]`. A source is not reported when another of its fields has only narrow values
+(fields are AND'd), nor when a `when` condition of the rule narrows the caller
+(`source.principal`, `source.namespace`, `source.serviceAccount` with narrow values, or
+`source.ip`, `remote.ip`, `request.auth.*`).
 
 Istio matches principals by exact value, prefix (`x*`), suffix (`*x`) or presence (`*`).
 
@@ -87,7 +93,7 @@ a restriction on the operations, or require STRICT mTLS with a PeerAuthenticatio
 };
 
 /// What a principal pattern covers, if it covers every namespace.
-fn principal_covers_all(pattern: &str, domains: &[&str]) -> Option<&'static str> {
+pub(super) fn principal_covers_all(pattern: &str, domains: &[&str]) -> Option<&'static str> {
     if pattern == "*" {
         return Some("every identity");
     }
@@ -115,7 +121,7 @@ fn principal_covers_all(pattern: &str, domains: &[&str]) -> Option<&'static str>
     None
 }
 
-fn service_account_covers_all(pattern: &str) -> Option<&'static str> {
+pub(super) fn service_account_covers_all(pattern: &str) -> Option<&'static str> {
     if pattern == "*" {
         return Some("every service account");
     }
@@ -125,18 +131,47 @@ fn service_account_covers_all(pattern: &str) -> Option<&'static str> {
         .map(|_| "that service account in every namespace")
 }
 
+/// A list of OR'd values narrows the callers only if it is non-empty and none of its values
+/// already covers everyone.
+fn list_narrows<'a>(values: &'a [String], covers_all: impl Fn(&'a str) -> bool) -> bool {
+    !values.is_empty() && !values.iter().any(|v| covers_all(v))
+}
+
 /// Other fields of the source that narrow who matches (then the wildcard only requires mTLS).
+/// Fields of a source are AND'd, the values of one field are OR'd: `["ns/a/sa/b", "*"]` is
+/// as wide as `["*"]`.
 fn narrowed(s: &Source, domains: &[&str]) -> bool {
-    s.principals
-        .iter()
-        .any(|p| principal_covers_all(p, domains).is_none())
-        || s.namespaces.iter().any(|n| n != "*")
-        || s.service_accounts
-            .iter()
-            .any(|a| service_account_covers_all(a).is_none())
+    list_narrows(&s.principals, |p| {
+        principal_covers_all(p, domains).is_some()
+    }) || list_narrows(&s.namespaces, |n| n == "*")
+        || list_narrows(&s.service_accounts, |a| {
+            service_account_covers_all(a).is_some()
+        })
         || !s.request_principals.is_empty()
         || !s.ip_blocks.is_empty()
         || !s.remote_ip_blocks.is_empty()
+}
+
+/// A `when` condition of the rule that narrows the callers by identity (conditions are AND'd
+/// with the sources), as its key.
+fn narrowing_condition<'a>(conditions: &'a [Condition], domains: &[&str]) -> Option<&'a str> {
+    conditions
+        .iter()
+        .find(|c| {
+            let key = c.key.as_str();
+            match key {
+                "source.principal" => {
+                    list_narrows(&c.values, |p| principal_covers_all(p, domains).is_some())
+                }
+                "source.namespace" => list_narrows(&c.values, |n| n == "*"),
+                "source.serviceAccount" => {
+                    list_narrows(&c.values, |a| service_account_covers_all(a).is_some())
+                }
+                "request.auth.principal" | "source.ip" | "remote.ip" => !c.values.is_empty(),
+                _ => key.starts_with("request.auth.claims[") && !c.values.is_empty(),
+            }
+        })
+        .map(|c| c.key.as_str())
 }
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
@@ -148,6 +183,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let object = inv.object(policy.object);
         for (i, rule) in policy.spec.rules().iter().enumerate() {
+            if narrowing_condition(&rule.when, &domains).is_some() {
+                continue;
+            }
             let restricted_ops = !rule.to.is_empty() || !rule.when.is_empty();
             for (j, from) in rule.from.iter().enumerate() {
                 let Some(source) = from.source.as_ref() else {
@@ -218,13 +256,29 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         }
                     ))
                     .evidence(
-                        "no other field of this source (principals, namespaces, requestPrincipals, ipBlocks) narrows the callers",
+                        "no field of this source (principals, namespaces, serviceAccounts, requestPrincipals, ipBlocks) and no `when` condition on the caller narrows the callers",
                     )
                     .evidence("plaintext requests carry no identity and do not match, so the rule still requires mTLS")
                     .remediation(format!(
                         "Replace `{value}` in {} rule {i} with the exact principals or namespaces of the callers that need access.",
                         policy_name(policy)
                     ));
+                    let all: &[String] = match field {
+                        "principals" => &source.principals,
+                        "namespaces" => &source.namespaces,
+                        _ => &source.service_accounts,
+                    };
+                    if all.len() > 1 {
+                        let others: Vec<String> = all
+                            .iter()
+                            .filter(|v| *v != value)
+                            .map(|v| format!("`{v}`"))
+                            .collect();
+                        finding = finding.evidence(format!(
+                            "the values of `{field}` are OR'd: `{value}` admits everyone, whatever the other values ({}) name",
+                            others.join(", ")
+                        ));
+                    }
                     if policy.namespace == inv.istio.root_namespace() && !policy.spec.has_selector()
                     {
                         finding = finding.evidence(
@@ -257,5 +311,42 @@ mod tests {
         assert!(principal_covers_all("other.td/*", &d).is_none());
         assert!(service_account_covers_all("*/default").is_some());
         assert!(service_account_covers_all("ns/*").is_none());
+    }
+
+    fn source(principals: &[&str], namespaces: &[&str]) -> Source {
+        Source {
+            principals: principals.iter().map(|s| s.to_string()).collect(),
+            namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+            ..Source::default()
+        }
+    }
+
+    #[test]
+    fn or_lists_narrow_only_without_a_wildcard_value() {
+        let d = ["cluster.local"];
+        assert!(!narrowed(
+            &source(&["cluster.local/ns/shop/sa/web", "*"], &[]),
+            &d
+        ));
+        assert!(narrowed(
+            &source(&["cluster.local/ns/shop/sa/web"], &[]),
+            &d
+        ));
+        assert!(narrowed(&source(&["*"], &["shop"]), &d));
+        assert!(!narrowed(&source(&["*"], &["shop", "*"]), &d));
+    }
+
+    #[test]
+    fn when_conditions_on_the_caller_narrow() {
+        let d = ["cluster.local"];
+        let cond = |key: &str, values: &[&str]| Condition {
+            key: key.to_owned(),
+            values: values.iter().map(|s| s.to_string()).collect(),
+            not_values: Vec::new(),
+        };
+        assert!(narrowing_condition(&[cond("source.namespace", &["shop"])], &d).is_some());
+        assert!(narrowing_condition(&[cond("source.namespace", &["shop", "*"])], &d).is_none());
+        assert!(narrowing_condition(&[cond("source.principal", &["*"])], &d).is_none());
+        assert!(narrowing_condition(&[cond("request.headers[x]", &["a"])], &d).is_none());
     }
 }

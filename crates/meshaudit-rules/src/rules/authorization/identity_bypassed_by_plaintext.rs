@@ -1,7 +1,7 @@
 //! AUTHZ005: a DENY on identities (or an ALLOW on "not" identities) on a workload that accepts
 //! plaintext, where requests carry no identity.
 
-use meshaudit_engine::graph::Transport;
+use meshaudit_engine::graph::{Reach, Transport};
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule, MtlsMode};
 use meshaudit_model::Step;
 
@@ -40,8 +40,10 @@ and its PeerAuthentication mode resolves to PERMISSIVE or DISABLE):
 - an **ALLOW** rule using `notPrincipals`, `notNamespaces` or `notServiceAccounts` (or
   `notValues` on those conditions).
 
-Severity is critical when the effective-policy graph shows that a client without a sidecar
-actually gets through on such a port (the ports are named), high otherwise.
+Ports where the effective-policy graph shows that a client without a sidecar is rejected
+anyway (for example by a DENY rule with `notPrincipals: ["*"]`, the fix below) are not
+reported. Severity is critical when the graph shows that a client without a sidecar actually
+gets through on such a port (the ports are named), high otherwise.
 
 ## Why it matters
 
@@ -188,6 +190,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
                 let plain = server.other_unmeshed();
+                // Plaintext that is rejected anyway (e.g. by a DENY `notPrincipals: ["*"]`,
+                // the fix this rule recommends) cannot bypass the policy.
+                if matches!(plain.reach(), Reach::Denied | Reach::Fails) {
+                    continue;
+                }
                 let open = plain.transport == Transport::Plaintext && plain.reach().is_open();
                 let chain: Vec<String> =
                     server.mode.because.iter().map(|b| b.render(inv)).collect();

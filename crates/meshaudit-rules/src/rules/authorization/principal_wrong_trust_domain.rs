@@ -1,7 +1,10 @@
 //! AUTHZ007: a principal whose trust domain is not the mesh's (nor an alias, nor
 //! `cluster.local`): it never matches a workload of this mesh.
 
+use std::collections::BTreeSet;
+
 use meshaudit_model::istio::AuthorizationAction;
+use meshaudit_model::Inventory;
 
 use super::common::{identity_values, local_trust_domains, policy_name, IdentityKind};
 use crate::context::Context;
@@ -26,6 +29,12 @@ policy always stands for the local trust domain). A value written with a `spiffe
 reported too: Istio principals are written without it, so it never matches.
 
 Suffix patterns (`*/ns/a/sa/b`) carry no trust domain and are not checked.
+
+When the input has no mesh config (the `istio` ConfigMap), the trust domain is unknown. A custom
+trust domain that is the only one the policies use is then taken to be the mesh's own and not
+reported; when the policies use several different custom trust domains, each is reported at low
+severity, since they cannot all match unless they are aliases. `spiffe://` values are reported
+either way.
 
 ## Why it matters
 
@@ -85,9 +94,36 @@ fn trust_domain_of(value: &str) -> Option<&str> {
     (!td.is_empty() && !td.contains('*')).then_some(td)
 }
 
+/// Trust domains (other than the local ones) that principals of the input name, `spiffe://`
+/// values aside.
+fn foreign_trust_domains<'a>(inv: &'a Inventory, domains: &[&str]) -> BTreeSet<&'a str> {
+    let mut out = BTreeSet::new();
+    for policy in &inv.istio.authorization_policies {
+        for (i, rule) in policy.spec.rules().iter().enumerate() {
+            for v in identity_values(i, rule) {
+                if v.kind != IdentityKind::Principal || v.value.starts_with("spiffe://") {
+                    continue;
+                }
+                if let Some(td) = trust_domain_of(v.value).filter(|td| !domains.contains(td)) {
+                    out.insert(td);
+                }
+            }
+        }
+    }
+    out
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let domains = local_trust_domains(inv);
+    // Without a mesh config the trust domain is unknown: a custom domain used by every policy
+    // is most likely the mesh's own; several different ones cannot all be (short of aliases).
+    let unknown_domain = inv.istio.mesh_config.is_none();
+    let foreign = if unknown_domain {
+        foreign_trust_domains(inv, &domains)
+    } else {
+        BTreeSet::new()
+    };
     for policy in &inv.istio.authorization_policies {
         let action = policy.spec.action;
         if action == AuthorizationAction::Audit {
@@ -106,6 +142,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
                 let spiffe = v.value.strip_prefix("spiffe://");
+                let guess = unknown_domain && spiffe.is_none();
+                if guess && foreign.len() <= 1 {
+                    continue;
+                }
                 let (severity, effect) = match (action, v.negative) {
                     (AuthorizationAction::Allow, false) => (
                         Severity::Medium,
@@ -135,29 +175,41 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     Some(rest) => rest.to_owned(),
                     None => format!("cluster.local{}", &v.value[td.len()..]),
                 };
-                let mut f = Finding::new(
-                    &RULE,
-                    policy.object,
-                    object,
-                    &v.path,
+                let message = if guess {
+                    format!(
+                        "{} rule {i} {} `{}` names trust domain `{td}`, but the input has no mesh config, so the mesh's trust domain is unknown, and the policies name {} different custom trust domains ({}): unless `{td}` is the mesh's trust domain or an alias, {effect}",
+                        policy_name(policy),
+                        v.field,
+                        v.value,
+                        foreign.len(),
+                        foreign.iter().copied().collect::<Vec<_>>().join(", ")
+                    )
+                } else {
                     format!(
                         "{} rule {i} {} `{}` can never match a workload of this mesh: {why}; {effect}",
                         policy_name(policy),
                         v.field,
                         v.value
-                    ),
-                )
-                .evidence(format!(
-                    "trust domains that match local workloads: {}{}",
-                    domains.join(", "),
-                    match &inv.istio.mesh_config {
-                        Some(m) => format!(
-                            " (from {})",
-                            inv.object(m.object).qualified_name()
-                        ),
-                        None => " (no mesh config in the input: Istio's default)".to_owned(),
-                    }
-                ))
+                    )
+                };
+                let mut f = Finding::new(&RULE, policy.object, object, &v.path, message);
+                if guess {
+                    f = f.evidence(
+                        "no mesh config (ConfigMap istio-system/istio, key `mesh`) in the input: the mesh's trust domain and aliases are unknown (Istio's default is cluster.local); `cluster.local` in a policy always matches local workloads",
+                    ).evidence(
+                        "low severity: without the mesh config this cannot be decided; include the mesh config in the input for a definite answer",
+                    );
+                } else {
+                    f = f.evidence(format!(
+                        "trust domains that match local workloads: {}{}",
+                        domains.join(", "),
+                        match &inv.istio.mesh_config {
+                            Some(m) => format!(" (from {})", inv.object(m.object).qualified_name()),
+                            None => " (no mesh config in the input: Istio's default)".to_owned(),
+                        }
+                    ));
+                }
+                f = f
                 .remediation(if spiffe.is_some() {
                     format!(
                         "Write `{fixed}` instead of `{}` in {} rule {i}: principals are written without `spiffe://`.",
@@ -171,7 +223,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         policy_name(policy)
                     )
                 });
-                f.severity = severity;
+                f.severity = if guess { Severity::Low } else { severity };
                 out.push(f);
             }
         }

@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 
 use meshaudit_model::istio::AuthorizationAction;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, Step};
 
 use super::common::{
     identity_values, local_trust_domains, never_matches_severity, parse_principal, policy_name,
-    IdentityKind,
+    IdentityKind, IdentityValue,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -40,9 +40,11 @@ Principals of a foreign trust domain are AUTHZ007's concern.
 ## Why it matters
 
 Such a value can never match a caller: it is usually a typo (`fronted` for `frontend`) or a
-leftover after a rename. In a DENY rule the protection silently does nothing (high). In an ALLOW
-rule the legitimate caller is denied, or the rule is dead weight that hides the real access list
-(medium).
+leftover after a rename. When every value of the field (or `when` condition) is unknown, the
+source or the whole rule never matches: in a DENY rule the protection silently does nothing
+(high); in an ALLOW rule the legitimate caller is denied, or the rule is dead weight that hides
+the real access list (medium). When the field still has values that exist (`namespaces:
+["legacy", "legacy-old"]`, values are OR'd), only the unknown value is a dead entry (low).
 
 ## Example
 
@@ -168,29 +170,82 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let object = inv.object(policy.object);
         for (i, rule) in policy.spec.rules().iter().enumerate() {
-            for v in identity_values(i, rule) {
-                if v.negative || v.value.contains('*') {
-                    continue;
-                }
-                let why = match v.kind {
-                    IdentityKind::Principal => match parse_principal(v.value) {
-                        Some((td, ns, sa)) if domains.contains(&td) => {
-                            unknown(inv, complete, ns, Some(sa))
-                        }
-                        _ => None,
-                    },
-                    IdentityKind::Namespace => unknown(inv, complete, v.value, None),
-                    IdentityKind::ServiceAccount => match v.value.split_once('/') {
-                        Some((ns, sa)) => unknown(inv, complete, ns, Some(sa)),
-                        None => None,
-                    },
-                };
+            let values: Vec<(IdentityValue<'_>, Option<String>)> = identity_values(i, rule)
+                .into_iter()
+                .filter(|v| !v.negative)
+                .map(|v| {
+                    let why = why_unknown(inv, complete, &domains, &v);
+                    (v, why)
+                })
+                .collect();
+            if values.iter().all(|(_, why)| why.is_none()) {
+                continue;
+            }
+            // One field (or `when` condition) = the values sharing a path up to the index; its
+            // values are OR'd, so it never matches only if every one of them is unknown.
+            let group = |v: &IdentityValue<'_>| v.path[..v.path.len() - 1].to_vec();
+            let dead_group = |g: &[Step<'_>]| {
+                values
+                    .iter()
+                    .filter(|(v, _)| group(v) == g)
+                    .all(|(_, why)| why.is_some())
+            };
+            // Fields of a source and `when` conditions are AND'd with each other, sources are
+            // OR'd: the rule is dead if a `when` condition is, or if every source is.
+            let source_of = |v: &IdentityValue<'_>| {
+                (!v.field.starts_with("when ")).then(|| match v.path.get(4) {
+                    Some(Step::Index(j)) => *j,
+                    _ => 0,
+                })
+            };
+            let dead_source = |j: usize| {
+                values
+                    .iter()
+                    .filter(|(v, _)| source_of(v) == Some(j))
+                    .any(|(v, _)| dead_group(&group(v)))
+            };
+            let rule_dead = values
+                .iter()
+                .any(|(v, _)| source_of(v).is_none() && dead_group(&group(v)))
+                || (!rule.from.is_empty() && (0..rule.from.len()).all(dead_source));
+            for (v, why) in &values {
                 let Some(why) = why else { continue };
-                let severity = never_matches_severity(action);
-                let effect = if severity == Severity::High {
-                    "the rule never matches, so the protection it was written for does nothing"
+                let field_dead = dead_group(&group(v));
+                let (severity, effect) = if rule_dead {
+                    let severity = never_matches_severity(action);
+                    let effect = if severity == Severity::High {
+                        "the rule never matches, so the protection it was written for does nothing"
+                            .to_owned()
+                    } else {
+                        "the rule never matches: the caller it was meant to admit is denied, or the rule is dead".to_owned()
+                    };
+                    (severity, effect)
+                } else if field_dead {
+                    let severity = never_matches_severity(action);
+                    let effect = if severity == Severity::High {
+                        format!("source {} of the rule never matches, so the protection it was written for does nothing; the rule still matches through its other sources", source_of(v).unwrap_or(0))
+                    } else {
+                        format!("source {} of the rule never matches: the caller it was meant to admit is denied; the rule still matches through its other sources", source_of(v).unwrap_or(0))
+                    };
+                    (severity, effect)
                 } else {
-                    "the rule never matches: the caller it was meant to admit is denied, or the rule is dead"
+                    let others: Vec<&str> = values
+                        .iter()
+                        .filter(|(o, w)| w.is_none() && group(o) == group(v))
+                        .map(|(o, _)| o.value)
+                        .collect();
+                    (
+                        Severity::Low,
+                        format!(
+                            "a dead entry, but not a dead rule: `{}` still matches {}",
+                            v.field,
+                            others
+                                .iter()
+                                .map(|o| format!("`{o}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
                 };
                 let mut f = Finding::new(
                     &RULE,
@@ -205,7 +260,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         v.value
                     ),
                 )
-                .evidence(why)
+                .evidence(why.clone())
                 .remediation(format!(
                     "Correct `{}` in {} rule {i} to the caller's real namespace and service account, or remove it.",
                     v.value,
@@ -215,6 +270,29 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 out.push(f);
             }
         }
+    }
+}
+
+/// Why identity value `v` (exact, positive) names nobody in this input, if it does not.
+fn why_unknown(
+    inv: &Inventory,
+    complete: bool,
+    domains: &[&str],
+    v: &IdentityValue<'_>,
+) -> Option<String> {
+    if v.value.contains('*') {
+        return None;
+    }
+    match v.kind {
+        IdentityKind::Principal => match parse_principal(v.value) {
+            Some((td, ns, sa)) if domains.contains(&td) => unknown(inv, complete, ns, Some(sa)),
+            _ => None,
+        },
+        IdentityKind::Namespace => unknown(inv, complete, v.value, None),
+        IdentityKind::ServiceAccount => match v.value.split_once('/') {
+            Some((ns, sa)) => unknown(inv, complete, ns, Some(sa)),
+            None => None,
+        },
     }
 }
 

@@ -1,11 +1,13 @@
 //! AUTHZ004: ALLOW rules with negative matches, DENY rules with positive HTTP matches (the
 //! direction Istio's safer-policy guidance warns about).
 
-use meshaudit_model::istio::AuthorizationAction;
+use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule};
 use meshaudit_model::Step;
 
+use super::allow_any_identity::{principal_covers_all, service_account_covers_all};
 use super::common::{
-    operation_fields, operation_path, policy_name, source_fields, source_path, when_path,
+    local_trust_domains, operation_fields, operation_path, policy_name, source_fields, source_path,
+    when_path,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -27,7 +29,10 @@ with negative matching"):
 
 - an **ALLOW** rule using a negative field: `notPrincipals`, `notNamespaces`,
   `notServiceAccounts`, `notRequestPrincipals`, `notIpBlocks`, `notRemoteIpBlocks`, `notPaths`,
-  `notMethods`, `notHosts`, `notPorts`, or `when[].notValues` (medium);
+  `notMethods`, `notHosts`, `notPorts`, or `when[].notValues` (medium; low when the same rule
+  also requires specific caller identities with positive `principals`, `namespaces`,
+  `serviceAccounts` or a `when` condition on `source.principal`/`source.namespace`/
+  `source.serviceAccount`, since then only those callers gain the extra requests);
 - a **DENY** rule using a positive HTTP match: `paths`, `hosts` or `methods` (low). A value of
   `"*"` is not reported: it matches every request.
 
@@ -94,6 +99,77 @@ spec:
     check,
 };
 
+/// Who an ALLOW rule lets in, judged from its positive identity matches.
+enum Callers {
+    /// No positive identity match: any caller, including plaintext clients.
+    Anyone,
+    /// Every source requires an mTLS identity, but a wildcard admits any mesh identity.
+    AnyIdentity(String),
+    /// Every source (or a `when` condition) names specific identities.
+    Named(String),
+}
+
+fn callers(rule: &AuthorizationRule, domains: &[&str]) -> Callers {
+    let covers = |field: &str, v: &str| match field {
+        "principals" | "source.principal" => principal_covers_all(v, domains).is_some(),
+        "serviceAccounts" | "source.serviceAccount" => service_account_covers_all(v).is_some(),
+        _ => v == "*",
+    };
+    // `when` conditions are AND'd with the sources: an identity condition there applies to
+    // every caller of the rule.
+    let mut any_identity = None;
+    for c in &rule.when {
+        let key = c.key.as_str();
+        if !matches!(
+            key,
+            "source.principal" | "source.namespace" | "source.serviceAccount"
+        ) || c.values.is_empty()
+        {
+            continue;
+        }
+        let shown = format!("when {key} [{}]", c.values.join(", "));
+        if !c.values.iter().any(|v| covers(key, v)) {
+            return Callers::Named(shown);
+        }
+        any_identity.get_or_insert(shown);
+    }
+    // Sources are OR'd (and a rule without `from` matches any source): the rule names its
+    // callers only if every source does. Within a source, fields are AND'd and the values of
+    // one field are OR'd, so one narrow field (no wildcard value) is enough.
+    let mut named = Vec::new();
+    let mut identity = Vec::new();
+    for from in &rule.from {
+        let Some(s) = from.source.as_ref() else {
+            continue;
+        };
+        let fields = [
+            ("principals", &s.principals),
+            ("namespaces", &s.namespaces),
+            ("serviceAccounts", &s.service_accounts),
+        ];
+        let show = |(f, vals): &(&str, &Vec<String>)| format!("{f} [{}]", vals.join(", "));
+        if let Some(field) = fields
+            .iter()
+            .find(|(f, vals)| !vals.is_empty() && !vals.iter().any(|v| covers(f, v)))
+        {
+            named.push(show(field));
+        } else if let Some(field) = fields.iter().find(|(_, vals)| !vals.is_empty()) {
+            identity.push(show(field));
+        }
+    }
+    let sources = rule.from.len();
+    if sources > 0 && named.len() == sources {
+        return Callers::Named(named.join("; "));
+    }
+    if let Some(w) = any_identity {
+        return Callers::AnyIdentity(w);
+    }
+    if sources > 0 && named.len() + identity.len() == sources {
+        return Callers::AnyIdentity(identity.join("; "));
+    }
+    Callers::Anyone
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for policy in &inv.istio.authorization_policies {
@@ -106,20 +182,37 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let object = inv.object(policy.object);
         let name = policy_name(policy);
+        let domains = local_trust_domains(inv);
         let mut emit = |i: usize,
                         path: Vec<Step<'_>>,
                         field: &str,
                         values: &[String],
                         severity: Severity| {
             let shown = format!("[{}]", values.join(", "));
+            let mut severity = severity;
             let (message, why, fix) = if action == AuthorizationAction::Allow {
+                let (effect, why) = match callers(&policy.spec.rules()[i], &domains) {
+                    Callers::Named(who) => {
+                        severity = Severity::Low;
+                        (
+                            format!("the callers the rule names ({who}) may make any request not listed; other callers and plaintext clients still do not match"),
+                            format!("rule {i} also requires {who}, a positive identity match, so the negative `{field}` only widens what those callers may do; low severity"),
+                        )
+                    }
+                    Callers::AnyIdentity(who) => (
+                        format!("every request not listed is allowed for any mesh identity ({who}); plaintext clients do not match"),
+                        format!("an ALLOW rule with `{field}` matches whatever is absent from the list; the rule's {who} requires an mTLS identity but admits every one"),
+                    ),
+                    Callers::Anyone => (
+                        "every request not listed is allowed, including unexpected callers and plaintext clients".to_owned(),
+                        format!("an ALLOW rule with `{field}` matches whatever is absent from the list; requests without an identity or attribute (plaintext, no token) are absent from every list, and the rule names no caller identity"),
+                    ),
+                };
                 (
                     format!(
-                        "{name} rule {i} ALLOWs with the negative match {field} {shown}: every request not listed is allowed, including unexpected callers and plaintext clients"
+                        "{name} rule {i} ALLOWs with the negative match {field} {shown}: {effect}"
                     ),
-                    format!(
-                        "an ALLOW rule with `{field}` matches whatever is absent from the list; requests without an identity or attribute (plaintext, no token) are absent from every list"
-                    ),
+                    why,
                     format!(
                         "Rewrite rule {i} of {name} with positive matches listing what is allowed, or move the exclusion into a DENY policy with `{field}`."
                     ),

@@ -1,6 +1,6 @@
 //! AUTHZ002: a meshed workload that no ALLOW AuthorizationPolicy applies to.
 
-use meshaudit_engine::membership::workload_mesh_membership;
+use meshaudit_engine::membership::{workload_mesh_membership, DataPlane};
 use meshaudit_engine::scope::authorization_policies_for;
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::Step;
@@ -32,6 +32,10 @@ A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, Replic
 bare Pod) whose pods run in the Istio mesh, and to which no ALLOW AuthorizationPolicy applies: none
 selects it, none covers its namespace, and there is no mesh-wide one in the root namespace —
 not even an allow-nothing (default-deny) policy.
+
+Gateway workloads (ingress, egress and east-west gateways, which are proxies themselves) and
+workloads that serve no port (no container port and no Service port targets them, e.g. most
+Jobs and CronJobs) are not reported: there is nothing for a policy to authorize.
 
 Membership follows Istio's injector: the namespace labels `istio-injection` / `istio.io/rev` /
 `istio.io/dataplane-mode: ambient`, overridden by the pod's `sidecar.istio.io/inject` label.
@@ -101,9 +105,23 @@ spec:
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for workload in &inv.workloads {
+    for (w, workload) in inv.workloads.iter().enumerate() {
         let (meshed, why) = workload_mesh_membership(inv, workload);
         if !meshed {
+            continue;
+        }
+        // Gateways are proxies at the mesh edge, governed by their Gateway servers and
+        // policies of their own; a workload that serves no port has nothing to authorize.
+        if ctx
+            .graph
+            .workloads
+            .get(w)
+            .is_some_and(|n| n.membership.data_plane == DataPlane::Gateway)
+        {
+            continue;
+        }
+        let ports: Vec<String> = ctx.graph.ports_of(w).map(|s| s.port.to_string()).collect();
+        if ports.is_empty() {
             continue;
         }
         if !authorization_policies_for(inv, workload, AuthorizationAction::Allow).is_empty() {
@@ -117,8 +135,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             object,
             &path,
             format!(
-                "{} {}/{} is in the mesh but no ALLOW AuthorizationPolicy applies to it and no default deny exists: every caller may reach every port, path and method",
-                workload.kind, workload.namespace, workload.name
+                "{} {}/{} is in the mesh but no ALLOW AuthorizationPolicy applies to it and no default deny exists: every caller may reach every path and method of port{} {}",
+                workload.kind,
+                workload.namespace,
+                workload.name,
+                if ports.len() == 1 { "" } else { "s" },
+                ports.join(", ")
             ),
         )
         .key("")

@@ -1,7 +1,9 @@
 //! TLS001: a Gateway server serves plaintext HTTP without redirecting to HTTPS.
 
+use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
+use super::gateway_common::{exposure, gateway_workloads, Exposure};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -26,6 +28,16 @@ pub static RULE: Rule = Rule {
 A server of an Istio `Gateway` whose port protocol is a plaintext one (`HTTP`, `HTTP2`, `GRPC`)
 and which does not set `tls.httpsRedirect: true`, so the gateway answers requests over unencrypted
 HTTP instead of sending clients to HTTPS.
+
+Severity follows how the gateway workloads are exposed: high when a Service of type
+LoadBalancer or NodePort (or with externalIPs) selects them, or when they are not in the input;
+medium when only cluster-internal Services select them.
+
+Egress gateways are not reported: a Gateway whose selector is `istio: egressgateway`, or whose
+selected workloads all carry that label. Istio's documented egress pattern sends plain HTTP from
+the sidecars to the egress gateway on port 80 (inside the mesh, over mTLS when the
+DestinationRule says `ISTIO_MUTUAL`), and the gateway originates TLS to the external host;
+TLS006 checks that origination.
 
 ## Why it matters
 
@@ -75,6 +87,7 @@ Redirect the plaintext server to HTTPS and serve the hosts on a TLS server:
 
 - Istio: Gateway reference (ServerTLSSettings.httpsRedirect) — https://istio.io/latest/docs/reference/config/networking/gateway/
 - Istio: Secure gateways — https://istio.io/latest/docs/tasks/traffic-management/ingress/secure-ingress/
+- Istio: Egress gateways (HTTP traffic to the egress gateway on port 80) — https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/
 - PCI DSS v4.0, 4.2.1 (strong cryptography for data in transit over open networks)
 - CWE-319: Cleartext Transmission of Sensitive Information
 "#,
@@ -83,9 +96,26 @@ Redirect the plaintext server to HTTPS and serve the hosts on a TLS server:
 
 const PLAINTEXT_PROTOCOLS: &[&str] = &["HTTP", "HTTP2", "GRPC"];
 
+const EGRESS_LABEL: (&str, &str) = ("istio", "egressgateway");
+
+fn is_egress_label(labels: &Labels) -> bool {
+    labels.get(EGRESS_LABEL.0).map(String::as_str) == Some(EGRESS_LABEL.1)
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for gateway in &inv.istio.gateways {
+        let workloads = gateway_workloads(ctx, gateway);
+        // Egress gateways take plain HTTP from the mesh by design (Istio's egress pattern).
+        if is_egress_label(&gateway.spec.selector)
+            || (!workloads.is_empty()
+                && workloads
+                    .iter()
+                    .all(|&w| is_egress_label(&inv.workloads[w].labels)))
+        {
+            continue;
+        }
+        let exposure = exposure(ctx, &workloads);
         for (i, server) in gateway.spec.servers.iter().enumerate() {
             let Some(port) = &server.port else { continue };
             let protocol = port.protocol.to_ascii_uppercase();
@@ -107,14 +137,18 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             } else {
                 server.hosts.join(", ")
             };
-            out.push(
-                Finding::new(
+            let (severity, reach) = match &exposure {
+                Exposure::External(_) => (Severity::High, " to clients outside the cluster"),
+                Exposure::Internal(_) => (Severity::Medium, " to clients inside the cluster"),
+                Exposure::Unknown => (Severity::High, ""),
+            };
+            let mut f = Finding::new(
                     &RULE,
                     gateway.object,
                     object,
                     &path,
                     format!(
-                        "Gateway {}/{} serves {hosts} over plaintext {protocol} on port {} without redirecting to HTTPS",
+                        "Gateway {}/{} serves {hosts} over plaintext {protocol} on port {}{reach} without redirecting to HTTPS",
                         gateway.namespace, gateway.name, port.number
                     ),
                 )
@@ -126,8 +160,29 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .remediation(format!(
                     "Set tls.httpsRedirect: true on the port-{} server of Gateway {}/{} and serve {hosts} on an HTTPS server with a credentialName.",
                     port.number, gateway.namespace, gateway.name
-                )),
-            );
+                ));
+            match &exposure {
+                Exposure::External(lines) => {
+                    for l in lines.iter().take(4) {
+                        f = f.evidence(l.clone());
+                    }
+                }
+                Exposure::Internal(lines) => {
+                    for l in lines.iter().take(4) {
+                        f = f.evidence(l.clone());
+                    }
+                    f = f.evidence(
+                        "only cluster-internal Services select the gateway workloads, so severity is lowered to medium",
+                    );
+                }
+                Exposure::Unknown => {
+                    f = f.evidence(
+                        "no workload matching the selector is in the input; assuming the gateway is reachable from outside the cluster",
+                    );
+                }
+            }
+            f.severity = severity;
+            out.push(f);
         }
     }
 }
