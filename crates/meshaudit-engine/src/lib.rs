@@ -3,6 +3,7 @@
 //! effective-policy graph, with the evidence behind every answer.
 
 pub mod authorization;
+pub mod certificates;
 pub mod destination_rule;
 pub mod evidence;
 pub mod graph;

@@ -399,11 +399,17 @@ impl Builder {
                 self.add_mesh_config(id, mesh, first_line, name == "istio");
             }
         }
+        let certificates = data
+            .iter()
+            .filter(|(_, v)| v.contains("-----BEGIN CERTIFICATE-----"))
+            .flat_map(|(k, v)| crate::certs::certificates_in(k, v.as_bytes()))
+            .collect();
         self.inventory.config_maps.push(ConfigMap {
             object: id,
             namespace,
             name,
             data,
+            certificates,
         });
     }
 

@@ -2,8 +2,9 @@
 //! [`CertificateInfo`]. Private keys are never parsed or kept here.
 
 use meshaudit_model::CertificateInfo;
+use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::GeneralName;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 
@@ -87,6 +88,35 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
         }
         _ => Vec::new(),
     };
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut extended_key_usage = Vec::new();
+    if let Ok(Some(eku)) = cert.extended_key_usage() {
+        let e = eku.value;
+        for (set, name) in [
+            (e.any, "any"),
+            (e.server_auth, "serverAuth"),
+            (e.client_auth, "clientAuth"),
+            (e.code_signing, "codeSigning"),
+            (e.email_protection, "emailProtection"),
+            (e.time_stamping, "timeStamping"),
+            (e.ocsp_signing, "ocspSigning"),
+        ] {
+            if set {
+                extended_key_usage.push(name.to_owned());
+            }
+        }
+    }
+    let mut subject_key_id = None;
+    let mut authority_key_id = None;
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => subject_key_id = Some(hex(id.0)),
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                authority_key_id = aki.key_identifier.as_ref().map(|id| hex(id.0));
+            }
+            _ => {}
+        }
+    }
     CertificateInfo {
         source,
         subject: cert.subject().to_string(),
@@ -108,6 +138,16 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
         key_bits,
         signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
         key_usage,
+        extended_key_usage,
+        path_len: cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .and_then(|bc| bc.value.path_len_constraint),
+        subject_key_id,
+        authority_key_id,
+        fingerprint_sha256: hex(&Sha256::digest(cert.as_ref())),
+        public_key_sha256: hex(&Sha256::digest(cert.public_key().raw)),
     }
 }
 
@@ -189,6 +229,9 @@ mod tests {
         assert!(c.not_after > c.not_before);
         // DER works too.
         assert_eq!(certificates_in("ca.der", cert.der()).len(), 1);
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        assert_eq!(c.fingerprint_sha256, hex(&Sha256::digest(cert.der())));
+        assert_eq!(c.public_key_sha256.len(), 64);
     }
 
     #[test]

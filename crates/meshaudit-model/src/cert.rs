@@ -24,4 +24,16 @@ pub struct CertificateInfo {
     pub key_bits: Option<u32>,
     pub signature_algorithm: String,
     pub key_usage: Vec<String>,
+    /// Extended key usages by name (`serverAuth`, `clientAuth`, ...).
+    pub extended_key_usage: Vec<String>,
+    /// basicConstraints pathLenConstraint.
+    pub path_len: Option<u32>,
+    /// Subject and authority key identifiers, hex; link a certificate to its issuer.
+    pub subject_key_id: Option<String>,
+    pub authority_key_id: Option<String>,
+    /// SHA-256 of the DER certificate, hex: identifies it across places.
+    pub fingerprint_sha256: String,
+    /// SHA-256 of the subjectPublicKeyInfo, hex: matches a private key to its certificate and
+    /// a certificate to the issuer key that signed it.
+    pub public_key_sha256: String,
 }

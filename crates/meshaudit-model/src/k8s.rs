@@ -342,6 +342,8 @@ pub struct ConfigMap {
     pub namespace: String,
     pub name: String,
     pub data: BTreeMap<String, String>,
+    /// PEM certificates found in its values (trust bundles, CA roots).
+    pub certificates: Vec<CertificateInfo>,
 }
 
 /// A Secret reduced to what an audit needs: its type, its key names and the certificates it

@@ -8,6 +8,28 @@ pub struct Context<'a> {
     pub graph: Graph,
     /// Unix seconds.
     pub now: i64,
+    /// When certificate expiry becomes a finding, and how severe.
+    pub expiry: ExpiryThresholds,
+}
+
+/// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
+/// anchor, signing CA, webhook CA) that is expired or within `critical_days` is critical: every
+/// identity it vouches for fails at once. Otherwise `high_days`, then `medium_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryThresholds {
+    pub critical_days: i64,
+    pub high_days: i64,
+    pub medium_days: i64,
+}
+
+impl Default for ExpiryThresholds {
+    fn default() -> Self {
+        ExpiryThresholds {
+            critical_days: 7,
+            high_days: 30,
+            medium_days: 60,
+        }
+    }
 }
 
 impl<'a> Context<'a> {
@@ -16,6 +38,7 @@ impl<'a> Context<'a> {
             inventory,
             graph: meshaudit_engine::build_graph(inventory),
             now,
+            expiry: ExpiryThresholds::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ pub mod rule;
 pub mod rules;
 pub mod selection;
 
-pub use context::Context;
+pub use context::{Context, ExpiryThresholds};
 pub use finding::{Category, Finding, Mesh, ResourceRef, Severity};
 pub use registry::{rule, RULES};
 pub use rule::Rule;

@@ -4,12 +4,13 @@
 use std::sync::LazyLock;
 
 use crate::rule::Rule;
-use crate::rules::{authentication, authorization, encryption, network_policy};
+use crate::rules::{authentication, authorization, certificates, encryption, network_policy};
 
 pub static RULES: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all: Vec<&'static Rule> = [
         authentication::RULES,
         authorization::RULES,
+        certificates::RULES,
         encryption::RULES,
         network_policy::RULES,
     ]

@@ -2,6 +2,7 @@
 
 pub mod authentication;
 pub mod authorization;
+pub mod certificates;
 pub mod encryption;
 pub mod helpers;
 pub mod network_policy;

@@ -1,0 +1,240 @@
+//! Every certificate the input holds, where it lives, and the role it plays for the mesh.
+//!
+//! Roles come from the well-known places each mesh keeps its CA material (Istio's plug-in
+//! `cacerts` and self-signed `istio-ca-secret`, Linkerd's `linkerd-identity-issuer` and
+//! `linkerd-identity-trust-roots`, Consul's CA secrets), from Gateway `credentialName`
+//! references, from webhook `caBundle`s, and otherwise from the certificate itself
+//! (basicConstraints, self-signed or not).
+
+use meshaudit_model::{CertificateInfo, Inventory, ObjectId, Step};
+
+use crate::evidence::FieldStep;
+
+/// What a certificate is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CertRole {
+    /// A root every mesh identity chains to (Istio `root-cert.pem`, Linkerd trust anchor,
+    /// Consul CA root).
+    TrustAnchor,
+    /// The CA that signs workload certificates (Istio `ca-cert.pem`, Linkerd issuer).
+    SigningCa,
+    /// An intermediate in a CA chain file (`cert-chain.pem`).
+    ChainIntermediate,
+    /// A certificate a Gateway serves (`credentialName`).
+    GatewayServing,
+    /// A CA bundle the API server uses to trust a webhook.
+    WebhookCa,
+    /// Any other CA certificate.
+    OtherCa,
+    /// Any other leaf certificate.
+    Leaf,
+}
+
+impl CertRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertRole::TrustAnchor => "trust-anchor",
+            CertRole::SigningCa => "signing-ca",
+            CertRole::ChainIntermediate => "chain-intermediate",
+            CertRole::GatewayServing => "gateway-serving",
+            CertRole::WebhookCa => "webhook-ca",
+            CertRole::OtherCa => "ca",
+            CertRole::Leaf => "leaf",
+        }
+    }
+
+    /// Roles whose expiry stops the whole mesh (or a webhook) at once.
+    pub fn is_authority(self) -> bool {
+        matches!(
+            self,
+            CertRole::TrustAnchor
+                | CertRole::SigningCa
+                | CertRole::ChainIntermediate
+                | CertRole::WebhookCa
+                | CertRole::OtherCa
+        )
+    }
+}
+
+/// The mesh a certificate belongs to, from where it was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CertMesh {
+    Istio,
+    Linkerd,
+    Consul,
+    Kubernetes,
+}
+
+/// One certificate of the input.
+#[derive(Debug, Clone)]
+pub struct CertificateRef<'a> {
+    /// The Secret, ConfigMap or webhook configuration it was found in.
+    pub object: ObjectId,
+    /// The data key, or `webhooks[i].clientConfig.caBundle`.
+    pub key: String,
+    /// Field path of the value, for locations.
+    pub field: Vec<FieldStep>,
+    pub info: &'a CertificateInfo,
+    pub role: CertRole,
+    pub mesh: CertMesh,
+    /// Why it has that role, for people.
+    pub role_because: String,
+}
+
+impl CertificateRef<'_> {
+    pub fn steps(&self) -> Vec<Step<'_>> {
+        self.field
+            .iter()
+            .map(|s| match s {
+                FieldStep::Key(k) => Step::Key(k),
+                FieldStep::Index(i) => Step::Index(*i),
+            })
+            .collect()
+    }
+
+    /// Whole days left at `now` (negative once expired).
+    pub fn days_left(&self, now: i64) -> i64 {
+        (self.info.not_after - now).div_euclid(86_400)
+    }
+}
+
+/// The data key a certificate came from (`ca-cert.pem#2` → `ca-cert.pem`).
+fn base_key(source: &str) -> &str {
+    source.split_once('#').map_or(source, |(k, _)| k)
+}
+
+fn generic_role(info: &CertificateInfo) -> CertRole {
+    if info.is_ca == Some(true) {
+        CertRole::OtherCa
+    } else {
+        CertRole::Leaf
+    }
+}
+
+/// Every certificate in the inventory, with its role.
+pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
+    // Secrets Gateways serve: (namespace of the gateway workloads is not known here, so any
+    // Secret whose name a Gateway names as credentialName counts).
+    let gateway_credentials: Vec<&str> = inventory
+        .istio
+        .gateways
+        .iter()
+        .flat_map(|g| &g.spec.servers)
+        .filter_map(|s| s.tls.as_ref()?.credential_name.as_deref())
+        .collect();
+    let mut out = Vec::new();
+    for secret in &inventory.secrets {
+        let name = secret.name.as_str();
+        for info in &secret.certificates {
+            let key = base_key(&info.source);
+            let (role, mesh, why) = match (name, key) {
+                ("cacerts", "root-cert.pem") => (CertRole::TrustAnchor, CertMesh::Istio, "root-cert.pem of Istio's plug-in CA secret cacerts"),
+                ("cacerts", "ca-cert.pem") => (CertRole::SigningCa, CertMesh::Istio, "ca-cert.pem of Istio's plug-in CA secret cacerts: istiod signs workload certificates with it"),
+                ("cacerts", "cert-chain.pem") => (
+                    if info.self_signed { CertRole::TrustAnchor } else if info.is_ca == Some(true) { CertRole::ChainIntermediate } else { CertRole::Leaf },
+                    CertMesh::Istio,
+                    "cert-chain.pem of Istio's plug-in CA secret cacerts",
+                ),
+                ("istio-ca-secret", "ca-cert.pem") => (CertRole::SigningCa, CertMesh::Istio, "Istio's self-signed CA (istio-ca-secret): root and signing CA at once"),
+                ("linkerd-identity-issuer", "crt.pem" | "tls.crt") => (CertRole::SigningCa, CertMesh::Linkerd, "Linkerd's identity issuer certificate"),
+                ("linkerd-identity-issuer" | "linkerd-trust-anchor", "ca.crt") => (CertRole::TrustAnchor, CertMesh::Linkerd, "Linkerd's trust anchor"),
+                (n, _) if n.starts_with("consul") && n.contains("ca") && info.is_ca == Some(true) => (CertRole::TrustAnchor, CertMesh::Consul, "Consul's CA certificate"),
+                (n, "tls.crt" | "cert") if gateway_credentials.contains(&n) => (CertRole::GatewayServing, CertMesh::Istio, "served by a Gateway (credentialName)"),
+                (n, "ca.crt" | "cacert") if gateway_credentials.contains(&n) => (CertRole::OtherCa, CertMesh::Istio, "CA a Gateway uses to verify clients (credentialName)"),
+                _ => (generic_role(info), CertMesh::Kubernetes, ""),
+            };
+            let why = if why.is_empty() {
+                format!(
+                    "{} in Secret {}/{}",
+                    if role == CertRole::Leaf {
+                        "leaf certificate"
+                    } else {
+                        "CA certificate"
+                    },
+                    secret.namespace,
+                    name
+                )
+            } else {
+                why.to_owned()
+            };
+            out.push(CertificateRef {
+                object: secret.object,
+                key: info.source.clone(),
+                field: vec![
+                    FieldStep::Key("data".into()),
+                    FieldStep::Key(key.to_owned()),
+                ],
+                info,
+                role,
+                mesh,
+                role_because: why,
+            });
+        }
+    }
+    for cm in &inventory.config_maps {
+        for info in &cm.certificates {
+            let key = base_key(&info.source);
+            let (role, mesh, why) = match (cm.name.as_str(), key) {
+                ("linkerd-identity-trust-roots", _) => (
+                    CertRole::TrustAnchor,
+                    CertMesh::Linkerd,
+                    "Linkerd's trust roots bundle".to_owned(),
+                ),
+                ("istio-ca-root-cert", _) => (
+                    CertRole::TrustAnchor,
+                    CertMesh::Istio,
+                    "Istio's root certificate as distributed to namespaces".to_owned(),
+                ),
+                _ => (
+                    generic_role(info),
+                    CertMesh::Kubernetes,
+                    format!("certificate in ConfigMap {}/{}", cm.namespace, cm.name),
+                ),
+            };
+            out.push(CertificateRef {
+                object: cm.object,
+                key: info.source.clone(),
+                field: vec![
+                    FieldStep::Key("data".into()),
+                    FieldStep::Key(key.to_owned()),
+                ],
+                info,
+                role,
+                mesh,
+                role_because: why,
+            });
+        }
+    }
+    for config in &inventory.webhook_configurations {
+        for (i, hook) in config.webhooks.iter().enumerate() {
+            for info in &hook.client_config.ca_bundle_certificates {
+                out.push(CertificateRef {
+                    object: config.object,
+                    key: format!("webhooks[{i}].clientConfig.caBundle"),
+                    field: vec![
+                        FieldStep::Key("webhooks".into()),
+                        FieldStep::Index(i),
+                        FieldStep::Key("clientConfig".into()),
+                        FieldStep::Key("caBundle".into()),
+                    ],
+                    info,
+                    role: CertRole::WebhookCa,
+                    mesh: if hook.name.contains("istio.io") {
+                        CertMesh::Istio
+                    } else if hook.name.contains("linkerd") {
+                        CertMesh::Linkerd
+                    } else if hook.name.contains("consul") {
+                        CertMesh::Consul
+                    } else {
+                        CertMesh::Kubernetes
+                    },
+                    role_because: format!(
+                        "CA bundle the API server trusts for webhook {}",
+                        hook.name
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
