@@ -1,5 +1,6 @@
 //! Renders findings and the effective-policy graph. Nothing else in meshaudit prints them.
 
+pub mod certs;
 pub mod graph;
 pub mod json;
 pub mod junit;

@@ -30,6 +30,44 @@ pub enum Command {
     /// Show the effective-policy graph: for each client and server port, whether traffic is
     /// encrypted, which identity the server sees, and what authorization decides.
     Graph(GraphArgs),
+    /// List every certificate in the input (Secrets, ConfigMaps, webhook caBundles, PEM/DER
+    /// files) with its role, expiry, chain and the certificate findings on it.
+    Certs(CertsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertsArgs {
+    /// Manifests (files, folders, `-` for stdin) and certificate files (.pem, .crt, .cer, .der;
+    /// folders are searched for both). Private keys are never read.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = CertsFormatArg::Table)]
+    pub format: CertsFormatArg,
+
+    /// Write the inventory to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Config file (default: ./meshaudit.toml when it exists): expiry thresholds, ignores,
+    /// severity overrides and exclusions apply.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore ./meshaudit.toml.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Print skipped documents and files.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CertsFormatArg {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use meshaudit_rules::selection::validate_selector;
-use meshaudit_rules::{rule, Severity};
+use meshaudit_rules::{rule, ExpiryThresholds, Severity};
 use toml_span::value::{Table, ValueInner};
 use toml_span::{Span, Value};
 
@@ -24,6 +24,8 @@ pub struct Config {
     pub exclude_resources: Vec<String>,
     pub baseline: Option<PathBuf>,
     pub severity: BTreeMap<String, Severity>,
+    /// `[certificates]`: when certificate expiry becomes a finding (defaults when absent).
+    pub expiry: ExpiryThresholds,
 }
 
 /// Every problem in a config file, each with its place.
@@ -56,6 +58,13 @@ const KEYS: &[&str] = &[
     "exclude-resources",
     "baseline",
     "severity",
+    "certificates",
+];
+
+const CERTIFICATE_KEYS: &[&str] = &[
+    "expiry-critical-days",
+    "expiry-high-days",
+    "expiry-medium-days",
 ];
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -124,6 +133,94 @@ impl Validator<'_> {
         }
     }
 
+    /// A positive whole number of days.
+    fn days(&mut self, key: &str, v: &Value<'_>) -> Option<i64> {
+        match v.as_integer() {
+            Some(n) if n > 0 => Some(n),
+            Some(n) => {
+                self.error(
+                    v.span,
+                    format!("`{key}` must be a positive number of days, found {n}"),
+                );
+                None
+            }
+            None => {
+                let found = type_name(v);
+                self.error(
+                    v.span,
+                    format!("`{key}` must be a positive whole number of days, found {found}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `[certificates]`: expiry thresholds, each optional, ordered critical <= high <= medium.
+    fn certificates(&mut self, v: &Value<'_>) -> ExpiryThresholds {
+        let mut expiry = ExpiryThresholds::default();
+        let Some(table) = v.as_table() else {
+            let found = type_name(v);
+            self.error(
+                v.span,
+                format!("`certificates` must be a table (`[certificates]`), found {found}"),
+            );
+            return expiry;
+        };
+        let mut spans: Vec<(&str, Span)> = Vec::new();
+        for (key, value) in table {
+            let k = key.name.as_ref();
+            let name = format!("certificates.{k}");
+            let slot = match k {
+                "expiry-critical-days" => &mut expiry.critical_days,
+                "expiry-high-days" => &mut expiry.high_days,
+                "expiry-medium-days" => &mut expiry.medium_days,
+                _ => {
+                    let suggestion = suggest(CERTIFICATE_KEYS, k);
+                    self.error(
+                        key.span,
+                        format!(
+                            "unknown key `{name}`{suggestion}; known keys in [certificates]: {}",
+                            CERTIFICATE_KEYS.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if let Some(days) = self.days(&name, value) {
+                *slot = days;
+                spans.push((k, value.span));
+            }
+        }
+        let span_of = |k: &str| spans.iter().find(|(key, _)| *key == k).map(|(_, s)| *s);
+        let pairs = [
+            (
+                "expiry-critical-days",
+                expiry.critical_days,
+                "expiry-high-days",
+                expiry.high_days,
+            ),
+            (
+                "expiry-high-days",
+                expiry.high_days,
+                "expiry-medium-days",
+                expiry.medium_days,
+            ),
+        ];
+        for (lower, lower_days, upper, upper_days) in pairs {
+            if lower_days > upper_days {
+                // Point at whichever of the two the file sets (the later one if both).
+                let span = span_of(upper).or_else(|| span_of(lower)).unwrap_or(v.span);
+                self.error(
+                    span,
+                    format!(
+                        "`certificates`: {lower} ({lower_days}) must not be larger than {upper} ({upper_days}); thresholds go critical <= high <= medium (defaults 7, 30, 60)"
+                    ),
+                );
+            }
+        }
+        expiry
+    }
+
     fn selectors(&mut self, key: &str, v: &Value<'_>) -> Vec<String> {
         let mut out = Vec::new();
         for (s, span) in self.strings(key, v) {
@@ -148,6 +245,16 @@ fn type_name(v: &Value<'_>) -> &'static str {
     } else {
         "a number"
     }
+}
+
+/// ` (did you mean `x`?)` when `k` is a known key spelled with `_` or without dashes.
+fn suggest(keys: &[&str], k: &str) -> String {
+    keys.iter()
+        .find(|known| {
+            known.replace('-', "_") == k || known.replace('-', "") == k.replace(['-', '_'], "")
+        })
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
 }
 
 /// Parses and validates config text; `path` is for messages and relative paths.
@@ -244,15 +351,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
                     }
                 }
             }
+            "certificates" => config.expiry = v.certificates(value),
             _ => {
-                let suggestion = KEYS
-                    .iter()
-                    .find(|known| {
-                        known.replace('-', "_") == k
-                            || known.replace('-', "") == k.replace(['-', '_'], "")
-                    })
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
+                let suggestion = suggest(KEYS, k);
                 v.error(
                     key.span,
                     format!(
@@ -336,6 +437,51 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert!(e[0].0 >= 2, "{e:?}");
         assert!(e[0].2.starts_with("invalid TOML"));
+    }
+
+    #[test]
+    fn certificate_thresholds_parse_with_defaults_for_the_rest() {
+        let c = parse(
+            "[certificates]\nexpiry-critical-days = 14\nexpiry-medium-days = 90\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.expiry,
+            ExpiryThresholds {
+                critical_days: 14,
+                high_days: 30,
+                medium_days: 90
+            }
+        );
+        assert_eq!(
+            parse("", Path::new("m.toml")).unwrap().expiry,
+            ExpiryThresholds::default()
+        );
+    }
+
+    #[test]
+    fn certificate_threshold_mistakes_point_into_the_file() {
+        let e = errors("[certificates]\nexpiry-critical-days = 0\nexpiry-high-days = \"30\"\nexpiry_medium_days = 5\n");
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert_eq!((e[0].0, e[0].1), (2, 24), "{e:?}");
+        assert!(e[0].2.contains("positive"), "{e:?}");
+        assert_eq!(e[1].0, 3, "{e:?}");
+        assert_eq!(e[2].0, 4, "{e:?}");
+        assert!(
+            e[2].2.contains("did you mean `expiry-medium-days`"),
+            "{e:?}"
+        );
+        // Order: high 40 > medium 20 is reported at the medium line.
+        let e = errors("[certificates]\nexpiry-high-days = 40\nexpiry-medium-days = 20\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, 3, "{e:?}");
+        assert!(e[0].2.contains("critical <= high <= medium"), "{e:?}");
+        // Against a default: critical 45 > high (default 30).
+        let e = errors("[certificates]\nexpiry-critical-days = 45\n");
+        assert_eq!(e[0].0, 2, "{e:?}");
+        let e = errors("certificates = 3\n");
+        assert!(e[0].2.contains("must be a table"), "{e:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! maps the outcome to exit codes (0 clean, 1 findings at or above --fail-on, 2 usage or input
 //! errors). A closed output pipe is not an error.
 
+mod certs_command;
 mod cli;
 mod config;
 mod graph_command;
@@ -50,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(args) => list_rules(args.format),
         Command::Explain(args) => explain(&args.rule),
         Command::Graph(args) => graph_command::run(&args),
+        Command::Certs(args) => certs_command::run(&args),
     }
 }
 
@@ -96,7 +98,12 @@ fn read_inputs(input: &InputArgs) -> Scanned {
 fn read_paths(paths: &[std::path::PathBuf], verbose: bool) -> Scanned {
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();
-    let sources = read_sources(paths, &mut lock as &mut dyn Read);
+    read_paths_from(paths, &mut lock as &mut dyn Read, verbose)
+}
+
+/// [`read_paths`] with `-` read from `stdin`.
+fn read_paths_from(paths: &[std::path::PathBuf], stdin: &mut dyn Read, verbose: bool) -> Scanned {
+    let sources = read_sources(paths, stdin);
     let ingested = ingest(&sources.texts);
     let mut errors = sources.errors;
     errors.extend(ingested.errors.iter().cloned());
@@ -147,7 +154,8 @@ fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
 
     let scanned = read_inputs(&args.input);
     let inventory = &scanned.ingested.inventory;
-    let ctx = Context::new(inventory, now());
+    let mut ctx = Context::new(inventory, now());
+    ctx.expiry = config.expiry;
     let (findings, suppressed) = analyze(&ctx, &settings);
     let rules = settings.enabled_rules();
 
@@ -217,9 +225,10 @@ fn write_output(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()
 }
 
 fn baseline(args: cli::BaselineArgs) -> anyhow::Result<ExitCode> {
-    let Resolved { settings, .. } = resolve(&args.input)?;
+    let Resolved { settings, config } = resolve(&args.input)?;
     let scanned = read_inputs(&args.input);
-    let ctx = Context::new(&scanned.ingested.inventory, now());
+    let mut ctx = Context::new(&scanned.ingested.inventory, now());
+    ctx.expiry = config.expiry;
     let (findings, _) = analyze(&ctx, &settings);
     let baseline = Baseline::from_findings(&findings);
     std::fs::write(&args.output, baseline.to_json())
