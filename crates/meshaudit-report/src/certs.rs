@@ -23,6 +23,17 @@ pub enum Place {
     },
     /// In a PEM or DER file given directly; `index` counts certificates in the file from 1.
     File { path: String, index: usize },
+    /// Presented by a live TLS endpoint (`--probe`); `index` counts the chain from 1 (the leaf).
+    Endpoint {
+        address: String,
+        sni: String,
+        index: usize,
+        /// `required`, `requested` or `not requested`: whether the endpoint asks for a client
+        /// certificate (mutual TLS).
+        client_certificate: &'static str,
+        /// Negotiated protocol version and cipher suite.
+        tls: String,
+    },
 }
 
 impl Place {
@@ -39,6 +50,7 @@ impl Place {
                     format!("{path}#{index}")
                 }
             }
+            Place::Endpoint { address, index, .. } => format!("tls://{address} chain #{index}"),
         }
     }
 }
@@ -206,6 +218,18 @@ pub fn table(report: &CertsReport<'_>) -> String {
         if let Place::Resource { location, .. } = &c.place {
             let _ = writeln!(s, "{pad}file:      {}:{}", location.path, location.line);
         }
+        if let Place::Endpoint {
+            sni,
+            client_certificate,
+            tls,
+            ..
+        } = &c.place
+        {
+            let _ = writeln!(
+                s,
+                "{pad}endpoint:  SNI {sni}, {tls}, client certificate {client_certificate}"
+            );
+        }
         let _ = writeln!(s, "{pad}subject:   {}", c.info.subject);
         let _ = writeln!(s, "{pad}issuer:    {}", c.info.issuer);
         let _ = writeln!(s, "{pad}names:     {}", sans_text(c.info));
@@ -296,6 +320,23 @@ fn entry_json(c: &CertEntry<'_>, now: i64) -> Value {
             Value::Null,
             json!({"path": path, "line": 0, "column": 0}),
         ),
+        Place::Endpoint { .. } => (Value::Null, Value::Null, Value::Null),
+    };
+    let endpoint = match &c.place {
+        Place::Endpoint {
+            address,
+            sni,
+            index,
+            client_certificate,
+            tls,
+        } => json!({
+            "address": address,
+            "sni": sni,
+            "chainIndex": index,
+            "clientCertificate": client_certificate,
+            "tls": tls,
+        }),
+        _ => Value::Null,
     };
     let info = c.info;
     json!({
@@ -303,6 +344,7 @@ fn entry_json(c: &CertEntry<'_>, now: i64) -> Value {
         "resource": resource,
         "key": key,
         "location": location,
+        "endpoint": endpoint,
         "role": c.role,
         "roleBecause": c.role_because,
         "mesh": c.mesh,

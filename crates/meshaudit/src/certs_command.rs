@@ -329,6 +329,45 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
             file_certs.push((path.clone(), i + 1, info));
         }
     }
+    // Live endpoints.
+    let mut endpoint_certs: Vec<(Place, CertificateInfo)> = Vec::new();
+    for address in &args.probe {
+        let target = meshaudit_probe::ProbeTarget {
+            address: address.clone(),
+            sni: args.sni.clone(),
+            timeout: std::time::Duration::from_secs(args.probe_timeout.max(1)),
+        };
+        match meshaudit_probe::probe(&target) {
+            Ok(result) => {
+                let client_certificate = if result.client_certificate_required {
+                    "required"
+                } else if result.client_certificate_requested {
+                    "requested"
+                } else {
+                    "not requested"
+                };
+                for (i, der) in result.chain.iter().enumerate() {
+                    let source = format!("tls://{address}#{}", i + 1);
+                    for info in certificates_in(&source, der) {
+                        endpoint_certs.push((
+                            Place::Endpoint {
+                                address: address.clone(),
+                                sni: result.sni.clone(),
+                                index: i + 1,
+                                client_certificate,
+                                tls: format!("{} {}", result.protocol_version, result.cipher_suite),
+                            },
+                            info,
+                        ));
+                    }
+                }
+            }
+            Err(e) => errors.push(InputError::whole_input(
+                Arc::from(format!("tls://{address}").as_str()),
+                e.to_string(),
+            )),
+        }
+    }
     if args.verbose || !inputs.notes.is_empty() {
         let mut err = std::io::stderr();
         for note in &inputs.notes {
@@ -376,6 +415,9 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
             info,
         ));
     }
+    for (place, info) in &endpoint_certs {
+        all.push((place.clone(), info));
+    }
     let mut attached = vec![false; findings.len()];
     let mut entries: Vec<CertEntry<'_>> = Vec::new();
     for (i, (place, info)) in all.iter().enumerate() {
@@ -394,7 +436,7 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
         } else {
             let path = match place {
                 Place::File { path, .. } => path.as_str(),
-                Place::Resource { .. } => "",
+                Place::Resource { .. } | Place::Endpoint { .. } => "",
             };
             let (role, mesh, because) = file_role(path, info);
             (role, mesh, because, Vec::new())

@@ -39,8 +39,21 @@ pub enum Command {
 pub struct CertsArgs {
     /// Manifests (files, folders, `-` for stdin) and certificate files (.pem, .crt, .cer, .der;
     /// folders are searched for both). Private keys are never read.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "probe", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Fetch the certificate chain a live TLS endpoint presents (any certificate is accepted,
+    /// for inspection) and whether it asks for a client certificate. Repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub probe: Vec<String>,
+
+    /// Server name (SNI) to send with --probe (default: the host).
+    #[arg(long, value_name = "NAME", requires = "probe")]
+    pub sni: Option<String>,
+
+    /// Seconds to wait for each --probe connection and handshake.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub probe_timeout: u64,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = CertsFormatArg::Table)]
