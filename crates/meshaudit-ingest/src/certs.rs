@@ -9,20 +9,26 @@ use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
 
 const PEM_CERT_MARKER: &[u8] = b"-----BEGIN CERTIFICATE-----";
+const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const PEM_END: &str = "-----END CERTIFICATE-----";
 
 /// Every certificate in `bytes` (PEM, several blocks allowed, or one DER certificate).
 /// `source` names where they were found, e.g. `tls.crt`.
 pub fn certificates_in(source: &str, bytes: &[u8]) -> Vec<CertificateInfo> {
     let mut out = Vec::new();
     if contains(bytes, PEM_CERT_MARKER) {
+        // Each block on its own, so one damaged block does not hide the ones after it.
+        let text = String::from_utf8_lossy(bytes);
         let mut index = 0usize;
-        for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
-            let Ok(pem) = pem else { break };
-            if pem.label != "CERTIFICATE" {
+        for block in text.split(PEM_BEGIN).skip(1) {
+            let Some((body, _)) = block.split_once(PEM_END) else {
                 continue;
-            }
+            };
             index += 1;
-            if let Ok((_, cert)) = X509Certificate::from_der(&pem.contents) {
+            let Some(der) = crate::objects::decode_base64(body) else {
+                continue;
+            };
+            if let Ok((_, cert)) = X509Certificate::from_der(&der) {
                 let name = if index == 1 {
                     source.to_owned()
                 } else {
@@ -232,6 +238,22 @@ mod tests {
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         assert_eq!(c.fingerprint_sha256, hex(&Sha256::digest(cert.der())));
         assert_eq!(c.public_key_sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_damaged_block_does_not_hide_the_next() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["a.example".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n{}",
+            cert.pem()
+        );
+        let certs = certificates_in("bundle.pem", pem.as_bytes());
+        assert_eq!(certs.len(), 1);
+        assert_eq!(certs[0].source, "bundle.pem#2");
     }
 
     #[test]
