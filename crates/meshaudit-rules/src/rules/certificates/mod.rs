@@ -5,6 +5,7 @@ use crate::rule::Rule;
 
 mod common;
 
+pub mod ca_constraints_wrong;
 pub mod certificate_expiry;
 pub mod certificate_lifetime_too_long;
 pub mod certificate_not_yet_valid;
@@ -20,4 +21,5 @@ pub static RULES: &[&Rule] = &[
     &weak_certificate_signature::RULE,
     &certificate_version_1::RULE,
     &certificate_lifetime_too_long::RULE,
+    &ca_constraints_wrong::RULE,
 ];
