@@ -3,7 +3,8 @@
 
 Validity dates are relative to 2026-01-01T00:00:00Z, the fixed "now" of the rule fixture tests.
 The output is committed: tests never need this script. Re-running it makes new keys (so new
-fingerprints) but the same findings. No private key is ever written to a fixture.
+fingerprints and key identifiers, so re-accept the CERT snapshots) but the same findings. No private
+key is ever written to a fixture.
 
 Certificates that modern `cryptography` refuses to make (SHA-1 or MD5 signatures, X.509 v1) are
 made by rewriting a normal certificate's DER (signature algorithm, version) and signing the new

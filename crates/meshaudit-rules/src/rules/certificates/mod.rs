@@ -11,6 +11,7 @@ pub mod certificate_lifetime_too_long;
 pub mod certificate_not_yet_valid;
 pub mod certificate_version_1;
 pub mod istio_self_signed_ca;
+pub mod plugin_ca_chain_broken;
 pub mod weak_certificate_key;
 pub mod weak_certificate_signature;
 
@@ -24,4 +25,5 @@ pub static RULES: &[&Rule] = &[
     &certificate_lifetime_too_long::RULE,
     &ca_constraints_wrong::RULE,
     &istio_self_signed_ca::RULE,
+    &plugin_ca_chain_broken::RULE,
 ];
