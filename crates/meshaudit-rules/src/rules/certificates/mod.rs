@@ -12,6 +12,7 @@ pub mod certificate_not_yet_valid;
 pub mod certificate_version_1;
 pub mod istio_self_signed_ca;
 pub mod plugin_ca_chain_broken;
+pub mod spiffe_trust_domain_mismatch;
 pub mod weak_certificate_key;
 pub mod weak_certificate_signature;
 
@@ -26,4 +27,5 @@ pub static RULES: &[&Rule] = &[
     &ca_constraints_wrong::RULE,
     &istio_self_signed_ca::RULE,
     &plugin_ca_chain_broken::RULE,
+    &spiffe_trust_domain_mismatch::RULE,
 ];
