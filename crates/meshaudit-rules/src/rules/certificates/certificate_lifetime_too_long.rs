@@ -24,7 +24,7 @@ A certificate whose lifetime (`notAfter` − `notBefore`) exceeds the limit for 
 |---|---|---|
 | leaf or gateway serving certificate | 398 days | `medium` |
 | signing CA, chain intermediate, other CA, webhook CA | 5 years | `low` |
-| trust anchor (root) | 10 years | `low` |
+| trust anchor (root), or any self-signed CA | 10 years | `low` |
 
 ## Why it matters
 
@@ -74,7 +74,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for u in unique_certificates(inv) {
         let info = u.cert.info;
         let lifetime = (info.not_after - info.not_before) / DAY;
-        let (limit, limit_words, severity, why) = match u.cert.role {
+        // A self-signed authority (Istio's istio-ca-secret, a webhook's own root) is a root.
+        let role = if u.cert.role.is_authority() && info.self_signed {
+            CertRole::TrustAnchor
+        } else {
+            u.cert.role
+        };
+        let (limit, limit_words, severity, why) = match role {
             CertRole::Leaf | CertRole::GatewayServing => (
                 LEAF_DAYS,
                 "398 days",
