@@ -3,5 +3,29 @@
 
 use crate::rule::Rule;
 
+mod common;
+
+pub mod ca_constraints_wrong;
+pub mod certificate_expiry;
+pub mod certificate_lifetime_too_long;
+pub mod certificate_not_yet_valid;
+pub mod certificate_version_1;
+pub mod istio_self_signed_ca;
+pub mod plugin_ca_chain_broken;
+pub mod spiffe_trust_domain_mismatch;
+pub mod weak_certificate_key;
+pub mod weak_certificate_signature;
+
 /// This category's rules; the registry merges every category's list.
-pub static RULES: &[&Rule] = &[];
+pub static RULES: &[&Rule] = &[
+    &certificate_expiry::RULE,
+    &certificate_not_yet_valid::RULE,
+    &weak_certificate_key::RULE,
+    &weak_certificate_signature::RULE,
+    &certificate_version_1::RULE,
+    &certificate_lifetime_too_long::RULE,
+    &ca_constraints_wrong::RULE,
+    &istio_self_signed_ca::RULE,
+    &plugin_ca_chain_broken::RULE,
+    &spiffe_trust_domain_mismatch::RULE,
+];

@@ -1,0 +1,148 @@
+//! CERT008: Istio signs workload certificates with a self-signed root kept in the cluster.
+
+use meshaudit_model::Step;
+
+use super::common::{date, finding, unique_certificates};
+use crate::context::Context;
+use crate::finding::{Category, Finding, Mesh, Severity};
+use crate::rule::Rule;
+
+pub static RULE: Rule = Rule {
+    code: "CERT008",
+    name: "istio-self-signed-ca",
+    title: "Istio signs with a self-signed root instead of an intermediate",
+    category: Category::Certificates,
+    severity: Severity::Medium,
+    meshes: &[Mesh::Istio],
+    compliance: &["SOC2:CC6.1", "PCI-DSS:3.6.1", "NIST-800-204A:SM-DR6"],
+    doc: r#"
+## What it detects
+
+- istiod runs on its **self-signed CA**: the input has the Secret `istio-ca-secret` in Istio's root
+  namespace (istio-system unless the mesh config says otherwise) and no plug-in CA Secret `cacerts`
+  there, so istiod generated its own root at install and signs workload certificates with it.
+- A plug-in CA Secret `cacerts` whose `ca-cert.pem` is **self-signed**: the root itself is used
+  as the signing CA instead of an intermediate.
+
+Both are `medium`. A leftover `istio-ca-secret` next to a `cacerts` is not reported: istiod uses
+`cacerts` when it exists.
+
+## Why it matters
+
+With a self-signed signing CA, the root's private key lives in a Secret of the cluster: anyone who
+can read Secrets in istio-system (a cluster admin, a compromised operator, a backup) can mint any
+workload identity in the mesh, and the root cannot be kept offline. Istio's generated root lasts
+10 years by default but rotating it is manual and disruptive (istio/istio#14516: self-signed roots
+expired silently), and each cluster has its own root, so clusters cannot share trust for
+multicluster. Istio's documentation recommends a plug-in CA: a root kept offline (or in an HSM),
+and per-cluster intermediates in `cacerts` that can be rotated without touching the root.
+
+## Example
+
+```yaml
+apiVersion: v1
+kind: Secret
+metadata:
+  name: istio-ca-secret
+  namespace: istio-system
+type: istio.io/ca-root
+data:
+  ca-cert.pem: LS0tLS1CRUdJTi...   # self-signed, O=cluster.local
+  ca-key.pem: LS0tLS1CRUdJTi...
+```
+
+## Fix
+
+Create an offline root, issue an intermediate per cluster, and install it as `cacerts`
+(`ca-cert.pem`, `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`) before (or instead of) the
+self-signed CA; or use an external CA (cert-manager istio-csr, a CSR-signing integration). Then
+restart istiod and roll workloads. Keep the root's key out of the cluster.
+
+## References
+
+- Istio: Plug in CA certificates — https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/
+- Istio: Security concepts, PKI — https://istio.io/latest/docs/concepts/security/#pki
+- Istio issue #14516 (self-signed root expiry) — https://github.com/istio/istio/issues/14516
+- NIST SP 800-57 Part 1 Rev. 5, §6.2 (protection of CA keys) — https://csrc.nist.gov/pubs/sp/800/57/pt1/r5/final
+"#,
+    check,
+};
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    let root_ns = inv.istio.root_namespace();
+    let has_cacerts = inv
+        .secrets
+        .iter()
+        .any(|s| s.name == "cacerts" && s.namespace == root_ns);
+    let certs = unique_certificates(inv);
+    for secret in &inv.secrets {
+        if secret.namespace != root_ns {
+            continue;
+        }
+        if secret.name == "istio-ca-secret" && !has_cacerts {
+            let message = format!(
+                "Secret {root_ns}/istio-ca-secret is Istio's self-signed CA and there is no plug-in CA Secret {root_ns}/cacerts: istiod signs every workload certificate with a root whose private key lives in the cluster"
+            );
+            let cert = certs
+                .iter()
+                .find(|u| u.cert.object == secret.object && u.cert.key == "ca-cert.pem");
+            let mut f = match cert {
+                Some(u) => finding(&RULE, inv, u, None, message).evidence(format!(
+                    "valid {} to {}; rotating it is manual",
+                    date(u.cert.info.not_before),
+                    date(u.cert.info.not_after)
+                )),
+                None => {
+                    let path = [Step::Key("data"), Step::Key("ca-cert.pem")];
+                    Finding::new(
+                        &RULE,
+                        secret.object,
+                        inv.object(secret.object),
+                        &path,
+                        message,
+                    )
+                    .key("ca-cert.pem")
+                }
+            };
+            f = f.evidence(format!(
+                "no Secret named cacerts in namespace {root_ns} (Istio's root namespace) in the input"
+            ));
+            f.mesh = Mesh::Istio;
+            out.push(f);
+        }
+        if secret.name == "cacerts" {
+            for u in certs
+                .iter()
+                .filter(|u| u.cert.object == secret.object && u.cert.key == "ca-cert.pem")
+            {
+                if !u.cert.info.self_signed {
+                    continue;
+                }
+                let same_as_root = u.also_in.iter().any(|k| k.starts_with("root-cert.pem"))
+                    || certs.iter().any(|r| {
+                        r.cert.object == secret.object
+                            && r.cert.key.starts_with("root-cert.pem")
+                            && r.cert.info.fingerprint_sha256 == u.cert.info.fingerprint_sha256
+                    });
+                let mut f = finding(
+                    &RULE,
+                    inv,
+                    u,
+                    None,
+                    format!(
+                        "ca-cert.pem of Secret {root_ns}/cacerts ({}) is self-signed: the root itself signs workload certificates, so the root's private key (ca-key.pem) must live in the cluster",
+                        u.cert.info.subject
+                    ),
+                );
+                if same_as_root {
+                    f = f.evidence("ca-cert.pem is the same certificate as root-cert.pem");
+                }
+                f = f.remediation(
+                    "Keep the root offline: issue an intermediate CA from it for this cluster and put the intermediate in ca-cert.pem/ca-key.pem, with cert-chain.pem = intermediate + root.",
+                );
+                out.push(f);
+            }
+        }
+    }
+}
