@@ -602,3 +602,38 @@ fn output_file_and_help() {
     let out = run(&dir.0, &["certs", "--help"]);
     assert!(text(&out.stdout).contains("--format"));
 }
+
+/// Certificate rule findings are attached to the certificate they are about (key convention:
+/// the certificate's key, optionally followed by `:detail`).
+#[test]
+fn rule_findings_are_attached_to_their_certificate() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(env!("CARGO_BIN_EXE_meshaudit"))
+        .args([
+            "certs",
+            "crates/meshaudit-rules/fixtures/CERT009/fires-istio.yaml",
+            "--format",
+            "json",
+            "--no-config",
+        ])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ca = entry(&doc, "Secret istio-system/cacerts ca-cert.pem");
+    let rules: Vec<&str> = ca["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"CERT009"), "{ca:#}");
+    let root = entry(&doc, "Secret istio-system/cacerts root-cert.pem");
+    assert!(root["findings"].as_array().unwrap().is_empty(), "{root:#}");
+}
