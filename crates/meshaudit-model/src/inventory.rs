@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::certmanager::CertManagerResources;
 use crate::istio::IstioResources;
 use crate::k8s::{
     ConfigMap, Namespace, NetworkPolicy, Secret, Service, ServiceAccount, WebhookConfiguration,
@@ -21,6 +22,7 @@ pub struct Inventory {
     pub config_maps: Vec<ConfigMap>,
     pub secrets: Vec<Secret>,
     pub istio: IstioResources,
+    pub cert_manager: CertManagerResources,
     workloads_by_namespace: HashMap<String, Vec<usize>>,
     network_policies_by_namespace: HashMap<String, Vec<usize>>,
 }

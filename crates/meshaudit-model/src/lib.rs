@@ -2,6 +2,7 @@
 //! selectors, and typed views of the Kubernetes and Istio resources an audit reads.
 
 pub mod cert;
+pub mod certmanager;
 pub mod de;
 pub mod inventory;
 pub mod istio;
