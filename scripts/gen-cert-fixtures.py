@@ -11,13 +11,14 @@ made by rewriting a normal certificate's DER (signature algorithm, version) and 
 TBSCertificate again with the issuer's key where the library allows that hash; otherwise the
 signature bytes are filler. meshaudit never verifies signatures, it reads the fields.
 
-Usage: python3 scripts/gen-cert-fixtures.py
+Usage: python3 scripts/gen-cert-fixtures.py [CODE...]   (e.g. CERT011; no code: every code)
 """
 
 import base64
 import datetime
 import os
 import secrets
+import sys
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -718,11 +719,254 @@ def cert010():
     )
 
 
-def main():
-    for gen in [cert001, cert002, cert003, cert004, cert005, cert006, cert007, cert008, cert009, cert010]:
-        gen()
-    print(f"wrote fixtures under {OUT}")
 
+# ---------------------------------------------------------------- cert-manager (CERT011-CERT013)
+
+
+def cm_certificate(ns, name, secret_name, spec_lines):
+    """A cert-manager Certificate; `spec_lines` are YAML lines under spec (two-space indented)."""
+    out = (
+        f"apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
+        f"spec:\n  secretName: {secret_name}\n"
+    )
+    return out + "".join(f"  {line}\n" for line in spec_lines)
+
+
+def cm_cluster_issuer(name, body):
+    return f"apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {name}\nspec:\n  {body}\n"
+
+
+def annotated_secret(ns, name, data, annotations, typ="kubernetes.io/tls"):
+    out = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\n  annotations:\n"
+    out += "".join(f"    {k}: {v}\n" for k, v in annotations.items())
+    out += f"type: {typ}\ndata:\n"
+    for k, v in data.items():
+        out += f"  {k}: {b64(v)}\n"
+    return out
+
+
+INGRESS_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: istio-ingressgateway
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels: {istio: ingressgateway}
+  template:
+    metadata:
+      labels: {istio: ingressgateway}
+    spec:
+      containers:
+      - name: istio-proxy
+        image: docker.io/istio/proxyv2:1.24.2
+"""
+
+
+def gateway_hosts(ns, name, hosts, credential, mode="SIMPLE"):
+    host_lines = "".join(f'    - "{h}"\n' for h in hosts)
+    return f"""apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: 443
+      name: https
+      protocol: HTTPS
+    hosts:
+{host_lines}    tls:
+      mode: {mode}
+      credentialName: {credential}
+"""
+
+
+SHOP_NS = namespace("shop", {"istio-injection": "enabled"})
+ISSUERS = cm_cluster_issuer("shop-ca", "ca:\n    secretName: shop-ca-key-pair") + "---\n" + cm_cluster_issuer(
+    "letsencrypt", "acme:\n    server: https://acme-v02.api.letsencrypt.org/directory\n    privateKeySecretRef:\n      name: letsencrypt-account"
+)
+
+
+def cert011():
+    issuer = ["issuerRef:", "  name: shop-ca", "  kind: ClusterIssuer", "  group: cert-manager.io"]
+    write(
+        "CERT011",
+        "fires.yaml",
+        "cert-manager Certificates with risky settings: web renews 1 day before expiry (medium); api's\n"
+        "renewBefore equals its duration (high, rejected by cert-manager); mesh-ca is a 10-year CA (low)\n"
+        "renewing 3 days before expiry (medium); legacy is a 2-year leaf (medium) with an RSA-1024 key\n"
+        "(high) reused across renewals (low); pct has renewBeforePercentage 100 (high).",
+        SHOP_NS,
+        ISSUERS,
+        cm_certificate("shop", "web", "web-tls", ["duration: 2160h", "renewBefore: 24h", *issuer, "dnsNames: [web.shop.example.com]"]),
+        cm_certificate("shop", "api", "api-tls", ["duration: 720h", "renewBefore: 720h", *issuer, "dnsNames: [api.shop.example.com]"]),
+        cm_certificate(
+            "shop",
+            "mesh-ca",
+            "mesh-ca-tls",
+            ["isCA: true", "commonName: Shop Mesh CA", "duration: 87600h", "renewBefore: 72h", "privateKey: {algorithm: ECDSA, size: 384}", *issuer],
+        ),
+        cm_certificate(
+            "shop",
+            "legacy",
+            "legacy-tls",
+            [
+                "duration: 17520h",
+                "privateKey:",
+                "  algorithm: RSA",
+                "  size: 1024",
+                "  rotationPolicy: Never",
+                *issuer,
+                "dnsNames: [legacy.shop.example.com]",
+            ],
+        ),
+        cm_certificate("shop", "pct", "pct-tls", ["duration: 2160h", "renewBeforePercentage: 100", *issuer, "dnsNames: [pct.shop.example.com]"]),
+    )
+    write(
+        "CERT011",
+        "passes.yaml",
+        "Sound cert-manager Certificates: default renewal (a third of 90 days), a 5-year CA renewing 30\n"
+        "days ahead, renewBeforePercentage 33, ECDSA P-256 rotated on every renewal, and a long\n"
+        "duration on an ACME (Let's Encrypt) certificate, where the ACME CA sets the lifetime.",
+        SHOP_NS,
+        ISSUERS,
+        cm_certificate(
+            "shop",
+            "web",
+            "web-tls",
+            ["duration: 2160h", "privateKey: {algorithm: ECDSA, size: 256, rotationPolicy: Always}", "issuerRef: {name: shop-ca, kind: ClusterIssuer}", "dnsNames: [web.shop.example.com]"],
+        ),
+        cm_certificate("shop", "mesh-ca", "mesh-ca-tls", ["isCA: true", "commonName: Shop Mesh CA", "duration: 43800h", "renewBefore: 720h", "issuerRef: {name: shop-ca, kind: ClusterIssuer}"]),
+        cm_certificate("shop", "api", "api-tls", ["duration: 2160h", "renewBeforePercentage: 33", "privateKey: {algorithm: RSA, size: 3072}", "issuerRef: {name: shop-ca, kind: ClusterIssuer}", "dnsNames: [api.shop.example.com]"]),
+        cm_certificate("shop", "public", "public-tls", ["duration: 8760h", "issuerRef: {name: letsencrypt, kind: ClusterIssuer}", "dnsNames: [shop.example.com]"]),
+    )
+
+
+def cert012():
+    lroot = make("root.linkerd.cluster.local", ca=True, nb=-300, na=3000)
+    issuer = make("identity.linkerd.cluster.local", issuer=lroot, ca=True, pathlen=0, nb=-320, na=45)
+    root, ca = istio_ok()
+    write(
+        "CERT012",
+        "fires.yaml",
+        "Certificates nobody rotates: Linkerd's identity issuer made by hand (signing CA, 45 days left:\n"
+        "low); shop/api-tls, a leaf with 30 days left (low); shop/legacy-tls, a leaf with 200 days left\n"
+        "(info). No cert-manager Certificate names these Secrets.",
+        LINKERD_NS,
+        SHOP_NS,
+        linkerd_issuer(issuer),
+        trust_roots(lroot),
+        tls_secret("shop", "api-tls", leaf(ca, "api.shop.example.com", nb=-60, na=30)),
+        tls_secret("shop", "legacy-tls", leaf(ca, "legacy.shop.example.com", nb=-100, na=200)),
+    )
+    lroot = make("root.linkerd.cluster.local", ca=True, nb=-300, na=3000)
+    issuer = make("identity.linkerd.cluster.local", issuer=lroot, ca=True, pathlen=0, nb=-20, na=345)
+    write(
+        "CERT012",
+        "passes.yaml",
+        "Every certificate Secret is managed: Linkerd's issuer and shop/web-tls by cert-manager\n"
+        "Certificates (secretName), shop/api-tls carries cert-manager's certificate-name annotation, and\n"
+        "Istio's self-signed istio-ca-secret is istiod's own.",
+        LINKERD_NS,
+        SHOP_NS,
+        ISTIO_NS,
+        cm_cluster_issuer("linkerd-trust-anchor", "ca:\n    secretName: linkerd-trust-anchor"),
+        cm_certificate(
+            "linkerd",
+            "linkerd-identity-issuer",
+            "linkerd-identity-issuer",
+            ["duration: 8760h", "isCA: true", "commonName: identity.linkerd.cluster.local", "privateKey: {algorithm: ECDSA}", "issuerRef: {name: linkerd-trust-anchor, kind: ClusterIssuer}"],
+        ),
+        secret("linkerd", "linkerd-identity-issuer", {"tls.crt": issuer.pem(), "ca.crt": lroot.pem()}, "kubernetes.io/tls"),
+        cm_certificate("shop", "web", "web-tls", ["issuerRef: {name: linkerd-trust-anchor, kind: ClusterIssuer}", "dnsNames: [web.shop.example.com]"]),
+        tls_secret("shop", "web-tls", leaf(ca, "web.shop.example.com", nb=-10, na=50)),
+        annotated_secret(
+            "shop",
+            "api-tls",
+            {"tls.crt": leaf(ca, "api.shop.example.com", nb=-60, na=30).pem()},
+            {"cert-manager.io/certificate-name": "api", "cert-manager.io/issuer-name": "shop-ca"},
+        ),
+        istio_ca_secret(root),
+    )
+
+
+def cert013():
+    root, ca = istio_ok()
+    shop = leaf(ca, "shop.example.com", na=80, dns=["shop.example.com", "*.shop.example.com"])
+    write(
+        "CERT013",
+        "fires.yaml",
+        "The ingress Gateway's certificate names shop.example.com and *.shop.example.com. It does not\n"
+        "cover api.example.com (another domain) nor prod/a.b.shop.example.com (the wildcard covers one\n"
+        "label): two high findings. shop.example.com, www.shop.example.com and *.shop.example.com are covered.",
+        ISTIO_NS,
+        INGRESS_DEPLOYMENT,
+        gateway_hosts(
+            "istio-system",
+            "public",
+            ["shop.example.com", "www.shop.example.com", "api.example.com", "prod/a.b.shop.example.com", "*.shop.example.com"],
+            "shop-cert",
+        ),
+        tls_secret("istio-system", "shop-cert", shop),
+    )
+    legacy = leaf(ca, "legacy.example.com", na=80, dns=[])
+    write(
+        "CERT013",
+        "fires-cn-only.yaml",
+        "A certificate without DNS SANs is matched by its subject CN (legacy.example.com); the Gateway in\n"
+        "namespace shop (the Secret is found there too) also serves www.legacy.example.com: high.",
+        ISTIO_NS,
+        SHOP_NS,
+        INGRESS_DEPLOYMENT,
+        gateway_hosts("shop", "legacy", ["legacy.example.com", "www.legacy.example.com"], "kubernetes://legacy-cert"),
+        tls_secret("shop", "legacy-cert", legacy),
+    )
+    write(
+        "CERT013",
+        "passes.yaml",
+        "Every host is covered: exact names, one label under the wildcard, the same wildcard, a\n"
+        "namespaced host (prod/...), and `*`, which any name may be and so is not checked.",
+        ISTIO_NS,
+        INGRESS_DEPLOYMENT,
+        gateway_hosts(
+            "istio-system",
+            "public",
+            ["shop.example.com", "www.shop.example.com", "*.shop.example.com", "prod/api.shop.example.com", "*"],
+            "shop-cert",
+        ),
+        tls_secret("istio-system", "shop-cert", shop),
+    )
+
+
+GENERATORS = {
+    "CERT001": cert001,
+    "CERT002": cert002,
+    "CERT003": cert003,
+    "CERT004": cert004,
+    "CERT005": cert005,
+    "CERT006": cert006,
+    "CERT007": cert007,
+    "CERT008": cert008,
+    "CERT009": cert009,
+    "CERT010": cert010,
+    "CERT011": cert011,
+    "CERT012": cert012,
+    "CERT013": cert013,
+}
+
+
+def main():
+    codes = sys.argv[1:] or list(GENERATORS)
+    unknown = [c for c in codes if c not in GENERATORS]
+    if unknown:
+        sys.exit(f"unknown code(s): {', '.join(unknown)}; known: {', '.join(GENERATORS)}")
+    for code in codes:
+        GENERATORS[code]()
+    print(f"wrote fixtures for {', '.join(codes)} under {OUT}")
 
 if __name__ == "__main__":
     main()

@@ -87,9 +87,11 @@ impl GoDuration {
                         "invalid duration `{original}`: missing unit (ns, us, ms, s, m, h)"
                     ))
                 }
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "invalid duration `{original}`: unknown unit `{other}` (ns, us, ms, s, m, h)"
-                )),
+                ))
+                }
             };
             let int: i128 = if int_part.is_empty() {
                 0

@@ -6,10 +6,13 @@ use crate::rule::Rule;
 mod common;
 
 pub mod ca_constraints_wrong;
+pub mod cert_manager_renewal_window;
 pub mod certificate_expiry;
 pub mod certificate_lifetime_too_long;
 pub mod certificate_not_yet_valid;
+pub mod certificate_rotation_manual;
 pub mod certificate_version_1;
+pub mod gateway_certificate_names;
 pub mod istio_self_signed_ca;
 pub mod plugin_ca_chain_broken;
 pub mod spiffe_trust_domain_mismatch;
@@ -28,4 +31,7 @@ pub static RULES: &[&Rule] = &[
     &istio_self_signed_ca::RULE,
     &plugin_ca_chain_broken::RULE,
     &spiffe_trust_domain_mismatch::RULE,
+    &cert_manager_renewal_window::RULE,
+    &certificate_rotation_manual::RULE,
+    &gateway_certificate_names::RULE,
 ];
