@@ -11,7 +11,11 @@ made by rewriting a normal certificate's DER (signature algorithm, version) and 
 TBSCertificate again with the issuer's key where the library allows that hash; otherwise the
 signature bytes are filler. meshaudit never verifies signatures, it reads the fields.
 
-Usage: python3 scripts/gen-cert-fixtures.py [CODE...]   (e.g. CERT011; no code: every code)
+Exception: CERT014 (private-key-mismatch) needs private keys in its fixtures. They are throwaway
+test keys made by this script, used nowhere else.
+
+Usage: python3 scripts/gen-cert-fixtures.py            (every code)
+       python3 scripts/gen-cert-fixtures.py CERT011 ...  (only these codes)
 """
 
 import base64
@@ -719,6 +723,292 @@ def cert010():
     )
 
 
+# ---------------------------------------------------------------- CERT014-CERT016
+
+
+def key_pem(k, form="pkcs8"):
+    """A throwaway test key as PEM: pkcs8 (PRIVATE KEY), pkcs1 (RSA PRIVATE KEY), sec1 (EC PRIVATE KEY)."""
+    fmt = serialization.PrivateFormat.PKCS8 if form == "pkcs8" else serialization.PrivateFormat.TraditionalOpenSSL
+    return k.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+
+
+def string_secret(ns, name, data, typ="Opaque"):
+    out = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\ntype: {typ}\nstringData:\n"
+    for k, v in data.items():
+        out += f"  {k}: |\n" + "".join(f"    {line}\n" for line in v.splitlines())
+    return out
+
+
+def cacerts_with_key(root, ca, key):
+    data = {
+        "ca-cert.pem": ca.pem(),
+        "ca-key.pem": key,
+        "root-cert.pem": root.pem(),
+        "cert-chain.pem": ca.pem() + root.pem(),
+    }
+    return secret("istio-system", "cacerts", data)
+
+
+def tls_with_key(ns, name, cert, key):
+    return secret(ns, name, {"tls.crt": cert.pem(), "tls.key": key}, "kubernetes.io/tls")
+
+
+def cert014():
+    root, ca = istio_ok()
+    stale = new_key("ec256")
+    write(
+        "CERT014",
+        "fires-istio.yaml",
+        "cacerts: ca-key.pem is the previous intermediate's key (PKCS#8 EC), not the key of the new\n"
+        "ca-cert.pem: istiod cannot sign workload certificates. (Throwaway test keys.)",
+        ISTIO_NS,
+        cacerts_with_key(root, ca, key_pem(stale)),
+    )
+    gw_cert = leaf(ca, "shop.example.com", key="rsa2048")
+    write(
+        "CERT014",
+        "fires-gateway.yaml",
+        "A Gateway serves credential shop-tls, whose tls.key (PKCS#1 RSA) belongs to another\n"
+        "certificate: the HTTPS listener fails. (Throwaway test keys.)",
+        ISTIO_NS,
+        gateway("istio-system", "shop", "shop.example.com", "shop-tls"),
+        tls_with_key("istio-system", "shop-tls", gw_cert, key_pem(new_key("rsa2048"), "pkcs1")),
+    )
+    lroot = make("root.linkerd.cluster.local", ca=True, nb=-300, na=3000)
+    issuer = make("identity.linkerd.cluster.local", issuer=lroot, ca=True, pathlen=0, na=300)
+    write(
+        "CERT014",
+        "fires-linkerd.yaml",
+        "Linkerd's issuer Secret (stringData): key.pem (SEC1 EC) is not the key of crt.pem, so the\n"
+        "identity service cannot issue certificates. (Throwaway test keys.)",
+        LINKERD_NS,
+        string_secret(
+            "linkerd",
+            "linkerd-identity-issuer",
+            {"crt.pem": issuer.pem(), "key.pem": key_pem(new_key("ec256"), "sec1"), "ca.crt": lroot.pem()},
+        ),
+        trust_roots(lroot),
+    )
+    root, ca = istio_ok()
+    gw_cert = leaf(ca, "shop.example.com", key="rsa2048")
+    lroot = make("root.linkerd.cluster.local", ca=True, nb=-300, na=3000)
+    issuer = make("identity.linkerd.cluster.local", issuer=lroot, ca=True, pathlen=0, na=300)
+    write(
+        "CERT014",
+        "passes.yaml",
+        "Every key matches its certificate: cacerts ca-key.pem (SEC1 EC), the gateway's tls.key\n"
+        "(PKCS#8 RSA), Linkerd's key.pem (PKCS#8 EC). (Throwaway test keys.)",
+        ISTIO_NS,
+        LINKERD_NS,
+        cacerts_with_key(root, ca, key_pem(ca.key, "sec1")),
+        gateway("istio-system", "shop", "shop.example.com", "shop-tls"),
+        tls_with_key("istio-system", "shop-tls", gw_cert, key_pem(gw_cert.key)),
+        string_secret(
+            "linkerd",
+            "linkerd-identity-issuer",
+            {"crt.pem": issuer.pem(), "key.pem": key_pem(issuer.key), "ca.crt": lroot.pem()},
+        ),
+        trust_roots(lroot),
+    )
+
+
+def istiod(env, annotations=None):
+    out = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: istiod
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels:
+      app: istiod
+  template:
+    metadata:
+      labels:
+        app: istiod
+"""
+    if annotations:
+        out += "      annotations:\n" + "".join(f"        {k}: |\n" + "".join(f"          {l}\n" for l in v.splitlines()) for k, v in annotations.items())
+    out += """    spec:
+      serviceAccountName: istiod
+      containers:
+      - name: discovery
+        image: docker.io/istio/pilot:1.24.0
+        env:
+"""
+    out += "".join(f'        - name: {k}\n          value: "{v}"\n' for k, v in env.items())
+    return out
+
+
+def app(ns, name, annotation):
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+      annotations:
+        proxy.istio.io/config: |
+""" + "".join(f"          {l}\n" for l in annotation.splitlines()) + f"""    spec:
+      containers:
+      - name: {name}
+        image: example/{name}:1.0
+"""
+
+
+def istio_mesh(secret_ttl):
+    return (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: istio-system\n"
+        "data:\n  mesh: |\n    trustDomain: cluster.local\n    defaultConfig:\n      proxyMetadata:\n"
+        f'        SECRET_TTL: "{secret_ttl}"\n'
+    )
+
+
+def linkerd_config(lifetime):
+    return configmap(
+        "linkerd",
+        "linkerd-config",
+        {"values": f"identity:\n  issuer:\n    clockSkewAllowance: 20s\n    issuanceLifetime: {lifetime}\n    scheme: linkerd.io/tls\n"},
+    )
+
+
+def linkerd_identity(lifetime):
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: linkerd-identity
+  namespace: linkerd
+spec:
+  selector:
+    matchLabels:
+      linkerd.io/control-plane-component: identity
+  template:
+    metadata:
+      labels:
+        linkerd.io/control-plane-component: identity
+    spec:
+      serviceAccountName: linkerd-identity
+      containers:
+      - name: identity
+        image: cr.l5d.io/linkerd/controller:stable-2.14.10
+        args:
+        - identity
+        - -controller-namespace=linkerd
+        - -identity-trust-domain=cluster.local
+        - -identity-issuance-lifetime={lifetime}
+        - -identity-clock-skew-allowance=20s
+"""
+
+
+def consul_config(ttl):
+    hcl = f'connect {{\n  enabled = true\n  ca_config {{\n    leaf_cert_ttl = "{ttl}"\n  }}\n}}\n'
+    return namespace("consul") + "---\n" + configmap("consul", "consul-server-config", {"server.hcl": hcl})
+
+
+def cert015():
+    write(
+        "CERT015",
+        "fires-istio.yaml",
+        "istiod issues 30-day workload certificates (DEFAULT_WORKLOAD_CERT_TTL=720h) and allows 48h on\n"
+        "request; one app asks for 96h through SECRET_TTL; the mesh default SECRET_TTL is not a Go duration.",
+        ISTIO_NS,
+        namespace("shop", {"istio-injection": "enabled"}),
+        istio_mesh("30d"),
+        istiod({"DEFAULT_WORKLOAD_CERT_TTL": "720h", "MAX_WORKLOAD_CERT_TTL": "48h"}),
+        app("shop", "cart", "proxyMetadata:\n  SECRET_TTL: 96h\n"),
+    )
+    write(
+        "CERT015",
+        "fires-linkerd.yaml",
+        "Linkerd issues 90-day workload certificates (issuanceLifetime 2160h0m0s in linkerd-config and\n"
+        "the identity controller's -identity-issuance-lifetime).",
+        LINKERD_NS,
+        linkerd_config("2160h0m0s"),
+        linkerd_identity("2160h0m0s"),
+    )
+    write(
+        "CERT015",
+        "fires-consul.yaml",
+        "Consul server configuration sets leaf_cert_ttl = 720h (30 days; Consul's default is 72h).",
+        consul_config("720h"),
+    )
+    write(
+        "CERT015",
+        "passes.yaml",
+        "Short workload certificate lifetimes: istiod 12h default and 24h max, SECRET_TTL 12h, Linkerd\n"
+        "24h0m0s, Consul leaf_cert_ttl 72h.",
+        ISTIO_NS,
+        LINKERD_NS,
+        namespace("shop", {"istio-injection": "enabled"}),
+        istio_mesh("12h"),
+        istiod({"DEFAULT_WORKLOAD_CERT_TTL": "12h", "MAX_WORKLOAD_CERT_TTL": "24h"}),
+        app("shop", "cart", "proxyMetadata:\n  SECRET_TTL: 12h\n"),
+        linkerd_config("24h0m0s"),
+        linkerd_identity("24h0m0s"),
+        consul_config("72h"),
+    )
+
+
+def istio_root_cm(ns, *roots):
+    return configmap(ns, "istio-ca-root-cert", {"root-cert.pem": "".join(r.pem() for r in roots)})
+
+
+def cert016():
+    old = root_ca("Istio Root CA 2024", nb=-700)
+    new = root_ca("Istio Root CA 2026")
+    ca = signing_ca(new)
+    write(
+        "CERT016",
+        "fires-istio.yaml",
+        "cacerts moved to a new root, but istio-ca-root-cert in namespace payments still holds only the\n"
+        "old root (istio-system's copy is current).",
+        ISTIO_NS,
+        namespace("payments", {"istio-injection": "enabled"}),
+        cacerts(new, ca),
+        istio_root_cm("istio-system", new),
+        istio_root_cm("payments", old),
+    )
+    lold = make("root.linkerd.cluster.local", ca=True, nb=-800, na=300)
+    lnew = make("root.linkerd.cluster.local", ca=True, nb=-10, na=3000)
+    issuer = make("identity.linkerd.cluster.local", issuer=lnew, ca=True, pathlen=0, na=300)
+    write(
+        "CERT016",
+        "fires-linkerd.yaml",
+        "cert-manager renewed Linkerd's trust anchor and re-issued the issuer from it (ca.crt), but the\n"
+        "trust roots bundle still holds only the previous anchor.",
+        LINKERD_NS,
+        linkerd_issuer(issuer, ca=lnew),
+        trust_roots(lold),
+    )
+    old = root_ca("Istio Root CA 2024", nb=-700)
+    new = root_ca("Istio Root CA 2026")
+    ca = signing_ca(new)
+    lold = make("root.linkerd.cluster.local", ca=True, nb=-800, na=300)
+    lnew = make("root.linkerd.cluster.local", ca=True, nb=-10, na=3000)
+    issuer = make("identity.linkerd.cluster.local", issuer=lnew, ca=True, pathlen=0, na=300)
+    write(
+        "CERT016",
+        "passes.yaml",
+        "A root migration done in order: every istio-ca-root-cert holds the new root (payments keeps the\n"
+        "old one too); Linkerd's bundle holds the old and the new anchor that issued the issuer.",
+        ISTIO_NS,
+        LINKERD_NS,
+        namespace("payments", {"istio-injection": "enabled"}),
+        cacerts(new, ca),
+        istio_root_cm("istio-system", new),
+        istio_root_cm("payments", old, new),
+        linkerd_issuer(issuer, ca=lnew),
+        trust_roots(lold, lnew),
+    )
+
+
 
 # ---------------------------------------------------------------- cert-manager (CERT011-CERT013)
 
@@ -956,6 +1246,9 @@ GENERATORS = {
     "CERT011": cert011,
     "CERT012": cert012,
     "CERT013": cert013,
+    "CERT014": cert014,
+    "CERT015": cert015,
+    "CERT016": cert016,
 }
 
 

@@ -257,6 +257,7 @@ impl Builder {
                     secret_type,
                     keys: keys.into_iter().collect(),
                     certificates: certificates.unwrap_or_default(),
+                    private_key_public_sha256: Default::default(),
                 });
             }
             (_, "NetworkPolicy") => {

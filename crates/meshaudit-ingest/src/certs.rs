@@ -1,5 +1,7 @@
 //! X.509 certificates found in Secrets, ConfigMaps and webhook bundles, reduced to
-//! [`CertificateInfo`]. Private keys are never parsed or kept here.
+//! [`CertificateInfo`]; and private keys reduced to the SHA-256 of their public key
+//! ([`private_key_public_sha256`]), so a rule can tell whether a key matches its certificate
+//! without the key ever being kept, logged or printed.
 
 use meshaudit_model::CertificateInfo;
 use sha2::{Digest, Sha256};
@@ -203,9 +205,196 @@ fn format_ip(bytes: &[u8]) -> String {
     }
 }
 
+const PEM_KEY_LABELS: [&str; 3] = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
+
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+/// The SHA-256 (hex) of the DER subjectPublicKeyInfo that belongs to the first private key in
+/// `bytes` (PEM `PRIVATE KEY` PKCS#8, `RSA PRIVATE KEY` PKCS#1, `EC PRIVATE KEY` SEC1) — the same
+/// form as [`CertificateInfo::public_key_sha256`]. `None` when there is no such key, it cannot be
+/// read, or its public key cannot be derived without arithmetic (an EC key without its public
+/// point, an Ed25519 key without its public key). The decoded key bytes are zeroed before they
+/// are dropped; nothing of the key is returned but the hash.
+pub fn private_key_public_sha256(bytes: &[u8]) -> Option<String> {
+    if !contains(bytes, b"PRIVATE KEY-----") {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    for label in PEM_KEY_LABELS {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let Some((_, rest)) = text.split_once(&begin) else {
+            continue;
+        };
+        let Some((body, _)) = rest.split_once(&end) else {
+            continue;
+        };
+        let mut der = crate::objects::decode_base64(body)?;
+        let spki = match label {
+            "PRIVATE KEY" => spki_of_pkcs8(&der),
+            "RSA PRIVATE KEY" => spki_of_pkcs1(&der),
+            _ => spki_of_sec1(&der, None),
+        };
+        der.fill(0);
+        return spki.map(|spki| hex(&Sha256::digest(spki)));
+    }
+    None
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One DER element: (tag, content, the whole element, what follows).
+type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+/// An element inside a constructed one: (tag, content, the whole element).
+type Element<'a> = (u8, &'a [u8], &'a [u8]);
+
+fn tlv(input: &[u8]) -> Option<Tlv<'_>> {
+    let tag = *input.first()?;
+    let first = *input.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | usize::from(*input.get(2 + i)?);
+        }
+        (len, 2 + n)
+    };
+    let end = header.checked_add(len)?;
+    if end > input.len() {
+        return None;
+    }
+    Some((tag, &input[header..end], &input[..end], &input[end..]))
+}
+
+/// The elements inside a constructed element's content.
+fn elements(mut content: &[u8]) -> Option<Vec<Element<'_>>> {
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let (tag, inner, whole, rest) = tlv(content)?;
+        out.push((tag, inner, whole));
+        content = rest;
+    }
+    Some(out)
+}
+
+fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// SEQUENCE { AlgorithmIdentifier, BIT STRING key }.
+fn spki(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(key);
+    let mut content = encode(0x30, algorithm);
+    content.extend(encode(0x03, &bits));
+    encode(0x30, &content)
+}
+
+/// PKCS#1 RSAPrivateKey: SEQUENCE { version, modulus, publicExponent, ... }.
+fn spki_of_pkcs1(der: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, content, _, _) = tlv(der)? else {
+        return None;
+    };
+    let items = elements(content)?;
+    let (modulus, exponent) = match items.as_slice() {
+        [(0x02, _, _), (0x02, _, n), (0x02, _, e), ..] => (*n, *e),
+        _ => return None,
+    };
+    let mut public = modulus.to_vec();
+    public.extend_from_slice(exponent);
+    let public = encode(0x30, &public);
+    let mut algorithm = encode(0x06, OID_RSA);
+    algorithm.extend([0x05, 0x00]);
+    Some(spki(&algorithm, &public))
+}
+
+/// SEC1 ECPrivateKey: SEQUENCE { version, privateKey, [0] curve OPTIONAL, [1] publicKey
+/// OPTIONAL }. `curve` is the named-curve OID element from a PKCS#8 wrapper, if any.
+fn spki_of_sec1(der: &[u8], curve: Option<&[u8]>) -> Option<Vec<u8>> {
+    let (0x30, content, _, _) = tlv(der)? else {
+        return None;
+    };
+    let items = elements(content)?;
+    let mut own_curve = None;
+    let mut point = None;
+    for (tag, inner, _) in items.iter().skip(2) {
+        match tag {
+            0xa0 => own_curve = Some(tlv(inner)?.2),
+            0xa1 => {
+                let (0x03, bits, _, _) = tlv(inner)? else {
+                    return None;
+                };
+                point = bits.strip_prefix(&[0u8]);
+            }
+            _ => {}
+        }
+    }
+    let curve = curve.or(own_curve)?;
+    let mut algorithm = encode(0x06, OID_EC);
+    algorithm.extend_from_slice(curve);
+    Some(spki(&algorithm, point?))
+}
+
+/// PKCS#8 PrivateKeyInfo / OneAsymmetricKey: SEQUENCE { version, AlgorithmIdentifier,
+/// privateKey OCTET STRING, [0] attributes OPTIONAL, [1] publicKey OPTIONAL }.
+fn spki_of_pkcs8(der: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, content, _, _) = tlv(der)? else {
+        return None;
+    };
+    let items = elements(content)?;
+    let [(0x02, _, _), (0x30, algorithm, _), (0x04, private, _), rest @ ..] = items.as_slice()
+    else {
+        return None;
+    };
+    let alg = elements(algorithm)?;
+    let (0x06, oid, _) = *alg.first()? else {
+        return None;
+    };
+    if oid == OID_RSA {
+        spki_of_pkcs1(private)
+    } else if oid == OID_EC {
+        let curve = alg
+            .get(1)
+            .filter(|(t, _, _)| *t == 0x06)
+            .map(|(_, _, w)| *w);
+        spki_of_sec1(private, curve)
+    } else if oid == OID_ED25519 {
+        // Only with the optional public key ([1], implicitly tagged BIT STRING).
+        let public = rest.iter().find(|(t, _, _)| *t == 0x81)?.1;
+        let key = public.strip_prefix(&[0u8])?;
+        Some(spki(&encode(0x06, OID_ED25519), key))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn pem_chain_and_fields_are_read() {
@@ -264,5 +453,103 @@ mod tests {
             b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
         )
         .is_empty());
+    }
+
+    fn key_hash_matches(key: &rcgen::KeyPair, pem: &str) {
+        let cert = rcgen::CertificateParams::new(vec!["a.example".to_owned()])
+            .unwrap()
+            .self_signed(key)
+            .unwrap();
+        let info = &certificates_in("tls.crt", cert.pem().as_bytes())[0];
+        assert_eq!(
+            private_key_public_sha256(pem.as_bytes()).as_deref(),
+            Some(info.public_key_sha256.as_str())
+        );
+    }
+
+    #[test]
+    fn ec_pkcs8_keys_match_their_certificate() {
+        for alg in [
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+            &rcgen::PKCS_ECDSA_P384_SHA384,
+        ] {
+            let key = rcgen::KeyPair::generate_for(alg).unwrap();
+            key_hash_matches(&key, &key.serialize_pem());
+        }
+    }
+
+    #[test]
+    fn ed25519_pkcs8_with_public_key_matches() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        // ring writes PKCS#8 v2 with the public key.
+        key_hash_matches(&key, &key.serialize_pem());
+    }
+
+    #[test]
+    fn sec1_ec_key_matches() {
+        // Re-wrap rcgen's PKCS#8 EC key as SEC1 `EC PRIVATE KEY` with the curve inside.
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let der = key.serialize_der();
+        let (_, content, _, _) = tlv(&der).unwrap();
+        let items = elements(content).unwrap();
+        let curve = elements(items[1].1).unwrap()[1].2.to_vec();
+        let (_, sec1_content, _, _) = tlv(items[2].1).unwrap();
+        let mut inner: Vec<u8> = Vec::new();
+        for (i, (tag, c, whole)) in elements(sec1_content).unwrap().into_iter().enumerate() {
+            if i == 2 {
+                inner.extend(encode(0xa0, &curve));
+            }
+            if tag != 0xa0 {
+                inner.extend_from_slice(whole);
+            }
+            let _ = c;
+        }
+        let sec1 = encode(0x30, &inner);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&sec1);
+        let pem = format!("-----BEGIN EC PRIVATE KEY-----\n{b64}\n-----END EC PRIVATE KEY-----\n");
+        key_hash_matches(&key, &pem);
+        // Without the public point there is nothing to compare.
+        let mut no_point: Vec<u8> = Vec::new();
+        for (tag, _, whole) in elements(tlv(&sec1).unwrap().1).unwrap() {
+            if tag != 0xa1 {
+                no_point.extend_from_slice(whole);
+            }
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(encode(0x30, &no_point));
+        let pem = format!("-----BEGIN EC PRIVATE KEY-----\n{b64}\n-----END EC PRIVATE KEY-----\n");
+        assert_eq!(private_key_public_sha256(pem.as_bytes()), None);
+    }
+
+    #[test]
+    fn rsa_pkcs1_and_pkcs8_keys_match() {
+        // A fixed 1024-bit test key pair (made with python cryptography; too small for any real
+        // use) in both forms, and its self-signed certificate's public key hash.
+        let pkcs1 = include_str!("../tests/data/rsa-test-key.pkcs1.pem");
+        let pkcs8 = include_str!("../tests/data/rsa-test-key.pkcs8.pem");
+        let cert = include_str!("../tests/data/rsa-test-key.crt");
+        let info = &certificates_in("tls.crt", cert.as_bytes())[0];
+        for pem in [pkcs1, pkcs8] {
+            assert_eq!(
+                private_key_public_sha256(pem.as_bytes()).as_deref(),
+                Some(info.public_key_sha256.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn other_values_give_no_hash() {
+        assert_eq!(private_key_public_sha256(b"hunter2"), None);
+        assert_eq!(
+            private_key_public_sha256(
+                b"-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----\n"
+            ),
+            None
+        );
+        assert_eq!(
+            private_key_public_sha256(
+                b"-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n"
+            ),
+            None
+        );
     }
 }

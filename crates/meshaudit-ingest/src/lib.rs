@@ -42,10 +42,17 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
     let Collected {
         objects,
         secret_certificates,
+        secret_key_hashes,
         mut errors,
         notes,
     } = collected;
-    let (inventory, build_errors) = build::Builder::new(objects, secret_certificates).build();
+    let (mut inventory, build_errors) = build::Builder::new(objects, secret_certificates).build();
+    // Private keys, as public-key hashes, onto their Secrets (kept out of the builder).
+    for (id, hashes) in secret_key_hashes {
+        if let Some(secret) = inventory.secrets.iter_mut().find(|s| s.object == id) {
+            secret.private_key_public_sha256 = hashes;
+        }
+    }
     errors.extend(build_errors);
     errors.sort();
     Ingested {

@@ -8,7 +8,7 @@ use base64::Engine;
 use meshaudit_model::object::{api_group, is_cluster_scoped};
 use meshaudit_model::{CertificateInfo, InputError, Location, Node, Object, Value};
 
-use crate::certs::certificates_in;
+use crate::certs::{certificates_in, private_key_public_sha256};
 use crate::yaml::Document;
 
 /// Annotation `kubectl apply` writes with the whole previous object — for a Secret, its data.
@@ -20,6 +20,9 @@ pub struct Collected {
     pub objects: Vec<Object>,
     /// Certificates of `Secret` objects, by index into `objects`, taken before values are dropped.
     pub secret_certificates: Vec<(usize, Vec<CertificateInfo>)>,
+    /// Public-key hashes of the private keys in `Secret` objects (key name → SHA-256 hex of the
+    /// subjectPublicKeyInfo), by index into `objects`. The keys themselves are dropped.
+    pub secret_key_hashes: Vec<(usize, BTreeMap<String, String>)>,
     pub errors: Vec<InputError>,
     pub notes: Vec<InputError>,
 }
@@ -139,8 +142,9 @@ fn collect_node(path: &Arc<str>, mut node: Node, helm_source: Option<&str>, out:
     remove_last_applied(&mut node);
 
     let mut certificates = None;
+    let mut key_hashes = BTreeMap::new();
     if group.is_empty() && kind == "Secret" {
-        certificates = Some(scrub_secret(&mut node));
+        certificates = Some(scrub_secret(&mut node, &mut key_hashes));
     }
 
     let origin = Location::new(path.clone(), node.line, node.column);
@@ -157,6 +161,10 @@ fn collect_node(path: &Arc<str>, mut node: Node, helm_source: Option<&str>, out:
     });
     if let Some(certs) = certificates {
         out.secret_certificates.push((out.objects.len() - 1, certs));
+    }
+    if !key_hashes.is_empty() {
+        out.secret_key_hashes
+            .push((out.objects.len() - 1, key_hashes));
     }
 }
 
@@ -219,8 +227,12 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
 
 /// Takes the certificates out of a Secret's `data` and `stringData`, then replaces every value
 /// there with null, so nothing secret outlives ingest. Key names stay: they are not secret and
-/// rules read them (`ca-key.pem` present or not).
-fn scrub_secret(node: &mut Node) -> Vec<CertificateInfo> {
+/// rules read them (`ca-key.pem` present or not). Private keys leave only the hash of their public
+/// key in `key_hashes`; the decoded bytes are zeroed before they are dropped.
+fn scrub_secret(
+    node: &mut Node,
+    key_hashes: &mut BTreeMap<String, String>,
+) -> Vec<CertificateInfo> {
     let mut certs = Vec::new();
     for (field, encoded) in [("data", true), ("stringData", false)] {
         let Some(data) = get_mut(node, field) else {
@@ -234,8 +246,12 @@ fn scrub_secret(node: &mut Node) -> Vec<CertificateInfo> {
                     } else {
                         Some(text.as_bytes().to_vec())
                     };
-                    if let Some(bytes) = bytes {
+                    if let Some(mut bytes) = bytes {
                         certs.extend(certificates_in(&entry.key, &bytes));
+                        if let Some(hash) = private_key_public_sha256(&bytes) {
+                            key_hashes.insert(entry.key.clone(), hash);
+                        }
+                        bytes.fill(0);
                     }
                 }
                 entry.value.value = Value::Null;
@@ -296,5 +312,26 @@ mod tests {
             .at(&["data".into(), "password".into()])
             .unwrap()
             .is_null());
+    }
+
+    #[test]
+    fn private_keys_leave_only_their_public_key_hash() {
+        let key = include_str!("../tests/data/rsa-test-key.pkcs8.pem");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+        let indented: String = key.lines().map(|l| format!("    {l}\n")).collect();
+        let out = collect_text(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  tls.key: {b64}\nstringData:\n  key.pem: |\n{indented}"
+        ));
+        let dump = format!("{:?}{:?}", out.objects, out.secret_key_hashes);
+        assert!(!dump.contains("PRIVATE"), "{dump}");
+        assert!(!dump.contains(&b64[40..80]), "{dump}");
+        let (index, hashes) = &out.secret_key_hashes[0];
+        assert_eq!(*index, 0);
+        assert_eq!(
+            hashes.keys().collect::<Vec<_>>(),
+            vec!["key.pem", "tls.key"]
+        );
+        assert_eq!(hashes["key.pem"], hashes["tls.key"]);
+        assert_eq!(hashes["tls.key"].len(), 64);
     }
 }

@@ -356,4 +356,8 @@ pub struct Secret {
     pub secret_type: String,
     pub keys: Vec<String>,
     pub certificates: Vec<CertificateInfo>,
+    /// For each key whose value holds a private key (PEM PKCS#8, PKCS#1 or SEC1): the SHA-256
+    /// (hex) of the matching public key's DER subjectPublicKeyInfo, comparable with
+    /// [`CertificateInfo::public_key_sha256`]. The private key itself is never kept.
+    pub private_key_public_sha256: BTreeMap<String, String>,
 }

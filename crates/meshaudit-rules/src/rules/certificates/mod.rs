@@ -15,9 +15,12 @@ pub mod certificate_version_1;
 pub mod gateway_certificate_names;
 pub mod istio_self_signed_ca;
 pub mod plugin_ca_chain_broken;
+pub mod private_key_mismatch;
 pub mod spiffe_trust_domain_mismatch;
+pub mod trust_bundle_missing_root;
 pub mod weak_certificate_key;
 pub mod weak_certificate_signature;
+pub mod workload_cert_ttl_too_long;
 
 /// This category's rules; the registry merges every category's list.
 pub static RULES: &[&Rule] = &[
@@ -34,4 +37,7 @@ pub static RULES: &[&Rule] = &[
     &cert_manager_renewal_window::RULE,
     &certificate_rotation_manual::RULE,
     &gateway_certificate_names::RULE,
+    &private_key_mismatch::RULE,
+    &workload_cert_ttl_too_long::RULE,
+    &trust_bundle_missing_root::RULE,
 ];
