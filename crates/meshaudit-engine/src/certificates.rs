@@ -205,6 +205,20 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
             });
         }
     }
+    for file in &inventory.certificate_files {
+        for info in &file.certificates {
+            let (role, mesh, why) = file_role(&file.path, info);
+            out.push(CertificateRef {
+                object: file.object,
+                key: info.source.clone(),
+                field: Vec::new(),
+                info,
+                role,
+                mesh,
+                role_because: why,
+            });
+        }
+    }
     for config in &inventory.webhook_configurations {
         for (i, hook) in config.webhooks.iter().enumerate() {
             for info in &hook.client_config.ca_bundle_certificates {
@@ -237,4 +251,62 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
         }
     }
     out
+}
+
+/// The role of a certificate from a file: Istio's plug-in CA file names, else by the certificate.
+fn file_role(path: &str, info: &CertificateInfo) -> (CertRole, CertMesh, String) {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let ca = info.is_ca == Some(true);
+    match name {
+        "root-cert.pem" => (
+            CertRole::TrustAnchor,
+            CertMesh::Istio,
+            "file named like the root of Istio's plug-in CA (root-cert.pem)".to_owned(),
+        ),
+        "ca-cert.pem" => (
+            CertRole::SigningCa,
+            CertMesh::Istio,
+            "file named like the signing CA of Istio's plug-in CA (ca-cert.pem)".to_owned(),
+        ),
+        "cert-chain.pem" => (
+            if info.self_signed {
+                CertRole::TrustAnchor
+            } else if ca {
+                CertRole::ChainIntermediate
+            } else {
+                CertRole::Leaf
+            },
+            CertMesh::Istio,
+            "file named like the chain of Istio's plug-in CA (cert-chain.pem)".to_owned(),
+        ),
+        _ if ca => (
+            CertRole::OtherCa,
+            CertMesh::Kubernetes,
+            format!(
+                "CA certificate (basicConstraints CA:TRUE{}) in {}",
+                if info.self_signed {
+                    ", self-signed"
+                } else {
+                    ""
+                },
+                if path.starts_with("tls://") {
+                    "a presented chain"
+                } else {
+                    "a file"
+                }
+            ),
+        ),
+        _ => (
+            CertRole::Leaf,
+            CertMesh::Kubernetes,
+            format!(
+                "leaf certificate (not a CA) in {}",
+                if path.starts_with("tls://") {
+                    "a presented chain"
+                } else {
+                    "a file"
+                }
+            ),
+        ),
+    }
 }

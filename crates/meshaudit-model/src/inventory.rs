@@ -10,6 +10,18 @@ use crate::k8s::{
 };
 use crate::object::{Object, ObjectId};
 
+pub const CERTIFICATE_FILE_API_VERSION: &str = "meshaudit.io/v1";
+pub const CERTIFICATE_FILE_KIND: &str = "CertificateFile";
+
+/// Certificates that came from a file or an endpoint rather than from a Kubernetes object.
+#[derive(Debug, Clone)]
+pub struct CertificateFile {
+    pub object: ObjectId,
+    /// The file path, or `tls://host:port`.
+    pub path: String,
+    pub certificates: Vec<crate::CertificateInfo>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     pub objects: Vec<Object>,
@@ -22,6 +34,9 @@ pub struct Inventory {
     pub config_maps: Vec<ConfigMap>,
     pub secrets: Vec<Secret>,
     pub istio: IstioResources,
+    /// Certificates from PEM/DER files or live endpoints (`meshaudit certs`), each file or
+    /// endpoint with a synthetic object so findings can name it.
+    pub certificate_files: Vec<CertificateFile>,
     pub cert_manager: CertManagerResources,
     workloads_by_namespace: HashMap<String, Vec<usize>>,
     network_policies_by_namespace: HashMap<String, Vec<usize>>,
@@ -78,5 +93,32 @@ impl Inventory {
 
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
         self.namespaces.get(name)
+    }
+
+    /// Adds certificates read from `path` (a file, or `tls://host:port` for an endpoint) as a
+    /// `CertificateFile` object.
+    pub fn add_certificate_file(
+        &mut self,
+        path: &str,
+        certificates: Vec<crate::CertificateInfo>,
+    ) -> ObjectId {
+        let id = self.objects.len();
+        self.objects.push(Object {
+            api_version: CERTIFICATE_FILE_API_VERSION.to_owned(),
+            kind: CERTIFICATE_FILE_KIND.to_owned(),
+            name: path.to_owned(),
+            namespace: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            origin: crate::Location::new(std::sync::Arc::from(path), 1, 1),
+            helm_source: None,
+            node: crate::Node::new(crate::Value::Map(Vec::new()), 1, 1),
+        });
+        self.certificate_files.push(CertificateFile {
+            object: id,
+            path: path.to_owned(),
+            certificates,
+        });
+        id
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use meshaudit_engine::certificates::{certificates, CertMesh, CertRole};
+use meshaudit_engine::certificates::{certificates, CertMesh};
 use meshaudit_ingest::certs::certificates_in;
 use meshaudit_ingest::source::{MANIFEST_EXTENSIONS, MAX_INPUT_BYTES};
 use meshaudit_model::{CertificateInfo, InputError};
@@ -21,6 +21,19 @@ use crate::{config, now, read_paths_from, write_output};
 pub const CERT_EXTENSIONS: &[&str] = &["pem", "crt", "cer", "der"];
 
 const PEM_CERT_MARKER: &[u8] = b"-----BEGIN CERTIFICATE-----";
+
+/// Where a `CertificateFile` object came from.
+enum Origin {
+    File(String),
+    Endpoint(Place),
+}
+
+/// `path#3` → 3, `path` → 1.
+fn index_of(key: &str) -> usize {
+    key.rsplit_once('#')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(1)
+}
 
 /// The paths split by what they hold.
 #[derive(Default)]
@@ -186,56 +199,6 @@ fn mesh_name(mesh: CertMesh) -> &'static str {
     }
 }
 
-/// Role of a certificate read from a file: Istio's plug-in CA file names say it; otherwise
-/// basicConstraints does.
-fn file_role(path: &str, info: &CertificateInfo) -> (CertRole, Option<&'static str>, String) {
-    let name = Path::new(path)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ca = info.is_ca == Some(true);
-    match name.as_str() {
-        "root-cert.pem" => (
-            CertRole::TrustAnchor,
-            Some("istio"),
-            "file named like the root of Istio's plug-in CA (root-cert.pem)".to_owned(),
-        ),
-        "ca-cert.pem" => (
-            CertRole::SigningCa,
-            Some("istio"),
-            "file named like the signing CA of Istio's plug-in CA (ca-cert.pem)".to_owned(),
-        ),
-        "cert-chain.pem" => (
-            if info.self_signed {
-                CertRole::TrustAnchor
-            } else if ca {
-                CertRole::ChainIntermediate
-            } else {
-                CertRole::Leaf
-            },
-            Some("istio"),
-            "file named like the chain of Istio's plug-in CA (cert-chain.pem)".to_owned(),
-        ),
-        _ if ca => (
-            CertRole::OtherCa,
-            None,
-            format!(
-                "CA certificate (basicConstraints CA:TRUE{}) in a file",
-                if info.self_signed {
-                    ", self-signed"
-                } else {
-                    ""
-                }
-            ),
-        ),
-        _ => (
-            CertRole::Leaf,
-            None,
-            "leaf certificate (not a CA) in a file".to_owned(),
-        ),
-    }
-}
-
 /// Does finding key `key` belong to the certificate whose key is `cert_key`? The rule
 /// convention: the finding key starts with the certificate's key. `tls.crt#2...` is the
 /// second certificate of `tls.crt`, not the first.
@@ -286,12 +249,13 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
             args.verbose,
         ))
     };
-    let empty = meshaudit_model::Inventory::default();
-    let inventory = scanned.as_ref().map_or(&empty, |s| &s.ingested.inventory);
     let mut errors: Vec<InputError> = inputs.errors;
     if let Some(s) = &scanned {
         errors.extend(s.errors.iter().cloned());
     }
+    // Certificates from files and endpoints join the inventory (as `CertificateFile` objects),
+    // so the certificate rules judge them too.
+    let mut inventory = scanned.map(|s| s.ingested.inventory).unwrap_or_default();
 
     // Certificate files.
     let mut file_certs: Vec<(String, usize, CertificateInfo)> = Vec::new();
@@ -378,6 +342,41 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // Files and endpoints as inventory entries; remember how to show each.
+    let mut extra: std::collections::HashMap<usize, Origin> = std::collections::HashMap::new();
+    let mut by_path: Vec<(String, Vec<CertificateInfo>)> = Vec::new();
+    for (path, _, info) in file_certs {
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, list)) => list.push(info),
+            None => by_path.push((path, vec![info])),
+        }
+    }
+    for (path, certs) in by_path {
+        let id = inventory.add_certificate_file(&path, certs);
+        extra.insert(id, Origin::File(path));
+    }
+    let mut by_endpoint: Vec<(Place, Vec<CertificateInfo>)> = Vec::new();
+    for (place, info) in endpoint_certs {
+        let Place::Endpoint { address, .. } = &place else {
+            continue;
+        };
+        match by_endpoint
+            .iter_mut()
+            .find(|(p, _)| matches!(p, Place::Endpoint { address: a, .. } if a == address))
+        {
+            Some((_, list)) => list.push(info),
+            None => by_endpoint.push((place, vec![info])),
+        }
+    }
+    for (place, certs) in by_endpoint {
+        let Place::Endpoint { address, .. } = &place else {
+            continue;
+        };
+        let id = inventory.add_certificate_file(&format!("tls://{address}"), certs);
+        extra.insert(id, Origin::Endpoint(place));
+    }
+    let inventory = &inventory;
+
     // The certificate rules, with the config's thresholds and silencing.
     let mut ctx = Context::new(inventory, now());
     ctx.expiry = config.expiry;
@@ -396,55 +395,57 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
     let refs = certificates(inventory);
     let mut all: Vec<(Place, &CertificateInfo)> = Vec::new();
     for r in &refs {
-        let object = inventory.object(r.object);
-        all.push((
-            Place::Resource {
-                resource: ResourceRef::of(object),
-                key: r.key.clone(),
-                location: object.location_of(&r.steps()),
-            },
-            r.info,
-        ));
-    }
-    for (path, index, info) in &file_certs {
-        all.push((
-            Place::File {
+        let place = match extra.get(&r.object) {
+            Some(Origin::File(path)) => Place::File {
                 path: path.clone(),
-                index: *index,
+                index: index_of(&r.key),
             },
-            info,
-        ));
-    }
-    for (place, info) in &endpoint_certs {
-        all.push((place.clone(), info));
+            Some(Origin::Endpoint(Place::Endpoint {
+                address,
+                sni,
+                client_certificate,
+                tls,
+                ..
+            })) => Place::Endpoint {
+                address: address.clone(),
+                sni: sni.clone(),
+                index: index_of(&r.key),
+                client_certificate,
+                tls: tls.clone(),
+            },
+            _ => {
+                let object = inventory.object(r.object);
+                Place::Resource {
+                    resource: ResourceRef::of(object),
+                    key: r.key.clone(),
+                    location: object.location_of(&r.steps()),
+                }
+            }
+        };
+        all.push((place, r.info));
     }
     let mut attached = vec![false; findings.len()];
     let mut entries: Vec<CertEntry<'_>> = Vec::new();
     for (i, (place, info)) in all.iter().enumerate() {
+        let r = &refs[i];
         let chain = chain_of(i, &all);
-        let (role, mesh, because, on) = if let Some(r) = refs.get(i) {
-            let on: Vec<&Finding> = findings
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.object == Some(r.object) && key_matches(&f.key, &r.key))
-                .map(|(j, f)| {
-                    attached[j] = true;
-                    f
-                })
-                .collect();
-            (r.role, Some(mesh_name(r.mesh)), r.role_because.clone(), on)
-        } else {
-            let path = match place {
-                Place::File { path, .. } => path.as_str(),
-                Place::Resource { .. } | Place::Endpoint { .. } => "",
-            };
-            let (role, mesh, because) = file_role(path, info);
-            (role, mesh, because, Vec::new())
+        let on: Vec<&Finding> = findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.object == Some(r.object) && key_matches(&f.key, &r.key))
+            .map(|(j, f)| {
+                attached[j] = true;
+                f
+            })
+            .collect();
+        let mesh = match (place, r.mesh) {
+            (Place::File { .. } | Place::Endpoint { .. }, CertMesh::Kubernetes) => None,
+            (_, m) => Some(mesh_name(m)),
         };
         entries.push(CertEntry {
             place: place.clone(),
-            role: role.as_str(),
-            role_because: because,
+            role: r.role.as_str(),
+            role_because: r.role_because.clone(),
             mesh,
             info,
             days_left: (info.not_after - ctx.now).div_euclid(86_400),

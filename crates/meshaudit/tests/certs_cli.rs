@@ -637,3 +637,30 @@ fn rule_findings_are_attached_to_their_certificate() {
     let root = entry(&doc, "Secret istio-system/cacerts root-cert.pem");
     assert!(root["findings"].as_array().unwrap().is_empty(), "{root:#}");
 }
+
+/// Certificates from files are judged by the same rules as those in manifests.
+#[test]
+fn rule_findings_cover_certificate_files() {
+    let dir = TempDir::new("file-findings");
+    let p = pki();
+    dir.write("certs/old.pem", &p.expired.pem);
+    dir.write("certs/future.pem", &p.not_yet_valid.pem);
+    let (doc, out) = certs_json(&dir.0, &["certs"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rules = |place: &str| -> Vec<String> {
+        entry(&doc, place)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        rules("certs/old.pem").contains(&"CERT001".to_owned()),
+        "{doc:#}"
+    );
+    assert!(
+        rules("certs/future.pem").contains(&"CERT002".to_owned()),
+        "{doc:#}"
+    );
+}
