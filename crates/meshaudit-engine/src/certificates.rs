@@ -135,6 +135,15 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
                     CertMesh::Istio,
                     "cert-chain.pem of Istio's plug-in CA secret cacerts",
                 ),
+                // The kubernetes.io/tls layout of cacerts (istio-csr, cert-manager): tls.crt is
+                // the signing CA (then its chain), ca.crt the root.
+                ("cacerts", "tls.crt") if !info.source.contains('#') => (CertRole::SigningCa, CertMesh::Istio, "tls.crt of Istio's plug-in CA secret cacerts (kubernetes.io/tls layout): istiod signs workload certificates with it"),
+                ("cacerts", "tls.crt") => (
+                    if info.self_signed { CertRole::TrustAnchor } else if info.is_ca == Some(true) { CertRole::ChainIntermediate } else { CertRole::Leaf },
+                    CertMesh::Istio,
+                    "chain in tls.crt of Istio's plug-in CA secret cacerts",
+                ),
+                ("cacerts", "ca.crt") => (CertRole::TrustAnchor, CertMesh::Istio, "ca.crt of Istio's plug-in CA secret cacerts (kubernetes.io/tls layout): the root"),
                 ("istio-ca-secret", "ca-cert.pem") => (CertRole::SigningCa, CertMesh::Istio, "Istio's self-signed CA (istio-ca-secret): root and signing CA at once"),
                 ("linkerd-identity-issuer", "crt.pem" | "tls.crt") => (CertRole::SigningCa, CertMesh::Linkerd, "Linkerd's identity issuer certificate"),
                 ("linkerd-identity-issuer" | "linkerd-trust-anchor", "ca.crt") => (CertRole::TrustAnchor, CertMesh::Linkerd, "Linkerd's trust anchor"),
@@ -221,10 +230,16 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
     }
     for config in &inventory.webhook_configurations {
         for (i, hook) in config.webhooks.iter().enumerate() {
-            for info in &hook.client_config.ca_bundle_certificates {
+            for (n, info) in hook.client_config.ca_bundle_certificates.iter().enumerate() {
+                // `#2`, `#3`: the later certificates of one bundle, as for Secret values.
+                let suffix = if n == 0 {
+                    String::new()
+                } else {
+                    format!("#{}", n + 1)
+                };
                 out.push(CertificateRef {
                     object: config.object,
-                    key: format!("webhooks[{i}].clientConfig.caBundle"),
+                    key: format!("webhooks[{i}].clientConfig.caBundle{suffix}"),
                     field: vec![
                         FieldStep::Key("webhooks".into()),
                         FieldStep::Index(i),

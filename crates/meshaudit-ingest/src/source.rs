@@ -162,6 +162,14 @@ fn push_bytes(sources: &mut Sources, path: Arc<str>, bytes: Vec<u8>) {
             if text.starts_with('\u{feff}') {
                 text.drain(..3);
             }
+            if text.trim_start().starts_with("-----BEGIN ") {
+                // PEM, not YAML: say where such files belong instead of "no findings".
+                sources.errors.push(InputError::whole_input(
+                    path,
+                    "holds PEM data (certificates or keys), not Kubernetes manifests: list certificate files with `meshaudit certs`",
+                ));
+                return;
+            }
             sources.texts.push(SourceText { path, text });
         }
         Err(e) => {

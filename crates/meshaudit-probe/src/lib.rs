@@ -155,6 +155,15 @@ pub fn probe(target: &ProbeTarget) -> Result<ProbeResult, ProbeError> {
         address: address.clone(),
         message: format!("invalid server name `{sni}`: {e}"),
     })?;
+    if address
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        return Err(ProbeError::Address {
+            address: address.clone(),
+            message: "expected HOST:PORT, e.g. api.example.com:443".to_owned(),
+        });
+    }
     let socket_address = address
         .to_socket_addrs()
         .map_err(|e| ProbeError::Address {

@@ -270,7 +270,8 @@ pub fn table(report: &CertsReport<'_>) -> String {
         .iter()
         .filter(|c| c.days_left >= 0 && c.days_left < 30)
         .count();
-    let findings: usize = certs.iter().map(|c| c.findings.len()).sum();
+    let findings: usize =
+        certs.iter().map(|c| c.findings.len()).sum::<usize>() + report.other_findings.len();
     let _ = writeln!(
         s,
         "{} certificate(s): {expired} expired, {not_yet} not yet valid, {within_30} expiring within 30 days; {findings} finding(s).",

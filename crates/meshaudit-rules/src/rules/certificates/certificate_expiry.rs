@@ -88,6 +88,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let days = cert.days_left(ctx.now);
         let expired = cert.info.not_after <= ctx.now;
         let authority = cert.role.is_authority();
+        // A certificate cert-manager renews is only a problem once its renewal is overdue:
+        // short-lived issuers (Linkerd's documented 48h issuer) are always "days from expiry".
+        if !expired {
+            if let Some(renew_at) = managed_renewal_time(inv, cert) {
+                if ctx.now < renew_at {
+                    continue;
+                }
+            }
+        }
         let severity = if expired {
             if authority || cert.role == CertRole::GatewayServing {
                 Severity::Critical
@@ -141,4 +150,37 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         f.severity = severity;
         out.push(f);
     }
+}
+
+/// When cert-manager should have renewed `cert`, if a Certificate manages its Secret:
+/// `notAfter - renewBefore` (or the percentage, or cert-manager's default of a third of the
+/// lifetime).
+fn managed_renewal_time(
+    inv: &meshaudit_model::Inventory,
+    cert: &meshaudit_engine::certificates::CertificateRef<'_>,
+) -> Option<i64> {
+    let object = inv.object(cert.object);
+    if object.kind != "Secret" {
+        return None;
+    }
+    let namespace = object.namespace.as_deref()?;
+    let managed = inv
+        .cert_manager
+        .certificate_for_secret(namespace, &object.name);
+    let annotated = object
+        .annotations
+        .contains_key("cert-manager.io/certificate-name");
+    if managed.is_none() && !annotated {
+        return None;
+    }
+    let lifetime = (cert.info.not_after - cert.info.not_before).max(0);
+    let window = match managed.map(|c| &c.spec) {
+        Some(spec) => match (spec.renew_before, spec.renew_before_percentage) {
+            (Some(d), _) => d.secs(),
+            (None, Some(p)) if (1..=99).contains(&p) => lifetime * p / 100,
+            _ => lifetime / 3,
+        },
+        None => lifetime / 3,
+    };
+    Some(cert.info.not_after - window)
 }

@@ -66,8 +66,9 @@ for the offline root only.
 };
 
 const LEAF_DAYS: i64 = 398;
-const CA_DAYS: i64 = 5 * 365 + 1;
-const ROOT_DAYS: i64 = 10 * 365 + 2;
+// Calendar years: up to two (or three) leap days, plus a day of issuing slack.
+const CA_DAYS: i64 = 5 * 365 + 3;
+const ROOT_DAYS: i64 = 10 * 365 + 4;
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;

@@ -114,15 +114,26 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if secret.name == "cacerts" {
             for u in certs
                 .iter()
-                .filter(|u| u.cert.object == secret.object && u.cert.key == "ca-cert.pem")
+                // `ca-cert.pem`, or `tls.crt` in the kubernetes.io/tls layout istio-csr and
+                // cert-manager write (its first certificate is the signing CA).
+                .filter(|u| {
+                    u.cert.object == secret.object
+                        && (u.cert.key == "ca-cert.pem" || u.cert.key == "tls.crt")
+                })
             {
                 if !u.cert.info.self_signed {
                     continue;
                 }
-                let same_as_root = u.also_in.iter().any(|k| k.starts_with("root-cert.pem"))
+                let key = u.cert.key.as_str();
+                let root_key = if key == "tls.crt" {
+                    "ca.crt"
+                } else {
+                    "root-cert.pem"
+                };
+                let same_as_root = u.also_in.iter().any(|k| k.starts_with(root_key))
                     || certs.iter().any(|r| {
                         r.cert.object == secret.object
-                            && r.cert.key.starts_with("root-cert.pem")
+                            && r.cert.key.starts_with(root_key)
                             && r.cert.info.fingerprint_sha256 == u.cert.info.fingerprint_sha256
                     });
                 let mut f = finding(
@@ -131,12 +142,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     u,
                     None,
                     format!(
-                        "ca-cert.pem of Secret {root_ns}/cacerts ({}) is self-signed: the root itself signs workload certificates, so the root's private key (ca-key.pem) must live in the cluster",
+                        "{key} of Secret {root_ns}/cacerts ({}) is self-signed: the root itself signs workload certificates, so the root's private key must live in the cluster",
                         u.cert.info.subject
                     ),
                 );
                 if same_as_root {
-                    f = f.evidence("ca-cert.pem is the same certificate as root-cert.pem");
+                    f = f.evidence(format!("{key} is the same certificate as {root_key}"));
                 }
                 f = f.remediation(
                     "Keep the root offline: issue an intermediate CA from it for this cluster and put the intermediate in ca-cert.pem/ca-key.pem, with cert-chain.pem = intermediate + root.",

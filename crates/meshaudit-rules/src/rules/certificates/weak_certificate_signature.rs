@@ -28,10 +28,12 @@ A certificate whose issuer signed it with a broken hash:
   intermediate, webhook CA, other CA), `high` otherwise;
 - SHA-1: `high`.
 
-A **self-signed** certificate (a root, or a certificate trusted by being pinned) is reported only
-at `low`: nobody verifies a root's signature over itself — it is trusted because it sits in the
-trust bundle, so a collision on that signature gains an attacker nothing. The finding remains as a
-sign of legacy tooling to replace at the next rotation.
+A **self-signed** certificate (a root, or a certificate trusted by being pinned) is reported at
+`medium` when it is a CA and `low` otherwise: nobody verifies a root's signature over itself — it
+is trusted because it sits in the trust bundle, so a collision on that signature gains an attacker
+nothing — but a SHA-1 or MD5 root marks a CA made with legacy tooling, and compliance regimes
+(PCI DSS, FIPS-validated stacks) reject such signatures anywhere in a chain. Replace it at the next
+rotation.
 
 ## Why it matters
 
@@ -108,7 +110,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let authority = u.cert.role.is_authority();
         let (severity, effect) = if info.self_signed {
             (
-                Severity::Low,
+                if info.is_ca == Some(true) || authority {
+                    Severity::Medium
+                } else {
+                    Severity::Low
+                },
                 "it is self-signed, so that signature is never relied on (it is trusted by being in the bundle); replace it at the next rotation".to_owned(),
             )
         } else if hash == Hash::Md5 {
