@@ -1,4 +1,5 @@
-//! CERT008: Istio signs workload certificates with a self-signed root kept in the cluster.
+//! CERT008: the mesh signs workload certificates with a self-signed root kept in the cluster
+//! (Istio's self-signed CA, a self-signed `cacerts`, or a self-signed Linkerd issuer).
 
 use meshaudit_model::Step;
 
@@ -10,10 +11,10 @@ use crate::rule::Rule;
 pub static RULE: Rule = Rule {
     code: "CERT008",
     name: "istio-self-signed-ca",
-    title: "Istio signs with a self-signed root instead of an intermediate",
+    title: "Mesh signs with a self-signed root instead of an intermediate",
     category: Category::Certificates,
     severity: Severity::Medium,
-    meshes: &[Mesh::Istio],
+    meshes: &[Mesh::Istio, Mesh::Linkerd],
     compliance: &["SOC2:CC6.1", "PCI-DSS:3.6.1", "NIST-800-204A:SM-DR6"],
     doc: r#"
 ## What it detects
@@ -21,8 +22,12 @@ pub static RULE: Rule = Rule {
 - istiod runs on its **self-signed CA**: the input has the Secret `istio-ca-secret` in Istio's root
   namespace (istio-system unless the mesh config says otherwise) and no plug-in CA Secret `cacerts`
   there, so istiod generated its own root at install and signs workload certificates with it.
-- A plug-in CA Secret `cacerts` whose `ca-cert.pem` is **self-signed**: the root itself is used
-  as the signing CA instead of an intermediate.
+- A plug-in CA Secret `cacerts` whose `ca-cert.pem` (or `tls.crt`, in the kubernetes.io/tls layout
+  istio-csr and cert-manager write) is **self-signed**: the root itself is used as the signing CA
+  instead of an intermediate.
+- A Linkerd identity issuer (`linkerd-identity-issuer`, `crt.pem` or `tls.crt`) that is
+  **self-signed**: the trust anchor itself issues workload certificates, so its key is in the
+  cluster (Linkerd's docs keep the anchor's key offline and issue an intermediate issuer).
 
 Both are `medium`. A leftover `istio-ca-secret` next to a `cacerts` is not reported: istiod uses
 `cacerts` when it exists.
@@ -155,5 +160,32 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 out.push(f);
             }
         }
+    }
+    for u in &certs {
+        let object = inv.object(u.cert.object);
+        if object.kind != "Secret"
+            || object.name != "linkerd-identity-issuer"
+            || !(u.cert.key == "crt.pem" || u.cert.key == "tls.crt")
+            || !u.cert.info.self_signed
+        {
+            continue;
+        }
+        let mut f = finding(
+            &RULE,
+            inv,
+            u,
+            None,
+            format!(
+                "{} of Secret {}/linkerd-identity-issuer ({}) is self-signed: the trust anchor itself issues workload certificates, so its private key lives in the cluster",
+                u.cert.key,
+                object.namespace.as_deref().unwrap_or_default(),
+                u.cert.info.subject
+            ),
+        )
+        .remediation(
+            "Keep the trust anchor's key offline: issue an intermediate issuer certificate from the anchor (CA:TRUE, pathlen 0) and put it with its key in linkerd-identity-issuer; keep only the anchor certificate in the trust roots bundle.",
+        );
+        f.mesh = Mesh::Linkerd;
+        out.push(f);
     }
 }
