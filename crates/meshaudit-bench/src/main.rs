@@ -1,0 +1,193 @@
+//! `meshaudit-bench`: times the stages of `meshaudit scan` one by one, for `scripts/bench`.
+//!
+//! - `parse PATH...`: reads and parses the inputs exactly as `meshaudit scan` does
+//!   ([`read_sources`] + [`ingest`]) and nothing else: the parse-only baseline.
+//! - `graph PATH...`: the same, then times [`meshaudit_engine::build_graph`] alone.
+//! - `phases PATH...`: times read, parse/ingest, graph, rules (default settings), JSON render
+//!   and dropping the inventory, each on its own.
+//!
+//! Results go to standard error as `key=value` pairs on one line, so that scripts can read
+//! them and a person can too.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use meshaudit_ingest::{ingest, read_sources};
+use meshaudit_report::text::TextOptions;
+use meshaudit_report::{render, Format, ScanReport};
+use meshaudit_rules::{analyze, Context, Settings};
+
+const USAGE: &str = "usage: meshaudit-bench (parse|graph|phases) PATH...";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<()> {
+    let Some((command, paths)) = args.split_first() else {
+        bail!("{USAGE}");
+    };
+    let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+    if paths.is_empty() {
+        bail!("{USAGE}");
+    }
+    let line = match command.as_str() {
+        "parse" => parse(&paths),
+        "graph" => graph(&paths),
+        "phases" => phases(&paths)?,
+        _ => bail!("unknown command `{command}`\n{USAGE}"),
+    };
+    writeln!(std::io::stderr(), "{}", line.render()).context("cannot write to stderr")?;
+    Ok(())
+}
+
+/// One result line: `name key=value key=value ...`.
+#[derive(Debug, Default)]
+struct Line {
+    name: &'static str,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl Line {
+    fn new(name: &'static str) -> Self {
+        Line {
+            name,
+            fields: Vec::new(),
+        }
+    }
+
+    fn count(&mut self, key: &'static str, n: usize) {
+        self.fields.push((key, n.to_string()));
+    }
+
+    fn ms(&mut self, key: &'static str, d: Duration) {
+        self.fields
+            .push((key, format!("{:.1}", d.as_secs_f64() * 1000.0)));
+    }
+
+    fn render(&self) -> String {
+        let mut s = self.name.to_string();
+        for (k, v) in &self.fields {
+            s.push(' ');
+            s.push_str(k);
+            s.push('=');
+            s.push_str(v);
+        }
+        s
+    }
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed())
+}
+
+fn parse(paths: &[PathBuf]) -> Line {
+    let start = Instant::now();
+    let sources = read_sources(paths, &mut std::io::stdin().lock());
+    let ingested = ingest(&sources.texts);
+    let elapsed = start.elapsed();
+    let mut line = Line::new("parse");
+    line.count("inputs", sources.texts.len());
+    line.count("objects", ingested.inventory.objects.len());
+    line.count("errors", sources.errors.len() + ingested.errors.len());
+    line.ms("parse_ms", elapsed);
+    line
+}
+
+fn graph(paths: &[PathBuf]) -> Line {
+    let (sources, read) = timed(|| read_sources(paths, &mut std::io::stdin().lock()));
+    let (ingested, parse) = timed(|| ingest(&sources.texts));
+    let inventory = &ingested.inventory;
+    let (graph, graph_time) = timed(|| meshaudit_engine::build_graph(inventory));
+    let mut line = Line::new("graph");
+    line.count("objects", inventory.objects.len());
+    line.count("workloads", graph.workloads.len());
+    line.count("server_ports", graph.servers.len());
+    line.count(
+        "edge_groups",
+        graph.servers.iter().map(|s| s.groups.len()).sum(),
+    );
+    line.ms("parse_ms", read + parse);
+    line.ms("graph_ms", graph_time);
+    line
+}
+
+fn phases(paths: &[PathBuf]) -> anyhow::Result<Line> {
+    let total = Instant::now();
+    let (sources, read) = timed(|| read_sources(paths, &mut std::io::stdin().lock()));
+    let bytes: usize = sources.texts.iter().map(|t| t.text.len()).sum();
+    let (ingested, parse) = timed(|| ingest(&sources.texts));
+    let inventory = &ingested.inventory;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    // `Context::new` builds the graph and nothing else.
+    let (ctx, graph_time) = timed(|| Context::new(inventory, now));
+    let settings = Settings::default();
+    let ((findings, suppressed), rules_time) = timed(|| analyze(&ctx, &settings));
+    let rules = settings.enabled_rules();
+    let mut errors = sources.errors.clone();
+    errors.extend(ingested.errors.iter().cloned());
+    let report = ScanReport {
+        resources: inventory.objects.len(),
+        findings: &findings,
+        errors: &errors,
+        suppressed,
+        rules: &rules,
+    };
+    let (rendered, render_time) = timed(|| render(&report, Format::Json, &TextOptions::default()));
+    let mut line = Line::new("phases");
+    line.count("inputs", sources.texts.len());
+    line.count("bytes", bytes);
+    line.count("objects", inventory.objects.len());
+    line.count("workloads", ctx.graph.workloads.len());
+    line.count("server_ports", ctx.graph.servers.len());
+    line.count("findings", findings.len());
+    line.count("json_bytes", rendered.len());
+    line.ms("read_ms", read);
+    line.ms("parse_ms", parse);
+    line.ms("graph_ms", graph_time);
+    line.ms("rules_ms", rules_time);
+    line.ms("render_ms", render_time);
+    let start = Instant::now();
+    drop(rendered);
+    drop(findings);
+    drop(ctx);
+    drop(ingested);
+    drop(sources);
+    line.ms("drop_ms", start.elapsed());
+    line.ms("total_ms", total.elapsed());
+    Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_renders_key_value_pairs() {
+        let mut line = Line::new("parse");
+        line.count("objects", 1000);
+        line.ms("parse_ms", Duration::from_micros(12_345));
+        assert_eq!(line.render(), "parse objects=1000 parse_ms=12.3");
+    }
+
+    #[test]
+    fn unknown_command_is_an_error() {
+        let err = run(&["nope".into(), "x".into()]).unwrap_err();
+        assert!(err.to_string().contains("unknown command"));
+        assert!(run(&["parse".into()]).is_err());
+    }
+}
