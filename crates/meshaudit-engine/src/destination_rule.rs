@@ -100,6 +100,9 @@ pub struct DestinationRules<'a> {
     inventory: &'a Inventory,
     root: &'a str,
     by_namespace: HashMap<&'a str, Vec<(usize, &'a Typed<DestinationRuleSpec>)>>,
+    /// Rule indexes by normalized exact host, and the wildcard hosts.
+    exact: HashMap<String, Vec<usize>>,
+    wildcard: Vec<(String, usize)>,
 }
 
 impl<'a> DestinationRules<'a> {
@@ -111,10 +114,23 @@ impl<'a> DestinationRules<'a> {
                 .or_default()
                 .push((i, dr));
         }
+        // Exact hosts are looked up; only wildcard hosts are matched one by one.
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wildcard = Vec::new();
+        for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
+            let host = normalized_host(&dr.spec.host, &dr.namespace);
+            if host.starts_with('*') {
+                wildcard.push((host, i));
+            } else {
+                exact.entry(host).or_default().push(i);
+            }
+        }
         DestinationRules {
             inventory,
             root: inventory.istio.root_namespace(),
             by_namespace,
+            exact,
+            wildcard,
         }
     }
 
@@ -135,17 +151,20 @@ impl<'a> DestinationRules<'a> {
     /// Namespaces whose clients may see a different rule for `host` than clients elsewhere:
     /// those holding a rule for the host, and those named in a rule's `exportTo`.
     pub fn namespaces_with_own_view(&self, host: &str) -> Vec<&'a str> {
+        let rules = &self.inventory.istio.destination_rules;
+        let matching = self.exact.get(host).into_iter().flatten().copied().chain(
+            self.wildcard
+                .iter()
+                .filter(|(pattern, _)| host_match(pattern, host).is_some())
+                .map(|(_, i)| *i),
+        );
         let mut out = Vec::new();
-        for (ns, rules) in &self.by_namespace {
-            for (_, dr) in rules {
-                if host_match(&normalized_host(&dr.spec.host, ns), host).is_none() {
-                    continue;
-                }
-                out.push(*ns);
-                for e in dr.spec.export_to.iter().flatten() {
-                    if e != "*" && e != "." && e != "~" {
-                        out.push(e.as_str());
-                    }
+        for i in matching {
+            let dr = &rules[i];
+            out.push(dr.namespace.as_str());
+            for e in dr.spec.export_to.iter().flatten() {
+                if e != "*" && e != "." && e != "~" {
+                    out.push(e.as_str());
                 }
             }
         }

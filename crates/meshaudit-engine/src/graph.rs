@@ -179,8 +179,18 @@ impl ServerPort {
         let index = match client {
             Client::Workload(w) => {
                 let node = &graph.workloads[w];
+                // A meshed client whose proxy does not capture its connections to this server
+                // (excluded outbound port, UID 1337) sends what a client without a proxy sends.
+                let capture = &node.membership.capture;
+                let bypasses = node.membership.data_plane.is_meshed()
+                    && (!capture.captures_outbound(self.port)
+                        || self
+                            .services
+                            .iter()
+                            .any(|v| !capture.captures_outbound(v.port)));
                 match self.individual.get(&w) {
                     Some(&g) => g,
+                    None if bypasses => self.other_unmeshed,
                     None if node.membership.data_plane.is_meshed() => self
                         .namespace_groups
                         .get(&node.namespace)
@@ -257,7 +267,11 @@ impl Graph {
 
     /// The server ports of workload `w`.
     pub fn ports_of(&self, w: usize) -> impl Iterator<Item = &ServerPort> + '_ {
-        self.servers.iter().filter(move |s| s.workload == w)
+        // `servers` is sorted by workload, then port.
+        let start = self.servers.partition_point(|s| s.workload < w);
+        self.servers[start..]
+            .iter()
+            .take_while(move |s| s.workload == w)
     }
 }
 
@@ -400,20 +414,6 @@ impl<'a> Builder<'a> {
         let mut keys: Vec<(usize, u16)> = ports.keys().copied().collect();
         keys.sort_unstable();
 
-        // Clients whose proxy lets some connections bypass it are always evaluated alone.
-        let bypassing: Vec<usize> = nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| {
-                let c = &n.membership.capture;
-                n.membership.data_plane.is_meshed()
-                    && (!c.excluded_outbound_ports.is_empty()
-                        || c.outbound_bypass_all
-                        || !c.proxy_uid_containers.is_empty())
-            })
-            .map(|(i, _)| i)
-            .collect();
-
         let mut servers = Vec::new();
         for (w, port) in keys {
             if nodes[w].membership.data_plane == DataPlane::Gateway {
@@ -421,7 +421,7 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let services = ports.remove(&(w, port)).unwrap_or_default();
-            servers.push(self.server_port(&nodes, &by_namespace, &bypassing, w, port, services));
+            servers.push(self.server_port(&nodes, &by_namespace, w, port, services));
         }
         Graph {
             workloads: nodes,
@@ -456,7 +456,6 @@ impl<'a> Builder<'a> {
         &self,
         nodes: &[WorkloadNode],
         by_namespace: &HashMap<&str, Vec<usize>>,
-        bypassing: &[usize],
         w: usize,
         port: u16,
         services: Vec<ServicePortRef>,
@@ -620,7 +619,6 @@ impl<'a> Builder<'a> {
                 );
             }
         }
-        individual_clients.extend_from_slice(bypassing);
         individual_clients.sort_unstable();
         individual_clients.dedup();
 

@@ -1,6 +1,6 @@
 //! AUTHZ002: a meshed workload that no ALLOW AuthorizationPolicy applies to.
 
-use meshaudit_engine::membership::{workload_mesh_membership, DataPlane};
+use meshaudit_engine::membership::DataPlane;
 use meshaudit_engine::scope::authorization_policies_for;
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::Step;
@@ -106,10 +106,18 @@ spec:
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for (w, workload) in inv.workloads.iter().enumerate() {
-        let (meshed, why) = workload_mesh_membership(inv, workload);
-        if !meshed {
+        let Some(node) = ctx.graph.workloads.get(w) else {
+            continue;
+        };
+        if !node.membership.data_plane.is_meshed() {
             continue;
         }
+        let why = node
+            .membership
+            .because
+            .last()
+            .map(|b| b.fact.clone())
+            .unwrap_or_default();
         // Gateways are proxies at the mesh edge, governed by their Gateway servers and
         // policies of their own; a workload that serves no port has nothing to authorize.
         if ctx
