@@ -5,6 +5,8 @@
 //! - `graph PATH...`: the same, then times [`meshaudit_engine::build_graph`] alone.
 //! - `phases PATH...`: times read, parse/ingest, graph, rules (default settings), JSON render
 //!   and dropping the inventory, each on its own.
+//! - `rules PATH...`: parse and build the graph, then time each enabled rule's check alone and
+//!   print the slowest (`analyze` also filters, suppresses and sorts; its time is printed too).
 //!
 //! Results go to standard error as `key=value` pairs on one line, so that scripts can read
 //! them and a person can too.
@@ -20,7 +22,9 @@ use meshaudit_report::text::TextOptions;
 use meshaudit_report::{render, Format, ScanReport};
 use meshaudit_rules::{analyze, Context, Settings};
 
-const USAGE: &str = "usage: meshaudit-bench (parse|graph|phases) PATH...";
+const USAGE: &str = "usage: meshaudit-bench (parse|graph|phases|rules) PATH...";
+/// How many of the slowest rules `rules` prints.
+const SLOWEST: usize = 8;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,6 +49,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
         "parse" => parse(&paths),
         "graph" => graph(&paths),
         "phases" => phases(&paths)?,
+        "rules" => rules(&paths),
         _ => bail!("unknown command `{command}`\n{USAGE}"),
     };
     writeln!(std::io::stderr(), "{}", line.render()).context("cannot write to stderr")?;
@@ -75,6 +80,16 @@ impl Line {
             .push((key, format!("{:.1}", d.as_secs_f64() * 1000.0)));
     }
 
+    /// Peak resident memory of this process so far (`VmHWM`), in MiB, where Linux tells it.
+    fn peak_rss(&mut self, key: &'static str) {
+        if let Some(kb) = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| vm_hwm_kb(&s))
+        {
+            self.fields.push((key, (kb / 1024).to_string()));
+        }
+    }
+
     fn render(&self) -> String {
         let mut s = self.name.to_string();
         for (k, v) in &self.fields {
@@ -85,6 +100,12 @@ impl Line {
         }
         s
     }
+}
+
+/// `VmHWM:   123456 kB` from `/proc/self/status`.
+fn vm_hwm_kb(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -101,6 +122,7 @@ fn parse(paths: &[PathBuf]) -> Line {
     let mut line = Line::new("parse");
     line.count("inputs", sources.texts.len());
     line.count("objects", ingested.inventory.objects.len());
+    line.count("workloads", ingested.inventory.workloads.len());
     line.count("errors", sources.errors.len() + ingested.errors.len());
     line.ms("parse_ms", elapsed);
     line
@@ -124,19 +146,54 @@ fn graph(paths: &[PathBuf]) -> Line {
     line
 }
 
+fn rules(paths: &[PathBuf]) -> Line {
+    let sources = read_sources(paths, &mut std::io::stdin().lock());
+    let ingested = ingest(&sources.texts);
+    let ctx = Context::new(&ingested.inventory, unix_now());
+    let settings = Settings::default();
+    let mut times: Vec<(&'static str, Duration)> = settings
+        .enabled_rules()
+        .iter()
+        .map(|rule| {
+            let mut out = Vec::new();
+            let ((), d) = timed(|| (rule.check)(&ctx, &mut out));
+            (rule.code, d)
+        })
+        .collect();
+    let sum: Duration = times.iter().map(|(_, d)| *d).sum();
+    let (_, analyze_time) = timed(|| analyze(&ctx, &settings));
+    times.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let mut line = Line::new("rules");
+    line.count("rules", times.len());
+    line.ms("analyze_ms", analyze_time);
+    line.ms("checks_ms", sum);
+    for (code, d) in times.into_iter().take(SLOWEST) {
+        line.ms(code, d);
+    }
+    line
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 fn phases(paths: &[PathBuf]) -> anyhow::Result<Line> {
     let total = Instant::now();
     let (sources, read) = timed(|| read_sources(paths, &mut std::io::stdin().lock()));
     let bytes: usize = sources.texts.iter().map(|t| t.text.len()).sum();
+    let mut line = Line::new("phases");
     let (ingested, parse) = timed(|| ingest(&sources.texts));
+    line.peak_rss("rss_parse_mb");
     let inventory = &ingested.inventory;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = unix_now();
     // `Context::new` builds the graph and nothing else.
     let (ctx, graph_time) = timed(|| Context::new(inventory, now));
+    line.peak_rss("rss_graph_mb");
     let settings = Settings::default();
     let ((findings, suppressed), rules_time) = timed(|| analyze(&ctx, &settings));
+    line.peak_rss("rss_rules_mb");
     let rules = settings.enabled_rules();
     let mut errors = sources.errors.clone();
     errors.extend(ingested.errors.iter().cloned());
@@ -148,7 +205,7 @@ fn phases(paths: &[PathBuf]) -> anyhow::Result<Line> {
         rules: &rules,
     };
     let (rendered, render_time) = timed(|| render(&report, Format::Json, &TextOptions::default()));
-    let mut line = Line::new("phases");
+    line.peak_rss("rss_render_mb");
     line.count("inputs", sources.texts.len());
     line.count("bytes", bytes);
     line.count("objects", inventory.objects.len());
@@ -182,6 +239,13 @@ mod tests {
         line.count("objects", 1000);
         line.ms("parse_ms", Duration::from_micros(12_345));
         assert_eq!(line.render(), "parse objects=1000 parse_ms=12.3");
+    }
+
+    #[test]
+    fn reads_peak_rss_from_proc_status() {
+        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t   123456 kB\nVmRSS:\t 1 kB\n";
+        assert_eq!(vm_hwm_kb(status), Some(123_456));
+        assert_eq!(vm_hwm_kb("Name: x\n"), None);
     }
 
     #[test]
