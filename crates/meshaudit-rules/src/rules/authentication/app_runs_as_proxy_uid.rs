@@ -1,10 +1,9 @@
 //! AUTHN008: an application container of a meshed workload runs as UID 1337, the proxy's user.
 
 use meshaudit_engine::membership::{DataPlane, PROXY_UID};
-use meshaudit_engine::{Client, Transport};
 use meshaudit_model::Step;
 
-use super::common::{template_path, workload_name};
+use super::common::{bypass_reach, template_path, workload_name, BypassReach};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -88,34 +87,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let name = workload_name(inv, w);
         // What the graph says about its calls to meshed servers.
-        let mut plaintext = 0usize;
-        let mut failing = 0usize;
-        let mut example = None;
-        for server in &graph.servers {
-            if server.workload == w
-                || !graph.workloads[server.workload]
-                    .membership
-                    .data_plane
-                    .is_meshed()
-            {
-                continue;
-            }
-            let group = server.group_for(graph, Client::Workload(w));
-            match group.transport {
-                Transport::Plaintext if group.reach().is_open() => {
-                    plaintext += 1;
-                    example.get_or_insert_with(|| {
-                        format!(
-                            "graph: {name} reaches {} port {} in plaintext, without its identity",
-                            workload_name(inv, server.workload),
-                            server.port
-                        )
-                    });
-                }
-                Transport::Fails => failing += 1,
-                _ => {}
-            }
-        }
+        let BypassReach {
+            plaintext,
+            failing,
+            example,
+        } = bypass_reach(inv, graph, w, |_| true);
         let object = inv.object(workload.object);
         for (index, container) in workload.containers.iter().enumerate() {
             if container.name == "istio-proxy"

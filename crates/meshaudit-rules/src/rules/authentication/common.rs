@@ -2,7 +2,7 @@
 //! what a client without a proxy gets on a server port.
 
 use meshaudit_engine::authorization::Decision;
-use meshaudit_engine::{ServerPort, Transport};
+use meshaudit_engine::{Client, Graph, ServerPort, Transport};
 use meshaudit_model::{Inventory, Step};
 
 /// `Deployment shop/orders`.
@@ -69,4 +69,59 @@ pub fn unmeshed_authz_evidence(inv: &Inventory, server: &ServerPort) -> Vec<Stri
         .iter()
         .flat_map(|a| a.because.iter().map(|b| b.render(inv)))
         .collect()
+}
+
+/// What a meshed client's calls to meshed servers become when they bypass its sidecar.
+pub struct BypassReach {
+    /// Server ports that accept the plaintext and let it through.
+    pub plaintext: usize,
+    /// Server ports that reject it (STRICT).
+    pub failing: usize,
+    /// One example, for the evidence.
+    pub example: Option<String>,
+}
+
+/// Counts, from the graph, the meshed server ports that client `w` reaches in plaintext (and
+/// those that refuse it), over the calls `counts(port)` selects by destination port.
+pub fn bypass_reach(
+    inv: &Inventory,
+    graph: &Graph,
+    w: usize,
+    counts: impl Fn(u16) -> bool,
+) -> BypassReach {
+    let name = workload_name(inv, w);
+    let mut out = BypassReach {
+        plaintext: 0,
+        failing: 0,
+        example: None,
+    };
+    for server in &graph.servers {
+        if server.workload == w
+            || !graph.workloads[server.workload]
+                .membership
+                .data_plane
+                .is_meshed()
+        {
+            continue;
+        }
+        let group = server.group_for(graph, Client::Workload(w));
+        if !counts(group.via.map_or(server.port, |v| v.port)) {
+            continue;
+        }
+        match group.transport {
+            Transport::Plaintext if group.reach().is_open() => {
+                out.plaintext += 1;
+                out.example.get_or_insert_with(|| {
+                    format!(
+                        "graph: {name} reaches {} port {} in plaintext, without its identity",
+                        workload_name(inv, server.workload),
+                        server.port
+                    )
+                });
+            }
+            Transport::Fails => out.failing += 1,
+            _ => {}
+        }
+    }
+    out
 }

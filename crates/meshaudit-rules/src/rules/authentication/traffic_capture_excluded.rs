@@ -4,10 +4,11 @@ use meshaudit_engine::membership::{
     DataPlane, EXCLUDE_INBOUND_PORTS, EXCLUDE_OUTBOUND_IP_RANGES, EXCLUDE_OUTBOUND_PORTS,
     INCLUDE_INBOUND_PORTS, INCLUDE_OUTBOUND_IP_RANGES,
 };
-use meshaudit_engine::{Client, Transport};
 use meshaudit_model::Step;
 
-use super::common::{template_path, unmeshed_plaintext_open, workload_name};
+use super::common::{
+    bypass_reach, template_path, unmeshed_plaintext_open, workload_name, BypassReach,
+};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -236,45 +237,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                                 .map(str::trim)
                                 .any(|r| r == "*" || r == "0.0.0.0/0" || r == "::/0"));
                     let modelled = key == EXCLUDE_OUTBOUND_PORTS || bypass_all;
-                    let mut plaintext = 0usize;
-                    let mut failing = 0usize;
-                    let mut example = None;
-                    for server in &graph.servers {
-                        if server.workload == w
-                            || !graph.workloads[server.workload]
-                                .membership
-                                .data_plane
-                                .is_meshed()
-                        {
-                            continue;
-                        }
-                        let group = server.group_for(graph, Client::Workload(w));
-                        let port = group.via.map_or(server.port, |v| v.port);
-                        let bypassed = !graph.workloads[w]
-                            .membership
-                            .capture
-                            .captures_outbound(port);
-                        if !modelled
-                            || !bypassed
-                            || (key == EXCLUDE_OUTBOUND_PORTS && !excluded_ports.contains(&port))
-                        {
-                            continue;
-                        }
-                        match group.transport {
-                            Transport::Plaintext if group.reach().is_open() => {
-                                plaintext += 1;
-                                example.get_or_insert_with(|| {
-                                    format!(
-                                        "graph: {name} reaches {} port {} in plaintext, without its identity",
-                                        workload_name(inv, server.workload),
-                                        server.port
-                                    )
-                                });
-                            }
-                            Transport::Fails => failing += 1,
-                            _ => {}
-                        }
-                    }
+                    let capture = &graph.workloads[w].membership.capture;
+                    let BypassReach {
+                        plaintext,
+                        failing,
+                        example,
+                    } = bypass_reach(inv, graph, w, |port| {
+                        modelled
+                            && !capture.captures_outbound(port)
+                            && (key != EXCLUDE_OUTBOUND_PORTS || excluded_ports.contains(&port))
+                    });
                     let mut f = Finding::new(
                         &RULE,
                         workload.object,
