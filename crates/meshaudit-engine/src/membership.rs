@@ -74,13 +74,6 @@ impl NamespaceMesh {
     }
 }
 
-/// Whether a namespace is part of the mesh (by its labels).
-pub fn namespace_in_mesh(inventory: &Inventory, namespace: &str) -> bool {
-    inventory
-        .namespace(namespace)
-        .is_some_and(|ns| NamespaceMesh::of(ns).is_meshed())
-}
-
 /// What runs beside (or in front of) a workload's application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataPlane {
@@ -664,12 +657,4 @@ fn capture_of(workload: &Workload) -> Capture {
         }
     }
     capture
-}
-
-/// Whether a workload's pods run with an Istio data plane, and why (one sentence).
-pub fn workload_mesh_membership(inventory: &Inventory, workload: &Workload) -> (bool, String) {
-    let injectors = injector_webhooks(inventory);
-    let m = membership(inventory, &injectors, workload);
-    let why = m.because.last().map(|b| b.fact.clone()).unwrap_or_default();
-    (m.data_plane.is_meshed(), why)
 }

@@ -6,10 +6,8 @@
 //! workload in that scope, with one only to workloads whose labels match. Policies attached with
 //! `targetRef(s)` bind to gateways or services (waypoints), never to sidecar workloads.
 
-use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, Typed};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::selector::WorkloadSelector;
-use meshaudit_model::Inventory;
 
 /// How a policy reaches a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,29 +41,4 @@ pub fn applies_to(
         Some(sel) if sel.matches(&workload.labels) => Some(PolicyScope::Selected),
         Some(_) => None,
     }
-}
-
-/// The AuthorizationPolicies with `action` that apply to `workload`, with how they apply.
-pub fn authorization_policies_for<'a>(
-    inventory: &'a Inventory,
-    workload: &Workload,
-    action: AuthorizationAction,
-) -> Vec<(&'a Typed<AuthorizationPolicySpec>, PolicyScope)> {
-    let root = inventory.istio.root_namespace();
-    inventory
-        .istio
-        .authorization_policies
-        .iter()
-        .filter(|p| p.spec.action == action)
-        .filter_map(|p| {
-            applies_to(
-                root,
-                &p.namespace,
-                p.spec.selector.as_ref(),
-                p.spec.has_target_refs(),
-                workload,
-            )
-            .map(|scope| (p, scope))
-        })
-        .collect()
 }

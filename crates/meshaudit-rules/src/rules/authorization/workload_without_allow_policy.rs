@@ -1,7 +1,6 @@
 //! AUTHZ002: a meshed workload that no ALLOW AuthorizationPolicy applies to.
 
 use meshaudit_engine::membership::DataPlane;
-use meshaudit_engine::scope::authorization_policies_for;
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::Step;
 
@@ -132,7 +131,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if ports.is_empty() {
             continue;
         }
-        if !authorization_policies_for(inv, workload, AuthorizationAction::Allow).is_empty() {
+        // The policies that apply were resolved once, with the graph (in input order here).
+        let mut indexes = node.authorization_policies.clone();
+        indexes.sort_unstable();
+        let applying = |action: AuthorizationAction| {
+            indexes
+                .iter()
+                .map(|&i| &inv.istio.authorization_policies[i])
+                .filter(move |p| p.spec.action == action)
+        };
+        if applying(AuthorizationAction::Allow).next().is_some() {
             continue;
         }
         let object = inv.object(workload.object);
@@ -171,7 +179,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             workload.namespace,
             workload.name
         ));
-        for (deny, _) in authorization_policies_for(inv, workload, AuthorizationAction::Deny) {
+        for deny in applying(AuthorizationAction::Deny) {
             finding = finding.evidence(format!(
                 "only DENY policy {}/{} applies, which blocks what it matches and allows the rest",
                 deny.namespace, deny.name
