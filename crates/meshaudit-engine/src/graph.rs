@@ -99,7 +99,7 @@ impl Transport {
 }
 
 /// The overall answer for an edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reach {
     Allowed,
     Conditional,
@@ -229,6 +229,62 @@ pub struct Graph {
     pub servers: Vec<ServerPort>,
     pub trust_domain: String,
     pub auto_mtls: bool,
+    index: ServerIndex,
+}
+
+/// Reverse indexes over `servers`, so that questions about one client or one Service cost the
+/// ports that concern it rather than every port.
+#[derive(Debug, Clone, Default)]
+struct ServerIndex {
+    /// Per workload: the servers that evaluate it as an individual client.
+    individual_at: Vec<Vec<usize>>,
+    /// Per namespace: the servers with a group for that namespace's meshed clients.
+    namespace_group_at: HashMap<String, Vec<usize>>,
+    /// Per destination port (a server port, or a Service port that leads to one): the servers.
+    by_destination_port: HashMap<u16, Vec<usize>>,
+    /// Per Service (index into the inventory's list): the servers it leads to.
+    by_service: Vec<Vec<usize>>,
+}
+
+impl ServerIndex {
+    fn new(workloads: usize, services: usize, servers: &[ServerPort]) -> Self {
+        let mut index = ServerIndex {
+            individual_at: vec![Vec::new(); workloads],
+            by_service: vec![Vec::new(); services],
+            ..ServerIndex::default()
+        };
+        // Servers are visited in order, so every list comes out sorted.
+        for (s, server) in servers.iter().enumerate() {
+            let mut clients: Vec<usize> = server.individual.keys().copied().collect();
+            clients.sort_unstable();
+            for c in clients {
+                index.individual_at[c].push(s);
+            }
+            let mut namespaces: Vec<&String> = server.namespace_groups.keys().collect();
+            namespaces.sort_unstable();
+            for ns in namespaces {
+                index
+                    .namespace_group_at
+                    .entry(ns.clone())
+                    .or_default()
+                    .push(s);
+            }
+            let mut ports: Vec<u16> = server.services.iter().map(|v| v.port).collect();
+            ports.push(server.port);
+            ports.sort_unstable();
+            ports.dedup();
+            for port in ports {
+                index.by_destination_port.entry(port).or_default().push(s);
+            }
+            let mut services: Vec<usize> = server.services.iter().map(|v| v.service).collect();
+            services.sort_unstable();
+            services.dedup();
+            for service in services {
+                index.by_service[service].push(s);
+            }
+        }
+        index
+    }
 }
 
 impl Graph {
@@ -267,11 +323,76 @@ impl Graph {
 
     /// The server ports of workload `w`.
     pub fn ports_of(&self, w: usize) -> impl Iterator<Item = &ServerPort> + '_ {
+        self.servers[self.port_range(w)].iter()
+    }
+
+    /// The indexes in `servers` of workload `w`'s ports.
+    fn port_range(&self, w: usize) -> std::ops::Range<usize> {
         // `servers` is sorted by workload, then port.
         let start = self.servers.partition_point(|s| s.workload < w);
-        self.servers[start..]
-            .iter()
-            .take_while(move |s| s.workload == w)
+        let end = start + self.servers[start..].partition_point(|s| s.workload == w);
+        start..end
+    }
+
+    /// The server ports (indexes into `servers`) that Service `service` leads to, in order.
+    pub fn servers_of_service(&self, service: usize) -> &[usize] {
+        self.index
+            .by_service
+            .get(service)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The server ports (indexes into `servers`) a client reaches by connecting to `port`: the
+    /// port itself, or a Service port leading to it. In order.
+    pub fn servers_at_destination_port(&self, port: u16) -> &[usize] {
+        self.index
+            .by_destination_port
+            .get(&port)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The catch-all group workload `w` falls into at a server port that does not treat it
+    /// apart: [`Client::OtherMeshed`] for a workload whose proxy handles its outbound
+    /// connections, [`Client::OtherUnmeshed`] otherwise.
+    pub fn catch_all(&self, w: usize) -> Client {
+        let membership = &self.workloads[w].membership;
+        let capture = &membership.capture;
+        if membership.data_plane.is_meshed()
+            && !capture.outbound_bypass_all
+            && capture.proxy_uid_containers.is_empty()
+        {
+            Client::OtherMeshed
+        } else {
+            Client::OtherUnmeshed
+        }
+    }
+
+    /// The server ports (indexes into `servers`, sorted, without repeats) where client `w`'s
+    /// answer may not be its [`catch_all`](Graph::catch_all) group: ports that evaluate it
+    /// individually, that have a group for its namespace, or that it reaches past its proxy —
+    /// and its own ports, which are no edges of it. At every other port,
+    /// `group_for(Client::Workload(w))` is the catch-all group.
+    pub fn treated_apart(&self, w: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self.index.individual_at[w].clone();
+        out.extend(self.port_range(w));
+        let node = &self.workloads[w];
+        if self.catch_all(w) == Client::OtherMeshed {
+            if let Some(servers) = self.index.namespace_group_at.get(&node.namespace) {
+                out.extend_from_slice(servers);
+            }
+            for port in &node.membership.capture.excluded_outbound_ports {
+                out.extend_from_slice(self.servers_at_destination_port(*port));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The group that answers for `client` at `server`; `Client::OtherMeshed` and
+    /// `Client::OtherUnmeshed` name the catch-all groups.
+    pub fn group(&self, server: usize, client: Client) -> &EdgeGroup {
+        self.servers[server].group_for(self, client)
     }
 }
 
@@ -424,6 +545,7 @@ impl<'a> Builder<'a> {
             servers.push(self.server_port(&nodes, &by_namespace, w, port, services));
         }
         Graph {
+            index: ServerIndex::new(nodes.len(), inv.services.len(), &servers),
             workloads: nodes,
             servers,
             trust_domain: self.trust_domain.to_owned(),

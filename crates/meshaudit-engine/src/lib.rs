@@ -11,6 +11,7 @@ pub mod membership;
 pub mod peer_authentication;
 pub mod protocol;
 pub mod scope;
+pub mod server_tally;
 
 pub use evidence::Because;
 pub use graph::{

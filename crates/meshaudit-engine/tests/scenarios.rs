@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use meshaudit_engine::graph::{build, Client, Graph, Reach, Transport};
+use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph, Reach, ServerPort, Transport};
+use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_ingest::{ingest, SourceText};
 use meshaudit_model::Inventory;
 
@@ -89,7 +90,67 @@ fn client(inv: &Inventory, id: &str) -> Client {
     }
 }
 
+/// The shortcuts rules take must give what asking every edge gives: outside the ports that
+/// treat a client apart, the client gets its catch-all group, and a tally over clients equals
+/// the one counted edge by edge.
+fn check_shortcuts(graph: &Graph) {
+    fn classify(_: &Graph, _: &ServerPort, group: &EdgeGroup) -> Option<(Transport, Reach)> {
+        Some((group.transport, group.reach()))
+    }
+    let mut tally = ServerTally::new(graph, classify);
+    let everyone: Vec<usize> = (0..graph.workloads.len()).collect();
+    let mut sets: Vec<Vec<usize>> = everyone.iter().map(|&w| vec![w]).collect();
+    sets.push(everyone.clone());
+    sets.push(everyone.iter().copied().filter(|w| w % 2 == 0).collect());
+    for w in 0..graph.workloads.len() {
+        let apart = graph.treated_apart(w);
+        let catch_all = graph.catch_all(w);
+        for (s, server) in graph.servers.iter().enumerate() {
+            if apart.contains(&s) {
+                continue;
+            }
+            assert!(
+                std::ptr::eq(
+                    server.group_for(graph, Client::Workload(w)),
+                    server.group_for(graph, catch_all)
+                ),
+                "workload {w} at server {s}: not its catch-all group"
+            );
+        }
+    }
+    for clients in sets {
+        // Edge by edge: per server, the greatest kind over the clients (own ports excepted).
+        let mut by_kind: std::collections::BTreeMap<(Transport, Reach), Vec<usize>> =
+            Default::default();
+        for (s, server) in graph.servers.iter().enumerate() {
+            let kind = clients
+                .iter()
+                .filter(|&&c| c != server.workload)
+                .filter_map(|&c| {
+                    classify(graph, server, server.group_for(graph, Client::Workload(c)))
+                })
+                .max();
+            if let Some(k) = kind {
+                by_kind.entry(k).or_default().push(s);
+            }
+        }
+        let tallied = tally.clients(&clients, 3);
+        for (kind, servers) in &by_kind {
+            assert_eq!(tallied.count(*kind), servers.len(), "{clients:?} {kind:?}");
+            assert_eq!(tallied.first(*kind), &servers[..servers.len().min(3)]);
+        }
+        for t in [Mtls, Plaintext, Transport::Tls, Transport::Fails] {
+            for r in [Allowed, Conditional, Denied, Fails] {
+                if !by_kind.contains_key(&(t, r)) {
+                    assert_eq!(tallied.count((t, r)), 0, "{clients:?} {t:?} {r:?}");
+                }
+            }
+        }
+    }
+}
+
 fn check(inv: &Inventory, graph: &Graph, expected: &[Expect]) {
+    check_shortcuts(graph);
     for e in expected {
         let c = client(inv, e.from);
         let Client::Workload(s) = client(inv, e.to) else {
@@ -497,6 +558,22 @@ spec:
   selector: {app: metrics}
   ports: [{name: http, port: 9100}]
 ---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: batch, namespace: shop}
+spec:
+  selector: {matchLabels: {app: batch}}
+  template:
+    metadata:
+      labels: {app: batch}
+      annotations:
+        traffic.sidecar.istio.io/excludeOutboundPorts: "8080"
+    spec:
+      serviceAccountName: batch
+      containers:
+        - name: app
+          image: example/batch:1
+---
 "#
         .to_owned(),
     ]
@@ -555,6 +632,32 @@ spec:
                 port: 9100,
                 transport: Plaintext,
                 reach: Allowed,
+                decided_by: &["Deployment shop/metrics"],
+            },
+            // Outbound port 8080 skips batch's sidecar: plaintext, accepted under PERMISSIVE;
+            // other ports still go through it.
+            Expect {
+                from: "shop/batch",
+                to: "shop/web",
+                port: 8080,
+                transport: Plaintext,
+                reach: Allowed,
+                decided_by: &["Deployment shop/batch"],
+            },
+            Expect {
+                from: "shop/batch",
+                to: "shop/opted-out",
+                port: 8081,
+                transport: Plaintext,
+                reach: Allowed,
+                decided_by: &["Deployment shop/opted-out"],
+            },
+            Expect {
+                from: "shop/batch",
+                to: "shop/metrics",
+                port: 9100,
+                transport: Transport::Fails,
+                reach: Fails,
                 decided_by: &["Deployment shop/metrics"],
             },
         ],

@@ -3,7 +3,9 @@
 use meshaudit_engine::membership::{DataPlane, PROXY_UID};
 use meshaudit_model::Step;
 
-use super::common::{bypass_reach, template_path, workload_name, BypassReach};
+use super::common::{
+    bypass_reach, meshed_server_tally, template_path, workload_name, BypassReach, Bypassing,
+};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -78,6 +80,7 @@ Run the application as any other non-root UID (the proxy's UID is reserved):
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = &ctx.graph;
+    let mut tally = meshed_server_tally(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         let node = &graph.workloads[w];
         if node.membership.data_plane != DataPlane::Sidecar
@@ -91,7 +94,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             plaintext,
             failing,
             example,
-        } = bypass_reach(inv, graph, w, |_| true);
+        } = bypass_reach(inv, &mut tally, graph, w, Bypassing::All);
         let object = inv.object(workload.object);
         for (index, container) in workload.containers.iter().enumerate() {
             if container.name == "istio-proxy"

@@ -2,7 +2,8 @@
 //! what a client without a proxy gets on a server port.
 
 use meshaudit_engine::authorization::Decision;
-use meshaudit_engine::{Client, Graph, ServerPort, Transport};
+use meshaudit_engine::server_tally::ServerTally;
+use meshaudit_engine::{Client, EdgeGroup, Graph, ServerPort, Transport};
 use meshaudit_model::{Inventory, Step};
 
 /// `Deployment shop/orders`.
@@ -71,6 +72,40 @@ pub fn unmeshed_authz_evidence(inv: &Inventory, server: &ServerPort) -> Vec<Stri
         .collect()
 }
 
+/// What a client's calls to a meshed server port become, as the bypass rules count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MeshedServerOutcome {
+    /// The server rejects the connection (STRICT).
+    Fails,
+    /// Plaintext gets through.
+    PlaintextOpen,
+}
+
+/// Sorts a client's answer at a meshed server port (other server ports: `None`).
+pub fn meshed_server_outcome(
+    graph: &Graph,
+    server: &ServerPort,
+    group: &EdgeGroup,
+) -> Option<MeshedServerOutcome> {
+    if !graph.workloads[server.workload]
+        .membership
+        .data_plane
+        .is_meshed()
+    {
+        return None;
+    }
+    match group.transport {
+        Transport::Plaintext if group.reach().is_open() => Some(MeshedServerOutcome::PlaintextOpen),
+        Transport::Fails => Some(MeshedServerOutcome::Fails),
+        _ => None,
+    }
+}
+
+/// A tally of [`meshed_server_outcome`] over every server port, shared by a rule's clients.
+pub fn meshed_server_tally(graph: &Graph) -> ServerTally<'_, MeshedServerOutcome> {
+    ServerTally::new(graph, meshed_server_outcome)
+}
+
 /// What a meshed client's calls to meshed servers become when they bypass its sidecar.
 pub struct BypassReach {
     /// Server ports that accept the plaintext and let it through.
@@ -81,47 +116,76 @@ pub struct BypassReach {
     pub example: Option<String>,
 }
 
-/// Counts, from the graph, the meshed server ports that client `w` reaches in plaintext (and
-/// those that refuse it), over the calls `counts(port)` selects by destination port.
+/// Which of a client's calls bypass its proxy.
+pub enum Bypassing<'p> {
+    /// Every call.
+    All,
+    /// Calls to these destination ports.
+    Ports(&'p [u16]),
+}
+
+/// Counts, from the graph, the meshed server ports (but its own) that client `w` reaches in
+/// plaintext, and those that refuse it, over the calls `bypassing` selects by destination port.
 pub fn bypass_reach(
     inv: &Inventory,
+    tally: &mut ServerTally<'_, MeshedServerOutcome>,
     graph: &Graph,
     w: usize,
-    counts: impl Fn(u16) -> bool,
+    bypassing: Bypassing<'_>,
 ) -> BypassReach {
-    let name = workload_name(inv, w);
-    let mut out = BypassReach {
-        plaintext: 0,
-        failing: 0,
-        example: None,
+    let example = |server: usize| {
+        let server = &graph.servers[server];
+        format!(
+            "graph: {} reaches {} port {} in plaintext, without its identity",
+            workload_name(inv, w),
+            workload_name(inv, server.workload),
+            server.port
+        )
     };
-    for server in &graph.servers {
-        if server.workload == w
-            || !graph.workloads[server.workload]
-                .membership
-                .data_plane
-                .is_meshed()
-        {
-            continue;
-        }
-        let group = server.group_for(graph, Client::Workload(w));
-        if !counts(group.via.map_or(server.port, |v| v.port)) {
-            continue;
-        }
-        match group.transport {
-            Transport::Plaintext if group.reach().is_open() => {
-                out.plaintext += 1;
-                out.example.get_or_insert_with(|| {
-                    format!(
-                        "graph: {name} reaches {} port {} in plaintext, without its identity",
-                        workload_name(inv, server.workload),
-                        server.port
-                    )
-                });
+    match bypassing {
+        Bypassing::All => {
+            let tallied = tally.clients(&[w], 1);
+            BypassReach {
+                plaintext: tallied.count(MeshedServerOutcome::PlaintextOpen),
+                failing: tallied.count(MeshedServerOutcome::Fails),
+                example: tallied
+                    .first(MeshedServerOutcome::PlaintextOpen)
+                    .first()
+                    .map(|&s| example(s)),
             }
-            Transport::Fails => out.failing += 1,
-            _ => {}
+        }
+        Bypassing::Ports(ports) => {
+            // Only the server ports reached through those destination ports can count.
+            let mut servers: Vec<usize> = ports
+                .iter()
+                .flat_map(|&p| graph.servers_at_destination_port(p).iter().copied())
+                .collect();
+            servers.sort_unstable();
+            servers.dedup();
+            let mut out = BypassReach {
+                plaintext: 0,
+                failing: 0,
+                example: None,
+            };
+            for s in servers {
+                let server = &graph.servers[s];
+                if server.workload == w {
+                    continue;
+                }
+                let group = server.group_for(graph, Client::Workload(w));
+                if !ports.contains(&group.via.map_or(server.port, |v| v.port)) {
+                    continue;
+                }
+                match meshed_server_outcome(graph, server, group) {
+                    Some(MeshedServerOutcome::PlaintextOpen) => {
+                        out.plaintext += 1;
+                        out.example.get_or_insert_with(|| example(s));
+                    }
+                    Some(MeshedServerOutcome::Fails) => out.failing += 1,
+                    None => {}
+                }
+            }
+            out
         }
     }
-    out
 }

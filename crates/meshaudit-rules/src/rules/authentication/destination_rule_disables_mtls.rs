@@ -1,7 +1,7 @@
 //! AUTHN004: a DestinationRule turns TLS off (`tls.mode: DISABLE`) for a host whose workloads
 //! have a sidecar.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use meshaudit_engine::destination_rule::{
     host_match, normalized_host, service_host, ClientTls, ClientTlsChoice, DestinationRules,
@@ -227,20 +227,42 @@ fn candidate_namespaces<'a>(
     namespaces
 }
 
-/// The clients for which istiod picks `dr` (rule number `index`) when they call `service`.
+/// Clients for which istiod merges the same DestinationRules when they call a service, so
+/// their TLS settings resolve alike.
+struct ClientGroup<'a> {
+    clients: Vec<Client<'a>>,
+}
+
+/// The clients for which istiod picks `dr` (rule number `index`) when they call `service`,
+/// grouped by the rules merged for them.
 fn clients_using<'a>(
     inv: &'a meshaudit_model::Inventory,
     rules: &DestinationRules<'a>,
     index: usize,
     dr: &'a Typed<DestinationRuleSpec>,
     service: &meshaudit_model::k8s::Service,
-) -> Vec<Client<'a>> {
-    let is_this = |ns: &str, labels: Option<&Labels>| {
-        // istiod merges same-host rules of a namespace; each of them is in use.
-        rules
+) -> Vec<ClientGroup<'a>> {
+    let mut groups: Vec<(Vec<usize>, ClientGroup<'a>)> = Vec::new();
+    let mut add = |merged: Vec<usize>, client: Client<'a>| match groups
+        .iter_mut()
+        .find(|(m, _)| *m == merged)
+    {
+        Some((_, group)) => group.clients.push(client),
+        None => groups.push((
+            merged,
+            ClientGroup {
+                clients: vec![client],
+            },
+        )),
+    };
+    // istiod merges same-host rules of a namespace; each of them is in use.
+    let merged_with_this = |ns: &str, labels: Option<&Labels>| {
+        let merged: Vec<usize> = rules
             .lookup_merged(ns, labels, service)
             .iter()
-            .any(|(i, _)| *i == index)
+            .map(|(i, _)| *i)
+            .collect();
+        merged.contains(&index).then_some(merged)
     };
     if dr
         .spec
@@ -248,25 +270,60 @@ fn clients_using<'a>(
         .as_ref()
         .is_some_and(|s| !s.match_labels.is_empty())
     {
-        return inv
-            .workloads
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| w.namespace == dr.namespace && is_this(&w.namespace, Some(&w.labels)))
-            .map(|(i, w)| Client {
-                namespace: w.namespace.as_str(),
-                workload: Some(i),
-            })
-            .collect();
+        for (i, w) in inv.workloads.iter().enumerate() {
+            if w.namespace != dr.namespace {
+                continue;
+            }
+            if let Some(merged) = merged_with_this(&w.namespace, Some(&w.labels)) {
+                add(
+                    merged,
+                    Client {
+                        namespace: w.namespace.as_str(),
+                        workload: Some(i),
+                    },
+                );
+            }
+        }
+    } else {
+        // Only namespaces with a rule of their own for the host, the service's, the root and
+        // the rule's own can resolve differently from a namespace the input does not show
+        // (`""`); every other namespace resolves exactly like it.
+        let host = service_host(service);
+        let mut special: BTreeSet<&str> =
+            rules.namespaces_with_own_view(&host).into_iter().collect();
+        special.insert(service.namespace.as_str());
+        special.insert(inv.istio.root_namespace());
+        special.insert(dr.namespace.as_str());
+        special.insert("");
+        for ns in candidate_namespaces(inv, dr) {
+            if !special.contains(ns) {
+                continue;
+            }
+            if let Some(merged) = merged_with_this(ns, None) {
+                if ns.is_empty() {
+                    for other in inv.namespaces.keys() {
+                        if !special.contains(other.as_str()) {
+                            add(
+                                merged.clone(),
+                                Client {
+                                    namespace: other.as_str(),
+                                    workload: None,
+                                },
+                            );
+                        }
+                    }
+                }
+                add(
+                    merged,
+                    Client {
+                        namespace: ns,
+                        workload: None,
+                    },
+                );
+            }
+        }
     }
-    candidate_namespaces(inv, dr)
-        .into_iter()
-        .filter(|ns| is_this(ns, None))
-        .map(|ns| Client {
-            namespace: ns,
-            workload: None,
-        })
-        .collect()
+    groups.into_iter().map(|(_, group)| group).collect()
 }
 
 /// Does this client get a proxy that applies DestinationRules?
@@ -337,13 +394,26 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = &ctx.graph;
     let rules = DestinationRules::new(inv);
     let no_labels = Labels::new();
+    let mut services_by_host: HashMap<String, Vec<usize>> = HashMap::new();
+    for (si, service) in inv.services.iter().enumerate() {
+        services_by_host
+            .entry(service_host(service))
+            .or_default()
+            .push(si);
+    }
+    let mut workloads_by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (w, workload) in inv.workloads.iter().enumerate() {
+        workloads_by_namespace
+            .entry(workload.namespace.as_str())
+            .or_default()
+            .push(w);
+    }
     for (index, dr) in inv.istio.destination_rules.iter().enumerate() {
         let places = disable_places(&dr.spec);
         if places.is_empty() {
             continue;
         }
         let host = normalized_host(&dr.spec.host, &dr.namespace);
-        let all_namespaces = candidate_namespaces(inv, dr);
         // What each client sends to each (service port, sidecar server port) pair, as
         // istiod resolves it for this rule: the default route (top level and portLevelSettings)
         // and, when a subset covers the server, the route to that subset.
@@ -351,21 +421,28 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut servers: BTreeMap<(usize, u16), Server> = BTreeMap::new();
         let mut spared: BTreeSet<String> = BTreeSet::new();
         let mut subset_notes: BTreeSet<String> = BTreeSet::new();
-        for (si, service) in inv.services.iter().enumerate() {
-            if host_match(&host, &service_host(service)).is_none() {
-                continue;
-            }
-            let clients = clients_using(inv, &rules, index, dr, service);
-            if clients.is_empty() {
-                continue;
-            }
-            for server in &graph.servers {
+        let matching: Vec<usize> = if host.contains('*') {
+            services_by_host
+                .iter()
+                .filter(|(h, _)| host_match(&host, h).is_some())
+                .flat_map(|(_, list)| list.iter().copied())
+                .collect()
+        } else {
+            services_by_host.get(&host).cloned().unwrap_or_default()
+        };
+        for si in matching {
+            let service = &inv.services[si];
+            let groups = clients_using(inv, &rules, index, dr, service);
+            for &s in graph.servers_of_service(si) {
+                let server = &graph.servers[s];
                 if graph.workloads[server.workload].membership.data_plane != DataPlane::Sidecar {
                     continue;
                 }
                 let workload = &inv.workloads[server.workload];
                 for via in server.services.iter().filter(|v| v.service == si) {
-                    for client in &clients {
+                    for group in &groups {
+                        // Every client of the group resolves alike: ask for the first.
+                        let client = group.clients[0];
                         let labels = client.workload.map(|w| &inv.workloads[w].labels);
                         let default = rules.client_tls(
                             client.namespace,
@@ -403,7 +480,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                                 target_port: server.port,
                             })
                             .or_default()
-                            .insert(*client);
+                            .extend(group.clients.iter().copied());
                             servers
                                 .entry((server.workload, server.port))
                                 .or_insert_with(|| Server {
@@ -442,6 +519,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if hits.is_empty() {
             continue;
         }
+        let all_namespaces = candidate_namespaces(inv, dr);
         let object = inv.object(dr.object);
         let name = format!("{}/{}", dr.namespace, dr.name);
         for (p, place) in places.iter().enumerate() {
@@ -482,18 +560,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let clients = clients_phrase(inv, &using, &all_namespaces);
             // Who sends it: clients with a proxy in the input, or clients the input cannot see.
             let unseen = using.iter().any(|c| c.namespace.is_empty());
-            let senders: Vec<usize> = inv
-                .workloads
-                .iter()
-                .enumerate()
-                .filter(|(w, workload)| {
-                    using.iter().any(|c| match c.workload {
-                        Some(cw) => cw == *w,
-                        None => c.namespace == workload.namespace,
-                    }) && proxied_client(ctx, *w)
-                })
-                .map(|(w, _)| w)
-                .collect();
+            let mut senders: Vec<usize> = Vec::new();
+            for c in &using {
+                match c.workload {
+                    Some(w) => senders.push(w),
+                    None => senders.extend(
+                        workloads_by_namespace
+                            .get(c.namespace)
+                            .into_iter()
+                            .flatten(),
+                    ),
+                }
+            }
+            senders.retain(|&w| proxied_client(ctx, w));
+            senders.sort_unstable();
+            senders.dedup();
             // No proxied client in the input uses it, and no client outside the input can.
             let latent = senders.is_empty() && !unseen;
             let (send, reset) = if latent {

@@ -1,9 +1,8 @@
 //! AUTHN005: a namespace with workloads is left out of the mesh while Istio is in use.
 
-use std::collections::BTreeSet;
-
 use meshaudit_engine::membership::{DataPlane, NamespaceMesh, INJECTION_LABEL};
-use meshaudit_engine::{Client, Transport};
+use meshaudit_engine::server_tally::ServerTally;
+use meshaudit_engine::{Client, EdgeGroup, Graph, ServerPort, Transport};
 use meshaudit_model::Step;
 
 use super::common::workload_name;
@@ -87,9 +86,37 @@ accept its plaintext, and record the exception.
 const SKIPPED: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 const MAX_LISTED: usize = 6;
 
+/// What a client without a proxy gets at a meshed server port behind a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    /// Rejected (STRICT) or denied.
+    Rejected,
+    /// Its plaintext gets through (some requests at least).
+    PlaintextOpen,
+}
+
+fn outcome(graph: &Graph, server: &ServerPort, group: &EdgeGroup) -> Option<Outcome> {
+    if !graph.workloads[server.workload]
+        .membership
+        .data_plane
+        .is_meshed()
+        || !server.proxied
+    {
+        return None;
+    }
+    Some(
+        if group.transport == Transport::Plaintext && group.reach().is_open() {
+            Outcome::PlaintextOpen
+        } else {
+            Outcome::Rejected
+        },
+    )
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = &ctx.graph;
+    let mut tally = ServerTally::new(graph, outcome);
     if !crate::rules::helpers::istio_in_use(inv) {
         return;
     }
@@ -129,32 +156,28 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
 
         // What its workloads get at meshed servers.
-        let mut open: BTreeSet<(usize, u16)> = BTreeSet::new();
-        let mut rejected: BTreeSet<(usize, u16)> = BTreeSet::new();
+        let reach = tally.clients(&unmeshed, MAX_LISTED);
+        let open = reach.count(Outcome::PlaintextOpen);
+        let rejected = reach.count(Outcome::Rejected);
         let mut examples: Vec<String> = Vec::new();
-        for server in &graph.servers {
-            if !meshed(server.workload) || !server.proxied {
-                continue;
-            }
-            for &c in &unmeshed {
+        for &s in reach.first(Outcome::PlaintextOpen) {
+            let server = &graph.servers[s];
+            let first_open = unmeshed.iter().find_map(|&c| {
                 let group = server.group_for(graph, Client::Workload(c));
-                if group.transport == Transport::Plaintext && group.reach().is_open() {
-                    if open.insert((server.workload, server.port)) && examples.len() < MAX_LISTED {
-                        examples.push(format!(
-                            "{} reaches {} port {} in plaintext ({}), authorization {}",
-                            workload_name(inv, c),
-                            workload_name(inv, server.workload),
-                            server.port,
-                            server.mode.mode.as_str(),
-                            group.reach().as_str()
-                        ));
-                    }
-                } else {
-                    rejected.insert((server.workload, server.port));
-                }
+                (outcome(graph, server, group) == Some(Outcome::PlaintextOpen))
+                    .then_some((c, group))
+            });
+            if let Some((c, group)) = first_open {
+                examples.push(format!(
+                    "{} reaches {} port {} in plaintext ({}), authorization {}",
+                    workload_name(inv, c),
+                    workload_name(inv, server.workload),
+                    server.port,
+                    server.mode.mode.as_str(),
+                    group.reach().as_str()
+                ));
             }
         }
-        rejected.retain(|k| !open.contains(k));
 
         let object = inv.object(object_id);
         let (path, why): (Vec<Step<'_>>, String) = if ns_mode == NamespaceMesh::Disabled {
@@ -173,12 +196,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     .to_owned(),
             )
         };
-        let exposure = if open.is_empty() {
+        let exposure = if open == 0 {
             "no meshed server in the input accepts their plaintext".to_owned()
         } else {
             format!(
                 "{} meshed server port(s) accept their plaintext and let it through",
-                open.len()
+                open
             )
         };
         let names: Vec<String> = unmeshed.iter().map(|&w| workload_name(inv, w)).collect();
@@ -208,19 +231,19 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for line in examples {
             finding = finding.evidence(line);
         }
-        if open.len() > MAX_LISTED {
+        if open > MAX_LISTED {
             finding = finding.evidence(format!(
                 "… and {} more meshed server port(s) open to its plaintext",
-                open.len() - MAX_LISTED
+                open - MAX_LISTED
             ));
         }
-        if !rejected.is_empty() {
+        if rejected > 0 {
             finding = finding.evidence(format!(
                 "{} meshed server port(s) reject or deny its plaintext (STRICT mode or authorization)",
-                rejected.len()
+                rejected
             ));
         }
-        if open.is_empty() {
+        if open == 0 {
             finding.severity = Severity::Medium;
             finding = finding.evidence(
                 "severity medium: no meshed server accepts its plaintext today, but whatever its workloads serve has no mTLS or authorization",

@@ -1,10 +1,10 @@
 //! AUTHN006: a workload opts out of sidecar injection in a namespace that is in the mesh.
 
 use meshaudit_engine::membership::{DataPlane, NamespaceMesh, INJECT_POD_LABEL};
-use meshaudit_engine::{Client, Transport};
+use meshaudit_engine::Transport;
 use meshaudit_model::Step;
 
-use super::common::{template_path, workload_name};
+use super::common::{meshed_server_tally, template_path, workload_name, MeshedServerOutcome};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -81,6 +81,7 @@ const MAX_LISTED: usize = 6;
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = &ctx.graph;
+    let mut tally = meshed_server_tally(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         let node = &graph.workloads[w];
         if node.membership.data_plane != DataPlane::None || workload.host_network {
@@ -118,24 +119,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
         }
         // As a client: meshed servers it reaches in plaintext.
-        let mut plaintext_to = 0usize;
-        let mut rejected_by = 0usize;
-        for server in &graph.servers {
-            if server.workload == w
-                || !graph.workloads[server.workload]
-                    .membership
-                    .data_plane
-                    .is_meshed()
-            {
-                continue;
-            }
-            let group = server.group_for(graph, Client::Workload(w));
-            match group.transport {
-                Transport::Plaintext if group.reach().is_open() => plaintext_to += 1,
-                Transport::Fails => rejected_by += 1,
-                _ => {}
-            }
-        }
+        let as_client = tally.clients(&[w], 0);
+        let plaintext_to = as_client.count(MeshedServerOutcome::PlaintextOpen);
+        let rejected_by = as_client.count(MeshedServerOutcome::Fails);
 
         let object = inv.object(workload.object);
         let path = template_path(

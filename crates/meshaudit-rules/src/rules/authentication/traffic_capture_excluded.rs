@@ -7,7 +7,8 @@ use meshaudit_engine::membership::{
 use meshaudit_model::Step;
 
 use super::common::{
-    bypass_reach, template_path, unmeshed_plaintext_open, workload_name, BypassReach,
+    bypass_reach, meshed_server_tally, template_path, unmeshed_plaintext_open, workload_name,
+    BypassReach, Bypassing,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -90,6 +91,7 @@ fn ports(text: &str) -> Vec<u16> {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = &ctx.graph;
+    let mut tally = meshed_server_tally(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         if graph.workloads[w].membership.data_plane != DataPlane::Sidecar {
             continue;
@@ -238,15 +240,28 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                                 .any(|r| r == "*" || r == "0.0.0.0/0" || r == "::/0"));
                     let modelled = key == EXCLUDE_OUTBOUND_PORTS || bypass_all;
                     let capture = &graph.workloads[w].membership.capture;
+                    let bypassing = if key == EXCLUDE_OUTBOUND_PORTS {
+                        Bypassing::Ports(&excluded_ports)
+                    } else if capture.outbound_bypass_all
+                        || !capture.proxy_uid_containers.is_empty()
+                    {
+                        Bypassing::All
+                    } else {
+                        Bypassing::Ports(&capture.excluded_outbound_ports)
+                    };
                     let BypassReach {
                         plaintext,
                         failing,
                         example,
-                    } = bypass_reach(inv, graph, w, |port| {
-                        modelled
-                            && !capture.captures_outbound(port)
-                            && (key != EXCLUDE_OUTBOUND_PORTS || excluded_ports.contains(&port))
-                    });
+                    } = if modelled {
+                        bypass_reach(inv, &mut tally, graph, w, bypassing)
+                    } else {
+                        BypassReach {
+                            plaintext: 0,
+                            failing: 0,
+                            example: None,
+                        }
+                    };
                     let mut f = Finding::new(
                         &RULE,
                         workload.object,
