@@ -229,13 +229,17 @@ pub struct Graph {
     pub servers: Vec<ServerPort>,
     pub trust_domain: String,
     pub auto_mtls: bool,
-    index: ServerIndex,
+    index: Index,
 }
 
-/// Reverse indexes over `servers`, so that questions about one client or one Service cost the
-/// ports that concern it rather than every port.
+/// Reverse indexes, so that questions about one client, Service or policy cost what concerns
+/// it rather than every workload or server port.
 #[derive(Debug, Clone, Default)]
-struct ServerIndex {
+struct Index {
+    /// Per AuthorizationPolicy (index into the inventory's list): the workloads it applies to.
+    by_authorization_policy: Vec<Vec<usize>>,
+    /// Per RequestAuthentication: the workloads it applies to.
+    by_request_authentication: Vec<Vec<usize>>,
     /// Per workload: the servers that evaluate it as an individual client.
     individual_at: Vec<Vec<usize>>,
     /// Per namespace: the servers with a group for that namespace's meshed clients.
@@ -246,13 +250,23 @@ struct ServerIndex {
     by_service: Vec<Vec<usize>>,
 }
 
-impl ServerIndex {
-    fn new(workloads: usize, services: usize, servers: &[ServerPort]) -> Self {
-        let mut index = ServerIndex {
-            individual_at: vec![Vec::new(); workloads],
-            by_service: vec![Vec::new(); services],
-            ..ServerIndex::default()
+impl Index {
+    fn new(inv: &Inventory, workloads: &[WorkloadNode], servers: &[ServerPort]) -> Self {
+        let mut index = Index {
+            by_authorization_policy: vec![Vec::new(); inv.istio.authorization_policies.len()],
+            by_request_authentication: vec![Vec::new(); inv.istio.request_authentications.len()],
+            individual_at: vec![Vec::new(); workloads.len()],
+            by_service: vec![Vec::new(); inv.services.len()],
+            ..Index::default()
         };
+        for (w, node) in workloads.iter().enumerate() {
+            for &p in &node.authorization_policies {
+                index.by_authorization_policy[p].push(w);
+            }
+            for &r in &node.request_authentications {
+                index.by_request_authentication[r].push(w);
+            }
+        }
         // Servers are visited in order, so every list comes out sorted.
         for (s, server) in servers.iter().enumerate() {
             let mut clients: Vec<usize> = server.individual.keys().copied().collect();
@@ -332,6 +346,23 @@ impl Graph {
         let start = self.servers.partition_point(|s| s.workload < w);
         let end = start + self.servers[start..].partition_point(|s| s.workload == w);
         start..end
+    }
+
+    /// The workloads AuthorizationPolicy `policy` (index into the inventory's list) applies
+    /// to, in order.
+    pub fn workloads_of_authorization_policy(&self, policy: usize) -> &[usize] {
+        self.index
+            .by_authorization_policy
+            .get(policy)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The workloads RequestAuthentication `index` applies to, in order.
+    pub fn workloads_of_request_authentication(&self, index: usize) -> &[usize] {
+        self.index
+            .by_request_authentication
+            .get(index)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The server ports (indexes into `servers`) that Service `service` leads to, in order.
@@ -416,6 +447,7 @@ struct Builder<'a> {
     aliases: &'a [String],
     auto_mtls: bool,
     auto_mtls_because: Because,
+    request_authentications_by_namespace: HashMap<&'a str, Vec<usize>>,
 }
 
 /// Builds the graph for the inventory.
@@ -430,7 +462,7 @@ pub fn build(inventory: &Inventory) -> Graph {
         _ => Because::default("auto mTLS is on (Istio's default)"),
     };
     let aliases: &[String] = mesh.map_or(&[], |m| m.config.trust_domain_aliases.as_slice());
-    let builder = Builder {
+    let mut builder = Builder {
         inventory,
         peer_authentications: PeerAuthentications::new(inventory),
         destination_rules: DestinationRules::new(inventory),
@@ -439,7 +471,15 @@ pub fn build(inventory: &Inventory) -> Graph {
         aliases,
         auto_mtls,
         auto_mtls_because,
+        request_authentications_by_namespace: HashMap::new(),
     };
+    for (i, r) in inventory.istio.request_authentications.iter().enumerate() {
+        builder
+            .request_authentications_by_namespace
+            .entry(r.namespace.as_str())
+            .or_default()
+            .push(i);
+    }
     builder.build()
 }
 
@@ -545,7 +585,7 @@ impl<'a> Builder<'a> {
             servers.push(self.server_port(&nodes, &by_namespace, w, port, services));
         }
         Graph {
-            index: ServerIndex::new(nodes.len(), inv.services.len(), &servers),
+            index: Index::new(inv, &nodes, &servers),
             workloads: nodes,
             servers,
             trust_domain: self.trust_domain.to_owned(),
@@ -555,12 +595,22 @@ impl<'a> Builder<'a> {
 
     fn request_authentications_for(&self, w: &Workload) -> Vec<usize> {
         let root = self.inventory.istio.root_namespace();
-        self.inventory
-            .istio
-            .request_authentications
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
+        let all = &self.inventory.istio.request_authentications;
+        let mut namespaces = vec![root];
+        if w.namespace != root {
+            namespaces.push(w.namespace.as_str());
+        }
+        let mut out: Vec<usize> = namespaces
+            .into_iter()
+            .flat_map(|ns| {
+                self.request_authentications_by_namespace
+                    .get(ns)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+            })
+            .filter(|&i| {
+                let r = &all[i];
                 applies_to(
                     root,
                     &r.namespace,
@@ -570,8 +620,9 @@ impl<'a> Builder<'a> {
                 )
                 .is_some()
             })
-            .map(|(i, _)| i)
-            .collect()
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     fn server_port(

@@ -40,6 +40,8 @@ pub struct Inventory {
     pub cert_manager: CertManagerResources,
     workloads_by_namespace: HashMap<String, Vec<usize>>,
     network_policies_by_namespace: HashMap<String, Vec<usize>>,
+    /// Pod-template label key → value → workloads carrying it.
+    workloads_by_label: HashMap<String, HashMap<String, Vec<usize>>>,
 }
 
 impl Inventory {
@@ -63,6 +65,17 @@ impl Inventory {
                 .or_default()
                 .push(i);
         }
+        self.workloads_by_label.clear();
+        for (i, w) in self.workloads.iter().enumerate() {
+            for (k, v) in &w.labels {
+                self.workloads_by_label
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(v.clone())
+                    .or_default()
+                    .push(i);
+            }
+        }
         self.network_policies_by_namespace.clear();
         for (i, p) in self.network_policies.iter().enumerate() {
             self.network_policies_by_namespace
@@ -78,6 +91,30 @@ impl Inventory {
             .into_iter()
             .flatten()
             .map(|&i| &self.workloads[i])
+    }
+
+    /// The workloads (indexes, in order) in any namespace whose pod labels carry every pair of
+    /// `selector`; every workload for an empty selector.
+    pub fn workloads_matching(&self, selector: &crate::selector::Labels) -> Vec<usize> {
+        if selector.is_empty() {
+            return (0..self.workloads.len()).collect();
+        }
+        // Start from the rarest pair, then check the others.
+        let mut rarest: Option<&Vec<usize>> = None;
+        for (k, v) in selector {
+            let Some(list) = self.workloads_by_label.get(k).and_then(|m| m.get(v)) else {
+                return Vec::new();
+            };
+            if rarest.is_none_or(|r| list.len() < r.len()) {
+                rarest = Some(list);
+            }
+        }
+        rarest
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| crate::selector::map_selects(selector, &self.workloads[i].labels))
+            .collect()
     }
 
     pub fn network_policies_in<'a>(

@@ -1,7 +1,10 @@
 //! Small lookups several rules share.
 
-use meshaudit_engine::membership::NamespaceMesh;
+use meshaudit_engine::membership::{DataPlane, NamespaceMesh};
+use meshaudit_model::istio::{GatewaySpec, Typed};
 use meshaudit_model::{Inventory, Object, ObjectId};
+
+use crate::context::Context;
 
 /// Istio rules apply when the input has Istio resources or namespaces labelled for Istio.
 pub fn istio_in_use(inv: &Inventory) -> bool {
@@ -25,3 +28,15 @@ pub fn namespace_anchor<'a>(inv: &'a Inventory, name: &str) -> Option<(ObjectId,
 }
 
 pub use meshaudit_engine::peer_authentication::oldest;
+
+/// Indexes (into `inventory.workloads`) of the workloads a Gateway configures. Istio matches
+/// gateway workloads by the Gateway's `selector` labels in every namespace (unless istiod runs
+/// with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE`). An empty selector selects every gateway proxy.
+pub fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<usize> {
+    if gateway.spec.selector.is_empty() {
+        return (0..ctx.graph.workloads.len())
+            .filter(|&i| ctx.graph.workloads[i].membership.data_plane == DataPlane::Gateway)
+            .collect();
+    }
+    ctx.inventory.workloads_matching(&gateway.spec.selector)
+}

@@ -120,9 +120,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = &ctx.graph;
     let policies = &inv.istio.authorization_policies;
     for (r, ra) in inv.istio.request_authentications.iter().enumerate() {
-        let applies: Vec<usize> = (0..inv.workloads.len())
-            .filter(|&w| graph.workloads[w].request_authentications.contains(&r))
-            .collect();
+        let applies = graph.workloads_of_request_authentication(r);
         let optional: Vec<usize> = applies
             .iter()
             .copied()

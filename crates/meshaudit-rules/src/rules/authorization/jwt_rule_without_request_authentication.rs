@@ -1,8 +1,9 @@
 //! AUTHZ011: JWT-based policy (request principals, `request.auth.*`, claim-based routing) on
 //! workloads that no RequestAuthentication covers, where no token is ever validated.
 
-use meshaudit_model::istio::AuthorizationAction;
-use meshaudit_model::selector::map_selects;
+use std::collections::HashMap;
+
+use meshaudit_model::istio::{AuthorizationAction, GatewaySpec, Typed};
 use meshaudit_model::Step;
 
 use super::common::{
@@ -220,7 +221,28 @@ fn check_claim_routing(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // Attached by targetRef (Gateway API): which gateway it covers is not resolved here.
         return;
     }
+    let gateways: HashMap<(&str, &str), &Typed<GatewaySpec>> = inv
+        .istio
+        .gateways
+        .iter()
+        .map(|g| ((g.namespace.as_str(), g.name.as_str()), g))
+        .collect();
     for vs in &inv.istio.virtual_services {
+        let routes_on_claims = inv
+            .object(vs.object)
+            .node
+            .at(&["spec".into(), "http".into()])
+            .and_then(|n| n.as_seq())
+            .into_iter()
+            .flatten()
+            .filter_map(|route| route.get("match").and_then(|n| n.as_seq()))
+            .flatten()
+            .filter_map(|m| m.get("headers").and_then(|n| n.as_map()))
+            .flatten()
+            .any(|entry| entry.key.starts_with("@request.auth.claims"));
+        if !routes_on_claims {
+            continue;
+        }
         // Gateway workloads the VirtualService is bound to, per gateway reference.
         let mut gateway_workloads: Vec<(String, Vec<usize>)> = Vec::new();
         for g in &vs.spec.gateways {
@@ -230,24 +252,13 @@ fn check_claim_routing(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let (ns, name) = g
                 .split_once('/')
                 .unwrap_or((vs.namespace.as_str(), g.as_str()));
-            let Some(gw) = inv
-                .istio
-                .gateways
-                .iter()
-                .find(|x| x.namespace == ns && x.name == name)
-            else {
+            let Some(gw) = gateways.get(&(ns, name)) else {
                 continue;
             };
             if gw.spec.selector.is_empty() {
                 continue;
             }
-            let workloads: Vec<usize> = inv
-                .workloads
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| map_selects(&gw.spec.selector, &w.labels))
-                .map(|(i, _)| i)
-                .collect();
+            let workloads = inv.workloads_matching(&gw.spec.selector);
             if !workloads.is_empty() {
                 gateway_workloads.push((format!("{ns}/{name}"), workloads));
             }

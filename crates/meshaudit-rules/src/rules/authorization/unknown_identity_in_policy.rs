@@ -1,7 +1,7 @@
 //! AUTHZ006: a policy names a namespace or service account that the input shows does not exist
 //! (a typo, or a leftover): the rule can never match it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::{Inventory, Step};
@@ -86,16 +86,33 @@ fn namespaces_complete(inv: &Inventory) -> bool {
     inv.namespaces.len() >= 2 && inv.namespaces.values().all(|n| n.object.is_some())
 }
 
-fn service_accounts_in(inv: &Inventory, namespace: &str) -> BTreeSet<String> {
-    inv.workloads_in(namespace)
-        .map(|w| w.service_account.clone())
-        .chain(
-            inv.service_accounts
-                .iter()
-                .filter(|s| s.namespace == namespace)
-                .map(|s| s.name.clone()),
-        )
-        .collect()
+/// The service accounts each namespace's workloads run as or its ServiceAccount objects
+/// define, indexed once per run (policies name the same namespaces again and again).
+struct KnownAccounts<'a> {
+    by_namespace: HashMap<&'a str, BTreeSet<String>>,
+}
+
+impl<'a> KnownAccounts<'a> {
+    fn new(inv: &'a Inventory) -> Self {
+        let mut by_namespace: HashMap<&'a str, BTreeSet<String>> = HashMap::new();
+        for w in &inv.workloads {
+            by_namespace
+                .entry(w.namespace.as_str())
+                .or_default()
+                .insert(w.service_account.clone());
+        }
+        for s in &inv.service_accounts {
+            by_namespace
+                .entry(s.namespace.as_str())
+                .or_default()
+                .insert(s.name.clone());
+        }
+        KnownAccounts { by_namespace }
+    }
+
+    fn in_namespace(&self, namespace: &str) -> Option<&BTreeSet<String>> {
+        self.by_namespace.get(namespace)
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -121,7 +138,13 @@ fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Opti
 }
 
 /// Why `(namespace, service account)` names nobody, if it does not.
-fn unknown(inv: &Inventory, complete: bool, ns: &str, sa: Option<&str>) -> Option<String> {
+fn unknown(
+    inv: &Inventory,
+    accounts: &KnownAccounts<'_>,
+    complete: bool,
+    ns: &str,
+    sa: Option<&str>,
+) -> Option<String> {
     if ns.is_empty() || ns.contains('*') {
         return None;
     }
@@ -144,7 +167,8 @@ fn unknown(inv: &Inventory, complete: bool, ns: &str, sa: Option<&str>) -> Optio
             if n.object.is_none() || inv.workloads_in(ns).next().is_none() {
                 return None;
             }
-            let known = service_accounts_in(inv, ns);
+            let empty = BTreeSet::new();
+            let known = accounts.in_namespace(ns).unwrap_or(&empty);
             if known.contains(sa) {
                 return None;
             }
@@ -163,6 +187,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let complete = namespaces_complete(inv);
     let domains = local_trust_domains(inv);
+    let accounts = KnownAccounts::new(inv);
     for policy in &inv.istio.authorization_policies {
         let action = policy.spec.action;
         if action == AuthorizationAction::Audit {
@@ -174,7 +199,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .into_iter()
                 .filter(|v| !v.negative)
                 .map(|v| {
-                    let why = why_unknown(inv, complete, &domains, &v);
+                    let why = why_unknown(inv, &accounts, complete, &domains, &v);
                     (v, why)
                 })
                 .collect();
@@ -276,6 +301,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 /// Why identity value `v` (exact, positive) names nobody in this input, if it does not.
 fn why_unknown(
     inv: &Inventory,
+    accounts: &KnownAccounts<'_>,
     complete: bool,
     domains: &[&str],
     v: &IdentityValue<'_>,
@@ -285,12 +311,14 @@ fn why_unknown(
     }
     match v.kind {
         IdentityKind::Principal => match parse_principal(v.value) {
-            Some((td, ns, sa)) if domains.contains(&td) => unknown(inv, complete, ns, Some(sa)),
+            Some((td, ns, sa)) if domains.contains(&td) => {
+                unknown(inv, accounts, complete, ns, Some(sa))
+            }
             _ => None,
         },
-        IdentityKind::Namespace => unknown(inv, complete, v.value, None),
+        IdentityKind::Namespace => unknown(inv, accounts, complete, v.value, None),
         IdentityKind::ServiceAccount => match v.value.split_once('/') {
-            Some((ns, sa)) => unknown(inv, complete, ns, Some(sa)),
+            Some((ns, sa)) => unknown(inv, accounts, complete, ns, Some(sa)),
             None => None,
         },
     }

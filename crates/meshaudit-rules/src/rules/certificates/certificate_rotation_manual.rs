@@ -1,8 +1,9 @@
 //! CERT012: a Secret holds certificates that nothing rotates (no cert-manager Certificate).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use meshaudit_model::certmanager::IssuerType;
+use meshaudit_model::k8s::Secret;
 
 use super::common::{date, mesh_of, role_words, subject, unique_certificates, Unique};
 use crate::context::Context;
@@ -80,8 +81,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for u in unique_certificates(inv) {
         by_secret.entry(u.cert.object).or_default().push(u);
     }
+    let secrets: HashMap<usize, &Secret> = inv.secrets.iter().map(|s| (s.object, s)).collect();
     for (object_id, certs) in by_secret {
-        let Some(secret) = inv.secrets.iter().find(|s| s.object == object_id) else {
+        let Some(&secret) = secrets.get(&object_id) else {
             continue; // ConfigMaps and webhook bundles are distributed copies, not the source.
         };
         if secret.name == "istio-ca-secret" {

@@ -2,15 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use meshaudit_engine::membership::DataPlane;
-use meshaudit_model::istio::{GatewaySpec, Typed};
-use meshaudit_model::selector::map_selects;
 use meshaudit_model::{CertificateInfo, Step};
 
 use super::common::date;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::helpers::gateway_workloads;
 
 pub static RULE: Rule = Rule {
     code: "CERT013",
@@ -188,26 +186,6 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
-}
-
-/// Workloads a Gateway configures: its selector in every namespace, or every gateway proxy.
-fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<usize> {
-    ctx.inventory
-        .workloads
-        .iter()
-        .enumerate()
-        .filter(|(i, w)| {
-            if gateway.spec.selector.is_empty() {
-                ctx.graph
-                    .workloads
-                    .get(*i)
-                    .is_some_and(|n| n.membership.data_plane == DataPlane::Gateway)
-            } else {
-                map_selects(&gateway.spec.selector, &w.labels)
-            }
-        })
-        .map(|(i, _)| i)
-        .collect()
 }
 
 /// The certificate a gateway serves: the first non-CA certificate of `tls.crt` (or `cert`).

@@ -1,35 +1,10 @@
 //! Lookups the Gateway TLS rules share: which workloads a Gateway configures, how they are
 //! exposed, and the field paths of a server's TLS settings.
 
-use meshaudit_engine::membership::DataPlane;
-use meshaudit_model::istio::{GatewaySpec, Typed};
 use meshaudit_model::k8s::Service;
-use meshaudit_model::selector::map_selects;
 use meshaudit_model::{Inventory, Step};
 
 use crate::context::Context;
-
-/// Indexes (into `inventory.workloads`) of the workloads a Gateway configures. Istio matches
-/// gateway workloads by the Gateway's `selector` labels in every namespace (unless istiod runs
-/// with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE`). An empty selector selects every gateway proxy.
-pub fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<usize> {
-    let inv = ctx.inventory;
-    inv.workloads
-        .iter()
-        .enumerate()
-        .filter(|(i, w)| {
-            if gateway.spec.selector.is_empty() {
-                ctx.graph
-                    .workloads
-                    .get(*i)
-                    .is_some_and(|n| n.membership.data_plane == DataPlane::Gateway)
-            } else {
-                map_selects(&gateway.spec.selector, &w.labels)
-            }
-        })
-        .map(|(i, _)| i)
-        .collect()
-}
 
 /// Services that select workload `index`.
 pub fn workload_services<'a>(ctx: &'a Context<'_>, index: usize) -> Vec<&'a Service> {

@@ -1,7 +1,7 @@
 //! TLS005: a Gateway server that terminates TLS has no usable certificate: no credential at all,
 //! a credentialName whose Secret is not in the gateway workload's namespace, or (MUTUAL) no CA.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::Step;
@@ -9,8 +9,9 @@ use meshaudit_model::Step;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::helpers::gateway_workloads;
 
-use super::gateway_common::{gateway_workloads, hosts_text, server_label, tls_mode, tls_path};
+use super::gateway_common::{hosts_text, server_label, tls_mode, tls_path};
 
 pub static RULE: Rule = Rule {
     code: "TLS005",
@@ -92,6 +93,7 @@ kubectl create -n istio-system secret tls shop-tls --cert=shop.crt --key=shop.ke
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
+    let secrets = SecretIndex::new(&inv.secrets);
     for gateway in &inv.istio.gateways {
         let object = inv.object(gateway.object);
         let gw = format!("{}/{}", gateway.namespace, gateway.name);
@@ -173,9 +175,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                             "the Gateway's selector matches {workload_text}; Istio reads credentialName from the gateway workload's namespace {ns}"
                         ))
                 };
-                let Some(secret) = find_secret(inv.secrets.as_slice(), ns, name) else {
-                    let elsewhere: Vec<&Secret> =
-                        inv.secrets.iter().filter(|s| s.name == name).collect();
+                let Some(secret) = secrets.find(ns, name) else {
+                    let elsewhere: Vec<&Secret> = secrets.named(name);
                     let in_gateway_ns = elsewhere.iter().any(|s| s.namespace == gateway.namespace);
                     let (what, detail) = if elsewhere.is_empty() {
                         (
@@ -240,7 +241,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 }
                 let ca_in_secret = has("ca.crt") || has("cacert");
                 let ca_secret = format!("{name}-cacert");
-                if ca_in_secret || find_secret(inv.secrets.as_slice(), ns, &ca_secret).is_some() {
+                if ca_in_secret || secrets.find(ns, &ca_secret).is_some() {
                     continue;
                 }
                 let mut f = base(format!(
@@ -260,10 +261,32 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn find_secret<'a>(secrets: &'a [Secret], namespace: &str, name: &str) -> Option<&'a Secret> {
-    secrets
-        .iter()
-        .find(|s| s.namespace == namespace && s.name == name)
+/// Secrets by name, indexed once per run (each Gateway server looks one up).
+struct SecretIndex<'a> {
+    by_name: HashMap<&'a str, Vec<&'a Secret>>,
+}
+
+impl<'a> SecretIndex<'a> {
+    fn new(secrets: &'a [Secret]) -> Self {
+        let mut by_name: HashMap<&'a str, Vec<&'a Secret>> = HashMap::new();
+        for s in secrets {
+            by_name.entry(s.name.as_str()).or_default().push(s);
+        }
+        SecretIndex { by_name }
+    }
+
+    /// Every Secret called `name`, in input order.
+    fn named(&self, name: &str) -> Vec<&'a Secret> {
+        self.by_name.get(name).cloned().unwrap_or_default()
+    }
+
+    fn find(&self, namespace: &str, name: &str) -> Option<&'a Secret> {
+        self.by_name
+            .get(name)?
+            .iter()
+            .copied()
+            .find(|s| s.namespace == namespace)
+    }
 }
 
 fn secret_list(inv: &meshaudit_model::Inventory, secrets: &[&Secret]) -> String {

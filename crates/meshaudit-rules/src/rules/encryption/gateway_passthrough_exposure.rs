@@ -7,10 +7,9 @@ use meshaudit_model::selector::map_selects;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::helpers::gateway_workloads;
 
-use super::gateway_common::{
-    exposure, gateway_workloads, hosts_text, server_label, tls_mode, tls_path, Exposure,
-};
+use super::gateway_common::{exposure, hosts_text, server_label, tls_mode, tls_path, Exposure};
 
 pub static RULE: Rule = Rule {
     code: "TLS004",

@@ -3,10 +3,11 @@
 use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
-use super::gateway_common::{exposure, gateway_workloads, Exposure};
+use super::gateway_common::{exposure, Exposure};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::helpers::gateway_workloads;
 
 pub static RULE: Rule = Rule {
     code: "TLS001",
