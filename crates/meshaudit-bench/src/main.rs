@@ -26,6 +26,11 @@ const USAGE: &str = "usage: meshaudit-bench (parse|graph|phases|rules) PATH...";
 /// How many of the slowest rules `rules` prints.
 const SLOWEST: usize = 8;
 
+/// mimalloc: parsing and the graph make millions of small allocations, from both cores at
+/// once, where it is markedly faster than the system allocator (see docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {

@@ -10,6 +10,9 @@ pub mod objects;
 pub mod source;
 pub mod yaml;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use meshaudit_model::{InputError, Inventory};
 
 use crate::objects::Collected;
@@ -25,19 +28,47 @@ pub struct Ingested {
     pub notes: Vec<InputError>,
 }
 
+/// Bytes of YAML one parsing task takes on: large enough that handing out tasks costs
+/// nothing, small enough that both cores stay busy to the end.
+const BATCH_BYTES: usize = 512 * 1024;
+
 /// Parses texts into the inventory.
+///
+/// Documents are parsed on every available core: the texts are cut at their document markers
+/// into batches, each batch is parsed on its own, and the results are joined in input order, so
+/// the inventory and every error are the same as a single-threaded run's.
 pub fn ingest(texts: &[SourceText]) -> Ingested {
-    let mut collected = Collected::default();
-    for source in texts {
-        let (documents, yaml_errors) = yaml::parse_documents(&source.text, 1);
-        collected.errors.extend(
-            yaml_errors
-                .into_iter()
-                .map(|e| InputError::new(source.path.clone(), e.line, e.column, e.message)),
-        );
-        for document in documents {
-            objects::collect(&source.path, document, &mut collected);
+    let batches = batches(texts);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(batches.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let parse_batches = || {
+        let mut done: Vec<(usize, Collected)> = Vec::new();
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            let Some(batch) = batches.get(b) else {
+                return done;
+            };
+            done.push((b, parse_batch(texts, batch)));
         }
+    };
+    let mut parsed: Vec<(usize, Collected)> = if threads == 1 {
+        parse_batches()
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(parse_batches)).collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("a parsing thread panicked"))
+                .collect()
+        })
+    };
+    parsed.sort_unstable_by_key(|(b, _)| *b);
+    let mut collected = Collected::default();
+    for (_, part) in parsed {
+        collected.append(part);
     }
     let Collected {
         objects,
@@ -48,9 +79,15 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
     } = collected;
     let (mut inventory, build_errors) = build::Builder::new(objects, secret_certificates).build();
     // Private keys, as public-key hashes, onto their Secrets (kept out of the builder).
+    let secret_of_object: HashMap<usize, usize> = inventory
+        .secrets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.object, i))
+        .collect();
     for (id, hashes) in secret_key_hashes {
-        if let Some(secret) = inventory.secrets.iter_mut().find(|s| s.object == id) {
-            secret.private_key_public_sha256 = hashes;
+        if let Some(&i) = secret_of_object.get(&id) {
+            inventory.secrets[i].private_key_public_sha256 = hashes;
         }
     }
     errors.extend(build_errors);
@@ -60,4 +97,58 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
         errors,
         notes,
     }
+}
+
+/// Consecutive documents of one text, parsed as one task.
+struct Batch<'t> {
+    source: usize,
+    chunks: Vec<yaml::Chunk<'t>>,
+}
+
+fn batches(texts: &[SourceText]) -> Vec<Batch<'_>> {
+    let mut out = Vec::new();
+    for (source, text) in texts.iter().enumerate() {
+        let mut batch = Batch {
+            source,
+            chunks: Vec::new(),
+        };
+        let mut bytes = 0;
+        for chunk in yaml::split_documents(&text.text) {
+            bytes += chunk.text.len();
+            batch.chunks.push(chunk);
+            if bytes >= BATCH_BYTES {
+                out.push(std::mem::replace(
+                    &mut batch,
+                    Batch {
+                        source,
+                        chunks: Vec::new(),
+                    },
+                ));
+                bytes = 0;
+            }
+        }
+        if !batch.chunks.is_empty() {
+            out.push(batch);
+        }
+    }
+    out
+}
+
+fn parse_batch(texts: &[SourceText], batch: &Batch<'_>) -> Collected {
+    let source = &texts[batch.source];
+    let mut collected = Collected::default();
+    let mut documents = Vec::new();
+    let mut yaml_errors = Vec::new();
+    for chunk in &batch.chunks {
+        yaml::parse_document_chunk(chunk, 1, &mut documents, &mut yaml_errors);
+    }
+    collected.errors.extend(
+        yaml_errors
+            .into_iter()
+            .map(|e| InputError::new(source.path.clone(), e.line, e.column, e.message)),
+    );
+    for document in documents {
+        objects::collect(&source.path, document, &mut collected);
+    }
+    collected
 }

@@ -27,6 +27,28 @@ pub struct Collected {
     pub notes: Vec<InputError>,
 }
 
+impl Collected {
+    /// Adds `other`'s objects after this one's, with its indexes moved along.
+    pub fn append(&mut self, other: Collected) {
+        let offset = self.objects.len();
+        self.objects.extend(other.objects);
+        self.secret_certificates.extend(
+            other
+                .secret_certificates
+                .into_iter()
+                .map(|(i, c)| (i + offset, c)),
+        );
+        self.secret_key_hashes.extend(
+            other
+                .secret_key_hashes
+                .into_iter()
+                .map(|(i, h)| (i + offset, h)),
+        );
+        self.errors.extend(other.errors);
+        self.notes.extend(other.notes);
+    }
+}
+
 pub fn collect(path: &Arc<str>, document: Document, out: &mut Collected) {
     let Some(root) = document.root else { return };
     collect_node(path, root, document.helm_source.as_deref(), out);

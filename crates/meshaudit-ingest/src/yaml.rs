@@ -38,37 +38,47 @@ pub fn parse_documents(text: &str, first_line: u32) -> (Vec<Document>, Vec<YamlE
     let mut documents = Vec::new();
     let mut errors = Vec::new();
     for chunk in split_documents(text) {
-        let start_line = first_line + chunk.line_offset;
-        let helm_source = helm_source(chunk.text);
-        // An error found at the end of the chunk (an unclosed bracket) belongs to its last
-        // written line, not to the next document's `---`.
-        let last_line = start_line + last_content_line(chunk.text);
-        match parse_chunk(chunk.text, start_line).map_err(|mut e| {
+        parse_document_chunk(&chunk, first_line, &mut documents, &mut errors);
+    }
+    (documents, errors)
+}
+
+/// Parses one chunk of [`split_documents`]; lines count from `first_line` for the whole text.
+pub fn parse_document_chunk(
+    chunk: &Chunk<'_>,
+    first_line: u32,
+    documents: &mut Vec<Document>,
+    errors: &mut Vec<YamlError>,
+) {
+    let start_line = first_line + chunk.line_offset;
+    let helm_source = helm_source(chunk.text);
+    match parse_chunk(chunk.text, start_line) {
+        // An explicit `---` followed by nothing (or only comments) yields a null root.
+        Ok(roots) if roots.iter().all(Node::is_null) => documents.push(Document {
+            start_line,
+            root: None,
+            helm_source,
+        }),
+        Ok(roots) => {
+            let single = roots.len() == 1;
+            documents.extend(roots.into_iter().map(|root| Document {
+                // Several documents in one chunk were separated by `...`: each starts at its root.
+                start_line: if single { start_line } else { root.line },
+                root: Some(root),
+                helm_source: helm_source.clone(),
+            }));
+        }
+        Err(mut e) => {
+            // An error found at the end of the chunk (an unclosed bracket) belongs to its last
+            // written line, not to the next document's `---`.
+            let last_line = start_line + last_content_line(chunk.text);
             if e.line > last_line {
                 e.line = last_line;
                 e.column = 1;
             }
-            e
-        }) {
-            // An explicit `---` followed by nothing (or only comments) yields a null root.
-            Ok(roots) if roots.iter().all(Node::is_null) => documents.push(Document {
-                start_line,
-                root: None,
-                helm_source,
-            }),
-            Ok(roots) => {
-                let single = roots.len() == 1;
-                documents.extend(roots.into_iter().map(|root| Document {
-                    // Several documents in one chunk were separated by `...`: each starts at its root.
-                    start_line: if single { start_line } else { root.line },
-                    root: Some(root),
-                    helm_source: helm_source.clone(),
-                }));
-            }
-            Err(e) => errors.push(e),
+            errors.push(e);
         }
     }
-    (documents, errors)
 }
 
 /// 0-based index of the last line with content in `text`.
@@ -80,15 +90,16 @@ fn last_content_line(text: &str) -> u32 {
         .map_or(0, |(i, _)| to_u32(i))
 }
 
-struct Chunk<'a> {
-    text: &'a str,
+/// One document's text (or several separated by `...`), as [`split_documents`] cuts them.
+pub struct Chunk<'a> {
+    pub text: &'a str,
     /// Lines before the chunk in the whole text.
-    line_offset: u32,
+    pub line_offset: u32,
 }
 
 /// Splits at lines that are a document marker (`---` at column 0, alone or followed by
 /// whitespace or content). The marker line stays in its chunk so the parser sees it.
-fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+pub fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
     let mut start = 0usize;
     let mut start_line = 0u32;
