@@ -142,9 +142,17 @@ fn graph(paths: &[PathBuf]) -> Line {
     line.count("objects", inventory.objects.len());
     line.count("workloads", graph.workloads.len());
     line.count("server_ports", graph.servers.len());
+    let groups = || graph.servers.iter().flat_map(|s| &s.groups);
+    line.count("edge_groups", groups().count());
     line.count(
-        "edge_groups",
-        graph.servers.iter().map(|s| s.groups.len()).sum(),
+        "individual_groups",
+        groups()
+            .filter(|g| matches!(g.client, meshaudit_engine::Client::Workload(_)))
+            .count(),
+    );
+    line.count(
+        "namespace_groups",
+        groups().filter(|g| g.namespace.is_some()).count(),
     );
     line.ms("parse_ms", read + parse);
     line.ms("graph_ms", graph_time);

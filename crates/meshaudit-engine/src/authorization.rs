@@ -86,6 +86,10 @@ pub enum PeerIdentity {
     /// Any other mTLS identity: one that matches none of the specific principal, namespace or
     /// service-account patterns of the server's policies (only `*` matches it).
     Other,
+    /// An mTLS identity of `namespace` whose service account none of the server's principal or
+    /// service-account patterns names: namespace patterns match it, identity patterns only as
+    /// they match [`PeerIdentity::Other`].
+    Namespace { namespace: String },
 }
 
 /// Everything about a connection that evaluation reads.
@@ -129,7 +133,7 @@ impl Request<'_> {
             PeerIdentity::None => false,
             // Any identity of a local trust domain: `*`, or a prefix that stops before the
             // namespace (`cluster.local/*`, `cluster.local/ns/*`).
-            PeerIdentity::Other => {
+            PeerIdentity::Other | PeerIdentity::Namespace { .. } => {
                 pattern == "*"
                     || pattern.strip_suffix('*').is_some_and(|prefix| {
                         !prefix.contains('*')
@@ -154,14 +158,16 @@ impl Request<'_> {
         match self.peer {
             PeerIdentity::None => false,
             PeerIdentity::Other => pattern == "*",
-            PeerIdentity::Known { namespace, .. } => pattern_matches(pattern, namespace),
+            PeerIdentity::Known { namespace, .. } | PeerIdentity::Namespace { namespace } => {
+                pattern_matches(pattern, namespace)
+            }
         }
     }
 
     fn service_account_matches(&self, pattern: &str) -> bool {
         match self.peer {
             PeerIdentity::None => false,
-            PeerIdentity::Other => pattern == "*",
+            PeerIdentity::Other | PeerIdentity::Namespace { .. } => pattern == "*",
             PeerIdentity::Known {
                 namespace,
                 service_account,

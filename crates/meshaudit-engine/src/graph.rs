@@ -685,7 +685,7 @@ impl<'a> Builder<'a> {
         }
 
         // Which clients the policies and DestinationRules tell apart.
-        let mut namespaces: HashSet<&str> = HashSet::new();
+        let mut named_namespaces: HashSet<&str> = HashSet::new();
         let mut identities: HashSet<(&str, &str)> = HashSet::new();
         let mut domains = vec![
             self.trust_domain,
@@ -698,7 +698,7 @@ impl<'a> Builder<'a> {
                 let sources = rule.from.iter().filter_map(|f| f.source.as_ref());
                 for s in sources {
                     for pattern in s.namespaces.iter().chain(&s.not_namespaces) {
-                        self.collect_namespaces(pattern, by_namespace, &mut namespaces);
+                        self.collect_namespaces(pattern, by_namespace, &mut named_namespaces);
                     }
                     for pattern in s.principals.iter().chain(&s.not_principals) {
                         self.collect_identities(
@@ -721,7 +721,11 @@ impl<'a> Builder<'a> {
                     for pattern in c.values.iter().chain(&c.not_values) {
                         match c.key.as_str() {
                             "source.namespace" => {
-                                self.collect_namespaces(pattern, by_namespace, &mut namespaces);
+                                self.collect_namespaces(
+                                    pattern,
+                                    by_namespace,
+                                    &mut named_namespaces,
+                                );
                             }
                             "source.principal" => {
                                 self.collect_identities(
@@ -745,27 +749,31 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        // Namespaces whose clients get their own DestinationRule: one group per namespace,
-        // unless a selector rule tells its workloads apart (then one by one).
-        let mut dr_namespaces: HashSet<&str> = HashSet::new();
+        // Namespaces whose clients the policies name, or that have their own DestinationRule
+        // for the host, get one group for their meshed clients — unless a DestinationRule with
+        // a workload selector tells their workloads apart (then they go one by one).
+        let mut individual_namespaces: HashSet<&str> = HashSet::new();
+        let mut group_namespaces: HashSet<&str> = named_namespaces;
         for r in &services {
             let host = service_host(&inv.services[r.service]);
             for ns in self.destination_rules.namespaces_with_own_view(&host) {
                 if self.destination_rules.has_selector_rule(ns, &host) {
-                    namespaces.insert(ns);
+                    individual_namespaces.insert(ns);
                 } else {
-                    dr_namespaces.insert(ns);
+                    group_namespaces.insert(ns);
                 }
             }
         }
         let mut individual_clients: Vec<usize> = Vec::new();
-        for ns in &namespaces {
+        for ns in &individual_namespaces {
             individual_clients.extend(by_namespace.get(ns).into_iter().flatten());
         }
-        // Ambient clients ignore DestinationRules; they are few, so they go one by one.
+        // Ambient clients ignore DestinationRules and present their own identity through
+        // ztunnel; they are few, so they go one by one. Clients without a proxy send no
+        // identity, so the catch-all group answers for them.
         let mut namespace_group_clients: Vec<&str> = Vec::new();
-        for ns in &dr_namespaces {
-            if namespaces.contains(ns) {
+        for ns in &group_namespaces {
+            if individual_namespaces.contains(ns) {
                 continue;
             }
             let mut any = false;
@@ -842,7 +850,9 @@ impl<'a> Builder<'a> {
                     workload: None,
                     membership: None,
                     namespace: ns,
-                    peer: PeerIdentity::Other,
+                    peer: PeerIdentity::Namespace {
+                        namespace: ns.to_owned(),
+                    },
                 },
                 &server,
             ));

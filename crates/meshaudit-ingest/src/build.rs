@@ -247,7 +247,7 @@ impl Builder {
                 let mut keys = BTreeSet::new();
                 for field in ["data", "stringData"] {
                     if let Some(entries) = obj.node.get(field).and_then(Node::as_map) {
-                        keys.extend(entries.iter().map(|e| e.key.clone()));
+                        keys.extend(entries.iter().map(|e| e.key.to_string()));
                     }
                 }
                 self.inventory.secrets.push(Secret {
@@ -543,7 +543,7 @@ fn string_map(node: Option<&Node>) -> std::collections::BTreeMap<String, String>
         .map(|entries| {
             entries
                 .iter()
-                .filter_map(|e| Some((e.key.clone(), e.value.scalar_text()?)))
+                .filter_map(|e| Some((e.key.to_string(), e.value.scalar_text()?)))
                 .collect()
         })
         .unwrap_or_default()

@@ -226,11 +226,11 @@ fn string_map(node: Option<&Node>) -> Result<BTreeMap<String, String>, &Node> {
         Value::Map(entries) => entries
             .iter()
             .map(|e| match &e.value.value {
-                Value::Null => Ok((e.key.clone(), String::new())),
+                Value::Null => Ok((e.key.to_string(), String::new())),
                 _ => e
                     .value
                     .scalar_text()
-                    .map(|v| (e.key.clone(), v))
+                    .map(|v| (e.key.to_string(), v))
                     .ok_or(&e.value),
             })
             .collect(),
@@ -271,7 +271,7 @@ fn scrub_secret(
                     if let Some(mut bytes) = bytes {
                         certs.extend(certificates_in(&entry.key, &bytes));
                         if let Some(hash) = private_key_public_sha256(&bytes) {
-                            key_hashes.insert(entry.key.clone(), hash);
+                            key_hashes.insert(entry.key.to_string(), hash);
                         }
                         bytes.fill(0);
                     }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::collections::HashSet;
 
-use meshaudit_model::{Entry, Node, Value};
+use meshaudit_model::{Entry, Node, NodeStr, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 /// Deepest nesting accepted. Real manifests stay far below; the limit keeps hostile input from
@@ -157,10 +157,10 @@ enum Frame {
     Map {
         entries: Vec<Entry>,
         /// Built once a mapping grows large, so duplicate checks stay linear.
-        seen: Option<HashSet<String>>,
+        seen: Option<HashSet<NodeStr>>,
         /// Entries from `<<` merge keys; explicit keys win over them whatever their order.
         merged: Vec<Entry>,
-        pending_key: Option<(String, u32, u32)>,
+        pending_key: Option<(NodeStr, u32, u32)>,
         line: u32,
         column: u32,
         anchor: usize,
@@ -262,7 +262,7 @@ impl Builder {
                 let value = if style == ScalarStyle::Plain && !forced_string {
                     resolve_plain(&text)
                 } else {
-                    Value::String(text.into_owned())
+                    Value::String(NodeStr::from(text))
                 };
                 let node = Node::new(value, line, column);
                 if anchor > 0 {
@@ -296,11 +296,15 @@ impl Builder {
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq {
-                        items,
+                        mut items,
                         line,
                         column,
                         anchor,
-                    }) => (Node::new(Value::Seq(items), line, column), anchor),
+                    }) => {
+                        // Trees live as long as the scan: give back what growing left spare.
+                        items.shrink_to_fit();
+                        (Node::new(Value::Seq(items), line, column), anchor)
+                    }
                     Some(Frame::Map {
                         mut entries,
                         merged,
@@ -314,6 +318,7 @@ impl Builder {
                                 entries.push(entry);
                             }
                         }
+                        entries.shrink_to_fit();
                         (Node::new(Value::Map(entries), line, column), anchor)
                     }
                     None => return Err(err(line, column, "unbalanced collection end")),
@@ -367,10 +372,13 @@ impl Builder {
                 None => {
                     let key = match node.value {
                         Value::String(s) => s,
-                        Value::Null => String::new(),
-                        ref v @ (Value::Bool(_) | Value::Int(_) | Value::Float(_)) => node
-                            .scalar_text()
-                            .unwrap_or_else(|| v.type_name().to_owned()),
+                        Value::Null => NodeStr::default(),
+                        ref v @ (Value::Bool(_) | Value::Int(_) | Value::Float(_)) => {
+                            NodeStr::from(
+                                node.scalar_text()
+                                    .unwrap_or_else(|| v.type_name().to_owned()),
+                            )
+                        }
                         Value::Seq(_) | Value::Map(_) => {
                             return Err(err(
                                 node.line,
@@ -496,7 +504,7 @@ fn resolve_plain(text: &str) -> Value {
             return Value::Float(f);
         }
     }
-    Value::String(text.to_owned())
+    Value::String(NodeStr::from(text))
 }
 
 fn looks_like_float(s: &[u8]) -> bool {

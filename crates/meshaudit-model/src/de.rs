@@ -343,7 +343,7 @@ mod tests {
                 entries
                     .into_iter()
                     .map(|(k, value)| Entry {
-                        key: k.to_owned(),
+                        key: k.into(),
                         key_line: value.line,
                         key_column: 1,
                         value,

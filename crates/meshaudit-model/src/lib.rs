@@ -16,5 +16,5 @@ pub use cert::CertificateInfo;
 pub use de::{from_node, FieldError};
 pub use inventory::Inventory;
 pub use location::{InputError, Location};
-pub use node::{Entry, Node, Step, Value};
+pub use node::{Entry, Node, NodeStr, Step, Value};
 pub use object::{Object, ObjectId};

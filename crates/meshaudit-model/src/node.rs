@@ -5,6 +5,10 @@
 
 use std::fmt;
 
+/// Keys and string scalars: most are shorter than 25 bytes and then live inline, without an
+/// allocation of their own — documents hold millions of them.
+pub use compact_str::CompactString as NodeStr;
+
 /// One node of a document, with the 1-based line and column where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -19,7 +23,7 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
+    String(NodeStr),
     Seq(Vec<Node>),
     Map(Vec<Entry>),
 }
@@ -27,7 +31,7 @@ pub enum Value {
 /// A mapping entry: the key keeps its own position, which is where a reader's eye goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    pub key: String,
+    pub key: NodeStr,
     pub key_line: u32,
     pub key_column: u32,
     pub value: Node,
@@ -137,7 +141,7 @@ impl Node {
     /// string field written without quotes.
     pub fn scalar_text(&self) -> Option<String> {
         match &self.value {
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(f.to_string()),

@@ -49,7 +49,9 @@ fn client_description(client: Client) -> &'static str {
 /// still presents its own certificate.
 fn edge_peer(view: &GraphView<'_>, edge: &Edge<'_>) -> Option<String> {
     match (edge.client, &edge.group.peer) {
-        (Client::Workload(w), PeerIdentity::Other) => view.graph.workloads[w].identity.clone(),
+        (Client::Workload(w), PeerIdentity::Other | PeerIdentity::Namespace { .. }) => {
+            view.graph.workloads[w].identity.clone()
+        }
         (_, peer) => peer_text(view.graph, peer),
     }
 }
@@ -65,6 +67,10 @@ fn peer_text(graph: &Graph, peer: &PeerIdentity) -> Option<String> {
             graph.trust_domain
         )),
         PeerIdentity::Other => Some(format!("spiffe://{}/*", graph.trust_domain)),
+        PeerIdentity::Namespace { namespace } => Some(format!(
+            "spiffe://{}/ns/{namespace}/sa/*",
+            graph.trust_domain
+        )),
     }
 }
 
