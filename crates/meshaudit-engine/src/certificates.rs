@@ -171,7 +171,7 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
                 key: info.source.clone(),
                 field: vec![
                     FieldStep::Key("data".into()),
-                    FieldStep::Key(key.to_owned()),
+                    FieldStep::Key(key.into()),
                 ],
                 info,
                 role,
@@ -205,7 +205,7 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
                 key: info.source.clone(),
                 field: vec![
                     FieldStep::Key("data".into()),
-                    FieldStep::Key(key.to_owned()),
+                    FieldStep::Key(key.into()),
                 ],
                 info,
                 role,

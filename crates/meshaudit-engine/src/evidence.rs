@@ -2,38 +2,55 @@
 //! resources (and fields) those facts come from, so a person can check it in their own files.
 
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
-use meshaudit_model::{Inventory, Location, ObjectId, Step};
+use meshaudit_model::{Inventory, Location, NodeStr, ObjectId, Step};
 
 /// An owned step of a field path (see [`Step`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FieldStep {
-    Key(String),
+    Key(NodeStr),
     Index(usize),
 }
 
 /// One link of an evidence chain: a fact, and where it comes from (if from a resource).
+///
+/// Shared, not copied: the same facts (a server's mode, a workload's membership) appear in the
+/// chains of many edges, so a clone only counts a reference.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Because {
+pub struct Because(Arc<Fact>);
+
+/// What a [`Because`] says.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Fact {
     pub object: Option<ObjectId>,
-    pub field: Vec<FieldStep>,
+    pub field: Box<[FieldStep]>,
     pub fact: String,
+}
+
+impl Deref for Because {
+    type Target = Fact;
+
+    fn deref(&self) -> &Fact {
+        &self.0
+    }
 }
 
 impl Because {
     /// A fact read from `field` of `object`.
     pub fn at(object: ObjectId, field: &[Step<'_>], fact: impl Into<String>) -> Self {
-        Because {
+        Because(Arc::new(Fact {
             object: Some(object),
             field: field
                 .iter()
                 .map(|s| match s {
-                    Step::Key(k) => FieldStep::Key((*k).to_owned()),
+                    Step::Key(k) => FieldStep::Key(NodeStr::from(*k)),
                     Step::Index(i) => FieldStep::Index(*i),
                 })
                 .collect(),
             fact: fact.into(),
-        }
+        }))
     }
 
     /// A fact about `object` as a whole.
@@ -43,11 +60,11 @@ impl Because {
 
     /// A fact that no single resource states: a default, or the absence of something.
     pub fn default(fact: impl Into<String>) -> Self {
-        Because {
+        Because(Arc::new(Fact {
             object: None,
-            field: Vec::new(),
+            field: Box::default(),
             fact: fact.into(),
-        }
+        }))
     }
 
     pub fn steps(&self) -> Vec<Step<'_>> {

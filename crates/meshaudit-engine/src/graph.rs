@@ -812,6 +812,7 @@ impl<'a> Builder<'a> {
         };
         let server = ServerSide {
             workload,
+            name: format!("{}/{}", workload.namespace, workload.name),
             node,
             port,
             services: &services,
@@ -1047,7 +1048,7 @@ impl<'a> Builder<'a> {
     ) -> (Transport, Vec<Because>) {
         let mut because = Vec::new();
         let destination_port = via.map_or(server.port, |v| v.port);
-        let server_name = format!("{}/{}", server.workload.namespace, server.workload.name);
+        let server_name = &server.name;
 
         // Does the client's proxy handle the connection?
         let mut client_proxy = client.meshed;
@@ -1263,6 +1264,8 @@ enum Sent {
 
 struct ServerSide<'s> {
     workload: &'s Workload,
+    /// `namespace/name`, for the facts.
+    name: String,
     node: &'s WorkloadNode,
     port: u16,
     services: &'s [ServicePortRef],
