@@ -85,6 +85,13 @@ impl Inventory {
         }
     }
 
+    /// Indexes of the workloads in `namespace`, in order.
+    pub fn workload_indexes_in(&self, namespace: &str) -> &[usize] {
+        self.workloads_by_namespace
+            .get(namespace)
+            .map_or(&[], Vec::as_slice)
+    }
+
     pub fn workloads_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a Workload> + 'a {
         self.workloads_by_namespace
             .get(namespace)

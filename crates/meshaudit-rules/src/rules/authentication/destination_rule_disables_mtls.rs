@@ -227,10 +227,48 @@ fn candidate_namespaces<'a>(
     namespaces
 }
 
+/// Who uses a DestinationRule: clients listed one by one, and possibly every namespace but a
+/// few (kept as that exception list: a rule in a service's namespace is used by every other
+/// namespace, and listing hundreds of them per hit is what made this rule slow).
+#[derive(Clone, Default)]
+struct Users<'a> {
+    listed: BTreeSet<Client<'a>>,
+    /// Every namespace, of the input or not, except these.
+    everyone_except: Option<BTreeSet<&'a str>>,
+}
+
+impl<'a> Users<'a> {
+    fn add(&mut self, other: &Users<'a>) {
+        self.listed.extend(other.listed.iter().copied());
+        self.everyone_except = match (self.everyone_except.take(), &other.everyone_except) {
+            (None, theirs) => theirs.clone(),
+            (mine, None) => mine,
+            (Some(mine), Some(theirs)) => Some(mine.intersection(theirs).copied().collect()),
+        };
+    }
+
+    fn has_namespace(&self, namespace: &str) -> bool {
+        self.everyone_except
+            .as_ref()
+            .is_some_and(|except| !except.contains(namespace))
+            || self
+                .listed
+                .iter()
+                .any(|c| c.workload.is_none() && c.namespace == namespace)
+    }
+
+    /// Clients the input does not show use it.
+    fn unseen(&self) -> bool {
+        self.has_namespace("")
+    }
+}
+
 /// Clients for which istiod merges the same DestinationRules when they call a service, so
 /// their TLS settings resolve alike.
 struct ClientGroup<'a> {
-    clients: Vec<Client<'a>>,
+    /// A client of the group, to resolve its settings with.
+    representative: Client<'a>,
+    users: Users<'a>,
 }
 
 /// The clients for which istiod picks `dr` (rule number `index`) when they call `service`,
@@ -240,20 +278,24 @@ fn clients_using<'a>(
     rules: &DestinationRules<'a>,
     index: usize,
     dr: &'a Typed<DestinationRuleSpec>,
-    service: &meshaudit_model::k8s::Service,
+    service: &'a meshaudit_model::k8s::Service,
 ) -> Vec<ClientGroup<'a>> {
     let mut groups: Vec<(Vec<usize>, ClientGroup<'a>)> = Vec::new();
-    let mut add = |merged: Vec<usize>, client: Client<'a>| match groups
-        .iter_mut()
-        .find(|(m, _)| *m == merged)
-    {
-        Some((_, group)) => group.clients.push(client),
-        None => groups.push((
-            merged,
-            ClientGroup {
-                clients: vec![client],
-            },
-        )),
+    let mut add = |merged: Vec<usize>, client: Client<'a>, everyone_except: Option<BTreeSet<&'a str>>| {
+        let users = Users {
+            listed: BTreeSet::from([client]),
+            everyone_except,
+        };
+        match groups.iter_mut().find(|(m, _)| *m == merged) {
+            Some((_, group)) => group.users.add(&users),
+            None => groups.push((
+                merged,
+                ClientGroup {
+                    representative: client,
+                    users,
+                },
+            )),
+        }
     };
     // istiod merges same-host rules of a namespace; each of them is in use.
     let merged_with_this = |ns: &str, labels: Option<&Labels>| {
@@ -270,10 +312,8 @@ fn clients_using<'a>(
         .as_ref()
         .is_some_and(|s| !s.match_labels.is_empty())
     {
-        for (i, w) in inv.workloads.iter().enumerate() {
-            if w.namespace != dr.namespace {
-                continue;
-            }
+        for &i in inv.workload_indexes_in(&dr.namespace) {
+            let w = &inv.workloads[i];
             if let Some(merged) = merged_with_this(&w.namespace, Some(&w.labels)) {
                 add(
                     merged,
@@ -281,6 +321,7 @@ fn clients_using<'a>(
                         namespace: w.namespace.as_str(),
                         workload: Some(i),
                     },
+                    None,
                 );
             }
         }
@@ -294,31 +335,16 @@ fn clients_using<'a>(
         special.insert(service.namespace.as_str());
         special.insert(inv.istio.root_namespace());
         special.insert(dr.namespace.as_str());
-        special.insert("");
-        for ns in candidate_namespaces(inv, dr) {
-            if !special.contains(ns) {
-                continue;
-            }
+        for ns in special.iter().copied().chain([""]) {
             if let Some(merged) = merged_with_this(ns, None) {
-                if ns.is_empty() {
-                    for other in inv.namespaces.keys() {
-                        if !special.contains(other.as_str()) {
-                            add(
-                                merged.clone(),
-                                Client {
-                                    namespace: other.as_str(),
-                                    workload: None,
-                                },
-                            );
-                        }
-                    }
-                }
+                let everyone_except = ns.is_empty().then(|| special.clone());
                 add(
                     merged,
                     Client {
                         namespace: ns,
                         workload: None,
                     },
+                    everyone_except,
                 );
             }
         }
@@ -356,10 +382,11 @@ fn is_disable_choice(tls: &ClientTls) -> bool {
 /// legacy`, `Deployment shop/web`.
 fn clients_phrase(
     inv: &meshaudit_model::Inventory,
-    using: &BTreeSet<Client<'_>>,
+    using: &Users<'_>,
     all: &BTreeSet<&str>,
 ) -> String {
     let workloads: Vec<String> = using
+        .listed
         .iter()
         .filter_map(|c| c.workload)
         .map(|w| workload_name(inv, w))
@@ -367,12 +394,11 @@ fn clients_phrase(
     if !workloads.is_empty() {
         return format!("the workloads it selects ({})", workloads.join(", "));
     }
-    let namespaces: BTreeSet<&str> = using.iter().map(|c| c.namespace).collect();
-    if namespaces.contains("") {
+    if using.unseen() {
         let others: Vec<&str> = all
             .iter()
             .copied()
-            .filter(|ns| !ns.is_empty() && !namespaces.contains(ns))
+            .filter(|ns| !ns.is_empty() && !using.has_namespace(ns))
             .collect();
         if others.is_empty() {
             "clients in every namespace".to_owned()
@@ -380,12 +406,103 @@ fn clients_phrase(
             format!("clients in every namespace except {}", others.join(", "))
         }
     } else {
-        let list: Vec<&str> = namespaces.into_iter().collect();
+        let list: Vec<&str> = listed_namespaces(using);
         format!(
             "clients in namespace{} {}",
             if list.len() == 1 { "" } else { "s" },
             list.join(", ")
         )
+    }
+}
+
+/// The namespaces listed one by one, in order.
+fn listed_namespaces<'a>(using: &Users<'a>) -> Vec<&'a str> {
+    let set: BTreeSet<&str> = using.listed.iter().map(|c| c.namespace).collect();
+    set.into_iter().collect()
+}
+
+/// The workloads with a proxy that applies DestinationRules among `using`: how many, and the
+/// first few.
+fn senders(ctx: &Context<'_>, proxied: &Proxied<'_>, using: &Users<'_>) -> (usize, Vec<usize>) {
+    let listed_workloads: Vec<usize> = using
+        .listed
+        .iter()
+        .filter_map(|c| c.workload)
+        .filter(|&w| proxied_client(ctx, w))
+        .collect();
+    if !listed_workloads.is_empty() {
+        return (listed_workloads.len(), listed_workloads);
+    }
+    let namespaces: BTreeSet<&str> = using
+        .listed
+        .iter()
+        .map(|c| c.namespace)
+        .chain(using.everyone_except.iter().flatten().copied())
+        .filter(|ns| using.has_namespace(ns))
+        .collect();
+    let count = match &using.everyone_except {
+        // Every proxied workload but those of the excepted namespaces.
+        Some(except) => {
+            proxied.all.len()
+                - except
+                    .iter()
+                    .filter(|ns| !using.has_namespace(ns))
+                    .map(|ns| proxied.in_namespace(ns).len())
+                    .sum::<usize>()
+        }
+        None => namespaces
+            .iter()
+            .map(|ns| proxied.in_namespace(ns).len())
+            .sum(),
+    };
+    let first: Vec<usize> = match &using.everyone_except {
+        Some(_) => proxied
+            .all
+            .iter()
+            .copied()
+            .filter(|&w| using.has_namespace(&ctx.inventory.workloads[w].namespace))
+            .take(4)
+            .collect(),
+        None => {
+            let mut list: Vec<usize> = namespaces
+                .iter()
+                .flat_map(|ns| proxied.in_namespace(ns).iter().copied())
+                .collect();
+            list.sort_unstable();
+            list.truncate(4);
+            list
+        }
+    };
+    (count, first)
+}
+
+/// The workloads with a proxy that applies DestinationRules, in order and per namespace.
+struct Proxied<'a> {
+    all: Vec<usize>,
+    by_namespace: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Proxied<'a> {
+    fn new(ctx: &Context<'a>) -> Self {
+        let mut proxied = Proxied {
+            all: Vec::new(),
+            by_namespace: HashMap::new(),
+        };
+        for (w, workload) in ctx.inventory.workloads.iter().enumerate() {
+            if proxied_client(ctx, w) {
+                proxied.all.push(w);
+                proxied
+                    .by_namespace
+                    .entry(workload.namespace.as_str())
+                    .or_default()
+                    .push(w);
+            }
+        }
+        proxied
+    }
+
+    fn in_namespace(&self, namespace: &str) -> &[usize] {
+        self.by_namespace.get(namespace).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -401,13 +518,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .or_default()
             .push(si);
     }
-    let mut workloads_by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (w, workload) in inv.workloads.iter().enumerate() {
-        workloads_by_namespace
-            .entry(workload.namespace.as_str())
-            .or_default()
-            .push(w);
-    }
+    let proxied = Proxied::new(ctx);
     for (index, dr) in inv.istio.destination_rules.iter().enumerate() {
         let places = disable_places(&dr.spec);
         if places.is_empty() {
@@ -417,7 +528,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // What each client sends to each (service port, sidecar server port) pair, as
         // istiod resolves it for this rule: the default route (top level and portLevelSettings)
         // and, when a subset covers the server, the route to that subset.
-        let mut hits: BTreeMap<Hit, BTreeSet<Client<'_>>> = BTreeMap::new();
+        let mut hits: BTreeMap<Hit, Users<'_>> = BTreeMap::new();
         let mut servers: BTreeMap<(usize, u16), Server> = BTreeMap::new();
         let mut spared: BTreeSet<String> = BTreeSet::new();
         let mut subset_notes: BTreeSet<String> = BTreeSet::new();
@@ -441,8 +552,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 let workload = &inv.workloads[server.workload];
                 for via in server.services.iter().filter(|v| v.service == si) {
                     for group in &groups {
-                        // Every client of the group resolves alike: ask for the first.
-                        let client = group.clients[0];
+                        // Every client of the group resolves alike: ask for one.
+                        let client = group.representative;
                         let labels = client.workload.map(|w| &inv.workloads[w].labels);
                         let default = rules.client_tls(
                             client.namespace,
@@ -480,7 +591,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                                 target_port: server.port,
                             })
                             .or_default()
-                            .extend(group.clients.iter().copied());
+                            .add(&group.users);
                             servers
                                 .entry((server.workload, server.port))
                                 .or_insert_with(|| Server {
@@ -523,15 +634,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let object = inv.object(dr.object);
         let name = format!("{}/{}", dr.namespace, dr.name);
         for (p, place) in places.iter().enumerate() {
-            let place_hits: Vec<(&Hit, &BTreeSet<Client<'_>>)> =
+            let place_hits: Vec<(&Hit, &Users<'_>)> =
                 hits.iter().filter(|(h, _)| h.place == p).collect();
             if place_hits.is_empty() {
                 continue;
             }
-            let using: BTreeSet<Client<'_>> = place_hits
-                .iter()
-                .flat_map(|(_, cs)| cs.iter().copied())
-                .collect();
+            let mut using = Users::default();
+            for (_, users) in &place_hits {
+                using.add(users);
+            }
             let mode_of = |h: &Hit| servers[&(h.workload, h.target_port)].mode;
             let plaintext: Vec<&Hit> = place_hits
                 .iter()
@@ -559,24 +670,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             };
             let clients = clients_phrase(inv, &using, &all_namespaces);
             // Who sends it: clients with a proxy in the input, or clients the input cannot see.
-            let unseen = using.iter().any(|c| c.namespace.is_empty());
-            let mut senders: Vec<usize> = Vec::new();
-            for c in &using {
-                match c.workload {
-                    Some(w) => senders.push(w),
-                    None => senders.extend(
-                        workloads_by_namespace
-                            .get(c.namespace)
-                            .into_iter()
-                            .flatten(),
-                    ),
-                }
-            }
-            senders.retain(|&w| proxied_client(ctx, w));
-            senders.sort_unstable();
-            senders.dedup();
+            let unseen = using.unseen();
+            let (sender_count, first_senders) = senders(ctx, &proxied, &using);
             // No proxied client in the input uses it, and no client outside the input can.
-            let latent = senders.is_empty() && !unseen;
+            let latent = sender_count == 0 && !unseen;
             let (send, reset) = if latent {
                 ("would send", "would be reset")
             } else {
@@ -651,8 +748,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Severity::High
             };
             if latent {
-                let namespaces: BTreeSet<&str> = using.iter().map(|c| c.namespace).collect();
-                let list: Vec<&str> = namespaces.into_iter().collect();
+                let list: Vec<&str> = listed_namespaces(&using);
                 let elsewhere = dr.namespace != inv.istio.root_namespace()
                     && place_hits
                         .iter()
@@ -671,15 +767,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 } else {
                     Severity::Low
                 };
-            } else if !senders.is_empty() {
-                let names: Vec<String> = senders
+            } else if sender_count > 0 {
+                let names: Vec<String> = first_senders
                     .iter()
                     .take(4)
                     .map(|&w| workload_name(inv, w))
                     .collect();
                 finding = finding.evidence(format!(
                     "{} client workload(s) with a sidecar or gateway proxy in the input use this rule, e.g. {}",
-                    senders.len(),
+                    sender_count,
                     names.join(", ")
                 ));
             }
