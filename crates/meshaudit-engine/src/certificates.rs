@@ -169,10 +169,7 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
             out.push(CertificateRef {
                 object: secret.object,
                 key: info.source.clone(),
-                field: vec![
-                    FieldStep::Key("data".into()),
-                    FieldStep::Key(key.into()),
-                ],
+                field: vec![FieldStep::Key("data".into()), FieldStep::Key(key.into())],
                 info,
                 role,
                 mesh,
@@ -203,10 +200,7 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
             out.push(CertificateRef {
                 object: cm.object,
                 key: info.source.clone(),
-                field: vec![
-                    FieldStep::Key("data".into()),
-                    FieldStep::Key(key.into()),
-                ],
+                field: vec![FieldStep::Key("data".into()), FieldStep::Key(key.into())],
                 info,
                 role,
                 mesh,

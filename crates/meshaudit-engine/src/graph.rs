@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use meshaudit_model::istio::{ClientTlsMode, MtlsMode};
 use meshaudit_model::k8s::Workload;
+use meshaudit_model::parallel::map_in_order;
 use meshaudit_model::selector::map_selects;
 use meshaudit_model::Inventory;
 
@@ -494,28 +495,24 @@ impl<'a> Builder<'a> {
     fn build(&self) -> Graph {
         let inv = self.inventory;
         let injectors = injector_webhooks(inv);
-        let mut nodes: Vec<WorkloadNode> = inv
-            .workloads
-            .iter()
-            .map(|w| {
-                let membership = membership(inv, &injectors, w);
-                let identity = membership.data_plane.is_meshed().then(|| {
-                    format!(
-                        "spiffe://{}/ns/{}/sa/{}",
-                        self.trust_domain, w.namespace, w.service_account
-                    )
-                });
-                WorkloadNode {
-                    namespace: w.namespace.clone(),
-                    identity,
-                    mtls: self.peer_authentications.resolve(w),
-                    authorization_policies: self.authorization.for_workload(w),
-                    request_authentications: self.request_authentications_for(w),
-                    services: Vec::new(),
-                    membership,
-                }
-            })
-            .collect();
+        let mut nodes: Vec<WorkloadNode> = map_in_order(&inv.workloads, |w| {
+            let membership = membership(inv, &injectors, w);
+            let identity = membership.data_plane.is_meshed().then(|| {
+                format!(
+                    "spiffe://{}/ns/{}/sa/{}",
+                    self.trust_domain, w.namespace, w.service_account
+                )
+            });
+            WorkloadNode {
+                namespace: w.namespace.clone(),
+                identity,
+                mtls: self.peer_authentications.resolve(w),
+                authorization_policies: self.authorization.for_workload(w),
+                request_authentications: self.request_authentications_for(w),
+                services: Vec::new(),
+                membership,
+            }
+        });
 
         // Which workloads each Service selects, by namespace index.
         let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -575,15 +572,16 @@ impl<'a> Builder<'a> {
         let mut keys: Vec<(usize, u16)> = ports.keys().copied().collect();
         keys.sort_unstable();
 
-        let mut servers = Vec::new();
-        for (w, port) in keys {
-            if nodes[w].membership.data_plane == DataPlane::Gateway {
-                // Gateways' listeners follow Gateway resources, audited by their own rules.
-                continue;
-            }
-            let services = ports.remove(&(w, port)).unwrap_or_default();
-            servers.push(self.server_port(&nodes, &by_namespace, w, port, services));
-        }
+        let todo: Vec<(usize, u16, Vec<ServicePortRef>)> = keys
+            .into_iter()
+            // Gateways' listeners follow Gateway resources, audited by their own rules.
+            .filter(|&(w, _)| nodes[w].membership.data_plane != DataPlane::Gateway)
+            .map(|(w, port)| (w, port, ports.remove(&(w, port)).unwrap_or_default()))
+            .collect();
+        // Server ports are independent of each other: evaluate them on every core.
+        let servers = map_in_order(&todo, |(w, port, services)| {
+            self.server_port(&nodes, &by_namespace, *w, *port, services.clone())
+        });
         Graph {
             index: Index::new(inv, &nodes, &servers),
             workloads: nodes,

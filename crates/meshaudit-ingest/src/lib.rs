@@ -11,7 +11,6 @@ pub mod source;
 pub mod yaml;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use meshaudit_model::{InputError, Inventory};
 
@@ -39,35 +38,8 @@ const BATCH_BYTES: usize = 512 * 1024;
 /// the inventory and every error are the same as a single-threaded run's.
 pub fn ingest(texts: &[SourceText]) -> Ingested {
     let batches = batches(texts);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(batches.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let parse_batches = || {
-        let mut done: Vec<(usize, Collected)> = Vec::new();
-        loop {
-            let b = next.fetch_add(1, Ordering::Relaxed);
-            let Some(batch) = batches.get(b) else {
-                return done;
-            };
-            done.push((b, parse_batch(texts, batch)));
-        }
-    };
-    let mut parsed: Vec<(usize, Collected)> = if threads == 1 {
-        parse_batches()
-    } else {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(parse_batches)).collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("a parsing thread panicked"))
-                .collect()
-        })
-    };
-    parsed.sort_unstable_by_key(|(b, _)| *b);
     let mut collected = Collected::default();
-    for (_, part) in parsed {
+    for part in meshaudit_model::parallel::map_in_order(&batches, |b| parse_batch(texts, b)) {
         collected.append(part);
     }
     let Collected {

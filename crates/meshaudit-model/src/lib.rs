@@ -10,6 +10,7 @@ pub mod k8s;
 pub mod location;
 pub mod node;
 pub mod object;
+pub mod parallel;
 pub mod selector;
 
 pub use cert::CertificateInfo;

@@ -1,8 +1,6 @@
 //! meshaudit's rules: the finding model, one file per rule under `rules/<category>/`, the
 //! registry of stable codes, rule docs as data, and the selection of what to report.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 pub mod baseline;
 pub mod context;
 pub mod finding;
@@ -35,34 +33,12 @@ pub fn analyze(ctx: &Context<'_>, settings: &Settings) -> (Vec<Finding>, Suppres
 /// Runs `rules` on every available core (rules only read the context) and returns their
 /// findings in rule order, as a single-threaded run would.
 fn run_checks(ctx: &Context<'_>, rules: &[&'static Rule]) -> Vec<Finding> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(rules.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done: Vec<(usize, Vec<Finding>)> = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(rule) = rules.get(i) else {
-                return done;
-            };
-            let mut findings = Vec::new();
-            (rule.check)(ctx, &mut findings);
-            done.push((i, findings));
-        }
-    };
-    let mut per_rule: Vec<(usize, Vec<Finding>)> = if threads == 1 {
-        work()
-    } else {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("a rule panicked"))
-                .collect()
-        })
-    };
-    per_rule.sort_unstable_by_key(|(i, _)| *i);
-    per_rule.into_iter().flat_map(|(_, f)| f).collect()
+    meshaudit_model::parallel::map_in_order(rules, |rule| {
+        let mut findings = Vec::new();
+        (rule.check)(ctx, &mut findings);
+        findings
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }

@@ -281,22 +281,23 @@ fn clients_using<'a>(
     service: &'a meshaudit_model::k8s::Service,
 ) -> Vec<ClientGroup<'a>> {
     let mut groups: Vec<(Vec<usize>, ClientGroup<'a>)> = Vec::new();
-    let mut add = |merged: Vec<usize>, client: Client<'a>, everyone_except: Option<BTreeSet<&'a str>>| {
-        let users = Users {
-            listed: BTreeSet::from([client]),
-            everyone_except,
+    let mut add =
+        |merged: Vec<usize>, client: Client<'a>, everyone_except: Option<BTreeSet<&'a str>>| {
+            let users = Users {
+                listed: BTreeSet::from([client]),
+                everyone_except,
+            };
+            match groups.iter_mut().find(|(m, _)| *m == merged) {
+                Some((_, group)) => group.users.add(&users),
+                None => groups.push((
+                    merged,
+                    ClientGroup {
+                        representative: client,
+                        users,
+                    },
+                )),
+            }
         };
-        match groups.iter_mut().find(|(m, _)| *m == merged) {
-            Some((_, group)) => group.users.add(&users),
-            None => groups.push((
-                merged,
-                ClientGroup {
-                    representative: client,
-                    users,
-                },
-            )),
-        }
-    };
     // istiod merges same-host rules of a namespace; each of them is in use.
     let merged_with_this = |ns: &str, labels: Option<&Labels>| {
         let merged: Vec<usize> = rules
