@@ -1,6 +1,7 @@
 //! Evidence chains: every decision the engine makes names the facts that led to it and the
 //! resources (and fields) those facts come from, so a person can check it in their own files.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ pub struct Because(Arc<Fact>);
 pub struct Fact {
     pub object: Option<ObjectId>,
     pub field: Box<[FieldStep]>,
-    pub fact: String,
+    /// Fixed wording stays borrowed: most facts are, and edges hold hundreds of thousands.
+    pub fact: Cow<'static, str>,
 }
 
 impl Deref for Because {
@@ -39,7 +41,7 @@ impl Deref for Because {
 
 impl Because {
     /// A fact read from `field` of `object`.
-    pub fn at(object: ObjectId, field: &[Step<'_>], fact: impl Into<String>) -> Self {
+    pub fn at(object: ObjectId, field: &[Step<'_>], fact: impl Into<Cow<'static, str>>) -> Self {
         Because(Arc::new(Fact {
             object: Some(object),
             field: field
@@ -54,12 +56,12 @@ impl Because {
     }
 
     /// A fact about `object` as a whole.
-    pub fn object(object: ObjectId, fact: impl Into<String>) -> Self {
+    pub fn object(object: ObjectId, fact: impl Into<Cow<'static, str>>) -> Self {
         Because::at(object, &[], fact)
     }
 
     /// A fact that no single resource states: a default, or the absence of something.
-    pub fn default(fact: impl Into<String>) -> Self {
+    pub fn default(fact: impl Into<Cow<'static, str>>) -> Self {
         Because(Arc::new(Fact {
             object: None,
             field: Box::default(),
@@ -104,7 +106,7 @@ impl Because {
     /// (mesh.yaml:12) spec.mtls.mode: STRICT applies to …`.
     pub fn render(&self, inventory: &Inventory) -> String {
         match self.object {
-            None => self.fact.clone(),
+            None => self.fact.to_string(),
             Some(id) => {
                 let object = inventory.object(id);
                 let location = self.location(inventory).unwrap_or(object.origin.clone());

@@ -9,6 +9,7 @@
 //! "any other meshed workload" and "any workload without a proxy", evaluated once. That keeps
 //! the graph linear in the number of workloads for typical policies.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use meshaudit_model::istio::{ClientTlsMode, MtlsMode};
@@ -818,6 +819,8 @@ impl<'a> Builder<'a> {
             mode: &mode,
             layer,
             request_authn,
+            outcomes: Default::default(),
+            no_service_path: OnceCell::new(),
         };
 
         let mut groups = Vec::new();
@@ -1046,7 +1049,6 @@ impl<'a> Builder<'a> {
     ) -> (Transport, Vec<Because>) {
         let mut because = Vec::new();
         let destination_port = via.map_or(server.port, |v| v.port);
-        let server_name = &server.name;
 
         // Does the client's proxy handle the connection?
         let mut client_proxy = client.meshed;
@@ -1111,15 +1113,31 @@ impl<'a> Builder<'a> {
                 ClientTlsChoice::Auto => self.auto_mtls_choice(server, &mut because),
             }
         } else {
-            because.push(Because::default(format!(
-                "no Service leads to port {}, so clients reach it by pod address and their proxy passes the connection through without mTLS",
-                server.port
-            )));
+            because.push(
+                server
+                    .no_service_path
+                    .get_or_init(|| {
+                        Because::default(format!(
+                            "no Service leads to port {}, so clients reach it by pod address and their proxy passes the connection through without mTLS",
+                            server.port
+                        ))
+                    })
+                    .clone(),
+            );
             Sent::Plain
         };
 
-        // What the server side makes of it.
+        // What the server side makes of it: the same for every client that sends the same.
+        let (t, tail) = server.outcomes[sent as usize].get_or_init(|| self.server_outcome(server, sent));
+        because.extend(tail.iter().cloned());
+        (*t, because)
+    }
+
+    /// What the server port makes of what the client sends, and why.
+    fn server_outcome(&self, server: &ServerSide<'_>, sent: Sent) -> (Transport, Vec<Because>) {
         let mode = server.mode.mode;
+        let mut because = Vec::new();
+        let server_name = &server.name;
         let t = if !server.proxied {
             because.extend(server.node.membership.because.iter().cloned());
             because.extend(server.node.membership.capture.because.iter().cloned());
@@ -1255,9 +1273,9 @@ enum IdentityPattern {
 /// What the client puts on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sent {
-    Mtls,
-    Plain,
-    Tls,
+    Mtls = 0,
+    Plain = 1,
+    Tls = 2,
 }
 
 struct ServerSide<'s> {
@@ -1271,6 +1289,9 @@ struct ServerSide<'s> {
     mode: &'s ModeDecision,
     layer: Layer,
     request_authn: bool,
+    /// [`Builder::server_outcome`] per [`Sent`], computed once.
+    outcomes: [OnceCell<(Transport, Vec<Because>)>; 3],
+    no_service_path: OnceCell<Because>,
 }
 
 fn detection_text(protocol: Protocol) -> &'static str {
