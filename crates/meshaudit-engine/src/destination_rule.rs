@@ -103,6 +103,8 @@ pub struct DestinationRules<'a> {
     /// Rule indexes by normalized exact host, and the wildcard hosts.
     exact: HashMap<String, Vec<usize>>,
     wildcard: Vec<(String, usize)>,
+    /// Each rule's normalized host, by rule index.
+    hosts: Vec<String>,
 }
 
 impl<'a> DestinationRules<'a> {
@@ -117,13 +119,15 @@ impl<'a> DestinationRules<'a> {
         // Exact hosts are looked up; only wildcard hosts are matched one by one.
         let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
         let mut wildcard = Vec::new();
+        let mut hosts = Vec::new();
         for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
             let host = normalized_host(&dr.spec.host, &dr.namespace);
             if host.starts_with('*') {
-                wildcard.push((host, i));
+                wildcard.push((host.clone(), i));
             } else {
-                exact.entry(host).or_default().push(i);
+                exact.entry(host.clone()).or_default().push(i);
             }
+            hosts.push(host);
         }
         DestinationRules {
             inventory,
@@ -131,6 +135,7 @@ impl<'a> DestinationRules<'a> {
             by_namespace,
             exact,
             wildcard,
+            hosts,
         }
     }
 
@@ -138,12 +143,12 @@ impl<'a> DestinationRules<'a> {
     /// may differ one by one).
     pub fn has_selector_rule(&self, namespace: &str, host: &str) -> bool {
         self.by_namespace.get(namespace).is_some_and(|rules| {
-            rules.iter().any(|(_, dr)| {
+            rules.iter().any(|(i, dr)| {
                 dr.spec
                     .workload_selector
                     .as_ref()
                     .is_some_and(|s| !s.match_labels.is_empty())
-                    && host_match(&normalized_host(&dr.spec.host, namespace), host).is_some()
+                    && host_match(&self.hosts[*i], host).is_some()
             })
         })
     }
@@ -191,7 +196,7 @@ impl<'a> DestinationRules<'a> {
             if !exported_to(&dr.spec, namespace, client_namespace) {
                 continue;
             }
-            let Some(score) = host_match(&normalized_host(&dr.spec.host, namespace), host) else {
+            let Some(score) = host_match(&self.hosts[*i], host) else {
                 continue;
             };
             let selected = match &dr.spec.workload_selector {
