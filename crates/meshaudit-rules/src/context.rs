@@ -1,3 +1,5 @@
+use std::sync::OnceLock;
+
 use meshaudit_engine::Graph;
 use meshaudit_model::Inventory;
 
@@ -5,7 +7,8 @@ use meshaudit_model::Inventory;
 /// "now" (fixed in tests, so certificate ages and snapshots do not drift).
 pub struct Context<'a> {
     pub inventory: &'a Inventory,
-    pub graph: Graph,
+    /// Built on first use: `meshaudit certs` runs only rules that never ask for it.
+    graph: OnceLock<Graph>,
     /// Unix seconds.
     pub now: i64,
     /// When certificate expiry becomes a finding, and how severe.
@@ -36,9 +39,15 @@ impl<'a> Context<'a> {
     pub fn new(inventory: &'a Inventory, now: i64) -> Self {
         Context {
             inventory,
-            graph: meshaudit_engine::build_graph(inventory),
+            graph: OnceLock::new(),
             now,
             expiry: ExpiryThresholds::default(),
         }
+    }
+
+    /// The effective-policy graph of the inventory.
+    pub fn graph(&self) -> &Graph {
+        self.graph
+            .get_or_init(|| meshaudit_engine::build_graph(self.inventory))
     }
 }

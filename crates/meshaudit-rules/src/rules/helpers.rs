@@ -34,8 +34,8 @@ pub use meshaudit_engine::peer_authentication::oldest;
 /// with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE`). An empty selector selects every gateway proxy.
 pub fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<usize> {
     if gateway.spec.selector.is_empty() {
-        return (0..ctx.graph.workloads.len())
-            .filter(|&i| ctx.graph.workloads[i].membership.data_plane == DataPlane::Gateway)
+        return (0..ctx.graph().workloads.len())
+            .filter(|&i| ctx.graph().workloads[i].membership.data_plane == DataPlane::Gateway)
             .collect();
     }
     ctx.inventory.workloads_matching(&gateway.spec.selector)

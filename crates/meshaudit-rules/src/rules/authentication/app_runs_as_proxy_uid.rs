@@ -79,7 +79,7 @@ Run the application as any other non-root UID (the proxy's UID is reserved):
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let mut tally = meshed_server_tally(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         let node = &graph.workloads[w];

@@ -356,7 +356,7 @@ fn clients_using<'a>(
 /// Does this client get a proxy that applies DestinationRules?
 fn proxied_client(ctx: &Context<'_>, w: usize) -> bool {
     matches!(
-        ctx.graph.workloads[w].membership.data_plane,
+        ctx.graph().workloads[w].membership.data_plane,
         DataPlane::Sidecar | DataPlane::Gateway
     )
 }
@@ -509,7 +509,7 @@ impl<'a> Proxied<'a> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let rules = DestinationRules::new(inv);
     let no_labels = Labels::new();
     let mut services_by_host: HashMap<String, Vec<usize>> = HashMap::new();

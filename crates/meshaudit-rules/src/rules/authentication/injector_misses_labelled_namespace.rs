@@ -73,7 +73,7 @@ Use either `istio-injection` or `istio.io/rev` on a namespace, never both.
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let injectors = injector_webhooks(inv);
     // A pod with only application labels: what namespace-level injection is about.
     let plain_pod = Labels::new();

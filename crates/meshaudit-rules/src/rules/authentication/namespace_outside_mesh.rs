@@ -115,7 +115,7 @@ fn outcome(graph: &Graph, server: &ServerPort, group: &EdgeGroup) -> Option<Outc
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let mut tally = ServerTally::new(graph, outcome);
     if !crate::rules::helpers::istio_in_use(inv) {
         return;

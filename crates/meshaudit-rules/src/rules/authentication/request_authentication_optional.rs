@@ -117,7 +117,7 @@ fn requires_token(rule: &AuthorizationRule, action: AuthorizationAction) -> bool
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let policies = &inv.istio.authorization_policies;
     for (r, ra) in inv.istio.request_authentications.iter().enumerate() {
         let applies = graph.workloads_of_request_authentication(r);

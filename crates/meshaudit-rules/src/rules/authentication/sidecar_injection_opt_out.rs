@@ -80,7 +80,7 @@ const MAX_LISTED: usize = 6;
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let mut tally = meshed_server_tally(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         let node = &graph.workloads[w];

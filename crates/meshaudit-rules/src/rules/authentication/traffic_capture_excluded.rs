@@ -90,7 +90,7 @@ fn ports(text: &str) -> Vec<u16> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let mut tally = meshed_server_tally(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         if graph.workloads[w].membership.data_plane != DataPlane::Sidecar {

@@ -211,7 +211,7 @@ fn ignored_in_root(
     root: &str,
 ) -> Finding {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let name = format!("{}/{}", policy.namespace, policy.name);
     let mode = policy.spec.mode();
     let port_strict = policy
@@ -330,7 +330,7 @@ fn ignored_in_root(
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let graph = &ctx.graph;
+    let graph = ctx.graph();
     let root = inv.istio.root_namespace();
     let pas = PeerAuthentications::new(inv);
 

@@ -146,7 +146,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let mut hits = Vec::new();
             for &w in &workloads {
-                for server in ctx.graph.ports_of(w) {
+                for server in ctx.graph().ports_of(w) {
                     if server.proxied
                         && server.protocol.layer() == Layer::Tcp
                         && rule_targets_port(rule, server.port)

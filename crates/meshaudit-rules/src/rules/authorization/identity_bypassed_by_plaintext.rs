@@ -179,7 +179,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // (workload, port, plaintext client gets through, evidence)
         let mut exposed: Vec<(usize, u16, bool, String)> = Vec::new();
         for w in workloads_of_policy(ctx, p) {
-            for server in ctx.graph.ports_of(w) {
+            for server in ctx.graph().ports_of(w) {
                 if !server.proxied || server.mode.mode == MtlsMode::Strict {
                     continue;
                 }

@@ -156,7 +156,7 @@ fn check_policies(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let uncovered: Vec<String> = workloads_of_policy(ctx, p)
             .into_iter()
-            .filter(|&w| ctx.graph.workloads[w].request_authentications.is_empty())
+            .filter(|&w| ctx.graph().workloads[w].request_authentications.is_empty())
             .map(|w| workload_name(inv, w))
             .collect();
         if uncovered.is_empty() {
@@ -267,7 +267,7 @@ fn check_claim_routing(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .into_iter()
             .filter(|(_, ws)| {
                 ws.iter()
-                    .all(|&w| ctx.graph.workloads[w].request_authentications.is_empty())
+                    .all(|&w| ctx.graph().workloads[w].request_authentications.is_empty())
             })
             .map(|(g, ws)| (g, ws.iter().map(|&w| workload_name(inv, w)).collect()))
             .collect();

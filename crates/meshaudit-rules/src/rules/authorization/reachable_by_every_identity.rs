@@ -92,7 +92,7 @@ method. Check the result with `meshaudit graph --explain`.
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (w, node) in ctx.graph.workloads.iter().enumerate() {
+    for (w, node) in ctx.graph().workloads.iter().enumerate() {
         if !matches!(
             node.membership.data_plane,
             DataPlane::Sidecar | DataPlane::Ambient
@@ -106,7 +106,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let open: Vec<_> = ctx
-            .graph
+            .graph()
             .ports_of(w)
             .filter(|s| s.proxied && s.other_meshed().reach() == Reach::Allowed)
             .collect();

@@ -105,7 +105,7 @@ spec:
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for (w, workload) in inv.workloads.iter().enumerate() {
-        let Some(node) = ctx.graph.workloads.get(w) else {
+        let Some(node) = ctx.graph().workloads.get(w) else {
             continue;
         };
         if !node.membership.data_plane.is_meshed() {
@@ -120,14 +120,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // Gateways are proxies at the mesh edge, governed by their Gateway servers and
         // policies of their own; a workload that serves no port has nothing to authorize.
         if ctx
-            .graph
+            .graph()
             .workloads
             .get(w)
             .is_some_and(|n| n.membership.data_plane == DataPlane::Gateway)
         {
             continue;
         }
-        let ports: Vec<String> = ctx.graph.ports_of(w).map(|s| s.port.to_string()).collect();
+        let ports: Vec<String> = ctx.graph().ports_of(w).map(|s| s.port.to_string()).collect();
         if ports.is_empty() {
             continue;
         }

@@ -9,7 +9,7 @@ use crate::context::Context;
 /// Services that select workload `index`.
 pub fn workload_services<'a>(ctx: &'a Context<'_>, index: usize) -> Vec<&'a Service> {
     let inv: &'a Inventory = ctx.inventory;
-    match ctx.graph.workloads.get(index) {
+    match ctx.graph().workloads.get(index) {
         Some(node) => node
             .services
             .iter()

@@ -167,7 +167,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut chosen: Vec<(usize, Option<&Typed<SidecarSpec>>)> = Vec::new();
     for (i, w) in inv.workloads.iter().enumerate() {
         let meshed = ctx
-            .graph
+            .graph()
             .workloads
             .get(i)
             .is_some_and(|n| n.membership.data_plane == DataPlane::Sidecar);
