@@ -384,6 +384,17 @@ impl Graph {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The server ports (indexes into `servers`, in order) that evaluate workload `w` as an
+    /// individual client.
+    pub fn individually_at(&self, w: usize) -> &[usize] {
+        self.index.individual_at.get(w).map_or(&[], Vec::as_slice)
+    }
+
+    /// The indexes in `servers` of workload `w`'s own ports.
+    pub fn own_ports(&self, w: usize) -> std::ops::Range<usize> {
+        self.port_range(w)
+    }
+
     /// The catch-all group workload `w` falls into at a server port that does not treat it
     /// apart: [`Client::OtherMeshed`] for a workload whose proxy handles its outbound
     /// connections, [`Client::OtherUnmeshed`] otherwise.
@@ -1128,7 +1139,8 @@ impl<'a> Builder<'a> {
         };
 
         // What the server side makes of it: the same for every client that sends the same.
-        let (t, tail) = server.outcomes[sent as usize].get_or_init(|| self.server_outcome(server, sent));
+        let (t, tail) =
+            server.outcomes[sent as usize].get_or_init(|| self.server_outcome(server, sent));
         because.extend(tail.iter().cloned());
         (*t, because)
     }

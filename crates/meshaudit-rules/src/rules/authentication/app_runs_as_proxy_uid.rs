@@ -3,9 +3,7 @@
 use meshaudit_engine::membership::{DataPlane, PROXY_UID};
 use meshaudit_model::Step;
 
-use super::common::{
-    bypass_reach, meshed_server_tally, template_path, workload_name, BypassReach, Bypassing,
-};
+use super::common::{template_path, workload_name, BypassReach, BypassTally, Bypassing};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -80,7 +78,7 @@ Run the application as any other non-root UID (the proxy's UID is reserved):
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
-    let mut tally = meshed_server_tally(graph);
+    let mut tally = BypassTally::new(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         let node = &graph.workloads[w];
         if node.membership.data_plane != DataPlane::Sidecar
@@ -94,7 +92,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             plaintext,
             failing,
             example,
-        } = bypass_reach(inv, &mut tally, graph, w, Bypassing::All);
+        } = tally.reach(inv, w, Bypassing::All);
         let object = inv.object(workload.object);
         for (index, container) in workload.containers.iter().enumerate() {
             if container.name == "istio-proxy"

@@ -2,6 +2,8 @@
 //! what a client without a proxy gets on a server port.
 
 use meshaudit_engine::authorization::Decision;
+use std::collections::HashMap;
+
 use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_engine::{Client, EdgeGroup, Graph, ServerPort, Transport};
 use meshaudit_model::{Inventory, Step};
@@ -124,68 +126,120 @@ pub enum Bypassing<'p> {
     Ports(&'p [u16]),
 }
 
-/// Counts, from the graph, the meshed server ports (but its own) that client `w` reaches in
-/// plaintext, and those that refuse it, over the calls `bypassing` selects by destination port.
-pub fn bypass_reach(
-    inv: &Inventory,
-    tally: &mut ServerTally<'_, MeshedServerOutcome>,
-    graph: &Graph,
-    w: usize,
-    bypassing: Bypassing<'_>,
-) -> BypassReach {
-    let example = |server: usize| {
-        let server = &graph.servers[server];
-        format!(
-            "graph: {} reaches {} port {} in plaintext, without its identity",
-            workload_name(inv, w),
-            workload_name(inv, server.workload),
-            server.port
-        )
-    };
-    match bypassing {
-        Bypassing::All => {
-            let tallied = tally.clients(&[w], 1);
-            BypassReach {
-                plaintext: tallied.count(MeshedServerOutcome::PlaintextOpen),
-                failing: tallied.count(MeshedServerOutcome::Fails),
-                example: tallied
-                    .first(MeshedServerOutcome::PlaintextOpen)
-                    .first()
-                    .map(|&s| example(s)),
-            }
+/// Counts, from the graph, the meshed server ports (but its own) that a client reaches in
+/// plaintext when its calls bypass its proxy, and those that refuse it. Built once per rule run:
+/// what a client without a proxy gets is read once per server port (per set of bypassed
+/// ports), and each client only revisits the ports that evaluate it individually.
+pub struct BypassTally<'g> {
+    graph: &'g Graph,
+    all: ServerTally<'g, MeshedServerOutcome>,
+    /// Per set of bypassed destination ports: the server ports they reach, in order, with what
+    /// the catch-all group without a proxy gets there (counted only when its path uses one of
+    /// those ports).
+    by_ports: HashMap<Vec<u16>, Vec<(usize, Option<MeshedServerOutcome>)>>,
+}
+
+impl<'g> BypassTally<'g> {
+    pub fn new(graph: &'g Graph) -> Self {
+        BypassTally {
+            graph,
+            all: meshed_server_tally(graph),
+            by_ports: HashMap::new(),
         }
-        Bypassing::Ports(ports) => {
-            // Only the server ports reached through those destination ports can count.
-            let mut servers: Vec<usize> = ports
+    }
+
+    /// What client `w`'s bypassing calls (those `bypassing` selects) get.
+    pub fn reach(&mut self, inv: &Inventory, w: usize, bypassing: Bypassing<'_>) -> BypassReach {
+        let graph = self.graph;
+        let example = |server: usize| {
+            let server = &graph.servers[server];
+            format!(
+                "graph: {} reaches {} port {} in plaintext, without its identity",
+                workload_name(inv, w),
+                workload_name(inv, server.workload),
+                server.port
+            )
+        };
+        let ports = match bypassing {
+            Bypassing::All => {
+                let tallied = self.all.clients(&[w], 1);
+                return BypassReach {
+                    plaintext: tallied.count(MeshedServerOutcome::PlaintextOpen),
+                    failing: tallied.count(MeshedServerOutcome::Fails),
+                    example: tallied
+                        .first(MeshedServerOutcome::PlaintextOpen)
+                        .first()
+                        .map(|&s| example(s)),
+                };
+            }
+            Bypassing::Ports(ports) => ports,
+        };
+        let mut key: Vec<u16> = ports.to_vec();
+        key.sort_unstable();
+        key.dedup();
+        // At a server port reached through a bypassed port, the client's connection leaves
+        // without its proxy: it gets what a client without one gets, unless the port
+        // evaluates it individually.
+        let outcome = |server: usize, client: Client| {
+            let port = &graph.servers[server];
+            let group = port.group_for(graph, client);
+            if !key.contains(&group.via.map_or(port.port, |v| v.port)) {
+                return None;
+            }
+            meshed_server_outcome(graph, port, group)
+        };
+        let base = self.by_ports.entry(key.clone()).or_insert_with(|| {
+            let mut servers: Vec<usize> = key
                 .iter()
                 .flat_map(|&p| graph.servers_at_destination_port(p).iter().copied())
                 .collect();
             servers.sort_unstable();
             servers.dedup();
-            let mut out = BypassReach {
-                plaintext: 0,
-                failing: 0,
-                example: None,
+            servers
+                .into_iter()
+                .map(|s| (s, outcome(s, Client::OtherUnmeshed)))
+                .collect()
+        });
+        let in_base = |s: usize| base.binary_search_by_key(&s, |&(b, _)| b).ok();
+        // Ports that answer differently for this client: its own, and individual evaluations.
+        let mut apart: Vec<(usize, Option<MeshedServerOutcome>)> = graph
+            .own_ports(w)
+            .map(|s| (s, None))
+            .chain(
+                graph
+                    .individually_at(w)
+                    .iter()
+                    .map(|&s| (s, outcome(s, Client::Workload(w)))),
+            )
+            .filter(|&(s, _)| in_base(s).is_some())
+            .collect();
+        apart.sort_unstable_by_key(|&(s, _)| s);
+        apart.dedup_by_key(|(s, _)| *s);
+        let is_apart = |s: usize| apart.binary_search_by_key(&s, |&(a, _)| a).is_ok();
+        let mut out = BypassReach {
+            plaintext: 0,
+            failing: 0,
+            example: None,
+        };
+        let mut first_plaintext: Option<usize> = None;
+        let mut count =
+            |s: usize, kind: Option<MeshedServerOutcome>, out: &mut BypassReach| match kind {
+                Some(MeshedServerOutcome::PlaintextOpen) => {
+                    out.plaintext += 1;
+                    first_plaintext = Some(first_plaintext.map_or(s, |f| f.min(s)));
+                }
+                Some(MeshedServerOutcome::Fails) => out.failing += 1,
+                None => {}
             };
-            for s in servers {
-                let server = &graph.servers[s];
-                if server.workload == w {
-                    continue;
-                }
-                let group = server.group_for(graph, Client::Workload(w));
-                if !ports.contains(&group.via.map_or(server.port, |v| v.port)) {
-                    continue;
-                }
-                match meshed_server_outcome(graph, server, group) {
-                    Some(MeshedServerOutcome::PlaintextOpen) => {
-                        out.plaintext += 1;
-                        out.example.get_or_insert_with(|| example(s));
-                    }
-                    Some(MeshedServerOutcome::Fails) => out.failing += 1,
-                    None => {}
-                }
+        for &(s, kind) in base.iter() {
+            if !is_apart(s) {
+                count(s, kind, &mut out);
             }
-            out
         }
+        for &(s, kind) in &apart {
+            count(s, kind, &mut out);
+        }
+        out.example = first_plaintext.map(example);
+        out
     }
 }

@@ -7,8 +7,7 @@ use meshaudit_engine::membership::{
 use meshaudit_model::Step;
 
 use super::common::{
-    bypass_reach, meshed_server_tally, template_path, unmeshed_plaintext_open, workload_name,
-    BypassReach, Bypassing,
+    template_path, unmeshed_plaintext_open, workload_name, BypassReach, BypassTally, Bypassing,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -91,7 +90,7 @@ fn ports(text: &str) -> Vec<u16> {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
-    let mut tally = meshed_server_tally(graph);
+    let mut tally = BypassTally::new(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         if graph.workloads[w].membership.data_plane != DataPlane::Sidecar {
             continue;
@@ -254,7 +253,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         failing,
                         example,
                     } = if modelled {
-                        bypass_reach(inv, &mut tally, graph, w, bypassing)
+                        tally.reach(inv, w, bypassing)
                     } else {
                         BypassReach {
                             plaintext: 0,

@@ -379,10 +379,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 list(&names)
             )
         };
-        let servers: Vec<&ServerPort> = graph
-            .servers
+        let servers: Vec<&ServerPort> = workloads
             .iter()
-            .filter(|s| workloads.contains(&s.workload) && s.proxied)
+            .flat_map(|&w| graph.ports_of(w))
+            .filter(|s| s.proxied)
             .collect();
         let target = if workloads.is_empty() {
             format!("pods labelled {}", selector_text(policy))

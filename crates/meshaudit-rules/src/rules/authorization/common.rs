@@ -86,7 +86,9 @@ pub fn rule_path(rule: usize) -> Vec<Step<'static>> {
 
 /// Indexes (into `inventory.workloads`) of the workloads the policy at `policy` applies to.
 pub fn workloads_of_policy(ctx: &Context<'_>, policy: usize) -> Vec<usize> {
-    ctx.graph().workloads_of_authorization_policy(policy).to_vec()
+    ctx.graph()
+        .workloads_of_authorization_policy(policy)
+        .to_vec()
 }
 
 /// `Deployment ns/name`.

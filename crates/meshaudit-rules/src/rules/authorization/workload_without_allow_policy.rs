@@ -127,7 +127,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let ports: Vec<String> = ctx.graph().ports_of(w).map(|s| s.port.to_string()).collect();
+        let ports: Vec<String> = ctx
+            .graph()
+            .ports_of(w)
+            .map(|s| s.port.to_string())
+            .collect();
         if ports.is_empty() {
             continue;
         }
