@@ -591,8 +591,17 @@ impl<'a> Builder<'a> {
             .map(|(w, port)| (w, port, ports.remove(&(w, port)).unwrap_or_default()))
             .collect();
         // Server ports are independent of each other: evaluate them on every core.
+        let policies: Vec<usize> = (0..inv.istio.authorization_policies.len()).collect();
+        let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &by_namespace));
         let servers = map_in_order(&todo, |(w, port, services)| {
-            self.server_port(&nodes, &by_namespace, *w, *port, services.clone())
+            self.server_port(
+                &nodes,
+                &by_namespace,
+                &policy_names,
+                *w,
+                *port,
+                services.clone(),
+            )
         });
         Graph {
             index: Index::new(inv, &nodes, &servers),
@@ -639,6 +648,7 @@ impl<'a> Builder<'a> {
         &self,
         nodes: &[WorkloadNode],
         by_namespace: &HashMap<&str, Vec<usize>>,
+        policy_names: &[PolicyNames<'_>],
         w: usize,
         port: u16,
         services: Vec<ServicePortRef>,
@@ -697,67 +707,9 @@ impl<'a> Builder<'a> {
         // Which clients the policies and DestinationRules tell apart.
         let mut named_namespaces: HashSet<&str> = HashSet::new();
         let mut identities: HashSet<(&str, &str)> = HashSet::new();
-        let mut domains = vec![
-            self.trust_domain,
-            meshaudit_model::istio::DEFAULT_TRUST_DOMAIN,
-        ];
-        domains.extend(self.aliases.iter().map(String::as_str));
         for &p in &node.authorization_policies {
-            let policy = self.authorization.policy(p);
-            for rule in policy.spec.rules() {
-                let sources = rule.from.iter().filter_map(|f| f.source.as_ref());
-                for s in sources {
-                    for pattern in s.namespaces.iter().chain(&s.not_namespaces) {
-                        self.collect_namespaces(pattern, by_namespace, &mut named_namespaces);
-                    }
-                    for pattern in s.principals.iter().chain(&s.not_principals) {
-                        self.collect_identities(
-                            &domains,
-                            pattern,
-                            IdentityPattern::Principal,
-                            &mut identities,
-                        );
-                    }
-                    for pattern in s.service_accounts.iter().chain(&s.not_service_accounts) {
-                        self.collect_identities(
-                            &domains,
-                            pattern,
-                            IdentityPattern::ServiceAccount,
-                            &mut identities,
-                        );
-                    }
-                }
-                for c in &rule.when {
-                    for pattern in c.values.iter().chain(&c.not_values) {
-                        match c.key.as_str() {
-                            "source.namespace" => {
-                                self.collect_namespaces(
-                                    pattern,
-                                    by_namespace,
-                                    &mut named_namespaces,
-                                );
-                            }
-                            "source.principal" => {
-                                self.collect_identities(
-                                    &domains,
-                                    pattern,
-                                    IdentityPattern::Principal,
-                                    &mut identities,
-                                );
-                            }
-                            "source.serviceAccount" => {
-                                self.collect_identities(
-                                    &domains,
-                                    pattern,
-                                    IdentityPattern::ServiceAccount,
-                                    &mut identities,
-                                );
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-            }
+            named_namespaces.extend(policy_names[p].namespaces.iter().copied());
+            identities.extend(policy_names[p].identities.iter().copied());
         }
         // Namespaces whose clients the policies name, or that have their own DestinationRule
         // for the host, get one group for their meshed clients — unless a DestinationRule with
@@ -907,6 +859,81 @@ impl<'a> Builder<'a> {
             namespace_groups,
             other_meshed,
             other_unmeshed,
+        }
+    }
+
+    /// The namespaces and identities one AuthorizationPolicy's sources and conditions name
+    /// (wildcards expanded against the input), read once per policy rather than per port.
+    fn policy_names(
+        &self,
+        policy: usize,
+        by_namespace: &HashMap<&'a str, Vec<usize>>,
+    ) -> PolicyNames<'a> {
+        let mut named_namespaces: HashSet<&'a str> = HashSet::new();
+        let mut identities: HashSet<(&'a str, &'a str)> = HashSet::new();
+        let mut domains = vec![
+            self.trust_domain,
+            meshaudit_model::istio::DEFAULT_TRUST_DOMAIN,
+        ];
+        domains.extend(self.aliases.iter().map(String::as_str));
+        let policy = self.authorization.policy(policy);
+        for rule in policy.spec.rules() {
+            let sources = rule.from.iter().filter_map(|f| f.source.as_ref());
+            for s in sources {
+                for pattern in s.namespaces.iter().chain(&s.not_namespaces) {
+                    self.collect_namespaces(pattern, by_namespace, &mut named_namespaces);
+                }
+                for pattern in s.principals.iter().chain(&s.not_principals) {
+                    self.collect_identities(
+                        &domains,
+                        pattern,
+                        IdentityPattern::Principal,
+                        &mut identities,
+                    );
+                }
+                for pattern in s.service_accounts.iter().chain(&s.not_service_accounts) {
+                    self.collect_identities(
+                        &domains,
+                        pattern,
+                        IdentityPattern::ServiceAccount,
+                        &mut identities,
+                    );
+                }
+            }
+            for c in &rule.when {
+                for pattern in c.values.iter().chain(&c.not_values) {
+                    match c.key.as_str() {
+                        "source.namespace" => {
+                            self.collect_namespaces(pattern, by_namespace, &mut named_namespaces);
+                        }
+                        "source.principal" => {
+                            self.collect_identities(
+                                &domains,
+                                pattern,
+                                IdentityPattern::Principal,
+                                &mut identities,
+                            );
+                        }
+                        "source.serviceAccount" => {
+                            self.collect_identities(
+                                &domains,
+                                pattern,
+                                IdentityPattern::ServiceAccount,
+                                &mut identities,
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut namespaces: Vec<&'a str> = named_namespaces.into_iter().collect();
+        namespaces.sort_unstable();
+        let mut identities: Vec<(&'a str, &'a str)> = identities.into_iter().collect();
+        identities.sort_unstable();
+        PolicyNames {
+            namespaces,
+            identities,
         }
     }
 
@@ -1272,6 +1299,13 @@ impl<'a> Builder<'a> {
         }
         (MtlsMode::Permissive, Vec::new())
     }
+}
+
+/// What one AuthorizationPolicy names (see [`Builder::policy_names`]).
+struct PolicyNames<'a> {
+    namespaces: Vec<&'a str>,
+    /// `(namespace, service account)`.
+    identities: Vec<(&'a str, &'a str)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
