@@ -87,8 +87,8 @@ pub enum PeerIdentity {
     /// service-account patterns of the server's policies (only `*` matches it).
     Other,
     /// An mTLS identity of `namespace` whose service account none of the server's principal or
-    /// service-account patterns names: namespace patterns match it, identity patterns only as
-    /// they match [`PeerIdentity::Other`].
+    /// service-account patterns names one by one: namespace patterns match it, and identity
+    /// patterns that match every identity of the namespace (`cluster.local/ns/batch/*`).
     Namespace { namespace: String },
 }
 
@@ -133,13 +133,24 @@ impl Request<'_> {
             PeerIdentity::None => false,
             // Any identity of a local trust domain: `*`, or a prefix that stops before the
             // namespace (`cluster.local/*`, `cluster.local/ns/*`).
-            PeerIdentity::Other | PeerIdentity::Namespace { .. } => {
+            PeerIdentity::Other => {
                 pattern == "*"
                     || pattern.strip_suffix('*').is_some_and(|prefix| {
                         !prefix.contains('*')
                             && self
                                 .local_domains()
                                 .any(|td| format!("{td}/ns/").starts_with(prefix))
+                    })
+            }
+            // Any identity of the namespace: also a prefix that stops before the service
+            // account (`cluster.local/ns/batch/*`).
+            PeerIdentity::Namespace { namespace } => {
+                pattern == "*"
+                    || pattern.strip_suffix('*').is_some_and(|prefix| {
+                        !prefix.contains('*')
+                            && self
+                                .local_domains()
+                                .any(|td| format!("{td}/ns/{namespace}/sa/").starts_with(prefix))
                     })
             }
             PeerIdentity::Known {
@@ -167,7 +178,13 @@ impl Request<'_> {
     fn service_account_matches(&self, pattern: &str) -> bool {
         match self.peer {
             PeerIdentity::None => false,
-            PeerIdentity::Other | PeerIdentity::Namespace { .. } => pattern == "*",
+            PeerIdentity::Other => pattern == "*",
+            PeerIdentity::Namespace { namespace } => {
+                pattern == "*"
+                    || pattern.strip_suffix('*').is_some_and(|prefix| {
+                        !prefix.contains('*') && format!("{namespace}/").starts_with(prefix)
+                    })
+            }
             PeerIdentity::Known {
                 namespace,
                 service_account,

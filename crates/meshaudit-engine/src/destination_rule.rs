@@ -96,10 +96,17 @@ fn namespace_phrase(namespace: &str) -> String {
     }
 }
 
+/// One namespace's rules, by normalized exact host, and its wildcard-host rules.
+#[derive(Default)]
+struct NamespaceRules<'a> {
+    exact: HashMap<String, Vec<(usize, &'a Typed<DestinationRuleSpec>)>>,
+    wildcard: Vec<(usize, &'a Typed<DestinationRuleSpec>)>,
+}
+
 pub struct DestinationRules<'a> {
     inventory: &'a Inventory,
     root: &'a str,
-    by_namespace: HashMap<&'a str, Vec<(usize, &'a Typed<DestinationRuleSpec>)>>,
+    by_namespace: HashMap<&'a str, NamespaceRules<'a>>,
     /// Rule indexes by normalized exact host, and the wildcard hosts.
     exact: HashMap<String, Vec<usize>>,
     wildcard: Vec<(String, usize)>,
@@ -109,12 +116,15 @@ pub struct DestinationRules<'a> {
 
 impl<'a> DestinationRules<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut by_namespace: HashMap<&str, Vec<_>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, NamespaceRules<'a>> = HashMap::new();
         for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
-            by_namespace
-                .entry(dr.namespace.as_str())
-                .or_default()
-                .push((i, dr));
+            let host = normalized_host(&dr.spec.host, &dr.namespace);
+            let rules = by_namespace.entry(dr.namespace.as_str()).or_default();
+            if host.starts_with('*') {
+                rules.wildcard.push((i, dr));
+            } else {
+                rules.exact.entry(host).or_default().push((i, dr));
+            }
         }
         // Exact hosts are looked up; only wildcard hosts are matched one by one.
         let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
@@ -142,15 +152,28 @@ impl<'a> DestinationRules<'a> {
     /// Whether `namespace` holds a rule for `host` with a `workloadSelector` (then its clients
     /// may differ one by one).
     pub fn has_selector_rule(&self, namespace: &str, host: &str) -> bool {
-        self.by_namespace.get(namespace).is_some_and(|rules| {
-            rules.iter().any(|(i, dr)| {
-                dr.spec
-                    .workload_selector
-                    .as_ref()
-                    .is_some_and(|s| !s.match_labels.is_empty())
-                    && host_match(&self.hosts[*i], host).is_some()
-            })
+        self.in_namespace(namespace, host).any(|(i, dr)| {
+            dr.spec
+                .workload_selector
+                .as_ref()
+                .is_some_and(|s| !s.match_labels.is_empty())
+                && host_match(&self.hosts[*i], host).is_some()
         })
+    }
+
+    /// The rules of `namespace` that may match `host`: those for exactly that host, and the
+    /// wildcard ones (matched by the caller).
+    fn in_namespace<'s>(
+        &'s self,
+        namespace: &str,
+        host: &str,
+    ) -> impl Iterator<Item = &'s (usize, &'a Typed<DestinationRuleSpec>)> + 's {
+        let rules = self.by_namespace.get(namespace);
+        rules
+            .and_then(|r| r.exact.get(host))
+            .into_iter()
+            .flatten()
+            .chain(rules.into_iter().flat_map(|r| r.wildcard.iter()))
     }
 
     /// Namespaces whose clients may see a different rule for `host` than clients elsewhere:
@@ -188,11 +211,8 @@ impl<'a> DestinationRules<'a> {
         client_labels: Option<&Labels>,
         local: bool,
     ) -> Vec<(usize, &'a Typed<DestinationRuleSpec>)> {
-        let Some(rules) = self.by_namespace.get(namespace) else {
-            return Vec::new();
-        };
         let mut best: Vec<(bool, usize, usize, &Typed<DestinationRuleSpec>)> = Vec::new();
-        for (i, dr) in rules {
+        for (i, dr) in self.in_namespace(namespace, host) {
             if !exported_to(&dr.spec, namespace, client_namespace) {
                 continue;
             }

@@ -169,7 +169,11 @@ pub struct ServerPort {
     pub mode: ModeDecision,
     pub groups: Vec<EdgeGroup>,
     individual: HashMap<usize, usize>,
-    /// Meshed clients of a namespace with its own DestinationRule for the port's host.
+    /// Meshed clients of one identity (namespace, service account) the policies name, by
+    /// identity id (see [`Graph::identity_of`]).
+    identity_groups: HashMap<u32, usize>,
+    /// Meshed clients of a namespace the policies name, or with its own DestinationRule for
+    /// the port's host.
     namespace_groups: HashMap<String, usize>,
     other_meshed: usize,
     other_unmeshed: usize,
@@ -194,8 +198,9 @@ impl ServerPort {
                     Some(&g) => g,
                     None if bypasses => self.other_unmeshed,
                     None if node.membership.data_plane.is_meshed() => self
-                        .namespace_groups
-                        .get(&node.namespace)
+                        .identity_groups
+                        .get(&graph.identity_of[w])
+                        .or_else(|| self.namespace_groups.get(&node.namespace))
                         .copied()
                         .unwrap_or(self.other_meshed),
                     None => self.other_unmeshed,
@@ -231,6 +236,9 @@ pub struct Graph {
     pub servers: Vec<ServerPort>,
     pub trust_domain: String,
     pub auto_mtls: bool,
+    /// Per workload: the id of its identity (namespace, service account); workloads that run
+    /// as the same identity share it.
+    identity_of: Vec<u32>,
     index: Index,
 }
 
@@ -246,6 +254,8 @@ struct Index {
     individual_at: Vec<Vec<usize>>,
     /// Per namespace: the servers with a group for that namespace's meshed clients.
     namespace_group_at: HashMap<String, Vec<usize>>,
+    /// Per identity id: the servers with a group for that identity's meshed clients.
+    identity_group_at: HashMap<u32, Vec<usize>>,
     /// Per destination port (a server port, or a Service port that leads to one): the servers.
     by_destination_port: HashMap<u16, Vec<usize>>,
     /// Per Service (index into the inventory's list): the servers it leads to.
@@ -275,6 +285,11 @@ impl Index {
             clients.sort_unstable();
             for c in clients {
                 index.individual_at[c].push(s);
+            }
+            let mut identities: Vec<u32> = server.identity_groups.keys().copied().collect();
+            identities.sort_unstable();
+            for id in identities {
+                index.identity_group_at.entry(id).or_default().push(s);
             }
             let mut namespaces: Vec<&String> = server.namespace_groups.keys().collect();
             namespaces.sort_unstable();
@@ -413,7 +428,8 @@ impl Graph {
 
     /// The server ports (indexes into `servers`, sorted, without repeats) where client `w`'s
     /// answer may not be its [`catch_all`](Graph::catch_all) group: ports that evaluate it
-    /// individually, that have a group for its namespace, or that it reaches past its proxy —
+    /// individually, that have a group for its identity or namespace, or that it reaches past
+    /// its proxy —
     /// and its own ports, which are no edges of it. At every other port,
     /// `group_for(Client::Workload(w))` is the catch-all group.
     pub fn treated_apart(&self, w: usize) -> Vec<usize> {
@@ -422,6 +438,9 @@ impl Graph {
         let node = &self.workloads[w];
         if self.catch_all(w) == Client::OtherMeshed {
             if let Some(servers) = self.index.namespace_group_at.get(&node.namespace) {
+                out.extend_from_slice(servers);
+            }
+            if let Some(servers) = self.index.identity_group_at.get(&self.identity_of[w]) {
                 out.extend_from_slice(servers);
             }
             for port in &node.membership.capture.excluded_outbound_ports {
@@ -496,6 +515,54 @@ pub fn build(inventory: &Inventory) -> Graph {
     builder.build()
 }
 
+/// What the prefix of a wildcard identity pattern says about the namespaces it can match.
+enum FixedNamespace<'p> {
+    /// Only identities of this namespace.
+    One(&'p str),
+    /// Only whole namespaces (the prefix ends inside the namespace name).
+    CoveredOnly,
+    /// Anything (another trust domain spelling, or no structure to read).
+    Unknown,
+}
+
+fn fixed_namespace<'p>(
+    kind: IdentityPattern,
+    prefix: &'p str,
+    domains: &[&str],
+) -> FixedNamespace<'p> {
+    let rest = match kind {
+        IdentityPattern::Principal => {
+            match domains
+                .iter()
+                .find_map(|td| prefix.strip_prefix(td).and_then(|r| r.strip_prefix("/ns/")))
+            {
+                Some(rest) => rest,
+                None => return FixedNamespace::Unknown,
+            }
+        }
+        IdentityPattern::ServiceAccount => prefix,
+    };
+    match rest.split_once('/') {
+        Some((ns, _)) => FixedNamespace::One(ns),
+        None => FixedNamespace::CoveredOnly,
+    }
+}
+
+/// Does the wildcard `prefix*` match every identity of `namespace`?
+fn covers_namespace(
+    kind: IdentityPattern,
+    prefix: &str,
+    domains: &[&str],
+    namespace: &str,
+) -> bool {
+    match kind {
+        IdentityPattern::Principal => domains
+            .iter()
+            .any(|td| format!("{td}/ns/{namespace}/sa/").starts_with(prefix)),
+        IdentityPattern::ServiceAccount => format!("{namespace}/").starts_with(prefix),
+    }
+}
+
 /// Does `pattern` (a principal) name identity `(namespace, sa)` under any of `domains`?
 fn principal_names(pattern: &str, domains: &[&str], namespace: &str, sa: &str) -> bool {
     domains
@@ -534,6 +601,7 @@ impl<'a> Builder<'a> {
                 .or_default()
                 .push(i);
         }
+        let clients = ClientIndex::new(inv, &nodes);
         let mut ports: HashMap<(usize, u16), Vec<ServicePortRef>> = HashMap::new();
         for (s, service) in inv.services.iter().enumerate() {
             let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
@@ -597,6 +665,7 @@ impl<'a> Builder<'a> {
             self.server_port(
                 &nodes,
                 &by_namespace,
+                &clients,
                 &policy_names,
                 *w,
                 *port,
@@ -605,6 +674,7 @@ impl<'a> Builder<'a> {
         });
         Graph {
             index: Index::new(inv, &nodes, &servers),
+            identity_of: clients.identity_of,
             workloads: nodes,
             servers,
             trust_domain: self.trust_domain.to_owned(),
@@ -648,6 +718,7 @@ impl<'a> Builder<'a> {
         &self,
         nodes: &[WorkloadNode],
         by_namespace: &HashMap<&str, Vec<usize>>,
+        clients: &ClientIndex<'_>,
         policy_names: &[PolicyNames<'_>],
         w: usize,
         port: u16,
@@ -738,30 +809,29 @@ impl<'a> Builder<'a> {
             if individual_namespaces.contains(ns) {
                 continue;
             }
-            let mut any = false;
-            for &c in by_namespace.get(ns).into_iter().flatten() {
-                match nodes[c].membership.data_plane {
-                    DataPlane::Ambient => individual_clients.push(c),
-                    DataPlane::None => {}
-                    _ => any = true,
-                }
-            }
-            if any {
+            individual_clients.extend(clients.ambient_in(ns));
+            if clients.proxied_namespaces.contains(ns) {
                 namespace_group_clients.push(ns);
             }
         }
         namespace_group_clients.sort_unstable();
-        if !identities.is_empty() {
-            for (ns, sa) in &identities {
-                individual_clients.extend(
-                    by_namespace
-                        .get(ns)
-                        .into_iter()
-                        .flatten()
-                        .filter(|&&c| inv.workloads[c].service_account == *sa),
-                );
+        // Identities the policies name: one group per identity for its clients with a sidecar
+        // or gateway proxy (they present the same certificate), ambient ones one by one.
+        let mut identity_group_clients: Vec<(u32, &str, &str)> = Vec::new();
+        for &(ns, sa) in &identities {
+            if individual_namespaces.contains(ns) {
+                continue;
+            }
+            let Some(&id) = clients.identity_ids.get(&(ns, sa)) else {
+                continue;
+            };
+            let members = &clients.identities[id as usize];
+            individual_clients.extend(members.ambient.iter().copied());
+            if members.proxied {
+                identity_group_clients.push((id, ns, sa));
             }
         }
+        identity_group_clients.sort_unstable();
         individual_clients.sort_unstable();
         individual_clients.dedup();
 
@@ -804,6 +874,24 @@ impl<'a> Builder<'a> {
             };
             individual.insert(c, groups.len());
             groups.push(self.evaluate(&side, &server));
+        }
+        let mut identity_groups = HashMap::new();
+        for (id, ns, sa) in identity_group_clients {
+            identity_groups.insert(id, groups.len());
+            groups.push(self.evaluate(
+                &ClientSide {
+                    client: Client::OtherMeshed,
+                    meshed: true,
+                    workload: None,
+                    membership: None,
+                    namespace: ns,
+                    peer: PeerIdentity::Known {
+                        namespace: ns.to_owned(),
+                        service_account: sa.to_owned(),
+                    },
+                },
+                &server,
+            ));
         }
         let mut namespace_groups = HashMap::new();
         for ns in namespace_group_clients {
@@ -856,6 +944,7 @@ impl<'a> Builder<'a> {
             mode,
             groups,
             individual,
+            identity_groups,
             namespace_groups,
             other_meshed,
             other_unmeshed,
@@ -888,7 +977,9 @@ impl<'a> Builder<'a> {
                         &domains,
                         pattern,
                         IdentityPattern::Principal,
+                        by_namespace,
                         &mut identities,
+                        &mut named_namespaces,
                     );
                 }
                 for pattern in s.service_accounts.iter().chain(&s.not_service_accounts) {
@@ -896,7 +987,9 @@ impl<'a> Builder<'a> {
                         &domains,
                         pattern,
                         IdentityPattern::ServiceAccount,
+                        by_namespace,
                         &mut identities,
+                        &mut named_namespaces,
                     );
                 }
             }
@@ -911,7 +1004,9 @@ impl<'a> Builder<'a> {
                                 &domains,
                                 pattern,
                                 IdentityPattern::Principal,
+                                by_namespace,
                                 &mut identities,
+                                &mut named_namespaces,
                             );
                         }
                         "source.serviceAccount" => {
@@ -919,7 +1014,9 @@ impl<'a> Builder<'a> {
                                 &domains,
                                 pattern,
                                 IdentityPattern::ServiceAccount,
+                                by_namespace,
                                 &mut identities,
+                                &mut named_namespaces,
                             );
                         }
                         _ => {}
@@ -960,12 +1057,17 @@ impl<'a> Builder<'a> {
     }
 
     /// Adds the identities `pattern` names: exact patterns directly, wildcards by scanning.
+    /// Adds the identities `pattern` names: exact patterns directly, wildcards by scanning. A
+    /// wildcard that covers every identity of a namespace (`cluster.local/ns/batch/*`) names the
+    /// namespace instead, so its clients share one group rather than one each.
     fn collect_identities(
         &self,
         domains: &[&str],
         pattern: &'a str,
         kind: IdentityPattern,
+        by_namespace: &HashMap<&'a str, Vec<usize>>,
         out: &mut HashSet<(&'a str, &'a str)>,
+        namespaces_out: &mut HashSet<&'a str>,
     ) {
         if pattern == "*" {
             return;
@@ -996,8 +1098,33 @@ impl<'a> Builder<'a> {
             }
             return;
         }
-        for w in &self.inventory.workloads {
+        // Namespaces every identity of which the pattern matches.
+        let mut covered: HashSet<&str> = HashSet::new();
+        let prefix = pattern.strip_suffix('*').filter(|p| !p.contains('*'));
+        if let Some(prefix) = prefix {
+            for &ns in by_namespace.keys() {
+                if covers_namespace(kind, prefix, domains, ns) {
+                    covered.insert(ns);
+                }
+            }
+        }
+        // Which workloads can match at all: a prefix that fixes the namespace limits the scan
+        // to it (the common `cluster.local/ns/shop/sa/web-*`); one that stops inside the
+        // namespace name matches only covered namespaces; anything else scans every workload.
+        let candidates: Box<dyn Iterator<Item = usize> + '_> =
+            match prefix.map(|p| fixed_namespace(kind, p, domains)) {
+                Some(FixedNamespace::One(ns)) => {
+                    Box::new(by_namespace.get(ns).into_iter().flatten().copied())
+                }
+                Some(FixedNamespace::CoveredOnly) => Box::new(std::iter::empty()),
+                _ => Box::new(0..self.inventory.workloads.len()),
+            };
+        for w in candidates {
+            let w = &self.inventory.workloads[w];
             let (ns, sa) = (w.namespace.as_str(), w.service_account.as_str());
+            if covered.contains(ns) {
+                continue;
+            }
             let hit = match kind {
                 IdentityPattern::Principal => principal_names(pattern, domains, ns, sa),
                 IdentityPattern::ServiceAccount => pattern_matches(pattern, &format!("{ns}/{sa}")),
@@ -1006,6 +1133,7 @@ impl<'a> Builder<'a> {
                 out.insert((ns, sa));
             }
         }
+        namespaces_out.extend(covered);
     }
 
     fn evaluate(&self, client: &ClientSide<'_>, server: &ServerSide<'_>) -> EdgeGroup {
@@ -1298,6 +1426,65 @@ impl<'a> Builder<'a> {
             }
         }
         (MtlsMode::Permissive, Vec::new())
+    }
+}
+
+/// The clients of each namespace and identity, as server ports ask for them, computed once.
+struct ClientIndex<'a> {
+    /// Ambient workloads per namespace.
+    ambient: HashMap<&'a str, Vec<usize>>,
+    /// Namespaces with a client whose sidecar or gateway proxy applies DestinationRules.
+    proxied_namespaces: HashSet<&'a str>,
+    identity_ids: HashMap<(&'a str, &'a str), u32>,
+    identities: Vec<IdentityMembers>,
+    identity_of: Vec<u32>,
+}
+
+#[derive(Default)]
+struct IdentityMembers {
+    ambient: Vec<usize>,
+    /// Some member has a sidecar or gateway proxy.
+    proxied: bool,
+}
+
+impl<'a> ClientIndex<'a> {
+    fn new(inv: &'a Inventory, nodes: &[WorkloadNode]) -> Self {
+        let mut index = ClientIndex {
+            ambient: HashMap::new(),
+            proxied_namespaces: HashSet::new(),
+            identity_ids: HashMap::new(),
+            identities: Vec::new(),
+            identity_of: Vec::with_capacity(inv.workloads.len()),
+        };
+        for (w, workload) in inv.workloads.iter().enumerate() {
+            let key = (
+                workload.namespace.as_str(),
+                workload.service_account.as_str(),
+            );
+            let next = u32::try_from(index.identities.len()).unwrap_or(u32::MAX);
+            let id = *index.identity_ids.entry(key).or_insert(next);
+            if id == next {
+                index.identities.push(IdentityMembers::default());
+            }
+            index.identity_of.push(id);
+            let members = &mut index.identities[id as usize];
+            match nodes[w].membership.data_plane {
+                DataPlane::Ambient => {
+                    members.ambient.push(w);
+                    index.ambient.entry(key.0).or_default().push(w);
+                }
+                DataPlane::None => {}
+                DataPlane::Sidecar | DataPlane::Gateway => {
+                    members.proxied = true;
+                    index.proxied_namespaces.insert(key.0);
+                }
+            }
+        }
+        index
+    }
+
+    fn ambient_in(&self, namespace: &str) -> impl Iterator<Item = usize> + '_ {
+        self.ambient.get(namespace).into_iter().flatten().copied()
     }
 }
 
