@@ -661,16 +661,14 @@ impl<'a> Builder<'a> {
         // Server ports are independent of each other: evaluate them on every core.
         let policies: Vec<usize> = (0..inv.istio.authorization_policies.len()).collect();
         let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &by_namespace));
+        let lookups = Lookups {
+            nodes: &nodes,
+            by_namespace: &by_namespace,
+            clients: &clients,
+            policy_names: &policy_names,
+        };
         let servers = map_in_order(&todo, |(w, port, services)| {
-            self.server_port(
-                &nodes,
-                &by_namespace,
-                &clients,
-                &policy_names,
-                *w,
-                *port,
-                services.clone(),
-            )
+            self.server_port(&lookups, *w, *port, services.clone())
         });
         Graph {
             index: Index::new(inv, &nodes, &servers),
@@ -716,14 +714,17 @@ impl<'a> Builder<'a> {
 
     fn server_port(
         &self,
-        nodes: &[WorkloadNode],
-        by_namespace: &HashMap<&str, Vec<usize>>,
-        clients: &ClientIndex<'_>,
-        policy_names: &[PolicyNames<'_>],
+        lookups: &Lookups<'_, '_>,
         w: usize,
         port: u16,
         services: Vec<ServicePortRef>,
     ) -> ServerPort {
+        let Lookups {
+            nodes,
+            by_namespace,
+            clients,
+            policy_names,
+        } = *lookups;
         let inv = self.inventory;
         let workload = &inv.workloads[w];
         let node = &nodes[w];
@@ -1427,6 +1428,15 @@ impl<'a> Builder<'a> {
         }
         (MtlsMode::Permissive, Vec::new())
     }
+}
+
+/// What every server port's evaluation reads, computed once before them.
+#[derive(Clone, Copy)]
+struct Lookups<'l, 'a> {
+    nodes: &'l [WorkloadNode],
+    by_namespace: &'l HashMap<&'a str, Vec<usize>>,
+    clients: &'l ClientIndex<'a>,
+    policy_names: &'l [PolicyNames<'a>],
 }
 
 /// The clients of each namespace and identity, as server ports ask for them, computed once.
