@@ -188,14 +188,24 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 
     for c in candidates {
+        let scope_empty = if c.mesh_wide {
+            inv.workloads.is_empty()
+        } else {
+            inv.workload_indexes_in(c.namespace).is_empty()
+        };
+        // Through the label index: the workloads carrying the selector's labels, anywhere.
+        let selects_some = inv
+            .workloads_matching(&c.selector.match_labels)
+            .into_iter()
+            .any(|w| c.mesh_wide || inv.workloads[w].namespace == c.namespace);
+        if scope_empty || selects_some {
+            continue;
+        }
         let scope: Vec<&Workload> = if c.mesh_wide {
             inv.workloads.iter().collect()
         } else {
             inv.workloads_in(c.namespace).collect()
         };
-        if scope.is_empty() || scope.iter().any(|w| c.selector.matches(&w.labels)) {
-            continue;
-        }
         let labels: Vec<String> = c
             .selector
             .match_labels

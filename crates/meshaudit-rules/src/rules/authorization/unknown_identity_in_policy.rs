@@ -1,14 +1,15 @@
 //! AUTHZ006: a policy names a namespace or service account that the input shows does not exist
 //! (a typo, or a leftover): the rule can never match it.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::{Inventory, Step};
 
 use super::common::{
-    identity_values, local_trust_domains, never_matches_severity, parse_principal, policy_name,
-    IdentityKind, IdentityValue,
+    identity_values, join_limited, local_trust_domains, never_matches_severity, parse_principal,
+    policy_name, IdentityKind, IdentityValue,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -90,6 +91,9 @@ fn namespaces_complete(inv: &Inventory) -> bool {
 /// define, indexed once per run (policies name the same namespaces again and again).
 struct KnownAccounts<'a> {
     by_namespace: HashMap<&'a str, BTreeSet<String>>,
+    /// Answers already given, by (namespace, service account): policies repeat the same
+    /// identities, and the spelling hint compares against every known name.
+    answers: RefCell<HashMap<(String, Option<String>), Option<String>>>,
 }
 
 impl<'a> KnownAccounts<'a> {
@@ -107,13 +111,19 @@ impl<'a> KnownAccounts<'a> {
                 .or_default()
                 .insert(s.name.clone());
         }
-        KnownAccounts { by_namespace }
+        KnownAccounts {
+            by_namespace,
+            answers: RefCell::default(),
+        }
     }
 
     fn in_namespace(&self, namespace: &str) -> Option<&BTreeSet<String>> {
         self.by_namespace.get(namespace)
     }
 }
+
+/// How many known service accounts the evidence names before "and N more".
+const MAX_LISTED_ACCOUNTS: usize = 12;
 
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -131,14 +141,32 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a String> {
     candidates
+        // The distance is at least the difference in length: skip what cannot be close.
+        .filter(|c| name.chars().count().abs_diff(c.chars().count()) <= 2.max(c.len() / 4))
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
 
-/// Why `(namespace, service account)` names nobody, if it does not.
+/// Why `(namespace, service account)` names nobody, if it does not (answered once per pair).
 fn unknown(
+    inv: &Inventory,
+    accounts: &KnownAccounts<'_>,
+    complete: bool,
+    ns: &str,
+    sa: Option<&str>,
+) -> Option<String> {
+    let key = (ns.to_owned(), sa.map(str::to_owned));
+    if let Some(answer) = accounts.answers.borrow().get(&key) {
+        return answer.clone();
+    }
+    let answer = unknown_uncached(inv, accounts, complete, ns, sa);
+    accounts.answers.borrow_mut().insert(key, answer.clone());
+    answer
+}
+
+fn unknown_uncached(
     inv: &Inventory,
     accounts: &KnownAccounts<'_>,
     complete: bool,
@@ -175,9 +203,10 @@ fn unknown(
             let hint = closest(sa, known.iter())
                 .map(|c| format!(" (did you mean `{c}`?)"))
                 .unwrap_or_default();
+            let names: Vec<String> = known.iter().map(|s| format!("`{s}`")).collect();
             Some(format!(
                 "no workload in namespace `{ns}` runs as service account `{sa}` and no ServiceAccount object defines it; the namespace's workloads use {}{hint}",
-                known.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                join_limited(&names, MAX_LISTED_ACCOUNTS)
             ))
         }
     }
