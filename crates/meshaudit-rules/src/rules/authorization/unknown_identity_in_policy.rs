@@ -87,13 +87,16 @@ fn namespaces_complete(inv: &Inventory) -> bool {
     inv.namespaces.len() >= 2 && inv.namespaces.values().all(|n| n.object.is_some())
 }
 
+/// (namespace, service account), as policies name them.
+type AccountKey = (String, Option<String>);
+
 /// The service accounts each namespace's workloads run as or its ServiceAccount objects
 /// define, indexed once per run (policies name the same namespaces again and again).
 struct KnownAccounts<'a> {
     by_namespace: HashMap<&'a str, BTreeSet<String>>,
     /// Answers already given, by (namespace, service account): policies repeat the same
     /// identities, and the spelling hint compares against every known name.
-    answers: RefCell<HashMap<(String, Option<String>), Option<String>>>,
+    answers: RefCell<HashMap<AccountKey, Option<String>>>,
 }
 
 impl<'a> KnownAccounts<'a> {
