@@ -15,7 +15,6 @@ use std::collections::{HashMap, HashSet};
 use meshaudit_model::istio::{ClientTlsMode, MtlsMode};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::parallel::map_in_order;
-use meshaudit_model::selector::map_selects;
 use meshaudit_model::Inventory;
 
 use crate::authorization::{
@@ -479,7 +478,6 @@ struct Builder<'a> {
     aliases: &'a [String],
     auto_mtls: bool,
     auto_mtls_because: Because,
-    request_authentications_by_namespace: HashMap<&'a str, Vec<usize>>,
 }
 
 /// Builds the graph for the inventory.
@@ -494,7 +492,7 @@ pub fn build(inventory: &Inventory) -> Graph {
         _ => Because::default("auto mTLS is on (Istio's default)"),
     };
     let aliases: &[String] = mesh.map_or(&[], |m| m.config.trust_domain_aliases.as_slice());
-    let mut builder = Builder {
+    let builder = Builder {
         inventory,
         peer_authentications: PeerAuthentications::new(inventory),
         destination_rules: DestinationRules::new(inventory),
@@ -503,15 +501,7 @@ pub fn build(inventory: &Inventory) -> Graph {
         aliases,
         auto_mtls,
         auto_mtls_because,
-        request_authentications_by_namespace: HashMap::new(),
     };
-    for (i, r) in inventory.istio.request_authentications.iter().enumerate() {
-        builder
-            .request_authentications_by_namespace
-            .entry(r.namespace.as_str())
-            .or_default()
-            .push(i);
-    }
     builder.build()
 }
 
@@ -563,6 +553,40 @@ fn covers_namespace(
     }
 }
 
+/// How a selector-scoped policy (AuthorizationPolicy, RequestAuthentication) is attached.
+struct Scoped<'p> {
+    namespace: &'p str,
+    selector: Option<&'p meshaudit_model::selector::WorkloadSelector>,
+    target_refs: bool,
+}
+
+/// For every workload, the policies (indexes, in input order) that apply to it. Selector policies find their workloads through the label index rather than
+/// testing every workload of their namespace, which is quadratic in namespaces that hold
+/// thousands of workloads and policies.
+fn applicable_by_workload<'p>(
+    inv: &Inventory,
+    policies: impl Iterator<Item = Scoped<'p>>,
+) -> Vec<Vec<usize>> {
+    let root = inv.istio.root_namespace();
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); inv.workloads.len()];
+    for (i, p) in policies.enumerate() {
+        if p.target_refs {
+            continue;
+        }
+        let candidates: Vec<usize> = match p.selector.filter(|s| !s.match_labels.is_empty()) {
+            Some(selector) => inv.workloads_matching(&selector.match_labels),
+            None if p.namespace == root => (0..inv.workloads.len()).collect(),
+            None => inv.workload_indexes_in(p.namespace).to_vec(),
+        };
+        for w in candidates {
+            if applies_to(root, p.namespace, p.selector, false, &inv.workloads[w]).is_some() {
+                out[w].push(i);
+            }
+        }
+    }
+    out
+}
+
 /// Does `pattern` (a principal) name identity `(namespace, sa)` under any of `domains`?
 fn principal_names(pattern: &str, domains: &[&str], namespace: &str, sa: &str) -> bool {
     domains
@@ -574,7 +598,30 @@ impl<'a> Builder<'a> {
     fn build(&self) -> Graph {
         let inv = self.inventory;
         let injectors = injector_webhooks(inv);
-        let mut nodes: Vec<WorkloadNode> = map_in_order(&inv.workloads, |w| {
+        let mut authorization_policies = applicable_by_workload(
+            inv,
+            inv.istio.authorization_policies.iter().map(|p| Scoped {
+                namespace: &p.namespace,
+                selector: p.spec.selector.as_ref(),
+                target_refs: p.spec.has_target_refs(),
+            }),
+        );
+        // Root-namespace policies first, as istiod lists them, each part in input order.
+        let root = inv.istio.root_namespace();
+        for list in &mut authorization_policies {
+            list.sort_by_key(|&p| (inv.istio.authorization_policies[p].namespace != root, p));
+        }
+        let request_authentications = applicable_by_workload(
+            inv,
+            inv.istio.request_authentications.iter().map(|r| Scoped {
+                namespace: &r.namespace,
+                selector: r.spec.selector.as_ref(),
+                target_refs: r.spec.target_ref.is_some() || !r.spec.target_refs.is_empty(),
+            }),
+        );
+        let indexes: Vec<usize> = (0..inv.workloads.len()).collect();
+        let mut nodes: Vec<WorkloadNode> = map_in_order(&indexes, |&i| {
+            let w = &inv.workloads[i];
             let membership = membership(inv, &injectors, w);
             let identity = membership.data_plane.is_meshed().then(|| {
                 format!(
@@ -586,8 +633,8 @@ impl<'a> Builder<'a> {
                 namespace: w.namespace.clone(),
                 identity,
                 mtls: self.peer_authentications.resolve(w),
-                authorization_policies: self.authorization.for_workload(w),
-                request_authentications: self.request_authentications_for(w),
+                authorization_policies: authorization_policies[i].clone(),
+                request_authentications: request_authentications[i].clone(),
                 services: Vec::new(),
                 membership,
             }
@@ -607,13 +654,10 @@ impl<'a> Builder<'a> {
             let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
                 continue;
             };
-            for &w in by_namespace
-                .get(service.namespace.as_str())
-                .into_iter()
-                .flatten()
-            {
+            // Through the label index, not by testing every workload of the namespace.
+            for w in inv.workloads_matching(selector) {
                 let workload = &inv.workloads[w];
-                if !map_selects(selector, &workload.labels) {
+                if workload.namespace != service.namespace {
                     continue;
                 }
                 nodes[w].services.push(s);
@@ -678,38 +722,6 @@ impl<'a> Builder<'a> {
             trust_domain: self.trust_domain.to_owned(),
             auto_mtls: self.auto_mtls,
         }
-    }
-
-    fn request_authentications_for(&self, w: &Workload) -> Vec<usize> {
-        let root = self.inventory.istio.root_namespace();
-        let all = &self.inventory.istio.request_authentications;
-        let mut namespaces = vec![root];
-        if w.namespace != root {
-            namespaces.push(w.namespace.as_str());
-        }
-        let mut out: Vec<usize> = namespaces
-            .into_iter()
-            .flat_map(|ns| {
-                self.request_authentications_by_namespace
-                    .get(ns)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-            })
-            .filter(|&i| {
-                let r = &all[i];
-                applies_to(
-                    root,
-                    &r.namespace,
-                    r.spec.selector.as_ref(),
-                    r.spec.target_ref.is_some() || !r.spec.target_refs.is_empty(),
-                    w,
-                )
-                .is_some()
-            })
-            .collect();
-        out.sort_unstable();
-        out
     }
 
     fn server_port(
