@@ -1124,14 +1124,17 @@ impl<'a> Builder<'a> {
         // Which workloads can match at all: a prefix that fixes the namespace limits the scan
         // to it (the common `cluster.local/ns/shop/sa/web-*`); one that stops inside the
         // namespace name matches only covered namespaces; anything else scans every workload.
-        let candidates: Box<dyn Iterator<Item = usize> + '_> =
-            match prefix.map(|p| fixed_namespace(kind, p, domains)) {
-                Some(FixedNamespace::One(ns)) => {
-                    Box::new(by_namespace.get(ns).into_iter().flatten().copied())
-                }
-                Some(FixedNamespace::CoveredOnly) => Box::new(std::iter::empty()),
-                _ => Box::new(0..self.inventory.workloads.len()),
-            };
+        let candidates: Box<dyn Iterator<Item = usize> + '_> = match prefix
+            .map(|p| fixed_namespace(kind, p, domains))
+        {
+            // The whole namespace is covered: nobody to single out.
+            Some(FixedNamespace::One(ns)) if covered.contains(ns) => Box::new(std::iter::empty()),
+            Some(FixedNamespace::One(ns)) => {
+                Box::new(by_namespace.get(ns).into_iter().flatten().copied())
+            }
+            Some(FixedNamespace::CoveredOnly) => Box::new(std::iter::empty()),
+            _ => Box::new(0..self.inventory.workloads.len()),
+        };
         for w in candidates {
             let w = &self.inventory.workloads[w];
             let (ns, sa) = (w.namespace.as_str(), w.service_account.as_str());

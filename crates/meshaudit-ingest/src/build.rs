@@ -7,7 +7,6 @@ use meshaudit_model::k8s::{
     ConfigMap, IntOrString, Namespace, NetworkPolicy, PodSpec, Secret, Service, ServiceAccount,
     ServiceSpec, Webhook, WebhookConfiguration, WebhookKind, Workload,
 };
-use meshaudit_model::selector::map_selects;
 use meshaudit_model::{
     from_node, CertificateInfo, InputError, Inventory, Node, Object, ObjectId, Step,
 };
@@ -131,8 +130,9 @@ impl Builder {
                 secret_certs.remove(&id),
             );
         }
-        self.resolve_service_ports();
+        // The indexes first: resolving Service ports looks workloads up by label.
         self.inventory.build_indexes();
+        self.resolve_service_ports();
         (self.inventory, self.errors)
     }
 
@@ -483,19 +483,14 @@ impl Builder {
     /// to the container ports of the workloads the Service selects.
     fn resolve_service_ports(&mut self) {
         let inv = &mut self.inventory;
-        let mut by_ns: std::collections::HashMap<&str, Vec<usize>> = Default::default();
-        for (i, w) in inv.workloads.iter().enumerate() {
-            by_ns.entry(w.namespace.as_str()).or_default().push(i);
-        }
         let mut resolved: Vec<Vec<Vec<u16>>> = Vec::with_capacity(inv.services.len());
         for svc in &inv.services {
             let selected: Vec<&Workload> = match &svc.spec.selector {
-                Some(sel) if !sel.is_empty() => by_ns
-                    .get(svc.namespace.as_str())
+                Some(sel) if !sel.is_empty() => inv
+                    .workloads_matching(sel)
                     .into_iter()
-                    .flatten()
-                    .map(|&i| &inv.workloads[i])
-                    .filter(|w| map_selects(sel, &w.labels))
+                    .map(|i| &inv.workloads[i])
+                    .filter(|w| w.namespace == svc.namespace)
                     .collect(),
                 _ => Vec::new(),
             };
