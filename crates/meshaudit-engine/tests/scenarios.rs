@@ -1285,3 +1285,111 @@ spec:
         ],
     );
 }
+
+/// A Deployment `name` in `ns` running as service account `sa`, with no ports.
+fn client_as(ns: &str, name: &str, sa: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      serviceAccountName: {sa}
+      containers: [{{name: app, image: example/{name}:1}}]
+---
+"#
+    )
+}
+
+/// Principals that name a whole namespace (`cluster.local/ns/batch/*`), some service accounts of
+/// one (`cluster.local/ns/ops/sa/web-*`), and one service account several workloads run as:
+/// every workload a pattern matches is allowed, the others are denied, and workloads that
+/// present the same identity, or are named only through their namespace, share one answer.
+/// Docs: https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source
+/// (principals: exact, prefix `abc*`, suffix `*abc` and presence `*` matches).
+#[test]
+fn wildcard_principals_and_shared_identities() {
+    let yaml = [
+        namespace("istio-system", ""),
+        namespace("shop", "istio-injection: enabled"),
+        namespace("batch", "istio-injection: enabled"),
+        namespace("ops", "istio-injection: enabled"),
+        namespace("shared", "istio-injection: enabled"),
+        MESH_WIDE_STRICT.to_owned(),
+        r#"apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: db-allow, namespace: shop}
+spec:
+  selector: {matchLabels: {app: db}}
+  rules:
+    - from:
+        - source:
+            principals:
+              - cluster.local/ns/batch/*
+              - cluster.local/ns/ops/sa/web-*
+              - cluster.local/ns/shared/sa/worker
+---
+"#
+        .to_owned(),
+        app("shop", "db", 5432, ""),
+        client_as("batch", "job-a", "job-a"),
+        client_as("batch", "job-b", "job-b"),
+        client_as("ops", "web-frontend", "web-frontend"),
+        client_as("ops", "web-admin", "web-admin"),
+        client_as("ops", "tool", "tool"),
+        client_as("shared", "worker-1", "worker"),
+        client_as("shared", "worker-2", "worker"),
+        client_as("shared", "other", "other"),
+    ]
+    .concat();
+    let inv = mesh(&yaml);
+    let graph = build(&inv);
+    let allowed = |from: &'static str| Expect {
+        from,
+        to: "shop/db",
+        port: 5432,
+        transport: Mtls,
+        reach: Allowed,
+        decided_by: &["AuthorizationPolicy shop/db-allow"],
+    };
+    let denied = |from: &'static str| Expect {
+        from,
+        to: "shop/db",
+        port: 5432,
+        transport: Mtls,
+        reach: Denied,
+        decided_by: &["AuthorizationPolicy shop/db-allow"],
+    };
+    check(
+        &inv,
+        &graph,
+        &[
+            allowed("batch/job-a"),
+            allowed("batch/job-b"),
+            allowed("ops/web-frontend"),
+            allowed("ops/web-admin"),
+            denied("ops/tool"),
+            allowed("shared/worker-1"),
+            allowed("shared/worker-2"),
+            denied("shared/other"),
+            denied("*meshed"),
+        ],
+    );
+    // One answer per namespace named as a whole, and per shared identity.
+    let Client::Workload(db) = client(&inv, "shop/db") else {
+        unreachable!()
+    };
+    let server = graph.ports_of(db).next().expect("db serves 5432");
+    let same = |a: &str, b: &str| {
+        std::ptr::eq(
+            server.group_for(&graph, client(&inv, a)),
+            server.group_for(&graph, client(&inv, b)),
+        )
+    };
+    assert!(same("batch/job-a", "batch/job-b"));
+    assert!(same("shared/worker-1", "shared/worker-2"));
+    assert!(!same("ops/web-frontend", "ops/web-admin"));
+}
