@@ -27,7 +27,9 @@ const USAGE: &str = "usage: meshaudit-bench (parse|graph|phases|rules) PATH...";
 const SLOWEST: usize = 8;
 
 /// mimalloc: parsing and the graph make millions of small allocations, from both cores at
-/// once, where it is markedly faster than the system allocator (see docs/performance.md).
+/// once, where it is markedly faster than the system allocator. Built without transparent huge
+/// pages (`no_thp`): zeroing 2 MB pages on first touch cost more than it saved here (see
+/// docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

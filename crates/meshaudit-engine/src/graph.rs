@@ -509,9 +509,10 @@ pub fn build(inventory: &Inventory) -> Graph {
 enum FixedNamespace<'p> {
     /// Only identities of this namespace.
     One(&'p str),
-    /// Only whole namespaces (the prefix ends inside the namespace name).
-    CoveredOnly,
-    /// Anything (another trust domain spelling, or no structure to read).
+    /// Only whole namespaces, those whose name starts with this (the prefix ends inside the
+    /// namespace name).
+    CoveredOnly(&'p str),
+    /// No local identity (another trust domain).
     Unknown,
 }
 
@@ -534,7 +535,7 @@ fn fixed_namespace<'p>(
     };
     match rest.split_once('/') {
         Some((ns, _)) => FixedNamespace::One(ns),
-        None => FixedNamespace::CoveredOnly,
+        None => FixedNamespace::CoveredOnly(rest),
     }
 }
 
@@ -704,7 +705,8 @@ impl<'a> Builder<'a> {
             .collect();
         // Server ports are independent of each other: evaluate them on every core.
         let policies: Vec<usize> = (0..inv.istio.authorization_policies.len()).collect();
-        let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &by_namespace));
+        let namespace_index = NamespaceIndex::new(&by_namespace);
+        let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &namespace_index));
         let lookups = Lookups {
             nodes: &nodes,
             by_namespace: &by_namespace,
@@ -966,11 +968,7 @@ impl<'a> Builder<'a> {
 
     /// The namespaces and identities one AuthorizationPolicy's sources and conditions name
     /// (wildcards expanded against the input), read once per policy rather than per port.
-    fn policy_names(
-        &self,
-        policy: usize,
-        by_namespace: &HashMap<&'a str, Vec<usize>>,
-    ) -> PolicyNames<'a> {
+    fn policy_names(&self, policy: usize, namespaces: &NamespaceIndex<'_, 'a>) -> PolicyNames<'a> {
         let mut named_namespaces: HashSet<&'a str> = HashSet::new();
         let mut identities: HashSet<(&'a str, &'a str)> = HashSet::new();
         let mut domains = vec![
@@ -983,14 +981,14 @@ impl<'a> Builder<'a> {
             let sources = rule.from.iter().filter_map(|f| f.source.as_ref());
             for s in sources {
                 for pattern in s.namespaces.iter().chain(&s.not_namespaces) {
-                    self.collect_namespaces(pattern, by_namespace, &mut named_namespaces);
+                    self.collect_namespaces(pattern, namespaces, &mut named_namespaces);
                 }
                 for pattern in s.principals.iter().chain(&s.not_principals) {
                     self.collect_identities(
                         &domains,
                         pattern,
                         IdentityPattern::Principal,
-                        by_namespace,
+                        namespaces,
                         &mut identities,
                         &mut named_namespaces,
                     );
@@ -1000,7 +998,7 @@ impl<'a> Builder<'a> {
                         &domains,
                         pattern,
                         IdentityPattern::ServiceAccount,
-                        by_namespace,
+                        namespaces,
                         &mut identities,
                         &mut named_namespaces,
                     );
@@ -1010,14 +1008,14 @@ impl<'a> Builder<'a> {
                 for pattern in c.values.iter().chain(&c.not_values) {
                     match c.key.as_str() {
                         "source.namespace" => {
-                            self.collect_namespaces(pattern, by_namespace, &mut named_namespaces);
+                            self.collect_namespaces(pattern, namespaces, &mut named_namespaces);
                         }
                         "source.principal" => {
                             self.collect_identities(
                                 &domains,
                                 pattern,
                                 IdentityPattern::Principal,
-                                by_namespace,
+                                namespaces,
                                 &mut identities,
                                 &mut named_namespaces,
                             );
@@ -1027,7 +1025,7 @@ impl<'a> Builder<'a> {
                                 &domains,
                                 pattern,
                                 IdentityPattern::ServiceAccount,
-                                by_namespace,
+                                namespaces,
                                 &mut identities,
                                 &mut named_namespaces,
                             );
@@ -1047,29 +1045,32 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn collect_namespaces<'n>(
+    fn collect_namespaces(
         &self,
         pattern: &str,
-        by_namespace: &HashMap<&'n str, Vec<usize>>,
-        out: &mut HashSet<&'n str>,
+        namespaces: &NamespaceIndex<'_, 'a>,
+        out: &mut HashSet<&'a str>,
     ) {
         if pattern == "*" {
             return;
         }
         if !pattern.contains('*') {
-            if let Some((ns, _)) = by_namespace.get_key_value(pattern) {
+            if let Some((ns, _)) = namespaces.workloads.get_key_value(pattern) {
                 out.insert(ns);
             }
             return;
         }
-        for ns in by_namespace.keys() {
+        if let Some(prefix) = pattern.strip_suffix('*').filter(|p| !p.contains('*')) {
+            out.extend(namespaces.with_prefix(prefix).iter().copied());
+            return;
+        }
+        for &ns in &namespaces.sorted {
             if pattern_matches(pattern, ns) {
                 out.insert(ns);
             }
         }
     }
 
-    /// Adds the identities `pattern` names: exact patterns directly, wildcards by scanning.
     /// Adds the identities `pattern` names: exact patterns directly, wildcards by scanning. A
     /// wildcard that covers every identity of a namespace (`cluster.local/ns/batch/*`) names the
     /// namespace instead, so its clients share one group rather than one each.
@@ -1078,7 +1079,7 @@ impl<'a> Builder<'a> {
         domains: &[&str],
         pattern: &'a str,
         kind: IdentityPattern,
-        by_namespace: &HashMap<&'a str, Vec<usize>>,
+        namespaces: &NamespaceIndex<'_, 'a>,
         out: &mut HashSet<(&'a str, &'a str)>,
         namespaces_out: &mut HashSet<&'a str>,
     ) {
@@ -1111,29 +1112,29 @@ impl<'a> Builder<'a> {
             }
             return;
         }
-        // Namespaces every identity of which the pattern matches.
-        let mut covered: HashSet<&str> = HashSet::new();
+        // Namespaces every identity of which the pattern matches, and which workloads can match
+        // at all: a prefix that fixes the namespace limits the scan to it (the common
+        // `cluster.local/ns/shop/sa/web-*`); one that stops inside the namespace name matches
+        // only whole namespaces; anything else scans every workload.
         let prefix = pattern.strip_suffix('*').filter(|p| !p.contains('*'));
-        if let Some(prefix) = prefix {
-            for &ns in by_namespace.keys() {
-                if covers_namespace(kind, prefix, domains, ns) {
+        let fixed = prefix.map(|p| (p, fixed_namespace(kind, p, domains)));
+        let mut covered: HashSet<&str> = HashSet::new();
+        let candidates: Box<dyn Iterator<Item = usize> + '_> = match fixed {
+            Some((prefix, FixedNamespace::One(ns))) => match namespaces.workloads.get_key_value(ns) {
+                Some((&ns, _)) if covers_namespace(kind, prefix, domains, ns) => {
+                    // The whole namespace is covered: nobody to single out.
                     covered.insert(ns);
+                    Box::new(std::iter::empty())
                 }
+                Some((_, workloads)) => Box::new(workloads.iter().copied()),
+                None => Box::new(std::iter::empty()),
+            },
+            Some((_, FixedNamespace::CoveredOnly(name_prefix))) => {
+                covered.extend(namespaces.with_prefix(name_prefix).iter().copied());
+                Box::new(std::iter::empty())
             }
-        }
-        // Which workloads can match at all: a prefix that fixes the namespace limits the scan
-        // to it (the common `cluster.local/ns/shop/sa/web-*`); one that stops inside the
-        // namespace name matches only covered namespaces; anything else scans every workload.
-        let candidates: Box<dyn Iterator<Item = usize> + '_> = match prefix
-            .map(|p| fixed_namespace(kind, p, domains))
-        {
-            // The whole namespace is covered: nobody to single out.
-            Some(FixedNamespace::One(ns)) if covered.contains(ns) => Box::new(std::iter::empty()),
-            Some(FixedNamespace::One(ns)) => {
-                Box::new(by_namespace.get(ns).into_iter().flatten().copied())
-            }
-            Some(FixedNamespace::CoveredOnly) => Box::new(std::iter::empty()),
-            _ => Box::new(0..self.inventory.workloads.len()),
+            Some((_, FixedNamespace::Unknown)) => Box::new(std::iter::empty()),
+            None => Box::new(0..self.inventory.workloads.len()),
         };
         for w in candidates {
             let w = &self.inventory.workloads[w];
@@ -1510,6 +1511,27 @@ impl<'a> ClientIndex<'a> {
 
     fn ambient_in(&self, namespace: &str) -> impl Iterator<Item = usize> + '_ {
         self.ambient.get(namespace).into_iter().flatten().copied()
+    }
+}
+
+/// The input's namespaces: their workloads, and their names in order (for prefix patterns).
+struct NamespaceIndex<'m, 'a> {
+    workloads: &'m HashMap<&'a str, Vec<usize>>,
+    sorted: Vec<&'a str>,
+}
+
+impl<'m, 'a> NamespaceIndex<'m, 'a> {
+    fn new(workloads: &'m HashMap<&'a str, Vec<usize>>) -> Self {
+        let mut sorted: Vec<&'a str> = workloads.keys().copied().collect();
+        sorted.sort_unstable();
+        NamespaceIndex { workloads, sorted }
+    }
+
+    /// The namespaces whose name starts with `prefix`.
+    fn with_prefix(&self, prefix: &str) -> &[&'a str] {
+        let start = self.sorted.partition_point(|ns| *ns < prefix);
+        let len = self.sorted[start..].partition_point(|ns| ns.starts_with(prefix));
+        &self.sorted[start..start + len]
     }
 }
 

@@ -24,7 +24,9 @@ use meshaudit_rules::{analyze, Context, Finding, Settings, Severity, RULES};
 use crate::cli::{Cli, ColorArg, Command, FormatArg, GroupByArg, InputArgs, ListFormatArg};
 
 /// mimalloc: parsing and the graph make millions of small allocations, from both cores at
-/// once, where it is markedly faster than the system allocator (see docs/performance.md).
+/// once, where it is markedly faster than the system allocator. Built without transparent huge
+/// pages (`no_thp`): zeroing 2 MB pages on first touch cost more than it saved here (see
+/// docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
