@@ -1120,7 +1120,8 @@ impl<'a> Builder<'a> {
         let fixed = prefix.map(|p| (p, fixed_namespace(kind, p, domains)));
         let mut covered: HashSet<&str> = HashSet::new();
         let candidates: Box<dyn Iterator<Item = usize> + '_> = match fixed {
-            Some((prefix, FixedNamespace::One(ns))) => match namespaces.workloads.get_key_value(ns) {
+            Some((prefix, FixedNamespace::One(ns))) => match namespaces.workloads.get_key_value(ns)
+            {
                 Some((&ns, _)) if covers_namespace(kind, prefix, domains, ns) => {
                     // The whole namespace is covered: nobody to single out.
                     covered.insert(ns);
