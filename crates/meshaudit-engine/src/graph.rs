@@ -25,6 +25,7 @@ use crate::destination_rule::{
 };
 use crate::evidence::Because;
 use crate::membership::{injector_webhooks, membership, DataPlane, Membership};
+use crate::network_policy::{NetworkDecision, NetworkPolicyIndex, Source};
 use crate::peer_authentication::{ModeDecision, PeerAuthentications, WorkloadMtls};
 use crate::protocol::{Layer, Protocol};
 use crate::scope::applies_to;
@@ -235,6 +236,8 @@ pub struct Graph {
     pub servers: Vec<ServerPort>,
     pub trust_domain: String,
     pub auto_mtls: bool,
+    /// Which NetworkPolicies isolate each workload (see [`Graph::network`]).
+    pub network_policies: NetworkPolicyIndex,
     /// Per workload: the id of its identity (namespace, service account); workloads that run
     /// as the same identity share it.
     identity_of: Vec<u32>,
@@ -449,6 +452,25 @@ impl Graph {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// What NetworkPolicy says of `client` connecting to server port `server` (the server's
+    /// ingress and, for a workload of the input, the client's egress). A catch-all group stands
+    /// for pods the input does not describe: its answer is `restricted` when only some pods
+    /// get through. Computed on demand: NetworkPolicy partitions clients by pod and namespace
+    /// labels, which the mesh's groups do not follow.
+    pub fn network(
+        &self,
+        inventory: &Inventory,
+        client: Client,
+        server: &ServerPort,
+    ) -> NetworkDecision {
+        let source = match client {
+            Client::Workload(w) => Source::Pod(w),
+            Client::OtherMeshed | Client::OtherUnmeshed => Source::AnyPod,
+        };
+        self.network_policies
+            .connection(inventory, source, server.workload, server.port)
     }
 
     /// The group that answers for `client` at `server`; `Client::OtherMeshed` and
@@ -718,6 +740,7 @@ impl<'a> Builder<'a> {
         });
         Graph {
             index: Index::new(inv, &nodes, &servers),
+            network_policies: NetworkPolicyIndex::new(inv),
             identity_of: clients.identity_of,
             workloads: nodes,
             servers,

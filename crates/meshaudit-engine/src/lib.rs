@@ -8,6 +8,7 @@ pub mod destination_rule;
 pub mod evidence;
 pub mod graph;
 pub mod membership;
+pub mod network_policy;
 pub mod peer_authentication;
 pub mod protocol;
 pub mod scope;

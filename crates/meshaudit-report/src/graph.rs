@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use meshaudit_engine::authorization::PeerIdentity;
 use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
+use meshaudit_engine::network_policy::{NetVerdict, NetworkDecision};
 use meshaudit_engine::Because;
 use meshaudit_model::Inventory;
 use serde_json::{json, Value};
@@ -76,8 +77,17 @@ fn peer_text(graph: &Graph, peer: &PeerIdentity) -> Option<String> {
 
 /// The resources that decided an edge: for an edge that fails or is plaintext, those of the
 /// transport chain; otherwise the authorization policies (none when no policy applies).
-fn deciders(view: &GraphView<'_>, edge: &Edge<'_>) -> Vec<usize> {
+fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) -> Vec<usize> {
     let group = edge.group;
+    let policies: Vec<usize> = network
+        .decided_by()
+        .into_iter()
+        .map(|p| view.inventory.network_policies[p].object)
+        .collect();
+    if network.verdict() == NetVerdict::Denied {
+        // The network settles it; what the mesh would do is context.
+        return policies;
+    }
     let mut out = Vec::new();
     // A meshed client's own membership is context, not a decision; a client without a proxy
     // (or whose proxy does not capture the call) is part of the answer.
@@ -108,7 +118,11 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>) -> Vec<usize> {
         (Reach::Fails, _) | (_, Transport::Plaintext | Transport::Tls) => {
             // The last resources in the chain are the ones that settled it.
             let objects = transport_objects();
-            out.extend(objects.iter().rev().take(2).rev());
+            for &o in objects.iter().rev().take(2).rev() {
+                if !out.contains(&o) {
+                    out.push(o);
+                }
+            }
         }
         _ => {}
     }
@@ -122,7 +136,33 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>) -> Vec<usize> {
             }
         }
     }
+    for p in policies {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
     out
+}
+
+/// What NetworkPolicy says of an edge.
+fn network(view: &GraphView<'_>, edge: &Edge<'_>) -> NetworkDecision {
+    view.graph.network(view.inventory, edge.client, edge.server)
+}
+
+/// The edge's answer with NetworkPolicy: `blocked` when the network denies what the mesh would
+/// let through.
+fn overall_reach(edge: &Edge<'_>, network: &NetworkDecision) -> &'static str {
+    let reach = edge.group.reach();
+    if reach.is_open() && network.verdict() == NetVerdict::Denied {
+        "blocked"
+    } else {
+        reach.as_str()
+    }
+}
+
+/// Does any request of this edge get through, network included?
+pub fn edge_gets_through(view: &GraphView<'_>, edge: &Edge<'_>) -> bool {
+    edge.group.reach().is_open() && network(view, edge).verdict() != NetVerdict::Denied
 }
 
 fn object_name(inventory: &Inventory, id: usize) -> String {
@@ -154,14 +194,16 @@ pub fn table(view: &GraphView<'_>) -> String {
         "PORT",
         "PROTOCOL",
         "MODE",
+        "NETWORK",
         "TRANSPORT",
         "AUTHZ",
         "REACH",
         "DECIDED BY",
     ];
-    let mut rows: Vec<[String; 9]> = Vec::new();
+    let mut rows: Vec<[String; 10]> = Vec::new();
     for edge in &view.edges {
-        let decided: Vec<String> = deciders(view, edge)
+        let network = network(view, edge);
+        let decided: Vec<String> = deciders(view, edge, &network)
             .into_iter()
             .map(|o| object_name(view.inventory, o))
             .collect();
@@ -171,9 +213,10 @@ pub fn table(view: &GraphView<'_>) -> String {
             edge.server.port.to_string(),
             edge.server.protocol.as_str().to_owned(),
             mode_text(edge).to_owned(),
+            network.verdict().as_str().to_owned(),
             edge.group.transport.as_str().to_owned(),
             authorization_text(edge).to_owned(),
-            edge.group.reach().as_str().to_owned(),
+            overall_reach(edge, &network).to_owned(),
             if decided.is_empty() {
                 "(defaults)".to_owned()
             } else {
@@ -210,7 +253,7 @@ pub fn table(view: &GraphView<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} edge(s). {OTHER_MESHED} = any other meshed workload, {OTHER_UNMESHED} = any workload without a proxy. `--explain` shows why.",
+        "\n{} edge(s). {OTHER_MESHED} = any other meshed workload, {OTHER_UNMESHED} = any workload without a proxy. NETWORK is what NetworkPolicy allows (restricted: only some of a group's pods); REACH is blocked when NetworkPolicy denies what the mesh allows. `--explain` shows why.",
         rows.len()
     );
     out
@@ -266,6 +309,7 @@ pub fn json(view: &GraphView<'_>) -> String {
         .iter()
         .map(|e| {
             let g = e.group;
+            let network = network(view, e);
             let service = g.via.map(|v| {
                 let s = &inv.services[v.service];
                 format!("{}/{}:{}", s.namespace, s.name, v.port)
@@ -287,11 +331,18 @@ pub fn json(view: &GraphView<'_>) -> String {
                 },
                 "reach": g.reach().as_str(),
                 "conditions": g.authorization.as_ref().map_or(Vec::new(), |a| a.conditions.clone()),
-                "decidedBy": deciders(view, e).into_iter().map(|o| location_json(inv, o)).collect::<Vec<_>>(),
+                "decidedBy": deciders(view, e, &network).into_iter().map(|o| location_json(inv, o)).collect::<Vec<_>>(),
                 "evidence": {
                     "transport": render_chain(inv, &graph.transport_evidence(e)),
                     "authorization": g.authorization.as_ref().map_or(Vec::new(), |a| render_chain(inv, &a.because)),
+                    "network": render_chain(inv, &network.because()),
                 },
+                "network": {
+                    "verdict": network.verdict().as_str(),
+                    "ingress": network.ingress.verdict.as_str(),
+                    "egress": network.egress.as_ref().map(|d| d.verdict.as_str()),
+                },
+                "overallReach": overall_reach(e, &network),
             })
         })
         .collect();
@@ -308,19 +359,25 @@ pub fn json(view: &GraphView<'_>) -> String {
     s
 }
 
-fn edge_label(edge: &Edge<'_>) -> String {
+fn edge_label(edge: &Edge<'_>, network: &NetworkDecision) -> String {
     format!(
         "{} {} {}",
         edge.server.port,
         edge.group.transport.as_str(),
-        edge.group.reach().as_str()
+        overall_reach(edge, network)
     )
 }
 
-fn edge_color(edge: &Edge<'_>) -> &'static str {
+/// Dashed: nothing gets through (denied, failing, or blocked by NetworkPolicy).
+fn edge_closed(edge: &Edge<'_>, network: &NetworkDecision) -> bool {
+    !edge.group.reach().is_open() || network.verdict() == NetVerdict::Denied
+}
+
+fn edge_color(edge: &Edge<'_>, network: &NetworkDecision) -> &'static str {
+    if edge_closed(edge, network) {
+        return "gray";
+    }
     match (edge.group.reach(), edge.group.transport) {
-        (Reach::Fails, _) => "gray",
-        (Reach::Denied, _) => "gray",
         (_, Transport::Plaintext) => "red",
         (Reach::Conditional, _) => "orange",
         _ => "darkgreen",
@@ -347,7 +404,8 @@ pub fn dot(view: &GraphView<'_>) -> String {
         let _ = writeln!(out, "  \"{n}\" [label=\"{n}\"{style}];");
     }
     for e in &view.edges {
-        let style = if e.group.reach() == Reach::Fails || e.group.reach() == Reach::Denied {
+        let network = network(view, e);
+        let style = if edge_closed(e, &network) {
             ", style=dashed"
         } else {
             ""
@@ -357,8 +415,8 @@ pub fn dot(view: &GraphView<'_>) -> String {
             "  \"{}\" -> \"{}\" [label=\"{}\", color={}{style}];",
             client_id(inv, e.client),
             workload_id(inv, e.server.workload),
-            edge_label(e),
-            edge_color(e)
+            edge_label(e, &network),
+            edge_color(e, &network)
         );
     }
     out.push_str("}\n");
@@ -384,15 +442,17 @@ pub fn mermaid(view: &GraphView<'_>) -> String {
         let _ = writeln!(out, "  {}[\"{n}\"]", mermaid_id(n));
     }
     for e in &view.edges {
-        let arrow = match e.group.reach() {
-            Reach::Fails | Reach::Denied => "-.->",
-            _ => "-->",
+        let network = network(view, e);
+        let arrow = if edge_closed(e, &network) {
+            "-.->"
+        } else {
+            "-->"
         };
         let _ = writeln!(
             out,
             "  {} {arrow}|\"{}\"| {}",
             mermaid_id(&client_id(inv, e.client)),
-            edge_label(e),
+            edge_label(e, &network),
             mermaid_id(&workload_id(inv, e.server.workload))
         );
     }
@@ -442,6 +502,11 @@ pub fn explain(view: &GraphView<'_>) -> String {
             );
         }
         let _ = writeln!(out, "  protocol: {}", e.server.protocol_because.render(inv));
+        let network = network(view, e);
+        let _ = writeln!(out, "  network: {}", network.verdict().as_str());
+        for line in render_chain(inv, &network.because()) {
+            let _ = writeln!(out, "    - {line}");
+        }
         let peer = edge_peer(view, e).unwrap_or_else(|| "none".to_owned());
         let _ = writeln!(
             out,
@@ -471,7 +536,16 @@ pub fn explain(view: &GraphView<'_>) -> String {
                 }
             }
         }
-        let _ = writeln!(out, "  result: {}\n", g.reach().as_str());
+        let overall = overall_reach(e, &network);
+        if overall == g.reach().as_str() {
+            let _ = writeln!(out, "  result: {overall}\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "  result: {overall} by NetworkPolicy (the mesh alone: {})\n",
+                g.reach().as_str()
+            );
+        }
     }
     if view.edges.is_empty() {
         out.push_str("(no edge matches)\n");

@@ -114,7 +114,8 @@ pub struct GraphArgs {
     #[arg(long)]
     pub plaintext: bool,
 
-    /// Only edges where at least some requests are allowed through.
+    /// Only edges where at least some requests get through (the mesh allows them and
+    /// NetworkPolicy does not block them).
     #[arg(long)]
     pub allowed: bool,
 

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use meshaudit_engine::graph::{Edge, Transport};
 use meshaudit_model::Inventory;
 use meshaudit_report::graph::{
-    client_id, dot, explain, json, mermaid, table, workload_id, GraphView, OTHER_MESHED,
-    OTHER_UNMESHED,
+    client_id, dot, edge_gets_through, explain, json, mermaid, table, workload_id, GraphView,
+    OTHER_MESHED, OTHER_UNMESHED,
 };
 
 use crate::cli::{GraphArgs, GraphFormatArg};
@@ -76,13 +76,21 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
         })
         .filter(|e| args.port.is_none_or(|p| e.server.port == p))
         .filter(|e| !args.plaintext || e.group.transport == Transport::Plaintext)
-        .filter(|e| !args.allowed || e.group.reach().is_open())
         .collect();
-    let view = GraphView {
+    let mut view = GraphView {
         inventory,
         graph: &graph,
         edges,
     };
+    if args.allowed {
+        let kept: Vec<Edge<'_>> = view
+            .edges
+            .iter()
+            .filter(|e| edge_gets_through(&view, e))
+            .copied()
+            .collect();
+        view.edges = kept;
+    }
     let rendered = if args.explain {
         explain(&view)
     } else {

@@ -84,8 +84,14 @@ fn json_graph_follows_its_documented_shape() {
             "reach",
             "conditions",
             "decidedBy",
-            "evidence"
+            "evidence",
+            "network",
+            "overallReach"
         ]
+    );
+    assert_eq!(
+        e["network"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["verdict", "ingress", "egress"]
     );
     for w in doc["workloads"].as_array().unwrap() {
         for k in [
@@ -119,6 +125,30 @@ fn json_graph_states_the_ground_truth() {
         e["decidedBy"][0]["location"]["path"],
         "examples/insecure-mesh/payments.yaml"
     );
+    // NetworkPolicy payments-api-from-orders admits orders' pods on 9090, and orders' egress
+    // is open.
+    assert_eq!(e["network"]["verdict"], "allowed");
+    assert_eq!(e["overallReach"], "allowed");
+    assert!(e["decidedBy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["kind"] == "NetworkPolicy" && d["name"] == "payments-api-from-orders"));
+    // The report CronJob is in orders but not `app: orders`: the network denies it.
+    let e = edge(&doc, "orders/report", "payments/payments-api", 9090);
+    assert_eq!(
+        (
+            e["network"]["verdict"].as_str(),
+            e["network"]["ingress"].as_str(),
+            e["network"]["egress"].as_str()
+        ),
+        (Some("denied"), Some("denied"), Some("allowed"))
+    );
+    assert_eq!(e["decidedBy"][0]["name"], "payments-api-from-orders");
+    // Pods outside the input: some (orders' `app: orders` pods) get through.
+    let e = edge(&doc, "*meshed", "payments/payments-api", 9090);
+    assert_eq!(e["network"]["verdict"], "restricted");
+    assert_eq!(e["network"]["egress"], Value::Null);
     // Any other meshed identity is denied by the same policy.
     let e = edge(&doc, "*meshed", "payments/payments-api", 9090);
     assert_eq!(
@@ -270,6 +300,108 @@ fn unknown_workloads_and_bad_input_are_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout(&out).contains("payments/payments-api"));
+}
+
+/// The mesh allows everything (no policy, PERMISSIVE), a default-deny NetworkPolicy blocks it:
+/// the table says `blocked` and `--allowed` drops the edge.
+#[test]
+fn network_policy_blocks_what_the_mesh_allows() {
+    // Its own folder: the other test's folder is removed and rebuilt while tests run in parallel.
+    let dir = std::env::temp_dir().join(format!("meshaudit-graph-blocked-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("mesh.yaml"),
+        r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {istio-injection: enabled}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: app
+          image: example/web:1
+          ports: [{containerPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec:
+      containers:
+        - name: app
+          image: example/cart:1
+          ports: [{containerPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+"#,
+    )
+    .unwrap();
+    let path = dir.to_str().unwrap();
+    let out = run(&[
+        "graph",
+        path,
+        "--from",
+        "shop/web",
+        "--to",
+        "shop/cart",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = edge(&doc, "shop/web", "shop/cart", 8080);
+    assert_eq!(e["reach"], "allowed");
+    assert_eq!(e["network"]["verdict"], "denied");
+    assert_eq!(e["overallReach"], "blocked");
+    assert_eq!(e["decidedBy"].as_array().unwrap().len(), 1);
+    assert_eq!(e["decidedBy"][0]["name"], "default-deny");
+    let table = stdout(&run(&[
+        "graph",
+        path,
+        "--from",
+        "shop/web",
+        "--to",
+        "shop/cart",
+    ]));
+    let row = table.lines().find(|l| l.starts_with("shop/web")).unwrap();
+    assert!(
+        row.contains("denied")
+            && row.contains("blocked")
+            && row.contains("NetworkPolicy shop/default-deny"),
+        "{row}"
+    );
+    let explained = stdout(&run(&[
+        "graph",
+        path,
+        "--from",
+        "shop/web",
+        "--to",
+        "shop/cart",
+        "--explain",
+    ]));
+    assert!(
+        explained.contains("result: blocked by NetworkPolicy (the mesh alone: allowed)"),
+        "{explained}"
+    );
+    let allowed = stdout(&run(&["graph", path, "--from", "shop/web", "--allowed"]));
+    assert!(!allowed.contains("shop/cart"), "{allowed}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn tempfile_dir() -> PathBuf {
