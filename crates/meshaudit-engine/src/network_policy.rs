@@ -14,9 +14,9 @@
 //! - Ports: protocol `TCP` unless set; a number, optionally up to `endPort`; or a named port,
 //!   resolved on the destination pod's containers (the server for both directions).
 //! - `ipBlock` addresses are not pod addresses here: pod IPs are not in the manifests, so a
-//!   CIDR matches a pod only when it covers every address (`0.0.0.0/0`, `::/0`) and its
-//!   `except` list leaves the private ranges pod networks use alone. Traffic from outside the
-//!   cluster is matched by CIDRs that cover public addresses.
+//!   CIDR matches a pod only when it covers every address (`0.0.0.0/0`, `::/0`) and no `except`
+//!   entry takes out a private range the size of a pod network (a /16 or larger). Traffic from
+//!   outside the cluster is matched by CIDRs that cover public addresses.
 //! - `hostNetwork` pods are not isolated by NetworkPolicy on common CNIs, and their traffic
 //!   carries the node's address: as clients they are matched like outside addresses.
 
@@ -121,13 +121,18 @@ impl NetworkDecision {
         out
     }
 
-    /// NetworkPolicies (indexes) that decided, egress side first, without repeats.
+    /// NetworkPolicies (indexes) that decided, egress side first, without repeats: for a denied
+    /// connection, the policies of the side(s) that deny it.
     pub fn decided_by(&self) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
+        let denied = self.verdict() == NetVerdict::Denied;
         let sides = self.egress.iter().chain(std::iter::once(&self.ingress));
         for side in sides {
-            // A direction that allows everything did not decide anything.
-            if side.verdict == NetVerdict::Allowed && side.isolated_by.is_empty() {
+            // A direction that allows everything did not decide anything; when one side
+            // denies, the side that would have allowed did not decide either.
+            if (side.verdict == NetVerdict::Allowed && side.isolated_by.is_empty())
+                || (denied && side.verdict != NetVerdict::Denied)
+            {
                 continue;
             }
             for p in side.decided_by() {
@@ -676,6 +681,16 @@ impl Cidr {
         Cidr::bits(self.addr) & mask == Cidr::bits(other.addr) & mask
     }
 
+    /// Does the range share an address with a private range?
+    pub fn overlaps_private(&self) -> bool {
+        PRIVATE_RANGES.iter().any(|(a, p)| {
+            self.overlaps(&Cidr {
+                addr: a.parse().expect("constant"),
+                prefix: *p,
+            })
+        })
+    }
+
     /// Is the whole range inside private address space?
     pub fn is_private(&self) -> bool {
         PRIVATE_RANGES.iter().any(|(a, p)| {
@@ -690,6 +705,21 @@ impl Cidr {
     }
 }
 
+/// Does an `ipBlock` match pod addresses? Only when it covers every address and no exception
+/// takes out a private range of a pod network's size (a /16 or larger): pod IPs are not in the
+/// manifests, so a narrower CIDR cannot be said to hold them.
+pub fn ip_block_covers_pods(block: &IpBlock) -> bool {
+    let Some(cidr) = Cidr::parse(&block.cidr) else {
+        return false;
+    };
+    cidr.is_everything()
+        && block
+            .except
+            .iter()
+            .filter_map(|e| Cidr::parse(e))
+            .all(|e| !(e.prefix <= 16 && e.overlaps_private()))
+}
+
 fn ip_block_fit(block: &IpBlock, peer: Source) -> Fit {
     let Some(cidr) = Cidr::parse(&block.cidr) else {
         return Fit::No;
@@ -697,15 +727,7 @@ fn ip_block_fit(block: &IpBlock, peer: Source) -> Fit {
     let excepts: Vec<Cidr> = block.except.iter().filter_map(|e| Cidr::parse(e)).collect();
     match peer {
         Source::Pod(_) | Source::AnyPod => {
-            let cuts_private = excepts.iter().any(|e| {
-                PRIVATE_RANGES.iter().any(|(a, p)| {
-                    e.overlaps(&Cidr {
-                        addr: a.parse().expect("constant"),
-                        prefix: *p,
-                    })
-                })
-            });
-            if cidr.is_everything() && !cuts_private {
+            if ip_block_covers_pods(block) {
                 Fit::All
             } else {
                 Fit::No
@@ -761,6 +783,11 @@ mod tests {
         assert_eq!(
             ip_block_fit(&block("0.0.0.0/0", &["10.0.0.0/8"]), Source::AnyPod),
             Fit::No
+        );
+        // A small private exception leaves pod networks in.
+        assert_eq!(
+            ip_block_fit(&block("0.0.0.0/0", &["10.1.2.0/24"]), Source::AnyPod),
+            Fit::All
         );
         assert_eq!(
             ip_block_fit(&block("10.0.0.0/8", &[]), Source::AnyPod),

@@ -1,0 +1,284 @@
+//! NET010: NetworkPolicy blocks traffic the mesh needs or explicitly allows.
+
+use std::collections::BTreeMap;
+
+use meshaudit_engine::authorization::Decision;
+use meshaudit_engine::graph::Client;
+use meshaudit_engine::membership::DataPlane;
+use meshaudit_engine::network_policy::NetVerdict;
+use meshaudit_model::Step;
+
+use crate::context::Context;
+use crate::finding::{Category, Finding, Mesh, Severity};
+use crate::rule::Rule;
+
+use super::common::is_istiod;
+
+pub static RULE: Rule = Rule {
+    code: "NET010",
+    name: "mesh-traffic-blocked",
+    title: "NetworkPolicy blocks traffic the mesh needs or allows",
+    category: Category::NetworkPolicy,
+    severity: Severity::Medium,
+    meshes: &[Mesh::Istio],
+    compliance: &["SOC2:A1.2", "SOC2:CC8.1", "NIST-800-204A:SM-DR2"],
+    doc: r#"
+## What it detects
+
+Connections that NetworkPolicy blocks although the mesh depends on them or one of your
+AuthorizationPolicies explicitly allows them — policies at the two layers that contradict each
+other:
+
+- **high**: sidecars and gateways that cannot reach istiod on port 15012 (xDS and certificates),
+  because an egress policy of their own or an ingress policy of istiod leaves it out. Their proxies
+  get no configuration and no workload certificate, so the pods never become ready, or keep
+  serving with stale configuration until their certificate expires. Checked when istiod is in the
+  input.
+- **medium**: a client that an ALLOW AuthorizationPolicy names (by principal, namespace or
+  service account) at a server port, while NetworkPolicy (the server's ingress or the client's
+  egress) drops the connection. The finding is on the NetworkPolicy that decided, and lists the
+  blocked pairs and the AuthorizationPolicy that allows them.
+
+## Why it matters
+
+A contradiction between the layers is either an outage waiting for a deployment, or a sign that
+one layer describes a different intent than the other — and people "fix" such outages by opening
+the NetworkPolicy wide. Finding it offline, before rollout, keeps both layers honest.
+
+## Example
+
+```yaml
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny-egress
+  namespace: shop
+spec:
+  podSelector: {}
+  policyTypes: ["Egress"]     # and no rule for istiod:15012 or DNS
+```
+
+## Fix
+
+Allow what the mesh needs in every namespace with an egress default deny — DNS and istiod:
+
+```yaml
+  egress:
+    - to:
+        - namespaceSelector:
+            matchLabels: {kubernetes.io/metadata.name: istio-system}
+          podSelector:
+            matchLabels: {app: istiod}
+      ports:
+        - port: 15012
+```
+
+and align NetworkPolicy with the callers your AuthorizationPolicies allow (or remove the allow).
+
+## References
+
+- Istio: Application requirements, ports used by Istio — https://istio.io/latest/docs/ops/deployment/application-requirements/
+- Kubernetes: Network Policies — https://kubernetes.io/docs/concepts/services-networking/network-policies/
+- Istio: Authorization policy — https://istio.io/latest/docs/reference/config/security/authorization-policy/
+"#,
+    check,
+};
+
+/// istiod's secure xDS and CA port.
+const XDS_PORT: u16 = 15012;
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    control_plane_blocked(ctx, out);
+    allowed_traffic_blocked(ctx, out);
+}
+
+fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    let graph = ctx.graph();
+    let index = &graph.network_policies;
+    let Some(istiod) = inv.workloads.iter().position(is_istiod) else {
+        return;
+    };
+    // Blocked proxies, by the policies that decided.
+    let mut blocked: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    for (w, node) in graph.workloads.iter().enumerate() {
+        // Ambient pods have no proxy of their own: ztunnel talks to istiod.
+        if w == istiod
+            || !matches!(
+                node.membership.data_plane,
+                DataPlane::Sidecar | DataPlane::Gateway
+            )
+        {
+            continue;
+        }
+        let decision = index.connection(
+            inv,
+            meshaudit_engine::network_policy::Source::Pod(w),
+            istiod,
+            XDS_PORT,
+        );
+        if decision.verdict() == NetVerdict::Denied {
+            blocked.entry(decision.decided_by()).or_default().push(w);
+        }
+    }
+    let target = &inv.workloads[istiod];
+    for (policies, workloads) in blocked {
+        let Some(&first) = policies.first() else {
+            continue;
+        };
+        let policy = &inv.network_policies[first];
+        let object = inv.object(policy.object);
+        let names: Vec<String> = policies
+            .iter()
+            .map(|&p| {
+                let p = &inv.network_policies[p];
+                format!("{}/{}", p.namespace, p.name)
+            })
+            .collect();
+        let mut finding = Finding::new(
+            &RULE,
+            policy.object,
+            object,
+            &[Step::Key("spec")],
+            format!(
+                "NetworkPolicy {}/{} keeps the proxies of {} workload(s) from istiod {}/{} port {XDS_PORT}: they get no configuration and no certificates",
+                policy.namespace,
+                policy.name,
+                workloads.len(),
+                target.namespace,
+                target.name
+            ),
+        )
+        .key(format!("istiod:{}", names.join(",")));
+        finding.severity = Severity::High;
+        finding = finding
+            .evidence(format!(
+                "blocked: {}",
+                super::common::list_workloads_qualified(inv, &workloads, 5)
+            ))
+            .evidence(format!("decided by: {}", names.join(", ")))
+            .remediation(format!(
+                "Allow egress to istiod ({}/{}, port {XDS_PORT}) in the policies that isolate these workloads, and ingress on {XDS_PORT} at istiod.",
+                target.namespace, target.name
+            ));
+        out.push(finding);
+    }
+}
+
+/// One blocked pair: client, server port index, AuthorizationPolicies that allow it.
+struct Blocked {
+    client: usize,
+    server: usize,
+    allowed_by: Vec<usize>,
+}
+
+fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    let graph = ctx.graph();
+    // By (deciding NetworkPolicies, server workload).
+    let mut blocked: BTreeMap<(Vec<usize>, usize), Vec<Blocked>> = BTreeMap::new();
+    for client in 0..graph.workloads.len() {
+        let own = graph.own_ports(client);
+        for s in graph.treated_apart(client) {
+            if own.contains(&s) {
+                continue;
+            }
+            let group = graph.group(s, Client::Workload(client));
+            // Only answers a policy gave this client by name: catch-all groups are not here.
+            if matches!(group.client, Client::OtherMeshed | Client::OtherUnmeshed) {
+                continue;
+            }
+            let Some(authz) = &group.authorization else {
+                continue;
+            };
+            if authz.decision != Decision::Allowed || authz.decided_by.is_empty() {
+                continue;
+            }
+            let server = &graph.servers[s];
+            let network = graph.network(inv, Client::Workload(client), server);
+            if network.verdict() != NetVerdict::Denied {
+                continue;
+            }
+            blocked
+                .entry((network.decided_by(), server.workload))
+                .or_default()
+                .push(Blocked {
+                    client,
+                    server: s,
+                    allowed_by: authz.decided_by.clone(),
+                });
+        }
+    }
+    for ((policies, server_workload), pairs) in blocked {
+        let Some(&first) = policies.first() else {
+            continue;
+        };
+        let policy = &inv.network_policies[first];
+        let object = inv.object(policy.object);
+        let target = &inv.workloads[server_workload];
+        let mut authz: Vec<usize> = pairs.iter().flat_map(|b| b.allowed_by.clone()).collect();
+        authz.sort_unstable();
+        authz.dedup();
+        let authz_names: Vec<String> = authz
+            .iter()
+            .map(|&p| {
+                let p = &inv.istio.authorization_policies[p];
+                format!("{}/{}", p.namespace, p.name)
+            })
+            .collect();
+        let np_names: Vec<String> = policies
+            .iter()
+            .map(|&p| {
+                let p = &inv.network_policies[p];
+                format!("{}/{}", p.namespace, p.name)
+            })
+            .collect();
+        let mut lines: Vec<String> = pairs
+            .iter()
+            .map(|b| {
+                let c = &inv.workloads[b.client];
+                format!(
+                    "{}/{} -> {}/{}:{}",
+                    c.namespace,
+                    c.name,
+                    target.namespace,
+                    target.name,
+                    graph.servers[b.server].port
+                )
+            })
+            .collect();
+        lines.sort();
+        lines.dedup();
+        let count = lines.len();
+        let mut finding = Finding::new(
+            &RULE,
+            policy.object,
+            object,
+            &[Step::Key("spec")],
+            format!(
+                "NetworkPolicy {}/{} blocks {count} connection(s) to {}/{} that AuthorizationPolicy {} explicitly allows",
+                policy.namespace,
+                policy.name,
+                target.namespace,
+                target.name,
+                authz_names.join(", ")
+            ),
+        )
+        .key(format!("{}/{}", target.namespace, target.name));
+        if lines.len() > 5 {
+            let more = lines.len() - 5;
+            lines.truncate(5);
+            lines.push(format!("and {more} more"));
+        }
+        finding = finding
+            .evidence(format!("blocked: {}", lines.join(", ")))
+            .evidence(format!("decided by NetworkPolicy: {}", np_names.join(", ")))
+            .remediation(format!(
+                "Either allow these clients in NetworkPolicy {}/{} (or in the client's egress policy), or remove them from AuthorizationPolicy {} so both layers say the same.",
+                policy.namespace,
+                policy.name,
+                authz_names.join(", ")
+            ));
+        out.push(finding);
+    }
+}
