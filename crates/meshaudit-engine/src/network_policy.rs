@@ -381,10 +381,9 @@ impl NetworkPolicyIndex {
                 r,
                 match verdict {
                     NetVerdict::Allowed => {
-                        "this rule lets it connect to every outside address on every port"
-                            .to_owned()
+                        "lets it connect to every outside address on every port".to_owned()
                     }
-                    _ => "this rule lets it reach some outside addresses or ports".to_owned(),
+                    _ => "lets it reach some outside addresses or ports".to_owned(),
                 },
             )],
             None => vec![isolation_because(

@@ -72,7 +72,9 @@ impl LabelRequirement {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadSelector {
-    #[serde(default)]
+    /// `matchLabels` in policies' `selector`; `labels` in the `workloadSelector` of Sidecar,
+    /// ServiceEntry and EnvoyFilter.
+    #[serde(default, alias = "labels")]
     pub match_labels: Labels,
 }
 
@@ -137,6 +139,14 @@ mod tests {
         assert!(!exists.matches(&labels(&[])));
         let absent = req("env", SelectorOperator::DoesNotExist, &[]);
         assert!(absent.matches(&labels(&[])));
+    }
+
+    #[test]
+    fn workload_selector_reads_both_spellings() {
+        let a: WorkloadSelector = serde_json::from_str(r#"{"matchLabels": {"app": "x"}}"#).unwrap();
+        let b: WorkloadSelector = serde_json::from_str(r#"{"labels": {"app": "x"}}"#).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.match_labels.get("app").map(String::as_str), Some("x"));
     }
 
     #[test]

@@ -135,7 +135,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             object,
             &[Step::Key("metadata"), Step::Key("name")],
             format!(
-                "{} {}/{} accepts connections from every pod on port(s) {}: no NetworkPolicy limits who reaches istiod beyond its secure xDS port",
+                "{} {}/{} accepts connections from every pod on port(s) {}, which no workload needs: only 15012 (xDS and CA over TLS) and 15017 (webhooks) should be open to them",
                 workload.kind,
                 workload.namespace,
                 workload.name,

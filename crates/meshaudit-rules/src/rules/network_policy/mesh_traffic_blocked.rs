@@ -139,7 +139,7 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             &RULE,
             policy.object,
             object,
-            &[Step::Key("spec")],
+            &[Step::Key("metadata"), Step::Key("name")],
             format!(
                 "NetworkPolicy {}/{} keeps the proxies of {} workload(s) from istiod {}/{} port {XDS_PORT}: they get no configuration and no certificates",
                 policy.namespace,
@@ -183,9 +183,13 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if own.contains(&s) {
                 continue;
             }
-            let group = graph.group(s, Client::Workload(client));
-            // Only answers a policy gave this client by name: catch-all groups are not here.
-            if matches!(group.client, Client::OtherMeshed | Client::OtherUnmeshed) {
+            let server = &graph.servers[s];
+            let group = server.group_for(graph, Client::Workload(client));
+            // Only answers a policy gave this client by name (individually, or by its identity
+            // or namespace), not the catch-all groups.
+            if std::ptr::eq(group, server.other_meshed())
+                || std::ptr::eq(group, server.other_unmeshed())
+            {
                 continue;
             }
             let Some(authz) = &group.authorization else {
@@ -194,7 +198,6 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if authz.decision != Decision::Allowed || authz.decided_by.is_empty() {
                 continue;
             }
-            let server = &graph.servers[s];
             let network = graph.network(inv, Client::Workload(client), server);
             if network.verdict() != NetVerdict::Denied {
                 continue;
@@ -254,7 +257,7 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             &RULE,
             policy.object,
             object,
-            &[Step::Key("spec")],
+            &[Step::Key("metadata"), Step::Key("name")],
             format!(
                 "NetworkPolicy {}/{} blocks {count} connection(s) to {}/{} that AuthorizationPolicy {} explicitly allows",
                 policy.namespace,

@@ -113,13 +113,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if decision.verdict == NetVerdict::Allowed {
                 open.push(*w);
                 if reasons.len() < 3 {
-                    let workload = &inv.workloads[*w];
-                    let why = decision
-                        .because
-                        .first()
-                        .map(|b| b.render(inv))
-                        .unwrap_or_default();
-                    reasons.push(format!("{} {}: {why}", workload.kind, workload.name));
+                    if let Some(why) = decision.because.first() {
+                        reasons.push(why.render(inv));
+                    }
                 }
             }
         }
@@ -146,7 +142,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             object,
             &[Step::Key("metadata"), Step::Key("name")],
             format!(
-                "Namespace `{name}` holds sensitive workloads, and {} of them may connect to any address: no NetworkPolicy restricts their egress",
+                "Namespace `{name}` holds sensitive workloads, and {} of them may connect to any address on any port: NetworkPolicy does not restrict their egress",
                 open.len()
             ),
         )
