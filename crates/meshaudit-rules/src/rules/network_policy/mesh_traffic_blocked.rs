@@ -172,11 +172,31 @@ struct Blocked {
     allowed_by: Vec<usize>,
 }
 
+/// Which side of a connection NetworkPolicy denies it on, and with which policies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Denial {
+    /// The client's egress policies, when they deny.
+    egress: Vec<usize>,
+    /// The server's ingress policies, when they deny.
+    ingress: Vec<usize>,
+}
+
+fn names(inv: &meshaudit_model::Inventory, policies: &[usize]) -> String {
+    policies
+        .iter()
+        .map(|&p| {
+            let p = &inv.network_policies[p];
+            format!("{}/{}", p.namespace, p.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
-    // By (deciding NetworkPolicies, server workload).
-    let mut blocked: BTreeMap<(Vec<usize>, usize), Vec<Blocked>> = BTreeMap::new();
+    // By (denial, server workload).
+    let mut blocked: BTreeMap<(Denial, usize), Vec<Blocked>> = BTreeMap::new();
     for client in 0..graph.workloads.len() {
         let own = graph.own_ports(client);
         for s in graph.treated_apart(client) {
@@ -202,8 +222,17 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if network.verdict() != NetVerdict::Denied {
                 continue;
             }
+            let side = |d: Option<&meshaudit_engine::network_policy::DirectionDecision>| {
+                d.filter(|d| d.verdict == NetVerdict::Denied)
+                    .map(|d| d.isolated_by.clone())
+                    .unwrap_or_default()
+            };
+            let denial = Denial {
+                egress: side(network.egress.as_ref()),
+                ingress: side(Some(&network.ingress)),
+            };
             blocked
-                .entry((network.decided_by(), server.workload))
+                .entry((denial, server.workload))
                 .or_default()
                 .push(Blocked {
                     client,
@@ -212,11 +241,20 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 });
         }
     }
-    for ((policies, server_workload), pairs) in blocked {
-        let Some(&first) = policies.first() else {
+    for ((denial, server_workload), pairs) in blocked {
+        // Point at the server's own ingress policy that names it, else at the first policy
+        // of the side that denies.
+        let anchor = denial
+            .ingress
+            .iter()
+            .copied()
+            .find(|&p| !inv.network_policies[p].spec.pod_selector.is_empty())
+            .or_else(|| denial.ingress.first().copied())
+            .or_else(|| denial.egress.first().copied());
+        let Some(anchor) = anchor else {
             continue;
         };
-        let policy = &inv.network_policies[first];
+        let policy = &inv.network_policies[anchor];
         let object = inv.object(policy.object);
         let target = &inv.workloads[server_workload];
         let mut authz: Vec<usize> = pairs.iter().flat_map(|b| b.allowed_by.clone()).collect();
@@ -229,13 +267,19 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 format!("{}/{}", p.namespace, p.name)
             })
             .collect();
-        let np_names: Vec<String> = policies
-            .iter()
-            .map(|&p| {
-                let p = &inv.network_policies[p];
-                format!("{}/{}", p.namespace, p.name)
-            })
-            .collect();
+        let mut sides: Vec<String> = Vec::new();
+        if !denial.egress.is_empty() {
+            sides.push(format!(
+                "the client's egress ({})",
+                names(inv, &denial.egress)
+            ));
+        }
+        if !denial.ingress.is_empty() {
+            sides.push(format!(
+                "the server's ingress ({})",
+                names(inv, &denial.ingress)
+            ));
+        }
         let mut lines: Vec<String> = pairs
             .iter()
             .map(|b| {
@@ -253,35 +297,36 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         lines.sort();
         lines.dedup();
         let count = lines.len();
-        let mut finding = Finding::new(
-            &RULE,
-            policy.object,
-            object,
-            &[Step::Key("metadata"), Step::Key("name")],
-            format!(
-                "NetworkPolicy {}/{} blocks {count} connection(s) to {}/{} that AuthorizationPolicy {} explicitly allows",
-                policy.namespace,
-                policy.name,
-                target.namespace,
-                target.name,
-                authz_names.join(", ")
-            ),
-        )
-        .key(format!("{}/{}", target.namespace, target.name));
         if lines.len() > 5 {
             let more = lines.len() - 5;
             lines.truncate(5);
             lines.push(format!("and {more} more"));
         }
-        finding = finding
-            .evidence(format!("blocked: {}", lines.join(", ")))
-            .evidence(format!("decided by NetworkPolicy: {}", np_names.join(", ")))
-            .remediation(format!(
-                "Either allow these clients in NetworkPolicy {}/{} (or in the client's egress policy), or remove them from AuthorizationPolicy {} so both layers say the same.",
-                policy.namespace,
-                policy.name,
-                authz_names.join(", ")
-            ));
+        let mut key: Vec<String> = vec![format!("{}/{}", target.namespace, target.name)];
+        key.extend(denial.egress.iter().chain(&denial.ingress).map(|&p| {
+            let p = &inv.network_policies[p];
+            format!("{}/{}", p.namespace, p.name)
+        }));
+        let finding = Finding::new(
+            &RULE,
+            policy.object,
+            object,
+            &[Step::Key("metadata"), Step::Key("name")],
+            format!(
+                "NetworkPolicy blocks {count} connection(s) to {}/{} that AuthorizationPolicy {} explicitly allows: {} denies them",
+                target.namespace,
+                target.name,
+                authz_names.join(", "),
+                sides.join(" and ")
+            ),
+        )
+        .key(key.join(","))
+        .evidence(format!("blocked: {}", lines.join(", ")))
+        .remediation(format!(
+            "Either admit these clients in {} or remove them from AuthorizationPolicy {}, so that both layers say the same.",
+            sides.join(" and "),
+            authz_names.join(", ")
+        ));
         out.push(finding);
     }
 }
