@@ -163,6 +163,94 @@ fn insecure_demo_finds_every_planted_problem() {
     assert!(report["errors"].as_array().unwrap().is_empty());
 }
 
+/// The network policy plants p–v of examples/README.md, each on its resource and line.
+#[test]
+fn insecure_demo_finds_the_network_policy_problems() {
+    let out = run(&[
+        "scan",
+        "examples/insecure-mesh",
+        "--format",
+        "json",
+        "--select",
+        "NET",
+    ]);
+    let report = json(&out);
+    let keys = finding_keys(&report);
+    let expected = [
+        ("NET008", "Service", "analytics/collector", 47, "high"),
+        (
+            "NET005",
+            "NetworkPolicy",
+            "analytics/collector-open",
+            66,
+            "high",
+        ),
+        (
+            "NET007",
+            "NetworkPolicy",
+            "analytics/exporter-egress",
+            100,
+            "medium",
+        ),
+        ("NET003", "Namespace", "analytics", 6, "medium"),
+        ("NET004", "Namespace", "analytics", 6, "medium"),
+        ("NET006", "Namespace", "analytics", 6, "high"),
+        ("NET006", "Namespace", "payments", 33, "high"),
+        (
+            "NET011",
+            "ServiceEntry",
+            "analytics/bigquery",
+            120,
+            "medium",
+        ),
+        (
+            "NET010",
+            "NetworkPolicy",
+            "analytics/reports-from-exporter",
+            190,
+            "medium",
+        ),
+    ];
+    for (rule, kind, name, line, severity) in expected {
+        assert!(
+            keys.contains(&key(rule, kind, name)),
+            "missing {rule} {kind} {name} in {keys:?}"
+        );
+        let f = findings(&report)
+            .iter()
+            .find(|f| {
+                let r = &f["resource"];
+                let id = match r["namespace"].as_str() {
+                    Some(ns) => format!("{ns}/{}", r["name"].as_str().unwrap()),
+                    None => r["name"].as_str().unwrap().to_owned(),
+                };
+                f["rule"] == rule && id == name
+            })
+            .unwrap();
+        assert_eq!(f["location"]["line"], line, "{rule} {name}: {f}");
+        assert_eq!(f["severity"], severity, "{rule} {name}: {f}");
+    }
+    // payments' only policy selects payments-api: the worker is open (NET003), but payments
+    // has a policy, so NET001 is not raised for it.
+    assert!(keys.contains(&key("NET003", "Namespace", "payments")));
+    assert!(!keys.contains(&key("NET001", "Namespace", "payments")));
+    // The reports call is denied by the network although the mesh allows it.
+    let graph = run(&[
+        "graph",
+        "examples/insecure-mesh",
+        "--from",
+        "orders/orders",
+        "--to",
+        "analytics/reports",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&graph.stdout).unwrap();
+    let edge = &doc["edges"][0];
+    assert_eq!(edge["reach"], "allowed", "{edge}");
+    assert_eq!(edge["overallReach"], "blocked", "{edge}");
+}
+
 #[test]
 fn hardened_demo_has_nothing_at_or_above_high() {
     let out = run(&["scan", "examples/hardened-mesh", "--format", "json"]);
