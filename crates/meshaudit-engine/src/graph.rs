@@ -473,6 +473,21 @@ impl Graph {
             .connection(inventory, source, server.workload, server.port)
     }
 
+    /// [`network`](Graph::network)'s verdict alone, without building its evidence.
+    pub fn network_verdict(
+        &self,
+        inventory: &Inventory,
+        client: Client,
+        server: &ServerPort,
+    ) -> crate::network_policy::NetVerdict {
+        let source = match client {
+            Client::Workload(w) => Source::Pod(w),
+            Client::OtherMeshed | Client::OtherUnmeshed => Source::AnyPod,
+        };
+        self.network_policies
+            .connection_verdict(inventory, source, server.workload, server.port)
+    }
+
     /// The group that answers for `client` at `server`; `Client::OtherMeshed` and
     /// `Client::OtherUnmeshed` name the catch-all groups.
     pub fn group(&self, server: usize, client: Client) -> &EdgeGroup {

@@ -242,11 +242,11 @@ impl NetworkPolicyIndex {
     }
 
     /// A namespace's labels as selectors see them (with `kubernetes.io/metadata.name`).
-    pub fn namespace_labels(&self, namespace: &str) -> Labels {
-        self.namespace_labels
-            .get(namespace)
-            .cloned()
-            .unwrap_or_else(|| with_name_label(namespace, &Labels::new()))
+    pub fn namespace_labels(&self, namespace: &str) -> std::borrow::Cow<'_, Labels> {
+        match self.namespace_labels.get(namespace) {
+            Some(labels) => std::borrow::Cow::Borrowed(labels),
+            None => std::borrow::Cow::Owned(with_name_label(namespace, &Labels::new())),
+        }
     }
 
     /// Does NetworkPolicy let `source` connect to workload `server` on container port `port`
@@ -401,17 +401,56 @@ impl NetworkPolicyIndex {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn evaluate(
+    /// The verdict of [`connection`](Self::connection) without its evidence: for rules that
+    /// ask about many connections and explain only a few.
+    pub fn connection_verdict(
+        &self,
+        inv: &Inventory,
+        source: Source,
+        server: usize,
+        port: u16,
+    ) -> NetVerdict {
+        let side = |direction: Direction, subject: usize, peer: Source| {
+            let policies = match direction {
+                Direction::Ingress => self.ingress_policies(subject),
+                Direction::Egress => self.egress_policies(subject),
+            };
+            if policies.is_empty() || inv.workloads[subject].host_network {
+                return NetVerdict::Allowed;
+            }
+            match self
+                .best_rule(inv, direction, policies, peer, server, port)
+                .0
+            {
+                Fit::All => NetVerdict::Allowed,
+                Fit::Some => NetVerdict::Restricted,
+                Fit::No => NetVerdict::Denied,
+            }
+        };
+        let source = match source {
+            Source::Pod(c) if inv.workloads[c].host_network => Source::Outside,
+            other => other,
+        };
+        let egress = match source {
+            Source::Pod(c) => side(Direction::Egress, c, Source::Pod(server)),
+            Source::AnyPod | Source::Outside => NetVerdict::Allowed,
+        };
+        if egress == NetVerdict::Denied {
+            return egress;
+        }
+        egress.worst(side(Direction::Ingress, server, source))
+    }
+
+    /// The rule that admits `peer` best, and how far.
+    fn best_rule(
         &self,
         inv: &Inventory,
         direction: Direction,
-        subject: usize,
         policies: &[usize],
         peer: Source,
         server: usize,
         port: u16,
-    ) -> DirectionDecision {
+    ) -> (Fit, Option<(usize, usize)>) {
         let mut best = Fit::No;
         let mut allowed_by: Option<(usize, usize)> = None;
         for &p in policies {
@@ -429,14 +468,26 @@ impl NetworkPolicyIndex {
                     best = fit;
                     allowed_by = Some((p, r));
                     if fit == Fit::All {
-                        break;
+                        return (best, allowed_by);
                     }
                 }
             }
-            if best == Fit::All {
-                break;
-            }
         }
+        (best, allowed_by)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate(
+        &self,
+        inv: &Inventory,
+        direction: Direction,
+        subject: usize,
+        policies: &[usize],
+        peer: Source,
+        server: usize,
+        port: u16,
+    ) -> DirectionDecision {
+        let (best, allowed_by) = self.best_rule(inv, direction, policies, peer, server, port);
         let subject = &inv.workloads[subject];
         let verdict = match best {
             Fit::All => NetVerdict::Allowed,

@@ -91,6 +91,11 @@ fn check(inv: &Inventory, graph: &Graph, expected: &[Expect]) {
             })
             .unwrap_or_else(|| panic!("{label}: no such server port"));
         let decision = graph.network(inv, client(inv, e.from), server);
+        assert_eq!(
+            graph.network_verdict(inv, client(inv, e.from), server),
+            decision.verdict(),
+            "{label}: the fast verdict differs"
+        );
         assert_eq!(decision.verdict(), e.network, "{label}: {decision:#?}");
         let decided: Vec<String> = decision
             .decided_by()
@@ -110,6 +115,24 @@ fn check(inv: &Inventory, graph: &Graph, expected: &[Expect]) {
             );
         }
         assert!(!decision.because().is_empty(), "{label}: no evidence");
+    }
+}
+
+/// The verdict without evidence equals the full decision's, for every client and server port.
+fn check_fast_verdicts(inv: &Inventory, graph: &Graph) {
+    let clients = (0..inv.workloads.len())
+        .map(Client::Workload)
+        .chain([Client::OtherMeshed, Client::OtherUnmeshed]);
+    for c in clients {
+        for server in &graph.servers {
+            assert_eq!(
+                graph.network_verdict(inv, c, server),
+                graph.network(inv, c, server).verdict(),
+                "{c:?} -> {}:{}",
+                server.workload,
+                server.port
+            );
+        }
     }
 }
 
@@ -184,6 +207,7 @@ fn selectors_ports_and_policy_types() {
     .concat();
     let inv = mesh(&yaml);
     let graph = build(&inv);
+    check_fast_verdicts(&inv, &graph);
     check(
         &inv,
         &graph,
@@ -333,6 +357,7 @@ fn empty_rules_peers_and_ip_blocks() {
     .concat();
     let inv = mesh(&yaml);
     let graph = build(&inv);
+    check_fast_verdicts(&inv, &graph);
     check(
         &inv,
         &graph,

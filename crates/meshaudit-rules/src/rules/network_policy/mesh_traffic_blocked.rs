@@ -218,10 +218,10 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if authz.decision != Decision::Allowed || authz.decided_by.is_empty() {
                 continue;
             }
-            let network = graph.network(inv, Client::Workload(client), server);
-            if network.verdict() != NetVerdict::Denied {
+            if graph.network_verdict(inv, Client::Workload(client), server) != NetVerdict::Denied {
                 continue;
             }
+            let network = graph.network(inv, Client::Workload(client), server);
             let side = |d: Option<&meshaudit_engine::network_policy::DirectionDecision>| {
                 d.filter(|d| d.verdict == NetVerdict::Denied)
                     .map(|d| d.isolated_by.clone())
