@@ -206,6 +206,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let Some((id, object)) = namespace_anchor(inv, name) else {
             continue;
         };
+        // Most severe first; input order otherwise.
+        gaps.sort_by_key(|g| std::cmp::Reverse(g.severity));
         let severity = gaps
             .iter()
             .map(|g| g.severity)
@@ -221,7 +223,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             object,
             &[Step::Key("metadata"), Step::Key("name")],
             format!(
-                "Namespace {name} ({workloads} workload(s)) is not protected by {} admission webhook(s): {}",
+                "Namespace {name} ({workloads} workload(s)) is left out, or only fail-open covered, by {} admission webhook(s): {}",
                 gaps.len(),
                 names.join("; ")
             ),
