@@ -317,13 +317,71 @@ pub fn namespace_annotations<'i>(
         .map(|id| &inv.object(id).annotations)
 }
 
-/// Namespaces some object of the input lives in: only for those can the input say that a
-/// Service is missing.
+/// Namespaces the input really describes — some Service or workload lives there — so that a
+/// Service missing from them is missing from the cluster. A chart that only drops a
+/// ServiceAccount into `istio-system` (Istio's `base`) does not count.
 pub fn covered_namespaces(inv: &Inventory) -> BTreeSet<&str> {
-    inv.objects
+    inv.services
         .iter()
-        .filter_map(|o| o.namespace.as_deref())
+        .map(|s| s.namespace.as_str())
+        .chain(inv.workloads.iter().map(|w| w.namespace.as_str()))
         .collect()
+}
+
+/// Whether the input has the namespace's `Namespace` object, so its labels are known.
+pub fn labels_known(inv: &Inventory, name: &str) -> bool {
+    inv.namespace(name).and_then(|n| n.object).is_some()
+}
+
+/// For a namespace whose labels are unknown: does the selector exclude it on its name alone
+/// (`kubernetes.io/metadata.name`), the only label the API server is sure to set?
+pub fn excludes_by_name(selector: &LabelSelector, name: &str) -> bool {
+    let only_name = LabelSelector {
+        match_labels: selector.match_labels.as_ref().map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.as_str() == NAMESPACE_NAME_LABEL)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }),
+        match_expressions: selector.match_expressions.as_ref().map(|e| {
+            e.iter()
+                .filter(|r| r.key == NAMESPACE_NAME_LABEL)
+                .cloned()
+                .collect()
+        }),
+    };
+    let labels: Labels = [(NAMESPACE_NAME_LABEL.to_owned(), name.to_owned())].into();
+    !only_name.matches(&labels)
+}
+
+/// The namespaces of the input (those with a Namespace object, whose labels are known) in which
+/// this injector webhook adds its proxy to plain pods; `None` when the input has no Namespace
+/// object at all, so nothing can be said.
+pub fn namespaces_injected_by(inv: &Inventory, h: &Hook<'_>) -> Option<Vec<String>> {
+    let product = h.product?;
+    let mut known = false;
+    let mut out = Vec::new();
+    let plain = Labels::new();
+    let none = BTreeMap::new();
+    for name in inv.namespaces.keys() {
+        if !labels_known(inv, name) {
+            continue;
+        }
+        known = true;
+        let labels = namespace_labels(inv, name);
+        if h.selects(&labels, &plain)
+            && asks_for(
+                product,
+                &labels,
+                namespace_annotations(inv, name),
+                &plain,
+                &none,
+            )
+        {
+            out.push(name.clone());
+        }
+    }
+    known.then_some(out)
 }
 
 /// Kubernetes' own namespaces.
@@ -700,6 +758,22 @@ mod tests {
             &none
         ));
         assert!(!asks_for(Product::Istio, &none, None, &none, &none));
+    }
+
+    #[test]
+    fn unknown_labels_exclude_only_by_name() {
+        use meshaudit_model::selector::{LabelRequirement, SelectorOperator};
+        let selector = LabelSelector {
+            match_labels: Some(map(&[("team", "shop")])),
+            match_expressions: Some(vec![LabelRequirement {
+                key: NAMESPACE_NAME_LABEL.into(),
+                operator: SelectorOperator::NotIn,
+                values: Some(vec!["kube-system".into()]),
+            }]),
+        };
+        assert!(excludes_by_name(&selector, "kube-system"));
+        // `team=shop` may well be on the real namespace: not a reason to call it excluded.
+        assert!(!excludes_by_name(&selector, "orders"));
     }
 
     #[test]

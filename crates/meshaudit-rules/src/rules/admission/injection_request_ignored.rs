@@ -8,8 +8,8 @@ use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
 use super::common::{
-    already_has_proxy, asks_for, hooks, namespace_annotations, namespace_labels, selector_text,
-    template_path, workload_name, FindingExt, Hook, Product, Role, LINKERD_INJECT,
+    already_has_proxy, asks_for, hooks, labels_known, namespace_annotations, namespace_labels,
+    selector_text, template_path, workload_name, FindingExt, Hook, Product, Role, LINKERD_INJECT,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
@@ -242,6 +242,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
                 if w.host_network {
+                    continue;
+                }
+                // With the namespace only implied its labels are unknown: a namespaceSelector
+                // that fails on them proves nothing.
+                if !labels_known(inv, name)
+                    && injectors
+                        .iter()
+                        .all(|h| h.object_selector().matches(&w.labels))
+                {
                     continue;
                 }
                 let mut f = Finding::new(

@@ -1,6 +1,6 @@
 //! ADM001: a mesh's sidecar injector webhook has `failurePolicy: Ignore`.
 
-use super::common::{hooks, Role};
+use super::common::{hooks, namespaces_injected_by, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -27,6 +27,11 @@ and revision-tag configurations), Linkerd's `linkerd-proxy-injector.linkerd.io`,
 `*-connect-injector.consul.hashicorp.com` — whose effective `failurePolicy` is `Ignore`
 (set explicitly, or left unset in an `admissionregistration.k8s.io/v1beta1` object, whose default
 was `Ignore`).
+
+Severity is `high`, and the evidence lists the namespaces of the input whose pods the webhook
+injects (its selectors, then the mesh's own opt-in: Istio's labels, Linkerd's `linkerd.io/inject`
+annotation, Consul's `consul.hashicorp.com/connect-inject` annotation); `medium` when the input's
+Namespace objects show that it injects none of them today.
 
 ## Why it matters
 
@@ -114,6 +119,22 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             h.describe()
         ));
         f.mesh = product.mesh();
+        // Exposure: the namespaces of the input whose pods it injects.
+        match namespaces_injected_by(inv, &h) {
+            Some(names) if names.is_empty() => {
+                f.severity = Severity::Medium;
+                f = f.evidence(
+                    "no namespace in the input is injected by it today; any that is labelled for it later is exposed",
+                );
+            }
+            Some(names) => {
+                f = f.evidence(format!(
+                    "namespaces whose pods it injects: {}",
+                    names.join(", ")
+                ));
+            }
+            None => {}
+        }
         out.push(f);
     }
 }

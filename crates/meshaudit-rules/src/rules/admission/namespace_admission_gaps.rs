@@ -5,8 +5,8 @@ use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
 use super::common::{
-    asks_for, hooks, is_kubernetes_system, namespace_annotations, namespace_labels, selector_text,
-    FindingExt, Hook, Product, Role, GATEKEEPER_IGNORE_LABEL,
+    asks_for, excludes_by_name, hooks, is_kubernetes_system, labels_known, namespace_annotations,
+    namespace_labels, selector_text, FindingExt, Hook, Product, Role, GATEKEEPER_IGNORE_LABEL,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
@@ -129,6 +129,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let ns_labels = namespace_labels(inv, name);
         let ns_annotations = namespace_annotations(inv, name);
+        let known = labels_known(inv, name);
         let mut gaps: Vec<Gap> = Vec::new();
         let mut seen: Vec<(String, &str)> = Vec::new();
         for h in &protective {
@@ -136,7 +137,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if own_namespace(h) == Some(name.as_str()) {
                 continue;
             }
-            let selected = h.selects_namespace(&ns_labels);
+            // Without the Namespace object only an exclusion by name is certain.
+            let selected = if known {
+                h.selects_namespace(&ns_labels)
+            } else {
+                !excludes_by_name(&h.namespace_selector(), name)
+            };
             let what = format!("{} {}", product.as_str(), h.role.as_str());
             let (severity, why) = match h.role {
                 Role::Injector => {

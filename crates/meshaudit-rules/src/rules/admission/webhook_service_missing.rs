@@ -1,6 +1,6 @@
 //! ADM004: a webhook calls a Service that the input shows does not exist, or a port it lacks.
 
-use super::common::{covered_namespaces, hooks, FindingExt, Role};
+use super::common::{covered_namespaces, hooks, namespaces_injected_by, FindingExt, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -17,14 +17,18 @@ pub static RULE: Rule = Rule {
 ## What it detects
 
 A webhook whose `clientConfig.service` names a Service that is not in the input although the
-input covers that Service's namespace (some object of the input lives there), or a Service that
+input covers that Service's namespace, or a Service that
 exists but has no port equal to `clientConfig.service.port` (443 when unset). Webhooks whose
 Service namespace the input does not cover are not judged: scanning one application's folder
 says nothing about `istio-system`.
 
 Severity: `high` when the webhook fails closed (`failurePolicy: Fail`: every request it matches
 is rejected) or when it is a mesh or policy-engine webhook failing open (the security control is
-silently off); `medium` for other webhooks failing open.
+silently off); `medium` for other webhooks failing open, and for a sidecar injector that the
+input's Namespace objects show injects no namespace today.
+
+"Covers" means some Service or workload of the input lives in that namespace: a chart that only
+puts a ServiceAccount there (Istio's `base` chart in `istio-system`) does not count.
 
 ## Why it matters
 
@@ -119,13 +123,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             (true, _) => "failurePolicy Ignore admits every request it matches unchecked",
         };
-        let severity = if !fails_open || security {
+        let mut severity = if !fails_open || security {
             Severity::High
         } else {
             Severity::Medium
         };
-        out.push(
-            Finding::new(
+        // Exposure of an injector: the namespaces of the input it injects.
+        let injected = if h.role == Role::Injector {
+            namespaces_injected_by(inv, &h)
+        } else {
+            None
+        };
+        if injected.as_ref().is_some_and(Vec::is_empty) {
+            severity = Severity::Medium;
+        }
+        let mut f = Finding::new(
                 &RULE,
                 h.config.object,
                 h.object(inv),
@@ -147,7 +159,19 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 h.config.name
             ))
             .with_mesh(h.product.map_or(Mesh::Kubernetes, |p| p.mesh()))
-            .with_severity(severity),
-        );
+            .with_severity(severity);
+        match &injected {
+            Some(names) if names.is_empty() => {
+                f = f.evidence("no namespace in the input is injected by it today; any labelled for it later is affected");
+            }
+            Some(names) => {
+                f = f.evidence(format!(
+                    "namespaces whose pods it injects: {}",
+                    names.join(", ")
+                ));
+            }
+            None => {}
+        }
+        out.push(f);
     }
 }
