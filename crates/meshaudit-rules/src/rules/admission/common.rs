@@ -150,6 +150,16 @@ impl<'a> Hook<'a> {
         }
     }
 
+    /// The timeout the API server applies: `timeoutSeconds`, else 10 s in
+    /// `admissionregistration.k8s.io/v1` and 30 s in `v1beta1`.
+    pub fn timeout(&self, inv: &Inventory) -> u32 {
+        match self.hook.timeout_seconds {
+            Some(t) => t,
+            None if self.object(inv).api_version.ends_with("/v1beta1") => 30,
+            None => 10,
+        }
+    }
+
     pub fn fails_open(&self, inv: &Inventory) -> bool {
         self.failure_policy(inv) == "Ignore"
     }

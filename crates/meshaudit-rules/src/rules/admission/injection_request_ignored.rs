@@ -80,7 +80,7 @@ then restart the workloads so their pods are recreated through the injector.
 ## References
 
 - Linkerd: Automatic proxy injection (annotations, namespace and pod) — https://linkerd.io/2/features/proxy-injection/
-- Linkerd: Proxy injector webhook selectors (config.linkerd.io/admission-webhooks) — https://linkerd.io/2/reference/helm-chart-config/
+- Linkerd control-plane Helm chart values (proxyInjector.namespaceSelector, objectSelector) — https://github.com/linkerd/linkerd2/blob/main/charts/linkerd-control-plane/README.md
 - Istio: Installing the sidecar (injection logic) — https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/
 - Consul: Configure automatic injection (connect-inject annotation) — https://developer.hashicorp.com/consul/docs/k8s/connect
 - Kubernetes: Matching requests: namespaceSelector and objectSelector — https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#matching-requests-objectselector

@@ -30,8 +30,9 @@ Kyverno):
 - a sidecar injector with `failurePolicy: Ignore` and `timeoutSeconds` below 5 — `medium`: under
   ordinary load (a burst of pod creations, istiod or the proxy-injector busy or starting) calls time
   out and the pods are admitted **without a proxy**;
-- any of them with `timeoutSeconds` above 15 (the default is 10, the API's maximum 30) — `low`:
-  each matching write waits that long whenever the webhook hangs.
+- any of them waiting more than 15 seconds — `low`: each matching write waits that long whenever
+  the webhook hangs. `timeoutSeconds` defaults to 10 in `admissionregistration.k8s.io/v1` but to
+  30 in the old `v1beta1`, so an old configuration without the field is reported too.
 
 ## Why it matters
 
@@ -72,7 +73,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if h.role == Role::Other {
             continue;
         }
-        let timeout = h.hook.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = h.timeout(inv);
+        let source = if h.hook.timeout_seconds.is_some() {
+            format!("timeoutSeconds: {timeout}")
+        } else {
+            format!(
+                "timeoutSeconds unset: the default of {}",
+                h.object(inv).api_version
+            )
+        };
         let (severity, message, remediation) = if h.role == Role::Injector
             && h.fails_open(inv)
             && timeout < SHORT_TIMEOUT
@@ -93,7 +102,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             (
                     Severity::Low,
                     format!(
-                        "{} {} has timeoutSeconds {timeout}: when it hangs, every write it matches waits {timeout} s before failurePolicy {} applies",
+                        "{} {} waits up to {timeout} s ({source}): when it hangs, every write it matches waits that long before failurePolicy {} applies",
                         product.as_str(),
                         h.describe(),
                         h.failure_policy(inv)
@@ -116,7 +125,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             )
             .key(h.key("timeoutSeconds"))
             .evidence(format!(
-                "{} webhook ({}), timeoutSeconds: {timeout}, failurePolicy: {}",
+                "{} webhook ({}), {source}, failurePolicy: {}",
                 product.as_str(),
                 h.role.as_str(),
                 h.failure_policy(inv)
