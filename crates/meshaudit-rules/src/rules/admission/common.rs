@@ -180,6 +180,25 @@ impl<'a> Hook<'a> {
         }
     }
 
+    /// The server behind the webhook, without the path: webhooks of one injector differ in path
+    /// (Istio's multi-cluster `/inject/cluster/<c>/net/<n>`) but call the same istiod.
+    pub fn backend(&self) -> String {
+        let cc = &self.hook.client_config;
+        match (&cc.service, &cc.url) {
+            (Some(s), _) => format!(
+                "service {}/{}:{}",
+                s.namespace,
+                s.name,
+                s.port.unwrap_or(443)
+            ),
+            (None, Some(url)) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                format!("URL {}", rest.split('/').next().unwrap_or(rest))
+            }
+            (None, None) => String::new(),
+        }
+    }
+
     pub fn namespace_selector(&self) -> LabelSelector {
         self.hook.namespace_selector.clone().unwrap_or_default()
     }
@@ -711,6 +730,38 @@ mod tests {
                 "{hook}"
             );
         }
+    }
+
+    #[test]
+    fn one_injector_is_one_backend_whatever_the_path() {
+        let mut a = config(
+            WebhookKind::Mutating,
+            "a",
+            "namespace.sidecar-injector.istio.io",
+            "istiod",
+        );
+        let b = a.clone();
+        if let Some(s) = a.webhooks[0].client_config.service.as_mut() {
+            s.path = Some("/inject/cluster/east/net/network1".into());
+        }
+        let hook = |c: &WebhookConfiguration| {
+            let (product, role) = classify(c, &c.webhooks[0]);
+            Hook {
+                config: c,
+                index: 0,
+                hook: &c.webhooks[0],
+                product,
+                role,
+            }
+            .backend()
+        };
+        assert_eq!(hook(&a), hook(&b));
+        assert_eq!(hook(&a), "service x/istiod:443");
+        let mut url = b.clone();
+        url.webhooks[0].client_config.service = None;
+        url.webhooks[0].client_config.url =
+            Some("https://istiod.example.com:15017/inject/cluster/c1".into());
+        assert_eq!(hook(&url), "URL istiod.example.com:15017");
     }
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -44,7 +44,7 @@ Each injector's own decision is applied: the webhook's `namespaceSelector` and `
 (with the automatic `kubernetes.io/metadata.name` label), then Istio's
 `sidecar.istio.io/inject: "false"` opt-out, Linkerd's `linkerd.io/inject` annotation (pod over
 namespace), Consul's `consul.hashicorp.com/connect-inject` annotation. Webhooks that call the same
-service are one injector. Pod templates that already contain the proxy are not judged.
+Service (or URL host), whatever their path, are one injector. Pod templates that already contain the proxy are not judged.
 
 ## Why it matters
 
@@ -100,7 +100,7 @@ fn injecting<'h, 'a>(
                 pod_annotations,
             )
         {
-            out.entry(h.target()).or_insert(h);
+            out.entry(h.backend()).or_insert(h);
         }
     }
     out

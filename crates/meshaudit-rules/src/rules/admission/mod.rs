@@ -5,6 +5,7 @@ pub mod injectors_overlap;
 pub mod mesh_validation_weak;
 pub mod namespace_admission_gaps;
 pub mod policy_engine_weak;
+pub mod webhook_ca_bundle_mismatch;
 pub mod webhook_ca_bundle_missing;
 pub mod webhook_service_missing;
 pub mod webhook_timeout;
@@ -22,4 +23,5 @@ pub static RULES: &[&Rule] = &[
     &mesh_validation_weak::RULE,
     &policy_engine_weak::RULE,
     &namespace_admission_gaps::RULE,
+    &webhook_ca_bundle_mismatch::RULE,
 ];

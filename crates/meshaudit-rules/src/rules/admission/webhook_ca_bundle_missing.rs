@@ -39,8 +39,8 @@ runtime state no manifest shows, so check it on the cluster (`kubectl get
 mutatingwebhookconfiguration -o yaml`) — a scan of a live dump reports it here only for products
 that do not patch.
 
-Expired or expiring bundle certificates are reported by CERT001 on the same field; this rule does
-not repeat them.
+Expired or expiring bundle certificates are reported by CERT001 on the same field, a bundle that
+does not trust the webhook's serving certificate by ADM010; this rule does not repeat them.
 
 ## Why it matters
 
