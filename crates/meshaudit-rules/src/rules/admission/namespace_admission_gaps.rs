@@ -39,6 +39,7 @@ engines that do not protect it — one finding on the Namespace, listing each we
 | the same | it excludes `kube-system`, `kube-public` or `kube-node-lease` | `info` |
 | a mesh's sidecar injector, for a namespace asking that mesh for injection (labels for Istio, the `linkerd.io/inject` annotation for Linkerd) | it does not select the namespace | `low` (AUTHN009 / ADM003 report the missing sidecars themselves) |
 | any of them | it covers the namespace but with `failurePolicy: Ignore`, so the namespace is unprotected whenever the webhook is down | `low` (ADM001, ADM007, ADM008 report the setting) |
+| Gatekeeper's `Config` (`config.gatekeeper.sh`, named `config`) | a `spec.match` entry with `processes` `webhook` or `*` whose `excludedNamespaces` (with `*` wildcards) names the namespace: the webhook is called but admits everything there | `medium` (`info` for Kubernetes' own namespaces) |
 
 The finding takes the highest severity of its lines. Not listed: a webhook leaving out the
 namespace of its own service (an engine or control plane exempting itself, which it needs in
@@ -73,13 +74,79 @@ exemption labels from application namespaces, and make the webhooks fail closed.
 ## References
 
 - Kubernetes: Matching requests by namespaceSelector — https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#matching-requests-namespaceselector
-- Gatekeeper: Exempting namespaces — https://open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces/
+- Gatekeeper: Exempting namespaces (label, Config excludedNamespaces) — https://open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces/
 - Kyverno: Webhook configuration (namespaceSelector) — https://kyverno.io/docs/installation/customization/
 - Istio: Installing the sidecar — https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/
 - Linkerd: Automatic proxy injection — https://linkerd.io/2/features/proxy-injection/
 "#,
     check,
 };
+
+/// One `spec.match` entry of Gatekeeper's `Config` (named `config`) that takes namespaces out of
+/// the admission webhook: its `processes` include `webhook` or `*`.
+struct ConfigExclusion {
+    config: String,
+    index: usize,
+    patterns: Vec<String>,
+    /// The Config's own namespace: Gatekeeper's, which it may exempt.
+    namespace: Option<String>,
+}
+
+fn gatekeeper_config_exclusions(inv: &meshaudit_model::Inventory) -> Vec<ConfigExclusion> {
+    let mut out = Vec::new();
+    for o in &inv.objects {
+        if o.kind != "Config" || o.group() != "config.gatekeeper.sh" || o.name != "config" {
+            continue;
+        }
+        let entries = o
+            .node
+            .at(&[Step::Key("spec"), Step::Key("match")])
+            .and_then(|n| n.as_seq())
+            .unwrap_or_default();
+        for (index, entry) in entries.iter().enumerate() {
+            let list = |key: &str| -> Vec<String> {
+                entry
+                    .get(key)
+                    .and_then(|n| n.as_seq())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_owned))
+                    .collect()
+            };
+            let processes = list("processes");
+            if !processes.iter().any(|p| p == "*" || p == "webhook") {
+                continue;
+            }
+            out.push(ConfigExclusion {
+                config: format!("{}/{}", o.namespace.as_deref().unwrap_or(""), o.name),
+                index,
+                patterns: list("excludedNamespaces"),
+                namespace: o.namespace.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Gatekeeper's namespace patterns: `*` matches any run of characters (`kube-*`, `*-system`).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
 
 struct Gap {
     severity: Severity,
@@ -117,7 +184,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             _ => false,
         })
         .collect();
-    if protective.is_empty() {
+    let config_exclusions = gatekeeper_config_exclusions(inv);
+    if protective.is_empty() && config_exclusions.is_empty() {
         return;
     }
     let plain = Labels::new();
@@ -206,6 +274,31 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ),
             });
         }
+        // Gatekeeper's Config excludes namespaces inside Gatekeeper: the webhook is still called
+        // and admits everything there.
+        for ex in &config_exclusions {
+            if ex.namespace.as_deref() == Some(name.as_str()) {
+                continue;
+            }
+            let Some(pattern) = ex.patterns.iter().find(|p| glob_matches(p, name)) else {
+                continue;
+            };
+            let severity = if is_kubernetes_system(name) {
+                Severity::Info
+            } else {
+                Severity::Medium
+            };
+            gaps.push(Gap {
+                severity,
+                line: format!(
+                    "{} {} — Config {}: spec.match[{}].excludedNamespaces ({pattern}) exempts it from the admission webhook",
+                    Product::Gatekeeper.as_str(),
+                    Role::PolicyValidation.as_str(),
+                    ex.config,
+                    ex.index
+                ),
+            });
+        }
         if gaps.is_empty() {
             continue;
         }
@@ -219,17 +312,20 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .map(|g| g.severity)
             .max()
             .unwrap_or(Severity::Info);
-        let names: Vec<String> = gaps
-            .iter()
-            .map(|g| g.line.split(" — ").next().unwrap_or("").to_owned())
-            .collect();
+        let mut names: Vec<&str> = Vec::new();
+        for g in &gaps {
+            let what = g.line.split(" — ").next().unwrap_or("");
+            if !names.contains(&what) {
+                names.push(what);
+            }
+        }
         let mut f = Finding::new(
             &RULE,
             id,
             object,
             &[Step::Key("metadata"), Step::Key("name")],
             format!(
-                "Namespace {name} ({workloads} workload(s)) is left out, or only fail-open covered, by {} admission webhook(s): {}",
+                "Namespace {name} ({workloads} workload(s)) has {} admission gap(s), left out or only fail-open covered by: {}",
                 gaps.len(),
                 names.join("; ")
             ),
@@ -237,7 +333,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .resource(ResourceRef::namespace(name))
         .key("admission-gaps")
         .remediation(format!(
-            "Make the listed webhooks select namespace {name} (remove the exemption label or narrow their namespaceSelector to control-plane namespaces) and set them to failurePolicy: Fail."
+            "Make the listed webhooks cover namespace {name} (remove the exemption label or Gatekeeper Config entry, narrow their namespaceSelector to control-plane namespaces) and set them to failurePolicy: Fail."
         ))
         .with_mesh(Mesh::Kubernetes)
         .with_severity(severity);
@@ -251,5 +347,23 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ));
         }
         out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn gatekeeper_patterns() {
+        assert!(glob_matches("kube-*", "kube-system"));
+        assert!(!glob_matches("kube-*", "mykube-system"));
+        assert!(glob_matches("*-system", "istio-system"));
+        assert!(glob_matches("team-*-dev", "team-a-dev"));
+        assert!(!glob_matches("team-*-dev", "team-a-prod"));
+        assert!(glob_matches("payments", "payments"));
+        assert!(!glob_matches("payments", "payments-2"));
+        assert!(glob_matches("*", "anything"));
+        assert!(!glob_matches("a*a", "a"));
     }
 }
