@@ -9,7 +9,8 @@ use meshaudit_model::Step;
 
 use super::common::{
     already_has_proxy, asks_for, hooks, labels_known, namespace_annotations, namespace_labels,
-    selector_text, template_path, workload_name, FindingExt, Hook, Product, Role, LINKERD_INJECT,
+    selector_text, template_path, workload_name, FindingExt, Hook, Product, Role, ISTIO_INJECT,
+    LINKERD_INJECT,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
@@ -40,7 +41,9 @@ called for them:
   Istio injector's `objectSelector` skip it, while plain pods of the same namespace are injected
   (a namespace that no injector selects at all is AUTHN009's); and pods that ask by themselves
   (pod label `sidecar.istio.io/inject: "true"` or `istio.io/rev`) in an unlabelled namespace that
-  no injector takes.
+  no injector takes; and a pod template asking with the legacy **annotation**
+  `sidecar.istio.io/inject: "true"` in a namespace without an injection label, where the injector
+  webhooks' `objectSelector`s (which read labels) never call istiod for it.
 - **Linkerd**: a namespace annotated `linkerd.io/inject: enabled` (or `ingress`) that the
   proxy-injector's `namespaceSelector` excludes (e.g. `config.linkerd.io/admission-webhooks:
   disabled`, `kube-system`) — reported on the Namespace; a workload annotated so whose labels the
@@ -216,6 +219,44 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                             "Move {LINKERD_INJECT}: {value} to the pod template's metadata.annotations."
                         ))
                         .with_mesh(Mesh::Linkerd),
+                    );
+                }
+            }
+            // Istio's legacy annotation asks istiod, but the injector webhooks' objectSelectors
+            // read labels: in a namespace without an injection label nothing calls istiod.
+            if let Some(istio) = by_product.get(&Product::Istio) {
+                let annotated = w.annotations.get(ISTIO_INJECT).map(String::as_str) == Some("true");
+                if annotated
+                    && !w.labels.contains_key(ISTIO_INJECT)
+                    && !w.host_network
+                    && !already_has_proxy(w, Product::Istio)
+                    && !asks_for(
+                        Product::Istio,
+                        &ns_labels,
+                        ns_annotations,
+                        &w.labels,
+                        &w.annotations,
+                    )
+                    && labels_known(inv, name)
+                    && !istio.iter().any(|h| h.selects(&ns_labels, &w.labels))
+                {
+                    out.push(
+                        Finding::new(
+                            &RULE,
+                            w.object,
+                            inv.object(w.object),
+                            &template_path(w, &[Step::Key("metadata"), Step::Key("annotations"), Step::Key(ISTIO_INJECT)]),
+                            format!(
+                                "{} asks for the Istio sidecar with the annotation {ISTIO_INJECT}: \"true\", but the injector webhooks select pods by label: in namespace {name}, which has no injection label, none of them is called",
+                                workload_name(w)
+                            ),
+                        )
+                        .key("istio-annotation")
+                        .evidence(format!("{} Istio injector webhook(s) in the input; none selects these pod labels in namespace {name}", istio.len()))
+                        .remediation(format!(
+                            "Set {ISTIO_INJECT}: \"true\" as a label of the pod template (metadata.labels), or label namespace {name} for injection."
+                        ))
+                        .with_mesh(Mesh::Istio),
                     );
                 }
             }

@@ -45,7 +45,9 @@ The finding takes the highest severity of its lines. Not listed: a webhook leavi
 namespace of its own service (an engine or control plane exempting itself, which it needs in
 order to restart), Istio validators in their shipped `Ignore` state with an empty `caBundle` (istiod
 switches them to `Fail`), and injectors for namespaces that do not ask for that mesh. Selectors
-are matched against the namespace's labels plus the automatic `kubernetes.io/metadata.name`.
+are matched against the namespace's labels plus the automatic `kubernetes.io/metadata.name`; for
+a namespace the input only implies (no Namespace object, labels unknown), only an exclusion by
+that name label is reported.
 
 ## Why it matters
 
