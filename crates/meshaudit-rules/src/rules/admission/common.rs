@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use meshaudit_engine::membership::{NamespaceMesh, INJECT_POD_LABEL, REVISION_LABEL};
 use meshaudit_model::k8s::{Webhook, WebhookConfiguration, WebhookKind, Workload};
 use meshaudit_model::selector::{LabelSelector, Labels};
 use meshaudit_model::{Inventory, Object, Step};
@@ -35,7 +36,7 @@ impl FindingExt for Finding {
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub const LINKERD_INJECT: &str = "linkerd.io/inject";
 pub const CONSUL_INJECT: &str = "consul.hashicorp.com/connect-inject";
-pub const ISTIO_INJECT: &str = "sidecar.istio.io/inject";
+pub const ISTIO_INJECT: &str = INJECT_POD_LABEL;
 /// Gatekeeper skips namespaces carrying this label (any value).
 pub const GATEKEEPER_IGNORE_LABEL: &str = "admission.gatekeeper.sh/ignore";
 
@@ -482,22 +483,23 @@ pub fn asks_for(
     pod_annotations: &BTreeMap<String, String>,
 ) -> bool {
     match product {
+        // Istio's documented label logic, as the engine's membership reads it.
         Product::Istio => {
             let pod = pod_labels
-                .get(ISTIO_INJECT)
-                .or_else(|| pod_annotations.get(ISTIO_INJECT))
+                .get(INJECT_POD_LABEL)
+                .or_else(|| pod_annotations.get(INJECT_POD_LABEL))
                 .map(String::as_str);
             if pod == Some("false") {
                 return false;
             }
-            match ns_labels.get("istio-injection").map(String::as_str) {
-                Some("disabled") => return false,
-                Some("enabled") => return true,
-                _ => {}
+            match NamespaceMesh::of_labels(ns_labels) {
+                NamespaceMesh::Disabled => false,
+                NamespaceMesh::Injected | NamespaceMesh::Revision(_) => true,
+                NamespaceMesh::Ambient | NamespaceMesh::Unlabelled => {
+                    pod_labels.get(INJECT_POD_LABEL).map(String::as_str) == Some("true")
+                        || pod_labels.contains_key(REVISION_LABEL)
+                }
             }
-            ns_labels.contains_key("istio.io/rev")
-                || pod_labels.get(ISTIO_INJECT).map(String::as_str) == Some("true")
-                || pod_labels.contains_key("istio.io/rev")
         }
         // Linkerd reads annotations only; the pod's wins over the namespace's.
         Product::Linkerd => {
