@@ -4,7 +4,9 @@
 use std::sync::LazyLock;
 
 use crate::rule::Rule;
-use crate::rules::{authentication, authorization, certificates, encryption, network_policy};
+use crate::rules::{
+    admission, authentication, authorization, certificates, encryption, network_policy,
+};
 
 pub static RULES: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all: Vec<&'static Rule> = [
@@ -13,6 +15,7 @@ pub static RULES: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         certificates::RULES,
         encryption::RULES,
         network_policy::RULES,
+        admission::RULES,
     ]
     .concat();
     all.sort_by_key(|r| r.code);

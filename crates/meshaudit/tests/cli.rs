@@ -950,3 +950,106 @@ fn sarif_validates_against_the_official_schema() {
         );
     }
 }
+
+#[test]
+fn admission_problems_are_found_on_the_right_resources() {
+    let out = run(&["scan", "examples/insecure-mesh", "--format", "json"]);
+    let report = json(&out);
+    let keys = finding_keys(&report);
+    // Ground truth: examples/README.md, "Admission webhooks" (A1-A5).
+    let expected = [
+        key(
+            "ADM001",
+            "MutatingWebhookConfiguration",
+            "istio-sidecar-injector",
+        ),
+        key(
+            "ADM004",
+            "MutatingWebhookConfiguration",
+            "istio-sidecar-injector-1-22",
+        ),
+        key(
+            "ADM007",
+            "ValidatingWebhookConfiguration",
+            "istiod-default-validator",
+        ),
+        key(
+            "ADM008",
+            "ValidatingWebhookConfiguration",
+            "gatekeeper-validating-webhook-configuration",
+        ),
+        key("ADM009", "Namespace", "payments"),
+    ];
+    for k in &expected {
+        assert!(keys.contains(k), "missing {k:?} in {keys:?}");
+    }
+    let admission: Vec<&Value> = findings(&report)
+        .iter()
+        .filter(|f| f["category"] == "admission")
+        .collect();
+    let severity = |rule: &str, name: &str| {
+        admission
+            .iter()
+            .find(|f| f["rule"] == rule && f["resource"]["name"] == name)
+            .map(|f| f["severity"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        severity("ADM001", "istio-sidecar-injector").as_deref(),
+        Some("high")
+    );
+    assert_eq!(severity("ADM009", "payments").as_deref(), Some("medium"));
+    // Gatekeeper exempting payments is the medium gap; the others are only fail-open (low).
+    assert_eq!(severity("ADM009", "frontend").as_deref(), Some("low"));
+    let a1 = admission
+        .iter()
+        .find(|f| f["rule"] == "ADM001")
+        .expect("ADM001");
+    assert_eq!(
+        a1["location"]["path"],
+        "examples/insecure-mesh/admission.yaml"
+    );
+    assert!(a1["message"]
+        .as_str()
+        .unwrap()
+        .contains("failurePolicy Ignore"));
+    // Nothing the demo does not plant: no overlapping injectors, no ignored injection requests,
+    // no missing caBundle (istiod patched them), no timeout problem.
+    for rule in ["ADM002", "ADM003", "ADM005", "ADM006"] {
+        assert!(
+            !admission.iter().any(|f| f["rule"] == rule),
+            "unexpected {rule}: {admission:?}"
+        );
+    }
+    // The gap list is readable in the text output too.
+    let text = run(&["scan", "examples/insecure-mesh", "--select", "ADM009"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Namespace payments") && text.contains("kubernetes.io/metadata.name notin"),
+        "{text}"
+    );
+
+    // The hardened demo's admission webhooks are right: nothing in the category fires.
+    let hardened = json(&run(&[
+        "scan",
+        "examples/hardened-mesh",
+        "--format",
+        "json",
+    ]));
+    let fired: Vec<&Value> = findings(&hardened)
+        .iter()
+        .filter(|f| f["category"] == "admission")
+        .collect();
+    assert!(fired.is_empty(), "{fired:?}");
+
+    // One application's manifests say nothing about the control plane's webhooks.
+    let app = json(&run(&[
+        "scan",
+        "examples/insecure-mesh/orders.yaml",
+        "--format",
+        "json",
+    ]));
+    assert!(
+        !findings(&app).iter().any(|f| f["category"] == "admission"),
+        "{app}"
+    );
+}

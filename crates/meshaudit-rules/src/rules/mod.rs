@@ -1,5 +1,6 @@
 //! One module per category, one file per rule.
 
+pub mod admission;
 pub mod authentication;
 pub mod authorization;
 pub mod certificates;

@@ -1,0 +1,140 @@
+//! ADM001: a mesh's sidecar injector webhook has `failurePolicy: Ignore`.
+
+use super::common::{hooks, namespaces_injected_by, Role};
+use crate::context::Context;
+use crate::finding::{Category, Finding, Mesh, Severity};
+use crate::rule::Rule;
+
+pub static RULE: Rule = Rule {
+    code: "ADM001",
+    name: "injector-fails-open",
+    title: "Sidecar injector webhook fails open",
+    category: Category::Admission,
+    severity: Severity::High,
+    meshes: &[Mesh::Istio, Mesh::Linkerd, Mesh::Consul],
+    compliance: &[
+        "SOC2:CC6.1",
+        "SOC2:CC6.8",
+        "HIPAA:164.312(e)(1)",
+        "PCI-DSS:4.2.1",
+        "NIST-800-204A:SM-DR6",
+    ],
+    doc: r#"
+## What it detects
+
+A sidecar injector webhook — Istio's `*sidecar-injector.istio.io` webhooks (including revision
+and revision-tag configurations), Linkerd's `linkerd-proxy-injector.linkerd.io`, Consul's
+`*-connect-injector.consul.hashicorp.com` — whose effective `failurePolicy` is `Ignore`
+(set explicitly, or left unset in an `admissionregistration.k8s.io/v1beta1` object, whose default
+was `Ignore`).
+
+Severity is `high`, and the evidence lists the namespaces of the input whose pods the webhook
+injects (its selectors, then the mesh's own opt-in: Istio's labels, Linkerd's `linkerd.io/inject`
+annotation, Consul's `consul.hashicorp.com/connect-inject` annotation); `medium` when the input's
+Namespace objects show that it injects none of them today.
+
+## Why it matters
+
+With `Ignore`, the API server admits the pod unchanged whenever it cannot reach the injector:
+istiod or the proxy-injector restarting, overloaded, unreachable through a NetworkPolicy, or its
+serving certificate not trusted. The pod then starts **without a proxy**: no mTLS, no
+authorization policy, no identity, and clients' automatic mTLS quietly falls back to plaintext.
+Nothing reports it; the pod stays that way until it is recreated. Istio's injector defaults to
+`Fail`; Linkerd's chart defaults `webhookFailurePolicy` to `Ignore` and its high-availability
+values switch it to `Fail`; Consul's follows `connectInject.failurePolicy`.
+
+## Example
+
+```yaml
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: linkerd-proxy-injector-webhook-config
+webhooks:
+- name: linkerd-proxy-injector.linkerd.io
+  failurePolicy: Ignore
+  clientConfig:
+    service: {name: linkerd-proxy-injector, namespace: linkerd, path: /}
+```
+
+## Fix
+
+Set `failurePolicy: Fail` (Linkerd: `webhookFailurePolicy: Fail`, as in its HA values; Consul:
+`connectInject.failurePolicy: Fail`; Istio: keep the default) and run the injector with several
+replicas and a PodDisruptionBudget, so that pod creation waits for the injector instead of
+silently skipping it. Keep the control-plane namespaces themselves out of the webhook's
+namespaceSelector so the injector can always start.
+
+## References
+
+- Kubernetes: Dynamic Admission Control, failure policy — https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy
+- Linkerd: High availability (webhookFailurePolicy) — https://linkerd.io/2/features/ha/
+- Istio: Sidecar injection problems — https://istio.io/latest/docs/ops/common-problems/injection/
+- Consul on Kubernetes Helm values (connectInject.failurePolicy) — https://developer.hashicorp.com/consul/docs/k8s/helm
+- NIST SP 800-204A, SM-DR6
+"#,
+    check,
+};
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    for h in hooks(inv) {
+        let (Some(product), Role::Injector) = (h.product, h.role) else {
+            continue;
+        };
+        if !h.fails_open(inv) {
+            continue;
+        }
+        let explicit = h.hook.failure_policy.is_some();
+        let object = h.object(inv);
+        let mut f = Finding::new(
+            &RULE,
+            h.config.object,
+            object,
+            &h.path(&["failurePolicy"]),
+            format!(
+                "{} injector {} has failurePolicy Ignore: when the API server cannot reach {}, pods are created without the {} proxy and nothing reports it",
+                product.as_str(),
+                h.describe(),
+                h.target(),
+                product.as_str()
+            ),
+        )
+        .key(h.key("failurePolicy"))
+        .evidence(if explicit {
+            "failurePolicy: Ignore is set explicitly".to_owned()
+        } else {
+            format!(
+                "failurePolicy is unset and {} defaults it to Ignore",
+                object.api_version
+            )
+        })
+        .evidence(format!(
+            "it selects namespaces matching: {}; pods matching: {}",
+            super::common::selector_text(&h.namespace_selector()),
+            super::common::selector_text(&h.object_selector())
+        ))
+        .remediation(format!(
+            "Set failurePolicy: Fail on {} (and run the injector highly available), so pods wait for the proxy instead of starting without it.",
+            h.describe()
+        ));
+        f.mesh = product.mesh();
+        // Exposure: the namespaces of the input whose pods it injects.
+        match namespaces_injected_by(inv, &h) {
+            Some(names) if names.is_empty() => {
+                f.severity = Severity::Medium;
+                f = f.evidence(
+                    "no namespace in the input is injected by it today; any that is labelled for it later is exposed",
+                );
+            }
+            Some(names) => {
+                f = f.evidence(format!(
+                    "namespaces whose pods it injects: {}",
+                    names.join(", ")
+                ));
+            }
+            None => {}
+        }
+        out.push(f);
+    }
+}
