@@ -26,6 +26,9 @@ use crate::destination_rule::{
 use crate::evidence::Because;
 use crate::membership::{injector_webhooks, membership, DataPlane, Membership};
 use crate::network_policy::{NetworkDecision, NetworkPolicyIndex, Source};
+
+/// The port ztunnel tunnels ambient mesh traffic to (HBONE).
+pub const HBONE_PORT: u16 = 15008;
 use crate::peer_authentication::{ModeDecision, PeerAuthentications, WorkloadMtls};
 use crate::protocol::{Layer, Protocol};
 use crate::scope::applies_to;
@@ -465,12 +468,18 @@ impl Graph {
         client: Client,
         server: &ServerPort,
     ) -> NetworkDecision {
-        let source = match client {
-            Client::Workload(w) => Source::Pod(w),
-            Client::OtherMeshed | Client::OtherUnmeshed => Source::AnyPod,
-        };
-        self.network_policies
-            .connection(inventory, source, server.workload, server.port)
+        let (source, port, hbone) = self.network_hop(client, server);
+        let mut decision =
+            self.network_policies
+                .connection(inventory, source, server.workload, port);
+        if hbone {
+            let fact = Because::default(format!(
+                "ambient mesh traffic travels over HBONE: NetworkPolicy sees port {HBONE_PORT}, not {}",
+                server.port
+            ));
+            decision.ingress.because.insert(0, fact);
+        }
+        decision
     }
 
     /// [`network`](Graph::network)'s verdict alone, without building its evidence.
@@ -480,12 +489,25 @@ impl Graph {
         client: Client,
         server: &ServerPort,
     ) -> crate::network_policy::NetVerdict {
+        let (source, port, _) = self.network_hop(client, server);
+        self.network_policies
+            .connection_verdict(inventory, source, server.workload, port)
+    }
+
+    /// Who NetworkPolicy sees connecting, on which port of the server pod, and whether that
+    /// port is the HBONE tunnel: mutual TLS to or from an ambient workload is carried by
+    /// ztunnel to port 15008 of the server pod, so that is the port NetworkPolicy must admit.
+    fn network_hop(&self, client: Client, server: &ServerPort) -> (Source, u16, bool) {
         let source = match client {
             Client::Workload(w) => Source::Pod(w),
             Client::OtherMeshed | Client::OtherUnmeshed => Source::AnyPod,
         };
-        self.network_policies
-            .connection_verdict(inventory, source, server.workload, server.port)
+        let ambient = |w: usize| self.workloads[w].membership.data_plane == DataPlane::Ambient;
+        let client_ambient = matches!(client, Client::Workload(w) if ambient(w));
+        let hbone = (ambient(server.workload) || client_ambient)
+            && server.group_for(self, client).transport == Transport::Mtls;
+        let port = if hbone { HBONE_PORT } else { server.port };
+        (source, port, hbone)
     }
 
     /// The group that answers for `client` at `server`; `Client::OtherMeshed` and

@@ -400,3 +400,85 @@ fn empty_rules_peers_and_ip_blocks() {
         ],
     );
 }
+
+/// Ambient mesh traffic reaches the server pod over HBONE, on port 15008: that is the port
+/// NetworkPolicy must admit (istio.io/latest/docs/ambient/usage/networkpolicy/).
+#[test]
+fn ambient_traffic_is_seen_on_the_hbone_port() {
+    let ns = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels: {{istio.io/dataplane-mode: ambient}}\n---\n"
+        )
+    };
+    let service = |ns: &str, name: &str, port: u16| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  selector: {{app: {name}}}\n  ports:\n    - {{name: http, port: {port}}}\n---\n"
+        )
+    };
+    let yaml = [
+        ns("shop"),
+        deployment("shop", "web", &[("http", 8080)], ""),
+        deployment("shop", "api", &[("http", 8080)], ""),
+        deployment("shop", "cart", &[("http", 8080)], ""),
+        service("shop", "api", 8080),
+        service("shop", "cart", 8080),
+        // No mesh for `legacy`: its pods send plaintext straight to port 8080.
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n---\n".to_owned(),
+        deployment("legacy", "batch", &[("http", 8080)], ""),
+        // api admits 8080 only: HBONE (15008) is blocked.
+        policy(
+            "shop",
+            "api-8080",
+            "  podSelector: {matchLabels: {app: api}}\n  ingress:\n    - ports:\n        - port: 8080\n",
+        ),
+        // cart admits 8080 and 15008.
+        policy(
+            "shop",
+            "cart-8080-and-hbone",
+            "  podSelector: {matchLabels: {app: cart}}\n  ingress:\n    - ports:\n        - port: 8080\n        - port: 15008\n",
+        ),
+    ]
+    .concat();
+    let inv = mesh(&yaml);
+    let graph = build(&inv);
+    check_fast_verdicts(&inv, &graph);
+    check(
+        &inv,
+        &graph,
+        &[
+            Expect {
+                from: "shop/web",
+                to: "shop/api",
+                port: 8080,
+                network: Denied,
+                decided_by: &["shop/api-8080"],
+            },
+            Expect {
+                from: "shop/web",
+                to: "shop/cart",
+                port: 8080,
+                network: Allowed,
+                decided_by: &["shop/cart-8080-and-hbone"],
+            },
+            // Plaintext from outside the mesh arrives on the application port itself.
+            Expect {
+                from: "legacy/batch",
+                to: "shop/api",
+                port: 8080,
+                network: Allowed,
+                decided_by: &["shop/api-8080"],
+            },
+        ],
+    );
+    let web = client(&inv, "shop/web");
+    let api = graph
+        .servers
+        .iter()
+        .find(|s| inv.workloads[s.workload].name == "api")
+        .unwrap();
+    let because = graph.network(&inv, web, api).because();
+    assert!(
+        because.iter().any(|b| b.fact.contains("15008")),
+        "{because:?}"
+    );
+}

@@ -34,6 +34,9 @@ other:
   get no configuration and no workload certificate, so the pods never become ready, or keep
   serving with stale configuration until their certificate expires. Checked when istiod is in the
   input.
+- **high**: ambient workloads whose ingress NetworkPolicies admit no pod on port 15008: ztunnel
+  carries mesh traffic to that port of the destination pod over HBONE, so a policy that admits
+  only the application's ports drops every meshed client.
 - **medium**: a client that an ALLOW AuthorizationPolicy names (by principal, namespace or
   service account) at a server port, while NetworkPolicy (the server's ingress or the client's
   egress) drops the connection. The finding is on the NetworkPolicy that decided, and lists the
@@ -78,6 +81,7 @@ and align NetworkPolicy with the callers your AuthorizationPolicies allow (or re
 ## References
 
 - Istio: Application requirements, ports used by Istio — https://istio.io/latest/docs/ops/deployment/application-requirements/
+- Istio: Ambient and Kubernetes NetworkPolicy (port 15008) — https://istio.io/latest/docs/ambient/usage/networkpolicy/
 - Kubernetes: Network Policies — https://kubernetes.io/docs/concepts/services-networking/network-policies/
 - Istio: Authorization policy — https://istio.io/latest/docs/reference/config/security/authorization-policy/
 "#,
@@ -89,7 +93,68 @@ const XDS_PORT: u16 = 15012;
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     control_plane_blocked(ctx, out);
+    hbone_blocked(ctx, out);
     allowed_traffic_blocked(ctx, out);
+}
+
+/// Ambient workloads whose ingress policies admit no pod on the HBONE port.
+fn hbone_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    use meshaudit_engine::graph::HBONE_PORT;
+    use meshaudit_engine::network_policy::Source;
+
+    let inv = ctx.inventory;
+    let graph = ctx.graph();
+    let index = &graph.network_policies;
+    let mut blocked: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    for (w, node) in graph.workloads.iter().enumerate() {
+        if node.membership.data_plane != DataPlane::Ambient || index.ingress_policies(w).is_empty()
+        {
+            continue;
+        }
+        if index.connection_verdict(inv, Source::AnyPod, w, HBONE_PORT) == NetVerdict::Denied {
+            blocked
+                .entry(index.ingress_policies(w).to_vec())
+                .or_default()
+                .push(w);
+        }
+    }
+    for (policies, workloads) in blocked {
+        let policy = &inv.network_policies[policies[0]];
+        let object = inv.object(policy.object);
+        let names: Vec<String> = policies
+            .iter()
+            .map(|&p| {
+                let p = &inv.network_policies[p];
+                format!("{}/{}", p.namespace, p.name)
+            })
+            .collect();
+        let mut finding = Finding::new(
+            &RULE,
+            policy.object,
+            object,
+            &[Step::Key("metadata"), Step::Key("name")],
+            format!(
+                "NetworkPolicy {}/{} admits no pod on port {HBONE_PORT} to {} ambient workload(s): mesh traffic reaches them over HBONE on that port, so every meshed client is dropped",
+                policy.namespace,
+                policy.name,
+                workloads.len()
+            ),
+        )
+        .key(format!("hbone:{}", names.join(",")));
+        finding.severity = Severity::High;
+        finding = finding
+            .evidence(format!(
+                "blocked: {}",
+                super::common::list_workloads_qualified(inv, &workloads, 5)
+            ))
+            .evidence(format!("isolated for ingress by: {}", names.join(", ")))
+            .evidence("ztunnel tunnels ambient traffic to port 15008 of the destination pod, and NetworkPolicy is enforced on that port")
+            .remediation(format!(
+                "Admit TCP port {HBONE_PORT} (from the clients that call these workloads) in NetworkPolicy {}/{}, next to the application ports.",
+                policy.namespace, policy.name
+            ));
+        out.push(finding);
+    }
 }
 
 fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
