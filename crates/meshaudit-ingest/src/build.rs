@@ -261,7 +261,29 @@ impl Builder {
                 });
             }
             (_, "NetworkPolicy") => {
-                if let Some(spec) = self.typed(id, &["spec"]) {
+                let spec: Option<meshaudit_model::k8s::NetworkPolicySpec> =
+                    self.typed(id, &["spec"]);
+                if let Some(spec) = spec {
+                    // What the API server would reject never exists in a cluster: report it
+                    // and leave the policy out, as the cluster would.
+                    let problems = network_policy_problems(&spec);
+                    if !problems.is_empty() {
+                        let obj = &self.inventory.objects[id];
+                        for (steps, message) in problems {
+                            let loc = obj.location_of(&steps);
+                            self.errors.push(InputError::new(
+                                loc.path,
+                                loc.line,
+                                loc.column,
+                                format!(
+                                    "NetworkPolicy {}: {}: {message}; the API server rejects this policy, so it is not audited",
+                                    obj.qualified_name(),
+                                    render_steps(&steps)
+                                ),
+                            ));
+                        }
+                        return;
+                    }
                     self.inventory.network_policies.push(NetworkPolicy {
                         object: id,
                         namespace,
@@ -650,4 +672,123 @@ spec:
         assert_eq!((e.line, e.column), (31, 13));
         assert!(e.message.contains("spec.duration") && e.message.contains("90d"));
     }
+}
+
+/// `spec.ingress[0].from[1]`
+fn render_steps(steps: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// What `networking.k8s.io/v1` validation rejects in a NetworkPolicy spec: peers with no
+/// field or with `ipBlock` next to a selector, CIDRs that do not parse, exceptions outside
+/// their CIDR, `endPort` without a numeric `port` or below it, unknown protocols and policy
+/// types.
+fn network_policy_problems(
+    spec: &meshaudit_model::k8s::NetworkPolicySpec,
+) -> Vec<(Vec<Step<'static>>, String)> {
+    use meshaudit_model::cidr::Cidr;
+
+    let mut out = Vec::new();
+    for (i, t) in spec.policy_types.iter().flatten().enumerate() {
+        if t != "Ingress" && t != "Egress" {
+            out.push((
+                vec![Step::Key("spec"), Step::Key("policyTypes"), Step::Index(i)],
+                format!("`{t}` is not a policy type (Ingress or Egress)"),
+            ));
+        }
+    }
+    let directions = [
+        ("ingress", "from", spec.ingress.as_deref()),
+        ("egress", "to", spec.egress.as_deref()),
+    ];
+    for (direction, peers_key, rules) in directions {
+        for (r, rule) in rules.into_iter().flatten().enumerate() {
+            let rule_path = [Step::Key("spec"), Step::Key(direction), Step::Index(r)];
+            for (k, peer) in rule.from.iter().flatten().enumerate() {
+                let mut path = rule_path.to_vec();
+                path.extend([Step::Key(peers_key), Step::Index(k)]);
+                let selectors = peer.pod_selector.is_some() || peer.namespace_selector.is_some();
+                match &peer.ip_block {
+                    None if !selectors => out.push((
+                        path.clone(),
+                        "a peer must set podSelector, namespaceSelector or ipBlock".to_owned(),
+                    )),
+                    Some(_) if selectors => out.push((
+                        path.clone(),
+                        "ipBlock cannot be combined with podSelector or namespaceSelector"
+                            .to_owned(),
+                    )),
+                    Some(block) => {
+                        let mut block_path = path.clone();
+                        block_path.extend([Step::Key("ipBlock"), Step::Key("cidr")]);
+                        match Cidr::parse(&block.cidr) {
+                            None => {
+                                out.push((block_path, format!("`{}` is not a CIDR", block.cidr)))
+                            }
+                            Some(cidr) => {
+                                for (e, except) in block.except.iter().enumerate() {
+                                    let mut except_path = path.clone();
+                                    except_path.extend([
+                                        Step::Key("ipBlock"),
+                                        Step::Key("except"),
+                                        Step::Index(e),
+                                    ]);
+                                    match Cidr::parse(except) {
+                                        None => out.push((
+                                            except_path,
+                                            format!("`{except}` is not a CIDR"),
+                                        )),
+                                        Some(x) if !cidr.strictly_contains(&x) => out.push((
+                                            except_path,
+                                            format!(
+                                                "`{except}` must be a strict subset of `{}`",
+                                                block.cidr
+                                            ),
+                                        )),
+                                        Some(_) => {}
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+            for (k, port) in rule.ports.iter().flatten().enumerate() {
+                let mut path = rule_path.to_vec();
+                path.extend([Step::Key("ports"), Step::Index(k)]);
+                if let Some(protocol) = &port.protocol {
+                    if !matches!(protocol.as_str(), "TCP" | "UDP" | "SCTP") {
+                        let mut p = path.clone();
+                        p.push(Step::Key("protocol"));
+                        out.push((p, format!("`{protocol}` is not TCP, UDP or SCTP")));
+                    }
+                }
+                if let Some(end) = port.end_port {
+                    let mut p = path.clone();
+                    p.push(Step::Key("endPort"));
+                    match port.port.as_ref().map(|v| (v, v.as_port())) {
+                        Some((IntOrString::Int(_), Some(start))) if end >= start => {}
+                        Some((IntOrString::Int(_), Some(start))) => {
+                            out.push((p, format!("endPort {end} is below port {start}")))
+                        }
+                        _ => out.push((p, "endPort needs a numeric port".to_owned())),
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -228,3 +228,95 @@ fn mesh_config_errors_point_into_the_config_map() {
     assert_eq!(ingested.errors[0].line, 7);
     assert!(ingested.errors[0].message.contains("trustDomainAliases"));
 }
+
+/// What the API server rejects in a NetworkPolicy is reported at its field, and the policy is
+/// left out (it cannot exist in a cluster); valid policies next to it are kept.
+#[test]
+fn invalid_network_policies_are_reported_at_the_field() {
+    let text = r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bad, namespace: shop}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - {}
+    - ipBlock:
+        cidr: 10.0.0/8
+  - from:
+    - ipBlock:
+        cidr: 10.0.0.0/8
+        except: [192.168.0.0/16]
+      podSelector: {}
+    ports:
+    - port: http
+      endPort: 90
+    - port: 100
+      endPort: 90
+      protocol: ICMP
+  - from:
+    - ipBlock:
+        cidr: 10.0.0.0/8
+        except: [192.168.0.0/16]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: good, namespace: shop}
+spec:
+  podSelector: {}
+  egress:
+  - to:
+    - ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}
+    ports:
+    - {port: 8000, endPort: 8100}
+"#;
+    let ingested = ingest(&[SourceText {
+        path: Arc::from("np.yaml"),
+        text: text.to_owned(),
+    }]);
+    let found: Vec<(u32, &str)> = ingested
+        .errors
+        .iter()
+        .map(|e| (e.line, e.message.as_str()))
+        .collect();
+    let expect = [
+        (8, "spec.ingress[0].from[0]: a peer must set podSelector"),
+        (
+            10,
+            "spec.ingress[0].from[1].ipBlock.cidr: `10.0.0/8` is not a CIDR",
+        ),
+        (12, "spec.ingress[1].from[0]: ipBlock cannot be combined"),
+        (
+            25,
+            "spec.ingress[2].from[0].ipBlock.except[0]: `192.168.0.0/16` must be a strict subset",
+        ),
+        (
+            18,
+            "spec.ingress[1].ports[0].endPort: endPort needs a numeric port",
+        ),
+        (
+            20,
+            "spec.ingress[1].ports[1].endPort: endPort 90 is below port 100",
+        ),
+        (
+            21,
+            "spec.ingress[1].ports[1].protocol: `ICMP` is not TCP, UDP or SCTP",
+        ),
+    ];
+    for (line, text) in expect {
+        assert!(
+            found.iter().any(|(l, m)| *l == line && m.contains(text)),
+            "no error at line {line} with `{text}` in {found:#?}"
+        );
+    }
+    assert!(found
+        .iter()
+        .all(|(_, m)| m.contains("NetworkPolicy shop/bad")));
+    let names: Vec<&str> = ingested
+        .inventory
+        .network_policies
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["good"]);
+}

@@ -3,6 +3,7 @@
 
 pub mod cert;
 pub mod certmanager;
+pub mod cidr;
 pub mod de;
 pub mod inventory;
 pub mod istio;
