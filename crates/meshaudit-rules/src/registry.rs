@@ -4,13 +4,16 @@
 use std::sync::LazyLock;
 
 use crate::rule::Rule;
-use crate::rules::{authentication, authorization, certificates, encryption, network_policy};
+use crate::rules::{
+    authentication, authorization, certificates, dependencies, encryption, network_policy,
+};
 
 pub static RULES: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all: Vec<&'static Rule> = [
         authentication::RULES,
         authorization::RULES,
         certificates::RULES,
+        dependencies::RULES,
         encryption::RULES,
         network_policy::RULES,
     ]

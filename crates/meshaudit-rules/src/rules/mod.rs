@@ -3,6 +3,7 @@
 pub mod authentication;
 pub mod authorization;
 pub mod certificates;
+pub mod dependencies;
 pub mod encryption;
 pub mod helpers;
 pub mod network_policy;

@@ -1,0 +1,159 @@
+//! DEP006: a mesh dashboard (Kiali, Grafana, Prometheus, Jaeger, Zipkin, Linkerd viz) published
+//! outside the cluster without authentication in front of it.
+
+use meshaudit_model::Step;
+
+use crate::context::Context;
+use crate::finding::{Category, Finding, Mesh, Severity};
+use crate::rule::Rule;
+
+use super::common::{workload_label, Component};
+use super::exposure::{dashboards, describe, exposures, steps, Exposure};
+
+pub static RULE: Rule = Rule {
+    code: "DEP006",
+    name: "dashboard-exposed",
+    title: "Mesh dashboard is published outside the cluster without authentication",
+    category: Category::Dependencies,
+    severity: Severity::High,
+    meshes: &[Mesh::Istio, Mesh::Linkerd, Mesh::Kubernetes],
+    compliance: &[
+        "SOC2:CC6.1",
+        "SOC2:CC6.6",
+        "PCI-DSS:1.3.1",
+        "PCI-DSS:7.2.1",
+        "HIPAA:164.312(a)(1)",
+        "NIST-800-204A:SM-DR1",
+    ],
+    doc: r#"
+## What it detects
+
+A workload running a mesh add-on with a web UI or query API — Kiali, Grafana, Prometheus, Jaeger,
+Zipkin, the Linkerd viz dashboard; recognised by image, or by an `app`/`app.kubernetes.io/name`
+label — that is reachable from outside the cluster:
+
+- a Service of type `LoadBalancer` or `NodePort`, or with `externalIPs`, selects it (the finding
+  points at the Service's `spec.type`);
+- a VirtualService bound to an Istio Gateway routes to its Service, and no AuthorizationPolicy
+  applying at that gateway's proxies requires an authenticated user (an ALLOW policy whose every
+  rule needs `requestPrincipals` or a `request.auth.*` condition, a DENY on
+  `notRequestPrincipals`, or `action: CUSTOM` external authorization). The finding points at the
+  route's `destination.host`.
+
+It does not see authentication the add-on does itself, except Kiali's (`high` stays for anonymous
+Kiali, `medium` for Kiali with a login strategy), nor firewalls or load-balancer source ranges
+outside the input.
+
+## Why it matters
+
+These add-ons show the mesh's topology, every service's traffic and errors, request traces with
+headers and URLs, and (Kiali) can edit Istio configuration. Istio's sample add-on manifests are
+meant for demos and ship without authentication; published through a load balancer or gateway
+they give anyone on the internet a map of the system and often a way to change it.
+
+## Example
+
+```yaml
+apiVersion: v1
+kind: Service
+metadata: {name: grafana, namespace: istio-system}
+spec:
+  type: LoadBalancer          # Istio's sample Grafana, now on a public IP
+  selector: {app.kubernetes.io/name: grafana}
+  ports: [{port: 3000}]
+```
+
+## Fix
+
+Keep dashboards on `ClusterIP` and reach them with `kubectl port-forward` or `istioctl
+dashboard`, or publish them only behind authentication: a gateway with `RequestAuthentication`
+plus an AuthorizationPolicy requiring `requestPrincipals`, or an `action: CUSTOM` policy with an
+OAuth2/OIDC proxy; enable the add-on's own login (Kiali `auth.strategy: token` or `openid`).
+
+## References
+
+- Istio: Remotely accessing telemetry addons (secure them before exposing) — https://istio.io/latest/docs/tasks/observability/gateways/
+- Istio: Integrations (sample add-ons are not tuned for production) — https://istio.io/latest/docs/ops/integrations/
+- Kiali: Authentication strategies — https://kiali.io/docs/configuration/authentication/
+- Kubernetes: Service types — https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types
+- NIST SP 800-204A, SM-DR1
+"#,
+    check,
+};
+
+/// Kiali's login strategy from its ConfigMap or CR in the workload's namespace, if the input says.
+fn kiali_strategy(ctx: &Context<'_>, namespace: &str) -> Option<String> {
+    super::kiali_anonymous::strategies(ctx.inventory)
+        .into_iter()
+        .find(|s| s.namespace == namespace)
+        .map(|s| s.strategy)
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    for (w, component) in dashboards(inv) {
+        let workload = &inv.workloads[w];
+        for e in exposures(ctx, w) {
+            let mut severity = Severity::High;
+            let mut extra = None;
+            if component == Component::Kiali {
+                match kiali_strategy(ctx, &workload.namespace) {
+                    Some(s) if s != "anonymous" => {
+                        severity = Severity::Medium;
+                        extra = Some(format!("Kiali asks for a login (auth.strategy: {s})"));
+                    }
+                    Some(_) => extra = Some("Kiali runs with auth.strategy: anonymous".to_owned()),
+                    None => {}
+                }
+            }
+            let (object_id, path, key): (usize, Vec<Step<'_>>, String) = match &e {
+                Exposure::Service { index, .. } => (
+                    inv.services[*index].object,
+                    vec![Step::Key("spec"), Step::Key("type")],
+                    format!("service:{}", workload_label(inv, w)),
+                ),
+                Exposure::Route {
+                    virtual_service,
+                    route_path,
+                    gateway,
+                    ..
+                } => (
+                    inv.istio.virtual_services[*virtual_service].object,
+                    steps(route_path),
+                    format!("{}:{gateway}", route_path.join(".")),
+                ),
+            };
+            let object = inv.object(object_id);
+            let mut f = Finding::new(
+                &RULE,
+                object_id,
+                object,
+                &path,
+                format!(
+                    "{} {} publishes {} ({}) outside the cluster without authentication in front of it",
+                    object.kind,
+                    object.qualified_name(),
+                    component.as_str(),
+                    workload_label(inv, w)
+                ),
+            )
+            .key(key)
+            .evidence(format!("{} runs {}", workload_label(inv, w), component.as_str()))
+            .evidence(describe(inv, &e))
+            .remediation(match &e {
+                Exposure::Service { .. } => format!(
+                    "Make the Service ClusterIP and use `kubectl port-forward` / `istioctl dashboard`, or publish {} only behind authentication.",
+                    component.as_str()
+                ),
+                Exposure::Route { gateway, .. } => format!(
+                    "Require an authenticated user at Gateway {gateway} (RequestAuthentication plus an AuthorizationPolicy requiring requestPrincipals, or action CUSTOM with an OIDC proxy), or remove the route."
+                ),
+            });
+            if let Some(x) = extra {
+                f = f.evidence(x);
+            }
+            f.severity = severity;
+            out.push(f);
+        }
+    }
+}
