@@ -18,8 +18,9 @@ pub static RULE: Rule = Rule {
     meshes: &[Mesh::Consul],
     compliance: &[
         "SOC2:CC6.1",
-        "SOC2:CC6.2",
+        "SOC2:CC6.3",
         "PCI-DSS:7.2.1",
+        "PCI-DSS:7.2.2",
         "HIPAA:164.312(a)(1)",
         "NIST-800-204A:SM-DR1",
     ],
@@ -65,7 +66,7 @@ turn the UI off where ACLs cannot be enabled; keep the UI Service on `ClusterIP`
 - Consul: Agent configuration, `ui_config` and `acl` — https://developer.hashicorp.com/consul/docs/agent/config/config-files
 - Consul on Kubernetes: Helm chart values (`global.acls.manageSystemACLs`, `ui.enabled`, `ui.service.type`) — https://developer.hashicorp.com/consul/docs/k8s/helm
 - Consul: Security model (ACLs and the UI) — https://developer.hashicorp.com/consul/docs/security/security-models/core
-- NIST SP 800-204A, SM-DR1
+- NIST SP 800-204A, SM-DR1 (default deny: Consul `acl.default_policy = "deny"`)
 "#,
     check,
 };

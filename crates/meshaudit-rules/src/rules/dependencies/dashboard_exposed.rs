@@ -20,10 +20,10 @@ pub static RULE: Rule = Rule {
     compliance: &[
         "SOC2:CC6.1",
         "SOC2:CC6.6",
-        "PCI-DSS:1.3.1",
-        "PCI-DSS:7.2.1",
+        "PCI-DSS:1.2.5",
+        "PCI-DSS:2.2.4",
         "HIPAA:164.312(a)(1)",
-        "NIST-800-204A:SM-DR1",
+        "HIPAA:164.312(e)(1)",
     ],
     doc: r#"
 ## What it detects
@@ -76,7 +76,6 @@ OAuth2/OIDC proxy; enable the add-on's own login (Kiali `auth.strategy: token` o
 - Istio: Integrations (sample add-ons are not tuned for production) — https://istio.io/latest/docs/ops/integrations/
 - Kiali: Authentication strategies — https://kiali.io/docs/configuration/authentication/
 - Kubernetes: Service types — https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types
-- NIST SP 800-204A, SM-DR1
 "#,
     check,
 };

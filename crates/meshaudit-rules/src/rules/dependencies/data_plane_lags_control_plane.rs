@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
         "SOC2:CC7.1",
         "SOC2:CC8.1",
         "PCI-DSS:6.3.3",
-        "NIST-800-204A:SM-DR1",
+        "HIPAA:164.308(a)(1)(ii)(B)",
     ],
     doc: r#"
 ## What it detects
@@ -72,7 +72,6 @@ the new revision and restart them before removing the old one.
 - Istio: Supported releases, Control Plane/Data Plane Skew — https://istio.io/latest/docs/releases/supported-releases/#control-planedata-plane-skew
 - Istio: In-place upgrades (restart the data plane) — https://istio.io/latest/docs/setup/upgrade/in-place/
 - Linkerd: Upgrading (upgrade the data plane) — https://linkerd.io/2-edge/tasks/upgrade/
-- NIST SP 800-204A, SM-DR1
 "#,
     check,
 };

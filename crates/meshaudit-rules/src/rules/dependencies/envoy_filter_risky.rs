@@ -16,10 +16,10 @@ pub static RULE: Rule = Rule {
     severity: Severity::High,
     meshes: &[Mesh::Istio],
     compliance: &[
-        "SOC2:CC6.1",
+        "SOC2:CC6.8",
         "SOC2:CC8.1",
         "PCI-DSS:6.3.2",
-        "NIST-800-204A:SM-DR1",
+        "HIPAA:164.308(a)(5)(ii)(B)",
     ],
     doc: r#"
 ## What it detects
@@ -86,7 +86,6 @@ keep `failure_mode_allow` false, never remove the RBAC or JWT filters, and let g
 - Envoy: ext_authz filter (failure_mode_allow) — https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/ext_authz_filter
 - Envoy: HTTP connection manager, forward_client_cert_details — https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto
 - ISTIO-SECURITY-2025-002 (Lua), ISTIO-SECURITY-2024-007 (EnvoyFilter overload manager) — https://istio.io/latest/news/security/
-- NIST SP 800-204A, SM-DR1
 "#,
     check,
 };

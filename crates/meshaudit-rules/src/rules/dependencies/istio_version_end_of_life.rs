@@ -21,8 +21,9 @@ pub static RULE: Rule = Rule {
     compliance: &[
         "SOC2:CC7.1",
         "SOC2:CC8.1",
+        "PCI-DSS:6.3.2",
         "PCI-DSS:6.3.3",
-        "NIST-800-204A:SM-DR1",
+        "HIPAA:164.308(a)(1)(ii)(B)",
     ],
     doc: r#"
 ## What it detects
@@ -63,7 +64,6 @@ upgrades), and keep the data plane within one minor of the control plane.
 - Istio: Supported releases (support policy and status table) — https://istio.io/latest/docs/releases/supported-releases/
 - Istio: Canary upgrades — https://istio.io/latest/docs/setup/upgrade/canary/
 - endoflife.date: Istio — https://endoflife.date/istio
-- NIST SP 800-204A, SM-DR1
 - CWE-1104: Use of Unmaintained Third Party Components
 "#,
     check,

@@ -19,9 +19,9 @@ pub static RULE: Rule = Rule {
     compliance: &[
         "SOC2:CC7.1",
         "SOC2:CC8.1",
+        "PCI-DSS:6.3.1",
         "PCI-DSS:6.3.3",
         "HIPAA:164.308(a)(1)(ii)(B)",
-        "NIST-800-204A:SM-DR1",
     ],
     doc: r#"
 ## What it detects
@@ -84,7 +84,6 @@ were injected with the old proxy.
 - Istio security bulletins — https://istio.io/latest/news/security/
 - Istio: Supported releases — https://istio.io/latest/docs/releases/supported-releases/
 - Istio: Upgrade with revisions (canary upgrades) — https://istio.io/latest/docs/setup/upgrade/canary/
-- NIST SP 800-204A, SM-DR1
 - CWE-1104: Use of Unmaintained Third Party Components
 "#,
     check,

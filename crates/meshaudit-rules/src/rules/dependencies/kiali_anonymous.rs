@@ -19,10 +19,11 @@ pub static RULE: Rule = Rule {
     compliance: &[
         "SOC2:CC6.1",
         "SOC2:CC6.2",
+        "SOC2:CC6.3",
         "PCI-DSS:7.2.1",
         "PCI-DSS:8.2.1",
+        "HIPAA:164.312(a)(1)",
         "HIPAA:164.312(d)",
-        "NIST-800-204A:SM-DR1",
     ],
     doc: r#"
 ## What it detects
@@ -64,7 +65,6 @@ Service.
 - Kiali: Authentication strategies (anonymous is for demos) — https://kiali.io/docs/configuration/authentication/
 - Kiali: The Kiali CR reference (`spec.auth.strategy`, `deployment.view_only_mode`) — https://kiali.io/docs/configuration/kialis.kiali.io/
 - Istio: Kiali integration — https://istio.io/latest/docs/ops/integrations/kiali/
-- NIST SP 800-204A, SM-DR1
 "#,
     check,
 };

@@ -19,8 +19,9 @@ pub static RULE: Rule = Rule {
     compliance: &[
         "SOC2:CC6.1",
         "SOC2:CC6.6",
-        "PCI-DSS:6.2.4",
-        "NIST-800-204A:SM-DR1",
+        "PCI-DSS:1.2.5",
+        "PCI-DSS:2.2.4",
+        "HIPAA:164.312(a)(1)",
     ],
     doc: r#"
 ## What it detects
@@ -61,7 +62,6 @@ OAuth2/OIDC or basic auth).
 - Linkerd: Exposing the dashboard (DNS rebinding protection, `enforcedHostRegexp`) — https://linkerd.io/2-edge/tasks/exposing-dashboard/
 - Linkerd: viz extension Helm values (`dashboard.enforcedHostRegexp`) — https://artifacthub.io/packages/helm/linkerd2/linkerd-viz
 - CWE-350: Reliance on Reverse DNS Resolution for a Security-Critical Action
-- NIST SP 800-204A, SM-DR1
 "#,
     check,
 };

@@ -5,6 +5,7 @@ pub mod dashboard_exposed;
 pub mod data_plane_lags_control_plane;
 pub mod envoy_filter_risky;
 pub mod exposure;
+pub mod extension_writers_unrestricted;
 pub mod istio_version_end_of_life;
 pub mod istio_version_has_advisory;
 pub mod kiali_anonymous;
@@ -24,4 +25,5 @@ pub static RULES: &[&Rule] = &[
     &kiali_anonymous::RULE,
     &linkerd_viz_host_check_disabled::RULE,
     &consul_ui_without_acls::RULE,
+    &extension_writers_unrestricted::RULE,
 ];

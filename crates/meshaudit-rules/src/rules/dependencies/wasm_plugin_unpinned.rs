@@ -13,7 +13,13 @@ pub static RULE: Rule = Rule {
     category: Category::Dependencies,
     severity: Severity::Medium,
     meshes: &[Mesh::Istio],
-    compliance: &["SOC2:CC8.1", "PCI-DSS:6.3.2", "NIST-800-204A:SM-DR1"],
+    compliance: &[
+        "SOC2:CC6.8",
+        "SOC2:CC8.1",
+        "PCI-DSS:6.3.2",
+        "HIPAA:164.308(a)(5)(ii)(B)",
+        "CIS-K8S:5.5.1",
+    ],
     doc: r#"
 ## What it detects
 
