@@ -868,7 +868,7 @@ fn insecure_demo_finds_the_dependency_problems() {
     let out = run(&["scan", "examples/insecure-mesh", "--format", "json"]);
     let report = json(&out);
     let keys = finding_keys(&report);
-    // Ground truth: examples/README.md, "insecure-mesh: dependencies" (problems p-t).
+    // Ground truth: examples/README.md, "insecure-mesh: dependencies" (problems p-u).
     let expected = [
         key("DEP001", "Deployment", "istio-system/istio-egressgateway"),
         key("DEP002", "Deployment", "istio-system/istio-egressgateway"),
@@ -877,6 +877,7 @@ fn insecure_demo_finds_the_dependency_problems() {
         key("DEP006", "Service", "istio-system/grafana"),
         key("DEP004", "EnvoyFilter", "frontend/web-ext-authz"),
         key("DEP005", "WasmPlugin", "istio-system/bot-filter"),
+        key("DEP010", "ClusterRoleBinding", "developers-mesh-config"),
     ];
     for k in &expected {
         assert!(keys.contains(k), "missing {k:?} in {keys:?}");

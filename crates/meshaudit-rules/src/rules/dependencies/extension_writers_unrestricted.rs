@@ -1,6 +1,8 @@
 //! DEP010: RBAC that lets non-administrators create or change EnvoyFilters or WasmPlugins.
 
-use meshaudit_model::{Inventory, Node, Object, ObjectId, Step};
+use std::collections::HashMap;
+
+use meshaudit_model::{Inventory, Node, Object, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -135,16 +137,36 @@ fn is_rbac(object: &Object, kind: &str) -> bool {
     object.kind == kind && object.group() == "rbac.authorization.k8s.io"
 }
 
+/// Roles and ClusterRoles of the input by (kind, namespace, name): bindings look their role up
+/// here instead of scanning every object.
+type RoleIndex<'a> = HashMap<(&'a str, Option<&'a str>, &'a str), &'a Object>;
+
+fn role_index(inv: &Inventory) -> RoleIndex<'_> {
+    inv.objects
+        .iter()
+        .filter(|o| is_rbac(o, "Role") || is_rbac(o, "ClusterRole"))
+        .map(|o| {
+            let ns = if o.kind == "Role" {
+                o.namespace.as_deref()
+            } else {
+                None
+            };
+            ((o.kind.as_str(), ns, o.name.as_str()), o)
+        })
+        .collect()
+}
+
 /// The role a binding names, if the input has it.
-fn role_of<'a>(inv: &'a Inventory, binding: &Object) -> Option<(ObjectId, &'a Object)> {
+fn role_of<'a>(roles: &RoleIndex<'a>, binding: &Object) -> Option<&'a Object> {
     let role_ref = binding.node.get("roleRef")?;
     let kind = role_ref.get("kind")?.as_str()?;
     let name = role_ref.get("name")?.as_str()?;
-    inv.objects.iter().enumerate().find(|(_, o)| {
-        is_rbac(o, kind)
-            && o.name == name
-            && (kind == "ClusterRole" || o.namespace == binding.namespace)
-    })
+    let ns = if kind == "Role" {
+        binding.namespace.as_deref()
+    } else {
+        None
+    };
+    roles.get(&(kind, ns, name)).copied()
 }
 
 /// Evidence about ISTIO-SECURITY-2026-006 when istiod runs an affected release.
@@ -177,6 +199,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let root = inv.istio.root_namespace();
     let note = bulletin_note(ctx);
+    let roles = role_index(inv);
     for (id, object) in inv.objects.iter().enumerate() {
         // Aggregated into Kubernetes' admin/edit roles: every namespace editor gets it.
         if is_rbac(object, "ClusterRole") {
@@ -216,7 +239,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if !(cluster_binding || is_rbac(object, "RoleBinding")) {
             continue;
         }
-        let Some((_, role)) = role_of(inv, object) else {
+        let Some(role) = role_of(&roles, object) else {
             continue;
         };
         if role.name == "cluster-admin" {

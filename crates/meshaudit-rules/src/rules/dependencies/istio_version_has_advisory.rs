@@ -129,14 +129,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let all = instances(inv);
+    // What each bulletin is about, read once rather than per container.
+    let parts: Vec<Vec<Part>> = db.bulletins.iter().map(Advisory::parts).collect();
     let mut condition_cache = std::collections::HashMap::new();
     for inst in &all {
         let (Some(part), Some(version)) = (part_of(inst.component), inst.version.as_ref()) else {
             continue;
         };
         let mut applied: Vec<Applied<'_>> = Vec::new();
-        for a in &db.bulletins {
-            if !a.parts().contains(&part) || !a.affects(version) {
+        for (a, a_parts) in db.bulletins.iter().zip(&parts) {
+            if !a_parts.contains(&part) || !a.affects(version) {
                 continue;
             }
             let mut severity = to_severity(a);
