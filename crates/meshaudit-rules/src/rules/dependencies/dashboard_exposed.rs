@@ -1,7 +1,7 @@
 //! DEP006: a mesh dashboard (Kiali, Grafana, Prometheus, Jaeger, Zipkin, Linkerd viz) published
 //! outside the cluster without authentication in front of it.
 
-use meshaudit_model::Step;
+use meshaudit_model::{Inventory, Node, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -13,7 +13,7 @@ use super::exposure::{dashboards, describe, exposures, steps, Exposure};
 pub static RULE: Rule = Rule {
     code: "DEP006",
     name: "dashboard-exposed",
-    title: "Mesh dashboard is published outside the cluster without authentication",
+    title: "Mesh dashboard is published outside the cluster",
     category: Category::Dependencies,
     severity: Severity::High,
     meshes: &[Mesh::Istio, Mesh::Linkerd, Mesh::Kubernetes],
@@ -40,9 +40,11 @@ label — that is reachable from outside the cluster:
   `notRequestPrincipals`, or `action: CUSTOM` external authorization). The finding points at the
   route's `destination.host`.
 
-It does not see authentication the add-on does itself, except Kiali's (`high` stays for anonymous
-Kiali, `medium` for Kiali with a login strategy), nor firewalls or load-balancer source ranges
-outside the input.
+`high`, except where the add-on's own login is known to be on: Kiali with a login strategy
+(not `anonymous`) and Grafana without anonymous access (`GF_AUTH_ANONYMOUS_ENABLED`, or
+`[auth.anonymous] enabled = true` in a ConfigMap of its namespace) are `medium`. Prometheus,
+Jaeger, Zipkin and the Linkerd viz dashboard have no login of their own. Firewalls and
+load-balancer source ranges outside the input are not seen.
 
 ## Why it matters
 
@@ -88,6 +90,51 @@ fn kiali_strategy(ctx: &Context<'_>, namespace: &str) -> Option<String> {
         .map(|s| s.strategy)
 }
 
+/// Whether Grafana in workload `w` lets users in without logging in: the
+/// `GF_AUTH_ANONYMOUS_ENABLED` environment variable (Istio's sample sets it), or an
+/// `[auth.anonymous]` section with `enabled = true` in a ConfigMap of its namespace.
+fn grafana_anonymous(inv: &Inventory, w: usize) -> bool {
+    let workload = &inv.workloads[w];
+    let object = inv.object(workload.object);
+    let mut steps: Vec<Step<'_>> = workload
+        .template_path
+        .iter()
+        .map(|k| Step::Key(k))
+        .collect();
+    steps.extend([Step::Key("spec"), Step::Key("containers")]);
+    let env_on = object
+        .node
+        .at(&steps)
+        .and_then(Node::as_seq)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("env").and_then(Node::as_seq))
+        .flatten()
+        .any(|e| {
+            e.get("name").and_then(Node::as_str) == Some("GF_AUTH_ANONYMOUS_ENABLED")
+                && e.get("value")
+                    .and_then(Node::scalar_text)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        });
+    env_on
+        || inv
+            .config_maps
+            .iter()
+            .filter(|c| c.namespace == workload.namespace)
+            .flat_map(|c| c.data.values())
+            .any(|text| {
+                let mut in_section = false;
+                text.lines().any(|line| {
+                    let line = line.trim();
+                    if line.starts_with('[') {
+                        in_section = line == "[auth.anonymous]";
+                        return false;
+                    }
+                    in_section && line.replace(' ', "").eq_ignore_ascii_case("enabled=true")
+                })
+            })
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for (w, component) in dashboards(inv) {
@@ -103,6 +150,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     }
                     Some(_) => extra = Some("Kiali runs with auth.strategy: anonymous".to_owned()),
                     None => {}
+                }
+            }
+            if component == Component::Grafana {
+                if grafana_anonymous(inv, w) {
+                    extra = Some(
+                        "Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED / [auth.anonymous] enabled = true)"
+                            .to_owned(),
+                    );
+                } else {
+                    // Grafana asks for a login unless anonymous access is turned on.
+                    severity = Severity::Medium;
+                    extra = Some(
+                        "Grafana's own login is not turned off in the input (anonymous access not enabled); it is still reachable by anyone to try passwords on"
+                            .to_owned(),
+                    );
                 }
             }
             let (object_id, path, key): (usize, Vec<Step<'_>>, String) = match &e {
@@ -129,11 +191,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 object,
                 &path,
                 format!(
-                    "{} {} publishes {} ({}) outside the cluster without authentication in front of it",
+                    "{} {} publishes {} ({}) outside the cluster {}",
                     object.kind,
                     object.qualified_name(),
                     component.as_str(),
-                    workload_label(inv, w)
+                    workload_label(inv, w),
+                    if severity == Severity::High {
+                        "without authentication in front of it"
+                    } else {
+                        "with only the add-on's own login in front of it"
+                    }
                 ),
             )
             .key(key)
