@@ -7,7 +7,11 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{instances, istio_revision, workload_label, Component, Instance};
+use meshaudit_model::Step;
+
+use super::common::{
+    instances, istio_revision, workload_label, Component, Instance, PROXY_IMAGE_ANNOTATION,
+};
 
 pub static RULE: Rule = Rule {
     code: "DEP003",
@@ -205,10 +209,17 @@ fn lag_finding(
         cp.place,
         cp.describe()
     ))
-    .remediation(format!(
-        "Restart {} so it is injected with the control plane's proxy ({cv}), or upgrade its proxy image to match.",
-        workload_label(inv, proxy.workload)
-    ));
+    .remediation(if proxy.path.contains(&Step::Key(PROXY_IMAGE_ANNOTATION)) {
+        format!(
+            "Remove the {PROXY_IMAGE_ANNOTATION} annotation of {} (or point it at the control plane's release, {cv}), then restart it: the annotation keeps the old proxy across restarts.",
+            workload_label(inv, proxy.workload)
+        )
+    } else {
+        format!(
+            "Restart {} so it is injected with the control plane's proxy ({cv}), or upgrade its proxy image to match.",
+            workload_label(inv, proxy.workload)
+        )
+    });
     if let Some(rev) = revision {
         f = f.evidence(format!("Istio revision: {rev}"));
     }
