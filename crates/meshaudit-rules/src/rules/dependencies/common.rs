@@ -125,6 +125,16 @@ impl Component {
         )
     }
 
+    pub fn is_linkerd(self) -> bool {
+        matches!(
+            self,
+            Component::LinkerdController
+                | Component::LinkerdProxy
+                | Component::LinkerdPolicyController
+                | Component::LinkerdVizWeb
+        )
+    }
+
     /// Istio release numbering (what the bulletins speak of).
     pub fn is_istio(self) -> bool {
         matches!(

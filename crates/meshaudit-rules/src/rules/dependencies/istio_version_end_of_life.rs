@@ -1,4 +1,5 @@
-//! DEP002: an Istio component runs a minor release past its end of life, or a pre-release build.
+//! DEP002: a mesh component runs a release past its end of life (Istio minor releases, Linkerd's
+//! discontinued open-source stable channel), or a pre-release build.
 
 use std::sync::LazyLock;
 
@@ -13,11 +14,11 @@ use super::common::{instances, workload_label};
 
 pub static RULE: Rule = Rule {
     code: "DEP002",
-    name: "istio-version-end-of-life",
-    title: "Istio component runs a release that is no longer supported",
+    name: "mesh-version-end-of-life",
+    title: "Mesh component runs a release that is no longer supported",
     category: Category::Dependencies,
     severity: Severity::Medium,
-    meshes: &[Mesh::Istio],
+    meshes: &[Mesh::Istio, Mesh::Linkerd],
     compliance: &[
         "SOC2:CC7.1",
         "SOC2:CC8.1",
@@ -33,6 +34,13 @@ life before the time of the scan, according to the support dates Istio publishes
 with their source in `crates/meshaudit-rules/data/istio-support.json`). Dates the table gave as
 "expected" are marked approximate in the evidence. Minor releases newer than the table are not
 reported (their end of life was not published when the data was taken).
+
+Linkerd components (controller, proxy, policy controller, viz) tagged `stable-2.x.y` are
+reported at `medium`: the Linkerd project stopped publishing open-source stable releases with
+2.15 (February 2024), the last being `stable-2.14.10`, so a `stable-` image gets no further
+open-source fixes (data with its source in `crates/meshaudit-rules/data/linkerd-support.json`).
+Edge releases (`edge-24.5.1`) and vendor builds (`enterprise-2.16.1`) are not judged: they have
+no published end of life. Consul end-of-life dates are not in the data.
 
 It also reports, at `low`, pre-release builds (`1.23.0-beta.1`, `-rc.0`): they are not supported
 releases and get no security patches.
@@ -64,6 +72,8 @@ upgrades), and keep the data plane within one minor of the control plane.
 - Istio: Supported releases (support policy and status table) — https://istio.io/latest/docs/releases/supported-releases/
 - Istio: Canary upgrades — https://istio.io/latest/docs/setup/upgrade/canary/
 - endoflife.date: Istio — https://endoflife.date/istio
+- Buoyant: Clarifications on the Linkerd 2.15 stable announcement (no more open-source stable releases) — https://buoyant.io/blog/clarifications-on-linkerd-2-15-stable-announcement
+- Linkerd stable-2.14.10 release — https://github.com/linkerd/linkerd2/releases/tag/stable-2.14.10
 - CWE-1104: Use of Unmaintained Third Party Components
 "#,
     check,
@@ -85,6 +95,18 @@ struct SupportedRelease {
     #[serde(default)]
     approximate: bool,
 }
+
+const LINKERD_SUPPORT_JSON: &str = include_str!("../../../data/linkerd-support.json");
+
+#[derive(Debug, Deserialize)]
+struct LinkerdSupport {
+    taken: String,
+    open_source_stable_last: String,
+    open_source_stable_ended: String,
+}
+
+static LINKERD_SUPPORT: LazyLock<Option<LinkerdSupport>> =
+    LazyLock::new(|| serde_json::from_str(LINKERD_SUPPORT_JSON).ok());
 
 static SUPPORT: LazyLock<Option<SupportData>> =
     LazyLock::new(|| serde_json::from_str(SUPPORT_JSON).ok());
@@ -124,6 +146,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     };
     for inst in instances(inv) {
+        if inst.component.is_linkerd() {
+            linkerd_stable(ctx, &inst, out);
+            continue;
+        }
         if !inst.component.is_istio() {
             continue;
         }
@@ -200,12 +226,52 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// A Linkerd image from the discontinued open-source stable channel.
+fn linkerd_stable(ctx: &Context<'_>, inst: &super::common::Instance, out: &mut Vec<Finding>) {
+    let (Some(data), Some(version)) = (LINKERD_SUPPORT.as_ref(), &inst.version) else {
+        return;
+    };
+    if inst.channel.as_deref() != Some("stable") {
+        return;
+    }
+    let inv = ctx.inventory;
+    let w = &inv.workloads[inst.workload];
+    let object = inv.object(w.object);
+    out.push(
+        Finding::new(
+            &RULE,
+            w.object,
+            object,
+            &inst.path,
+            format!(
+                "{} {} runs {} stable-{version}: Linkerd's open-source stable channel ended with stable-{} ({}), so this release gets no further open-source fixes",
+                w.kind,
+                object.qualified_name(),
+                inst.component.as_str(),
+                data.open_source_stable_last,
+                data.open_source_stable_ended
+            ),
+        )
+        .key(format!("{}:end-of-life", inst.place))
+        .evidence(format!("{}: {}", inst.place, inst.describe()))
+        .evidence(format!(
+            "since Linkerd 2.15 the project publishes edge releases; stable releases come from vendors (data taken {})",
+            data.taken
+        ))
+        .remediation(format!(
+            "Move {} to a current Linkerd edge release, or to a vendor-supported stable distribution.",
+            workload_label(inv, inst.workload)
+        )),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_support_table_parses_and_dates_convert() {
+        assert!(LINKERD_SUPPORT.is_some(), "linkerd-support.json parses");
         let data = SUPPORT.as_ref().expect("istio-support.json parses");
         assert!(data
             .releases
