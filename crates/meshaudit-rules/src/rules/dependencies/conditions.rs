@@ -28,7 +28,7 @@ pub fn evaluate(inv: &Inventory, check: Check) -> (bool, String) {
             istio
                 .envoy_filters
                 .iter()
-                .find(|f| super::envoy_filter_risky::has_lua(inv.object(f.object)))
+                .find(|f| super::envoy_filter_risky_extension::has_lua(inv.object(f.object)))
                 .map(|f| format!("EnvoyFilter {}/{} runs Lua", f.namespace, f.name)),
         ),
         Check::RequestAuthentication => found(

@@ -84,7 +84,7 @@ OAuth2/OIDC proxy; enable the add-on's own login (Kiali `auth.strategy: token` o
 
 /// Kiali's login strategy from its ConfigMap or CR in the workload's namespace, if the input says.
 fn kiali_strategy(ctx: &Context<'_>, namespace: &str) -> Option<String> {
-    super::kiali_anonymous::strategies(ctx.inventory)
+    super::kiali_anonymous_access::strategies(ctx.inventory)
         .into_iter()
         .find(|s| s.namespace == namespace)
         .map(|s| s.strategy)
