@@ -34,6 +34,9 @@ label — that is reachable from outside the cluster:
 
 - a Service of type `LoadBalancer` or `NodePort`, or with `externalIPs`, selects it (the finding
   points at the Service's `spec.type`);
+- a Kubernetes `Ingress` sends a path to its Service and carries no authentication annotation
+  (ingress-nginx `auth-url`, `auth-type`, `auth-tls-verify-client`); the finding points at the
+  backend;
 - a VirtualService bound to an Istio Gateway routes to its Service, and no AuthorizationPolicy
   applying at that gateway's proxies requires an authenticated user (an ALLOW policy whose every
   rule needs `requestPrincipals` or a `request.auth.*` condition, a DENY on
@@ -183,6 +186,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     steps(route_path),
                     format!("{}:{gateway}", route_path.join(".")),
                 ),
+                Exposure::Ingress {
+                    object,
+                    backend_path,
+                    ..
+                } => (
+                    *object,
+                    steps(backend_path),
+                    format!("ingress:{}", backend_path.join(".")),
+                ),
             };
             let object = inv.object(object_id);
             let mut f = Finding::new(
@@ -209,6 +221,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .remediation(match &e {
                 Exposure::Service { .. } => format!(
                     "Make the Service ClusterIP and use `kubectl port-forward` / `istioctl dashboard`, or publish {} only behind authentication.",
+                    component.as_str()
+                ),
+                Exposure::Ingress { .. } => format!(
+                    "Put authentication in front of {} on the Ingress (an OAuth2/OIDC proxy through nginx.ingress.kubernetes.io/auth-url, or the controller's equivalent), or remove the rule.",
                     component.as_str()
                 ),
                 Exposure::Route { gateway, .. } => format!(

@@ -23,6 +23,66 @@ pub enum Exposure {
         host: String,
         gateway: String,
     },
+    /// A Kubernetes Ingress (`objects[object]`) sends a path to its Service, with no
+    /// authentication annotation.
+    Ingress {
+        object: usize,
+        backend_path: Vec<String>,
+        service: String,
+    },
+}
+
+/// Ingress annotations that put authentication in front of the backends (ingress-nginx
+/// external or basic auth; an OAuth2 proxy is wired through `auth-url`).
+const INGRESS_AUTH_ANNOTATIONS: &[&str] = &[
+    "nginx.ingress.kubernetes.io/auth-url",
+    "nginx.ingress.kubernetes.io/auth-type",
+    "nginx.ingress.kubernetes.io/auth-tls-verify-client",
+];
+
+/// `(path, service name)` of every backend of an Ingress (`networking.k8s.io/v1` and the older
+/// `serviceName` form).
+fn ingress_backends(node: &Node) -> Vec<(Vec<String>, String)> {
+    let mut out = Vec::new();
+    let mut push = |backend: &Node, path: Vec<String>| {
+        let name = backend
+            .at(&[Step::Key("service"), Step::Key("name")])
+            .or_else(|| backend.get("serviceName"))
+            .and_then(Node::as_str);
+        if let Some(n) = name {
+            out.push((path, n.to_owned()));
+        }
+    };
+    if let Some(b) = node.at(&[Step::Key("spec"), Step::Key("defaultBackend")]) {
+        push(b, vec!["spec".into(), "defaultBackend".into()]);
+    }
+    let rules = node
+        .at(&[Step::Key("spec"), Step::Key("rules")])
+        .and_then(Node::as_seq)
+        .unwrap_or(&[]);
+    for (ri, r) in rules.iter().enumerate() {
+        let paths = r
+            .at(&[Step::Key("http"), Step::Key("paths")])
+            .and_then(Node::as_seq)
+            .unwrap_or(&[]);
+        for (pi, p) in paths.iter().enumerate() {
+            if let Some(b) = p.get("backend") {
+                push(
+                    b,
+                    vec![
+                        "spec".into(),
+                        "rules".into(),
+                        ri.to_string(),
+                        "http".into(),
+                        "paths".into(),
+                        pi.to_string(),
+                        "backend".into(),
+                    ],
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Add-on workloads: indexes with the component their image (or `app` label) names.
@@ -182,6 +242,29 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
             }
         }
     }
+    for (oi, object) in inv.objects.iter().enumerate() {
+        if object.kind != "Ingress"
+            || !matches!(object.group(), "networking.k8s.io" | "extensions")
+            || INGRESS_AUTH_ANNOTATIONS
+                .iter()
+                .any(|a| object.annotations.contains_key(*a))
+        {
+            continue;
+        }
+        let ns = object.namespace.as_deref().unwrap_or("default");
+        for (backend_path, name) in ingress_backends(&object.node) {
+            if services.iter().any(|&si| {
+                let s = &inv.services[si];
+                s.namespace == ns && s.name == name
+            }) {
+                out.push(Exposure::Ingress {
+                    object: oi,
+                    backend_path,
+                    service: name,
+                });
+            }
+        }
+    }
     out
 }
 
@@ -251,6 +334,15 @@ pub fn describe(inv: &Inventory, e: &Exposure) -> String {
             format!(
                 "VirtualService {}/{} routes Gateway {gateway} to `{host}`, and no AuthorizationPolicy at that gateway requires an authenticated user",
                 vs.namespace, vs.name
+            )
+        }
+        Exposure::Ingress {
+            object, service, ..
+        } => {
+            let o = inv.object(*object);
+            format!(
+                "Ingress {} sends requests to Service `{service}` and has no authentication annotation (nginx auth-url / auth-type)",
+                o.qualified_name()
             )
         }
     }
