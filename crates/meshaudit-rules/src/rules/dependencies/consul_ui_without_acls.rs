@@ -95,7 +95,7 @@ fn read_config_maps(inv: &Inventory, namespace: &str) -> Settings {
             if key.ends_with(".hcl") {
                 // HCL: read the two settings textually (`ui_config { enabled = true }`, `acl { enabled = true }`).
                 let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-                if compact.contains("ui_config{enabled=true") || compact.contains("ui=true") {
+                if hcl_block_enabled(&compact, "ui_config") || compact.contains("ui=true") {
                     s.ui.get_or_insert((
                         cm.object,
                         object.location_of(&[Step::Key("data"), Step::Key(key)]),
@@ -103,7 +103,7 @@ fn read_config_maps(inv: &Inventory, namespace: &str) -> Settings {
                         format!("ConfigMap {}/{} {key}: UI enabled", cm.namespace, cm.name),
                     ));
                 }
-                if compact.contains("acl{enabled=true") || compact.contains("acl={enabled=true") {
+                if hcl_block_enabled(&compact, "acl") {
                     s.acl_enabled = true;
                 }
                 continue;
@@ -134,6 +134,38 @@ fn read_config_maps(inv: &Inventory, namespace: &str) -> Settings {
         }
     }
     s
+}
+
+/// Whether HCL text (whitespace removed) has a block `name { ... enabled = true ... }` (or
+/// `name = { ... }`), whatever the order of the block's settings.
+fn hcl_block_enabled(compact: &str, name: &str) -> bool {
+    let mut rest = compact;
+    while let Some(i) = rest.find(name) {
+        let after = &rest[i + name.len()..];
+        let preceded_ok = i == 0
+            || !rest.as_bytes()[i - 1].is_ascii_alphanumeric() && rest.as_bytes()[i - 1] != b'_';
+        let body = after.strip_prefix('{').or_else(|| after.strip_prefix("={"));
+        if let (true, Some(body)) = (preceded_ok, body) {
+            // The block ends at its matching brace.
+            let mut depth = 1;
+            let end = body
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map_or(body.len(), |(j, _)| j);
+            if body[..end].contains("enabled=true") {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
 }
 
 /// The command and args of container `ci` of workload `w`, joined.
@@ -242,5 +274,29 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             f.severity = Severity::Critical;
         }
         out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hcl_block_enabled;
+
+    #[test]
+    fn hcl_blocks_are_read_whatever_the_order() {
+        let c = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        assert!(hcl_block_enabled(
+            &c("acl {\n default_policy = \"deny\"\n enabled = true\n}"),
+            "acl"
+        ));
+        assert!(hcl_block_enabled(&c("acl = { enabled = true }"), "acl"));
+        assert!(!hcl_block_enabled(
+            &c("acl { enabled = false }\nui_config { enabled = true }"),
+            "acl"
+        ));
+        assert!(hcl_block_enabled(
+            &c("acl { enabled = false }\nui_config { enabled = true }"),
+            "ui_config"
+        ));
+        assert!(!hcl_block_enabled(&c("oacl { enabled = true }"), "acl"));
     }
 }

@@ -26,8 +26,9 @@ pub static RULE: Rule = Rule {
 
 `configPatches` of an `EnvoyFilter` that:
 
-- run **Lua** (`envoy.filters.http.lua`): code executed by the proxy on every request; `medium`,
-  `high` when the filter applies mesh-wide (root namespace, no selector) or at gateways;
+- run **Lua** (`envoy.filters.http.lua`): code executed by the proxy on every request, outside
+  Istio's validation; `medium` when the filter applies mesh-wide (root namespace, no selector) or
+  at gateways, `low` otherwise;
 - add an **`ext_authz`** filter whose authorization server is not a Service or ServiceEntry in the
   input (`high`: every request's headers, often credentials, go to an unknown host, and it decides
   access), or that is reached over plain `http://` outside the cluster; `failure_mode_allow:
@@ -280,10 +281,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             if let Some(value) = value {
                 if mentions_lua(value) {
+                    // Lua is code the mesh's own administrators wrote, not a flaw by itself:
+                    // its reach decides how much review it needs.
                     let sev = if mesh_wide || at_gateway {
-                        Severity::High
-                    } else {
                         Severity::Medium
+                    } else {
+                        Severity::Low
                     };
                     problems.push((
                         sev,
