@@ -2,8 +2,13 @@
 //! add-ons in them, and the version each one runs (from its tag, or labels when the tag says
 //! nothing).
 
+use std::collections::{HashMap, HashSet};
+
 use meshaudit_model::k8s::Workload;
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, Node, ObjectId, Step};
+
+use crate::finding::{Finding, ResourceRef};
+use crate::rule::Rule;
 
 use crate::advisories::Version;
 
@@ -190,7 +195,14 @@ pub enum VersionSource {
 /// One recognised component in one container of a workload.
 #[derive(Debug, Clone)]
 pub struct Instance {
+    /// The workload the finding names: the pod template's owner (for a pod whose controller is
+    /// in the input, that controller).
     pub workload: usize,
+    /// The object `path` points into: the workload's own object, or the pod that shows an
+    /// injected container.
+    pub object: ObjectId,
+    /// What distinguishes this container in fingerprints (stable across pod restarts).
+    pub key: String,
     pub component: Component,
     pub image: String,
     pub version: Option<Version>,
@@ -204,6 +216,24 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Whether the container is in the workload's own pod template (not only in one of its pods).
+    pub fn in_template(&self, inv: &Inventory) -> bool {
+        self.object == inv.workloads[self.workload].object
+    }
+
+    /// A finding about this container: located at its image (or annotation) where the input
+    /// writes it, naming the owning workload.
+    pub fn finding(&self, inv: &Inventory, rule: &'static Rule, message: String) -> Finding {
+        let object = inv.object(self.object);
+        let mut f = Finding::new(rule, self.object, object, &self.path, message);
+        let owner = inv.workloads[self.workload].object;
+        if owner != self.object {
+            f = f.resource(ResourceRef::of(inv.object(owner)));
+            f.object = Some(owner);
+        }
+        f
+    }
+
     /// `docker.io/istio/pilot:1.22.0 (version 1.22.0)` — what the evidence says it runs.
     pub fn describe(&self) -> String {
         match (&self.version, &self.source) {
@@ -315,15 +345,18 @@ pub fn instances(inv: &Inventory) -> Vec<Instance> {
                         _ => (None, None, VersionSource::Tag),
                     },
                 };
+                let place = format!("{field}[{ci}] `{}`", c.name);
                 out.push(Instance {
                     workload: wi,
+                    object: w.object,
+                    key: place.clone(),
                     component,
                     image: image.to_owned(),
                     version,
                     channel,
                     source,
                     path,
-                    place: format!("{field}[{ci}] `{}`", c.name),
+                    place,
                 });
             }
         }
@@ -345,6 +378,8 @@ pub fn instances(inv: &Inventory) -> Vec<Instance> {
                 };
                 out.push(Instance {
                     workload: wi,
+                    object: w.object,
+                    key: format!("annotation {PROXY_IMAGE_ANNOTATION}"),
                     component: Component::IstioProxy,
                     image: image.clone(),
                     version,
@@ -356,7 +391,129 @@ pub fn instances(inv: &Inventory) -> Vec<Instance> {
             }
         }
     }
+    pod_instances(inv, &mut out);
     out
+}
+
+/// Containers seen only in pods whose controller is in the input: ingest folds such pods into
+/// their owner's workload, but a sidecar injected at admission exists only in the pod. One
+/// instance per owner, container and image (replicas say the same thing).
+fn pod_instances(inv: &Inventory, out: &mut Vec<Instance>) {
+    let workload_objects: HashSet<ObjectId> = inv.workloads.iter().map(|w| w.object).collect();
+    let by_name: HashMap<(&str, &str, &str), usize> = inv
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| ((w.namespace.as_str(), w.kind.as_str(), w.name.as_str()), i))
+        .collect();
+    let objects: HashMap<(&str, &str, &str), ObjectId> = inv
+        .objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o.kind.as_str(), "ReplicaSet" | "Job"))
+        .map(|(i, o)| {
+            (
+                (
+                    o.namespace.as_deref().unwrap_or(""),
+                    o.kind.as_str(),
+                    o.name.as_str(),
+                ),
+                i,
+            )
+        })
+        .collect();
+    let controller = |node: &Node| -> Option<(String, String)> {
+        node.at(&[Step::Key("metadata"), Step::Key("ownerReferences")])
+            .and_then(Node::as_seq)?
+            .iter()
+            .find(|r| {
+                matches!(
+                    r.get("controller").map(|c| &c.value),
+                    Some(meshaudit_model::Value::Bool(true))
+                )
+            })
+            .and_then(|r| {
+                Some((
+                    r.get("kind")?.as_str()?.to_owned(),
+                    r.get("name")?.as_str()?.to_owned(),
+                ))
+            })
+    };
+    let mut seen: HashSet<(usize, String, String)> = HashSet::new();
+    for (oid, pod) in inv.objects.iter().enumerate() {
+        if pod.kind != "Pod" || !pod.group().is_empty() || workload_objects.contains(&oid) {
+            continue;
+        }
+        let ns = pod.namespace.as_deref().unwrap_or("");
+        let Some((kind, name)) = controller(&pod.node) else {
+            continue;
+        };
+        // The controller itself, or (ReplicaSet → Deployment, Job → CronJob) its controller.
+        let owner = by_name
+            .get(&(ns, kind.as_str(), name.as_str()))
+            .copied()
+            .or_else(|| {
+                let mid = *objects.get(&(ns, kind.as_str(), name.as_str()))?;
+                let (k2, n2) = controller(&inv.object(mid).node)?;
+                by_name.get(&(ns, k2.as_str(), n2.as_str())).copied()
+            });
+        let Some(wi) = owner else { continue };
+        let w = &inv.workloads[wi];
+        for field in ["initContainers", "containers"] {
+            let Some(list) = pod
+                .node
+                .at(&[Step::Key("spec"), Step::Key(field)])
+                .and_then(Node::as_seq)
+            else {
+                continue;
+            };
+            for (ci, c) in list.iter().enumerate() {
+                let cname = c.get("name").and_then(Node::as_str).unwrap_or("");
+                let Some(image) = c.get("image").and_then(Node::as_str) else {
+                    continue;
+                };
+                if field == "initContainers" && matches!(cname, "istio-init" | "istio-validation") {
+                    continue;
+                }
+                // Already in the owner's template: reported there.
+                if w.all_containers()
+                    .any(|t| t.name == cname && t.image.as_deref() == Some(image))
+                {
+                    continue;
+                }
+                let Some(r) = ImageRef::parse(image) else {
+                    continue;
+                };
+                let Some(component) = Component::of_image(&r, cname) else {
+                    continue;
+                };
+                if !seen.insert((wi, cname.to_owned(), image.to_owned())) {
+                    continue;
+                }
+                let (version, channel) = match r.tag.and_then(version_of) {
+                    Some((v, ch)) => (Some(v), ch),
+                    None => (None, None),
+                };
+                out.push(Instance {
+                    workload: wi,
+                    object: oid,
+                    key: format!("pods {field} `{cname}`"),
+                    component,
+                    image: image.to_owned(),
+                    version,
+                    channel,
+                    source: VersionSource::Tag,
+                    path: vec![
+                        Step::Key("spec"),
+                        Step::Key(field),
+                        Step::Index(ci),
+                        Step::Key("image"),
+                    ],
+                    place: format!("{field}[{ci}] `{cname}` of Pod {}", pod.name),
+                });
+            }
+        }
+    }
 }
 
 /// A proxy container added next to an application (its labels describe the application).

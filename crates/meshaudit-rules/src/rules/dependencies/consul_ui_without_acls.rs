@@ -193,7 +193,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let mut seen_namespaces = std::collections::BTreeSet::new();
     for inst in instances(inv) {
-        if inst.component != Component::Consul {
+        if inst.component != Component::Consul || !inst.in_template(inv) {
             continue;
         }
         let Some(Step::Index(ci)) = inst.path.get(inst.path.len().saturating_sub(2)).copied()

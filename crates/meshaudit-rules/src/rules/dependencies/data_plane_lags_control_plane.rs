@@ -29,7 +29,8 @@ pub static RULE: Rule = Rule {
     doc: r#"
 ## What it detects
 
-Istio proxies (the `istio-proxy` container of Pods as `kubectl get pods -o yaml` prints them, a
+Istio proxies (the `istio-proxy` container of Pods as `kubectl get pods -o yaml` prints them —
+reported on their Deployment or other controller when it is in the input — a
 gateway Deployment's `proxyv2` image, or the `sidecar.istio.io/proxyImage` annotation) whose
 release differs from istiod's for the same revision (`istio.io/rev` of the proxy's pod, the
 revision recorded by the injector, or its namespace's label; `default` otherwise). When the input
@@ -189,11 +190,7 @@ fn lag_finding(
     let inv = ctx.inventory;
     let w = &inv.workloads[proxy.workload];
     let object = inv.object(w.object);
-    let mut f = Finding::new(
-        &RULE,
-        w.object,
-        object,
-        &proxy.path,
+    let mut f = proxy.finding(inv, &RULE,
         format!(
             "{} {}: its {} runs {pv}, {what}: the control plane runs {cv}",
             w.kind,
@@ -201,7 +198,7 @@ fn lag_finding(
             proxy.component.as_str()
         ),
     )
-    .key(format!("{}:lag", proxy.place))
+    .key(format!("{}:lag", proxy.key))
     .evidence(format!("proxy, {}: {}", proxy.place, proxy.describe()))
     .evidence(format!(
         "control plane, {} {}: {}",

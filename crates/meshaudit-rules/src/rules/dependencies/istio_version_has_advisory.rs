@@ -28,8 +28,10 @@ pub static RULE: Rule = Rule {
 
 A container whose image is an Istio component — istiod (`pilot`), a proxy (`proxyv2`: sidecars
 in Pods, gateway Deployments, or the `sidecar.istio.io/proxyImage` annotation) or the CNI agent
-(`install-cni`) — running a release that an Istio security bulletin lists as affected. One finding
-per container, on its `image` field, with one evidence line per bulletin: its ID, CVEs, severity,
+(`install-cni`) — running a release that an Istio security bulletin lists as affected. A sidecar
+injected into the pods of a Deployment (or other controller) that is also in the input, as
+`kubectl get deploy,rs,pods -o yaml` prints them, is reported on that Deployment, located at the
+first pod's image, once for all its replicas. One finding per container, on its `image` field, with one evidence line per bulletin: its ID, CVEs, severity,
 the affected range, the fixed releases, and when the bulletin says a mesh is exposed. The finding
 takes the severity of the worst bulletin that applies.
 
@@ -190,22 +192,21 @@ fn finding(
         .max()
         .unwrap_or(Severity::Info);
     let ids: Vec<&str> = applied.iter().map(|a| a.advisory.id.as_str()).collect();
-    let mut f = Finding::new(
-        &RULE,
-        w.object,
-        object,
-        &inst.path,
-        format!(
-            "{} {} runs {} {version}, affected by {} Istio security bulletin(s): {}",
-            w.kind,
-            object.qualified_name(),
-            inst.component.as_str(),
-            applied.len(),
-            ids.join(", ")
-        ),
-    )
-    .key(format!("{}:{}", inst.place, inst.component.as_str()))
-    .evidence(format!("{}: {}", inst.place, inst.describe()));
+    let mut f = inst
+        .finding(
+            inv,
+            &RULE,
+            format!(
+                "{} {} runs {} {version}, affected by {} Istio security bulletin(s): {}",
+                w.kind,
+                object.qualified_name(),
+                inst.component.as_str(),
+                applied.len(),
+                ids.join(", ")
+            ),
+        )
+        .key(format!("{}:{}", inst.key, inst.component.as_str()))
+        .evidence(format!("{}: {}", inst.place, inst.describe()));
     f.severity = worst;
     for a in applied {
         let b = a.advisory;
@@ -288,6 +289,22 @@ fn finding(
             config_only.join(", ")
         )
     };
+    let target_text = target.as_ref().map_or_else(
+        || {
+            format!(
+                "a supported minor release (a bulletin listed has no fix in the {} line)",
+                version.minor_line()
+            )
+        },
+        |t| format!("{t} or later"),
+    );
+    if !inst.in_template(inv) {
+        // A sidecar injected at admission: the injector decides the image, a restart applies it.
+        return f.remediation(format!(
+            "Make sure the sidecar injector (istiod of this revision) runs {target_text}, then restart {} so its pods are injected with a fixed proxy.{also}",
+            workload_label(inv, inst.workload)
+        ));
+    }
     f.remediation(match target {
         Some(t) => format!(
             "Upgrade {} in {} to {t} or later (the fixed release of its {} line for every bulletin listed), then restart the workloads it serves.{also}",

@@ -77,7 +77,7 @@ fn accepts_everything(pattern: &str) -> bool {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for inst in instances(inv) {
-        if inst.component != Component::LinkerdVizWeb {
+        if inst.component != Component::LinkerdVizWeb || !inst.in_template(inv) {
             continue;
         }
         let w = &inv.workloads[inst.workload];

@@ -159,11 +159,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let w = &inv.workloads[inst.workload];
         let object = inv.object(w.object);
         if let Some(pre) = &version.pre {
-            let mut f = Finding::new(
-                &RULE,
-                w.object,
-                object,
-                &inst.path,
+            let mut f = inst.finding(inv, &RULE,
                 format!(
                     "{} {} runs {} {version}, a pre-release build (`{pre}`) that gets no security patches",
                     w.kind,
@@ -171,7 +167,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     inst.component.as_str()
                 ),
             )
-            .key(format!("{}:pre-release", inst.place))
+            .key(format!("{}:pre-release", inst.key))
             .evidence(format!("{}: {}", inst.place, inst.describe()))
             .remediation(format!(
                 "Run a released, supported Istio version in {} instead of a pre-release build.",
@@ -198,11 +194,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             format!("on {eol}")
         };
         out.push(
-            Finding::new(
-                &RULE,
-                w.object,
-                object,
-                &inst.path,
+            inst.finding(inv, &RULE,
                 format!(
                     "{} {} runs {} {version}: Istio {} reached end of life {when} and gets no more security fixes",
                     w.kind,
@@ -211,7 +203,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     version.minor_line()
                 ),
             )
-            .key(format!("{}:end-of-life", inst.place))
+            .key(format!("{}:end-of-life", inst.key))
             .evidence(format!("{}: {}", inst.place, inst.describe()))
             .evidence(format!(
                 "Istio supports a minor release until 6 weeks after the N+2 minor release; support dates taken {} from https://istio.io/latest/docs/releases/supported-releases/",
@@ -238,11 +230,7 @@ fn linkerd_stable(ctx: &Context<'_>, inst: &super::common::Instance, out: &mut V
     let w = &inv.workloads[inst.workload];
     let object = inv.object(w.object);
     out.push(
-        Finding::new(
-            &RULE,
-            w.object,
-            object,
-            &inst.path,
+        inst.finding(inv, &RULE,
             format!(
                 "{} {} runs {} stable-{version}: Linkerd's open-source stable channel ended with stable-{} ({}), so this release gets no further open-source fixes",
                 w.kind,
@@ -252,7 +240,7 @@ fn linkerd_stable(ctx: &Context<'_>, inst: &super::common::Instance, out: &mut V
                 data.open_source_stable_ended
             ),
         )
-        .key(format!("{}:end-of-life", inst.place))
+        .key(format!("{}:end-of-life", inst.key))
         .evidence(format!("{}: {}", inst.place, inst.describe()))
         .evidence(format!(
             "since Linkerd 2.15 the project publishes edge releases; stable releases come from vendors (data taken {})",
