@@ -12,7 +12,7 @@ use super::exposure::{describe, exposures};
 pub static RULE: Rule = Rule {
     code: "DEP009",
     name: "consul-ui-without-acls",
-    title: "Consul UI is served while ACLs are disabled",
+    title: "Consul UI is served without ACLs that deny anonymous requests",
     category: Category::Dependencies,
     severity: Severity::High,
     meshes: &[Mesh::Consul],
@@ -30,8 +30,10 @@ pub static RULE: Rule = Rule {
 Consul servers (workloads running a `hashicorp/consul` image as `agent -server`, or named
 `*server*`) with the web UI on — `"ui": true` or `ui_config { enabled = true }` in a server
 configuration held in a ConfigMap of their namespace (JSON, YAML or HCL), or a `-ui` flag in the
-container's command or args — while no configuration in that namespace enables ACLs (`acl.enabled:
-true`, as consul-k8s renders it when `global.acls.manageSystemACLs` is on). `high`; `critical`
+container's command or args — while no configuration in that namespace enables ACLs with a
+default deny policy (`acl.enabled: true` and `acl.default_policy: deny`, as consul-k8s renders
+them when `global.acls.manageSystemACLs` is on). ACLs enabled with `default_policy` left at
+Consul's default, `allow`, do not count: requests without a token are still allowed. `high`; `critical`
 when the servers are also published outside the cluster (a LoadBalancer/NodePort Service such as
 consul-k8s' `ui.service.type: LoadBalancer`, or a Gateway route without authentication).
 
@@ -76,7 +78,10 @@ turn the UI off where ACLs cannot be enabled; keep the UI Service on `ClusterIP`
 struct Settings {
     /// The ConfigMap, where the setting is written, its data key, and a line of evidence.
     ui: Option<(ObjectId, Location, String, String)>,
-    acl_enabled: bool,
+    /// ACLs on with `default_policy = "deny"`: anonymous requests are refused.
+    acl_deny: bool,
+    /// ACLs on but `default_policy` left at Consul's default (`allow`) or set to it.
+    acl_allow: bool,
 }
 
 fn truthy(n: &Node) -> bool {
@@ -104,7 +109,11 @@ fn read_config_maps(inv: &Inventory, namespace: &str) -> Settings {
                     ));
                 }
                 if hcl_block_enabled(&compact, "acl") {
-                    s.acl_enabled = true;
+                    if compact.contains("default_policy=\"deny\"") {
+                        s.acl_deny = true;
+                    } else {
+                        s.acl_allow = true;
+                    }
                 }
                 continue;
             }
@@ -129,7 +138,14 @@ fn read_config_maps(inv: &Inventory, namespace: &str) -> Settings {
                 .at(&[Step::Key("acl"), Step::Key("enabled")])
                 .is_some_and(truthy)
             {
-                s.acl_enabled = true;
+                let policy = root
+                    .at(&[Step::Key("acl"), Step::Key("default_policy")])
+                    .and_then(Node::as_str);
+                if policy.is_some_and(|p| p.eq_ignore_ascii_case("deny")) {
+                    s.acl_deny = true;
+                } else {
+                    s.acl_allow = true;
+                }
             }
         }
     }
@@ -213,10 +229,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let ui_flag = cmd
             .split_whitespace()
             .any(|t| t == "-ui" || t == "--ui" || t == "-ui=true");
-        let acl_flag = cmd.contains("acl") && cmd.contains("enabled") && cmd.contains("true");
-        if settings.acl_enabled || acl_flag {
+        // ACL settings passed inline (`-hcl='acl { enabled = true default_policy = "deny" }'`).
+        let compact_cmd: String = cmd
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '\\')
+            .collect();
+        let acl_flag = hcl_block_enabled(&compact_cmd, "acl")
+            && compact_cmd.contains("default_policy=\"deny\"");
+        if settings.acl_deny || acl_flag {
             continue;
         }
+        let acl_state = if settings.acl_allow {
+            "ACLs are enabled with default_policy allow (Consul's default), so requests without a token are allowed"
+        } else {
+            "no configuration there enables ACLs"
+        };
         let object_id;
         let mut f;
         if let Some((id, location, key, why)) = &settings.ui {
@@ -229,7 +256,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 object,
                 &path,
                 format!(
-                    "ConfigMap {} enables the Consul UI for the servers of namespace `{}` while no configuration there enables ACLs: the UI and HTTP API trust every request",
+                    "ConfigMap {} enables the Consul UI for the servers of namespace `{}` while {acl_state}: the UI and HTTP API trust every request",
                     object.qualified_name(),
                     w.namespace
                 ),
@@ -246,7 +273,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 object,
                 &inst.path,
                 format!(
-                    "{} {} runs Consul servers with -ui while no configuration in namespace `{}` enables ACLs: the UI and HTTP API trust every request",
+                    "{} {} runs Consul servers with -ui in namespace `{}` while {acl_state}: the UI and HTTP API trust every request",
                     w.kind,
                     object.qualified_name(),
                     w.namespace
@@ -260,7 +287,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         f = f
             .evidence(format!("Consul servers: {} ({})", workload_label(inv, inst.workload), inst.describe()))
             .evidence(format!(
-                "no ConfigMap in `{}` sets acl.enabled: true, and the servers' command sets no ACL configuration",
+                "no ConfigMap in `{}` sets acl.enabled: true with default_policy deny, and the servers' command sets no such ACL configuration",
                 w.namespace
             ))
             .remediation(
