@@ -28,12 +28,16 @@ pub static RULE: Rule = Rule {
 
 A container whose image is an Istio component — istiod (`pilot`), a proxy (`proxyv2`: sidecars
 in Pods, gateway Deployments, or the `sidecar.istio.io/proxyImage` annotation) or the CNI agent
-(`install-cni`) — running a release that an Istio security bulletin lists as affected. A sidecar
-injected into the pods of a Deployment (or other controller) that is also in the input, as
-`kubectl get deploy,rs,pods -o yaml` prints them, is reported on that Deployment, located at the
-first pod's image, once for all its replicas. One finding per container, on its `image` field, with one evidence line per bulletin: its ID, CVEs, severity,
-the affected range, the fixed releases, and when the bulletin says a mesh is exposed. The finding
-takes the severity of the worst bulletin that applies.
+(`install-cni`) — running a release that an Istio security bulletin lists as affected. One
+finding per container, on its `image` field, with one evidence line per bulletin: its ID, CVEs,
+severity, the affected range, the fixed releases, and when the bulletin says a mesh is exposed.
+The finding takes the severity of the worst bulletin that applies. Bulletins about the proxy
+(Envoy) are also reported on istiod of the same release, saying so: its injector gives new pods
+the proxy of its own release unless the injection template names another image.
+
+A sidecar injected into the pods of a Deployment (or other controller) that is also in the input,
+as `kubectl get deploy,rs,pods -o yaml` prints them, is reported on that Deployment, located at
+the first pod's image, once for all its replicas.
 
 Versions are read from the image tag (`1.22.0`, `1.22.0-distroless`, `1.23.0-beta.1`, custom
 registries such as `registry.corp/mirrors/istio/pilot:1.22.0`, a tag before a digest); when the
@@ -140,11 +144,22 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         let mut applied: Vec<Applied<'_>> = Vec::new();
         for (a, a_parts) in db.bulletins.iter().zip(&parts) {
-            if !a_parts.contains(&part) || !a.affects(version) {
+            // istiod's release also decides the proxy its injector puts into new pods
+            // (proxyv2 of the same release, unless the injection template says otherwise), so
+            // proxy bulletins of that release concern it too.
+            let via_injection = part == Part::ControlPlane
+                && !a_parts.contains(&Part::ControlPlane)
+                && a_parts.contains(&Part::Proxy);
+            if !(a_parts.contains(&part) || via_injection) || !a.affects(version) {
                 continue;
             }
-            let mut severity = to_severity(a);
             let mut conditions = Vec::new();
+            if via_injection {
+                conditions.push(format!(
+                    "a proxy flaw: it reaches the sidecars and gateways this istiod injects (proxyv2 {version} by default)"
+                ));
+            }
+            let mut severity = to_severity(a);
             let mut met = true;
             for c in &a.checks {
                 let (ok, line) = condition_cache
