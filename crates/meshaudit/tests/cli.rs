@@ -959,12 +959,18 @@ fn advisories_file_replaces_the_bundled_database() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report = json(&out);
-    let f = findings(&report)
-        .iter()
-        .find(|f| f["rule"] == "DEP001")
-        .expect("the file's bulletin applies to the 1.30.4 gateway");
+    let dep001 = |name: &str| {
+        findings(&report)
+            .iter()
+            .find(|f| f["rule"] == "DEP001" && f["resource"]["name"] == name)
+            .unwrap_or_else(|| panic!("the file's bulletin applies to {name} (1.30.4)"))
+            .clone()
+    };
+    // The gateway's proxy, and istiod, whose injector hands that proxy to new pods.
+    let istiod = dep001("istiod");
+    assert!(istiod["evidence"].to_string().contains("proxy flaw"));
+    let f = dep001("istio-ingressgateway");
     assert_eq!(f["severity"], "critical");
-    assert_eq!(f["resource"]["name"], "istio-ingressgateway");
     let evidence = f["evidence"].to_string();
     assert!(evidence.contains("ISTIO-SECURITY-2027-001") && evidence.contains("CVE-2027-0001"));
     assert!(evidence.contains("taken 2027-01-15"), "{evidence}");
