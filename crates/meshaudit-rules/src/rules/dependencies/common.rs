@@ -558,6 +558,28 @@ pub fn workload_label(inv: &Inventory, w: usize) -> String {
     format!("{} {}/{}", w.kind, w.namespace, w.name)
 }
 
+/// A URL as findings may print it: without user information (`user:token@`) or query string,
+/// where credentials sometimes travel.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let redacted_query = if url.contains('?') { "?…" } else { "" };
+    match scheme {
+        Some(s) => format!("{s}://{authority}{path}{redacted_query}"),
+        None => format!("{authority}{path}{redacted_query}"),
+    }
+}
+
 /// A YAML or JSON document held in a ConfigMap value (`data.<key>`), parsed with positions in
 /// the user's file: lines as in the file, columns shifted by the block's indentation.
 pub struct Embedded {
@@ -604,6 +626,16 @@ pub fn embedded_document(object: &meshaudit_model::Object, key: &str) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_credentials() {
+        assert_eq!(
+            redact_url("https://user:s3cret@plugins.example.com/f.wasm?token=abc"),
+            "https://plugins.example.com/f.wasm?…"
+        );
+        assert_eq!(redact_url("oci://ghcr.io/x/y:v1"), "oci://ghcr.io/x/y:v1");
+        assert_eq!(redact_url("authz.example.net"), "authz.example.net");
+    }
 
     #[test]
     fn image_references_come_apart() {

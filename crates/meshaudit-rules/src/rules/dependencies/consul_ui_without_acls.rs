@@ -280,7 +280,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ),
             )
             .key("ui")
-            .evidence(format!("command: {cmd}"));
+            // Only the flag: commands can carry keys and tokens (`-encrypt=...`).
+            .evidence("the container's command or args pass -ui");
         } else {
             continue;
         }

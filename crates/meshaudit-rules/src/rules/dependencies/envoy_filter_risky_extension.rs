@@ -8,6 +8,8 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
+use super::common::redact_url;
+
 pub static RULE: Rule = Rule {
     code: "DEP004",
     name: "envoy-filter-risky-extension",
@@ -312,8 +314,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     // The same host often appears as a URI and as a cluster name.
                     targets.sort_by(|a, b| host_of(a).cmp(host_of(b)).then(b.len().cmp(&a.len())));
                     targets.dedup_by(|a, b| host_of(a) == host_of(b));
-                    for target in targets {
-                        let host = host_of(&target);
+                    for raw_target in targets {
+                        let host = host_of(&raw_target);
+                        let target = redact_url(&raw_target);
                         let plain_external =
                             target.starts_with("http://") && !host.contains(".svc");
                         if !known_host(inv, host, &ef.namespace) {

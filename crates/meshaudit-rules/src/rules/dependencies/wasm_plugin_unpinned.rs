@@ -6,6 +6,8 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
+use super::common::redact_url;
+
 pub static RULE: Rule = Rule {
     code: "DEP005",
     name: "wasm-plugin-unpinned",
@@ -116,7 +118,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             format!("WasmPlugin {}/{} {what}", p.namespace, p.name),
         )
         .key("url")
-        .evidence(format!("url: {url}"))
+        .evidence(format!("url: {}", redact_url(url)))
         .evidence(match &p.spec.sha256 {
             Some(s) if !s.trim().is_empty() => format!("sha256: {s}"),
             _ => "sha256: not set".to_owned(),
