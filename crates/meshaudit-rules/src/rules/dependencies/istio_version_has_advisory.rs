@@ -348,3 +348,111 @@ fn upgrade_target(version: &Version, applied: &[&Applied<'_>]) -> Option<Version
     }
     target
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use meshaudit_ingest::{ingest, SourceText};
+
+    use super::*;
+    use crate::advisories::AdvisoryDb;
+
+    const GATEWAY: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: gw}}
+  template:
+    metadata: {labels: {istio: gw}}
+    spec:
+      containers:
+      - name: istio-proxy
+        image: docker.io/istio/proxyv2:TAG
+";
+
+    const ENVOY_FILTER: &str = "---
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: f, namespace: istio-system}
+spec:
+  configPatches: []
+";
+
+    fn bulletin(affected: &str, fixed: &str, extra: &str) -> String {
+        format!(
+            r#"{{"id": "B", "severity": "High", "component": "envoy", "affected": [{affected}], "fixed": [{fixed}]{extra}}}"#
+        )
+    }
+
+    /// Findings of this rule on `yaml` with a database of one bulletin.
+    fn run(yaml: &str, bulletin: &str) -> Vec<Finding> {
+        let db = AdvisoryDb::parse(&format!(r#"{{"bulletins": [{bulletin}]}}"#)).unwrap();
+        let ingested = ingest(&[SourceText {
+            path: Arc::from("t.yaml"),
+            text: yaml.to_owned(),
+        }]);
+        assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+        let mut ctx = Context::new(&ingested.inventory, 0);
+        ctx.advisories = &db;
+        let mut out = Vec::new();
+        check(&ctx, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_floating_tag_is_affected_only_by_bulletins_covering_its_whole_minor() {
+        let floating = GATEWAY.replace("TAG", "1.22");
+        let every_patch = bulletin(
+            r#"{"introduced": "0", "before": "1.23.0"}"#,
+            r#""1.23.0""#,
+            "",
+        );
+        assert_eq!(run(&floating, &every_patch).len(), 1);
+        let fixed_in_line = bulletin(
+            r#"{"introduced": "1.22.0", "last_affected": "1.22.4"}"#,
+            r#""1.22.5""#,
+            "",
+        );
+        assert!(run(&floating, &fixed_in_line).is_empty());
+        // The same bulletin applies to a pinned patch inside the range, with its fix.
+        let pinned = run(&GATEWAY.replace("TAG", "1.22.3"), &fixed_in_line);
+        assert_eq!(pinned.len(), 1);
+        assert!(
+            pinned[0].remediation.contains("1.22.5"),
+            "{}",
+            pinned[0].remediation
+        );
+    }
+
+    #[test]
+    fn an_unmet_condition_lowers_a_versioned_bulletin_and_hides_a_configuration_one() {
+        let yaml = GATEWAY.replace("TAG", "1.22.3");
+        let conditional = bulletin(
+            r#"{"introduced": "1.22.0", "last_affected": "1.22.4"}"#,
+            r#""1.22.5""#,
+            r#", "checks": ["envoyfilter"]"#,
+        );
+        assert_eq!(run(&yaml, &conditional)[0].severity, Severity::Low);
+        let with_filter = format!("{yaml}{ENVOY_FILTER}");
+        assert_eq!(run(&with_filter, &conditional)[0].severity, Severity::High);
+
+        let config_only = bulletin(
+            r#"{"introduced": "1.6.0"}"#,
+            "",
+            r#", "checks": ["envoyfilter"]"#,
+        );
+        assert!(run(&yaml, &config_only).is_empty());
+        assert_eq!(run(&with_filter, &config_only)[0].severity, Severity::High);
+        // Without a condition meshaudit can check, a configuration-only bulletin is information.
+        let unchecked = bulletin(r#"{"introduced": "1.6.0"}"#, "", "");
+        assert_eq!(run(&yaml, &unchecked)[0].severity, Severity::Info);
+    }
+
+    #[test]
+    fn a_digest_without_tag_or_label_is_not_reported() {
+        let yaml = GATEWAY.replace("proxyv2:TAG", "proxyv2@sha256:0123");
+        let every = bulletin(r#"{"introduced": "0", "before": "9.0.0"}"#, "", "");
+        assert!(run(&yaml, &every).is_empty());
+    }
+}
