@@ -116,19 +116,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let Some(cv) = &cp.version else { continue };
-        let behind = pv.minors_behind(cv);
-        let (severity, what) = if behind >= 2 {
-            (Severity::Medium, format!("{behind} minor releases behind istiod, outside Istio's supported skew (at most one)"))
-        } else if behind < 0 {
-            (Severity::Medium, "ahead of istiod, which Istio does not support (the data plane may not be newer than the control plane)".to_owned())
-        } else if behind == 1 {
-            (Severity::Low, "one minor release behind istiod (supported, but without the newer release's fixes)".to_owned())
-        } else if pv < cv && pv.patch.is_some() {
-            (
-                Severity::Info,
-                "an older patch release than istiod".to_owned(),
-            )
-        } else {
+        let Some((severity, what)) = istio_skew(pv, cv) else {
             continue;
         };
         out.push(lag_finding(
@@ -174,6 +162,36 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             out.push(lag_finding(ctx, proxy, cp, pv, cv, severity, &what, None));
         }
     }
+}
+
+/// How an Istio proxy release `pv` stands against its istiod release `cv`, per Istio's skew
+/// policy (control plane at most one minor ahead, never behind); `None` when they agree.
+fn istio_skew(pv: &Version, cv: &Version) -> Option<(Severity, String)> {
+    let behind = pv.minors_behind(cv);
+    Some(if behind >= 2 {
+        (
+            Severity::Medium,
+            format!("{behind} minor releases behind istiod, outside Istio's supported skew (at most one)"),
+        )
+    } else if behind < 0 {
+        (
+            Severity::Medium,
+            "ahead of istiod, which Istio does not support (the data plane may not be newer than the control plane)".to_owned(),
+        )
+    } else if behind == 1 {
+        (
+            Severity::Low,
+            "one minor release behind istiod (supported, but without the newer release's fixes)"
+                .to_owned(),
+        )
+    } else if pv < cv && pv.patch.is_some() {
+        (
+            Severity::Info,
+            "an older patch release than istiod".to_owned(),
+        )
+    } else {
+        return None;
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -222,4 +240,28 @@ fn lag_finding(
     }
     f.severity = severity;
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skew(p: &str, c: &str) -> Option<Severity> {
+        istio_skew(&Version::parse(p).unwrap(), &Version::parse(c).unwrap()).map(|(s, _)| s)
+    }
+
+    #[test]
+    fn skew_follows_istio_policy() {
+        assert_eq!(skew("1.30.4", "1.30.4"), None);
+        assert_eq!(skew("1.30.4-distroless", "1.30.4"), None);
+        assert_eq!(skew("1.30.1", "1.30.4"), Some(Severity::Info));
+        assert_eq!(skew("1.29.7", "1.30.4"), Some(Severity::Low));
+        assert_eq!(skew("1.28.9", "1.30.0"), Some(Severity::Medium));
+        // Newer data plane than control plane: unsupported, even by one minor.
+        assert_eq!(skew("1.31.0", "1.30.4"), Some(Severity::Medium));
+        // A newer patch of the same minor is not a skew.
+        assert_eq!(skew("1.30.5", "1.30.4"), None);
+        // Floating proxy tag of the same minor: nothing to say.
+        assert_eq!(skew("1.30", "1.30.4"), None);
+    }
 }
