@@ -37,6 +37,9 @@ label — that is reachable from outside the cluster:
 - a Kubernetes `Ingress` sends a path to its Service and carries no authentication annotation
   (ingress-nginx `auth-url`, `auth-type`, `auth-tls-verify-client`); the finding points at the
   backend;
+- a Gateway API `HTTPRoute` sends requests to its Service and no AuthorizationPolicy attached to
+  the parent Gateway (`targetRefs`, or a selector on `gateway.networking.k8s.io/gateway-name`)
+  requires an authenticated user; the finding points at the `backendRefs` entry;
 - a VirtualService bound to an Istio Gateway routes to its Service, and no AuthorizationPolicy
   applying at that gateway's proxies requires an authenticated user (an ALLOW policy whose every
   rule needs `requestPrincipals` or a `request.auth.*` condition, a DENY on
@@ -186,6 +189,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     steps(route_path),
                     format!("{}:{gateway}", route_path.join(".")),
                 ),
+                Exposure::HttpRoute {
+                    object,
+                    backend_path,
+                    gateway,
+                    ..
+                } => (
+                    *object,
+                    steps(backend_path),
+                    format!("{}:{gateway}", backend_path.join(".")),
+                ),
                 Exposure::Ingress {
                     object,
                     backend_path,
@@ -222,6 +235,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Exposure::Service { .. } => format!(
                     "Make the Service ClusterIP and use `kubectl port-forward` / `istioctl dashboard`, or publish {} only behind authentication.",
                     component.as_str()
+                ),
+                Exposure::HttpRoute { gateway, .. } => format!(
+                    "Require an authenticated user at Gateway {gateway} (an AuthorizationPolicy with targetRefs to the Gateway requiring requestPrincipals, or action CUSTOM with an OIDC proxy), or remove the route."
                 ),
                 Exposure::Ingress { .. } => format!(
                     "Put authentication in front of {} on the Ingress (an OAuth2/OIDC proxy through nginx.ingress.kubernetes.io/auth-url, or the controller's equivalent), or remove the rule.",

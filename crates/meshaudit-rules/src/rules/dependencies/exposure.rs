@@ -2,7 +2,7 @@
 //! selecting it, and Istio Gateway routes to its Service without end-user authentication at the
 //! gateway.
 
-use meshaudit_model::istio::AuthorizationAction;
+use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, Typed};
 use meshaudit_model::selector::map_selects;
 use meshaudit_model::{Inventory, Node, Step};
 
@@ -21,6 +21,14 @@ pub enum Exposure {
         virtual_service: usize,
         route_path: Vec<String>,
         host: String,
+        gateway: String,
+    },
+    /// A Gateway API HTTPRoute (`objects[object]`) attached to a Gateway sends requests to its
+    /// Service, and no AuthorizationPolicy at that Gateway requires a user.
+    HttpRoute {
+        object: usize,
+        backend_path: Vec<String>,
+        service: String,
         gateway: String,
     },
     /// A Kubernetes Ingress (`objects[object]`) sends a path to its Service, with no
@@ -142,8 +150,35 @@ fn host_names(host: &str, namespace: &str, name: &str, service_ns: &str) -> bool
         || host == format!("{name}.{service_ns}.svc.cluster.local")
 }
 
+/// Whether an AuthorizationPolicy requires an authenticated end user for what it selects
+/// (CUSTOM external authorization, an ALLOW whose every rule needs a request principal or a
+/// `request.auth.*` condition, or a DENY on `notRequestPrincipals`).
+fn requires_user(p: &Typed<AuthorizationPolicySpec>) -> bool {
+    match p.spec.action {
+        AuthorizationAction::Custom => true,
+        AuthorizationAction::Allow => {
+            !p.spec.rules().is_empty()
+                && p.spec.rules().iter().all(|r| {
+                    r.from.iter().any(|f| {
+                        f.source
+                            .as_ref()
+                            .is_some_and(|s| !s.request_principals.is_empty())
+                    }) || r.when.iter().any(|c| c.key.starts_with("request.auth."))
+                })
+        }
+        AuthorizationAction::Deny => p.spec.rules().iter().any(|r| {
+            r.from.iter().any(|f| {
+                f.source
+                    .as_ref()
+                    .is_some_and(|s| !s.not_request_principals.is_empty())
+            })
+        }),
+        AuthorizationAction::Audit => false,
+    }
+}
+
 /// Whether an AuthorizationPolicy applying at one of `gateway_workloads` requires an
-/// authenticated end user (CUSTOM external authorization, or rules on request principals).
+/// authenticated end user.
 fn gateway_requires_user(ctx: &Context<'_>, gateway_workloads: &[usize]) -> bool {
     let inv = ctx.inventory;
     let root = inv.istio.root_namespace();
@@ -156,30 +191,30 @@ fn gateway_requires_user(ctx: &Context<'_>, gateway_workloads: &[usize]) -> bool
                     .as_ref()
                     .is_none_or(|s| s.matches(&w.labels))
         });
-        if !applies {
+        applies && requires_user(p)
+    })
+}
+
+/// Whether an AuthorizationPolicy attached to the Gateway API Gateway `namespace/name` (by
+/// `targetRef(s)`, or by selecting the `gateway.networking.k8s.io/gateway-name` label Istio puts
+/// on the gateway's pods) requires an authenticated end user.
+fn gateway_api_requires_user(inv: &Inventory, namespace: &str, name: &str) -> bool {
+    inv.istio.authorization_policies.iter().any(|p| {
+        if p.namespace != namespace {
             return false;
         }
-        match p.spec.action {
-            AuthorizationAction::Custom => true,
-            AuthorizationAction::Allow => {
-                !p.spec.rules().is_empty()
-                    && p.spec.rules().iter().all(|r| {
-                        r.from.iter().any(|f| {
-                            f.source
-                                .as_ref()
-                                .is_some_and(|s| !s.request_principals.is_empty())
-                        }) || r.when.iter().any(|c| c.key.starts_with("request.auth."))
-                    })
-            }
-            AuthorizationAction::Deny => p.spec.rules().iter().any(|r| {
-                r.from.iter().any(|f| {
-                    f.source
-                        .as_ref()
-                        .is_some_and(|s| !s.not_request_principals.is_empty())
-                })
-            }),
-            AuthorizationAction::Audit => false,
-        }
+        let by_ref = p
+            .spec
+            .target_ref
+            .iter()
+            .chain(&p.spec.target_refs)
+            .any(|t| t.kind == "Gateway" && t.name == name);
+        let by_label = p.spec.selector.as_ref().is_some_and(|s| {
+            s.match_labels
+                .get("gateway.networking.k8s.io/gateway-name")
+                .is_some_and(|v| v == name)
+        });
+        (by_ref || by_label) && requires_user(p)
     })
 }
 
@@ -243,6 +278,10 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
         }
     }
     for (oi, object) in inv.objects.iter().enumerate() {
+        if object.kind == "HTTPRoute" && object.group() == "gateway.networking.k8s.io" {
+            http_route_exposures(inv, oi, &services, &mut out);
+            continue;
+        }
         if object.kind != "Ingress"
             || !matches!(object.group(), "networking.k8s.io" | "extensions")
             || INGRESS_AUTH_ANNOTATIONS
@@ -266,6 +305,77 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
         }
     }
     out
+}
+
+/// HTTPRoute `objects[oi]`: backends that are one of `services`, for each parent Gateway that
+/// no AuthorizationPolicy protects with end-user authentication.
+fn http_route_exposures(inv: &Inventory, oi: usize, services: &[usize], out: &mut Vec<Exposure>) {
+    let route = inv.object(oi);
+    let ns = route.namespace.as_deref().unwrap_or("default");
+    let node = &route.node;
+    let parents: Vec<(String, String)> = node
+        .at(&[Step::Key("spec"), Step::Key("parentRefs")])
+        .and_then(Node::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|p| {
+            p.get("kind")
+                .and_then(Node::as_str)
+                .is_none_or(|k| k == "Gateway")
+        })
+        .filter_map(|p| {
+            let name = p.get("name")?.as_str()?.to_owned();
+            let pns = p
+                .get("namespace")
+                .and_then(Node::as_str)
+                .unwrap_or(ns)
+                .to_owned();
+            Some((pns, name))
+        })
+        .collect();
+    let rules = node
+        .at(&[Step::Key("spec"), Step::Key("rules")])
+        .and_then(Node::as_seq)
+        .unwrap_or(&[]);
+    for (ri, r) in rules.iter().enumerate() {
+        let refs = r.get("backendRefs").and_then(Node::as_seq).unwrap_or(&[]);
+        for (bi, b) in refs.iter().enumerate() {
+            if b.get("kind")
+                .and_then(Node::as_str)
+                .is_some_and(|k| k != "Service")
+            {
+                continue;
+            }
+            let Some(name) = b.get("name").and_then(Node::as_str) else {
+                continue;
+            };
+            let bns = b.get("namespace").and_then(Node::as_str).unwrap_or(ns);
+            if !services.iter().any(|&si| {
+                let s = &inv.services[si];
+                s.namespace == bns && s.name == name
+            }) {
+                continue;
+            }
+            for (gns, gname) in &parents {
+                if gateway_api_requires_user(inv, gns, gname) {
+                    continue;
+                }
+                out.push(Exposure::HttpRoute {
+                    object: oi,
+                    backend_path: vec![
+                        "spec".into(),
+                        "rules".into(),
+                        ri.to_string(),
+                        "backendRefs".into(),
+                        bi.to_string(),
+                        "name".into(),
+                    ],
+                    service: name.to_owned(),
+                    gateway: format!("{gns}/{gname}"),
+                });
+            }
+        }
+    }
 }
 
 /// `(path, host)` of every `route[].destination.host` under `spec.http|tcp|tls`.
@@ -336,6 +446,15 @@ pub fn describe(inv: &Inventory, e: &Exposure) -> String {
                 vs.namespace, vs.name
             )
         }
+        Exposure::HttpRoute {
+            object,
+            service,
+            gateway,
+            ..
+        } => format!(
+            "HTTPRoute {} sends requests from Gateway {gateway} to Service `{service}`, and no AuthorizationPolicy attached to that Gateway requires an authenticated user",
+            inv.object(*object).qualified_name()
+        ),
         Exposure::Ingress {
             object, service, ..
         } => {
