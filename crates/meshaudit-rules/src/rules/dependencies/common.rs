@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::{Inventory, Node, ObjectId, Step};
 
-use crate::finding::{Finding, ResourceRef};
+use crate::finding::{Finding, Mesh, ResourceRef};
 use crate::rule::Rule;
 
 use crate::advisories::Version;
@@ -130,6 +130,28 @@ impl Component {
         )
     }
 
+    /// The mesh a finding about this component is about (add-ons of no particular mesh:
+    /// Kubernetes).
+    pub fn mesh(self) -> Mesh {
+        match self {
+            Component::IstioPilot
+            | Component::IstioProxy
+            | Component::IstioCni
+            | Component::Ztunnel
+            | Component::Kiali => Mesh::Istio,
+            Component::LinkerdController
+            | Component::LinkerdProxy
+            | Component::LinkerdPolicyController
+            | Component::LinkerdVizWeb => Mesh::Linkerd,
+            Component::Consul | Component::ConsulK8s | Component::ConsulDataplane => Mesh::Consul,
+            Component::Envoy
+            | Component::Grafana
+            | Component::Prometheus
+            | Component::Jaeger
+            | Component::Zipkin => Mesh::Kubernetes,
+        }
+    }
+
     pub fn is_linkerd(self) -> bool {
         matches!(
             self,
@@ -226,6 +248,7 @@ impl Instance {
     pub fn finding(&self, inv: &Inventory, rule: &'static Rule, message: String) -> Finding {
         let object = inv.object(self.object);
         let mut f = Finding::new(rule, self.object, object, &self.path, message);
+        f.mesh = self.component.mesh();
         let owner = inv.workloads[self.workload].object;
         if owner != self.object {
             f = f.resource(ResourceRef::of(inv.object(owner)));

@@ -250,6 +250,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if let Some(x) = extra {
                 f = f.evidence(x);
             }
+            f.mesh = component.mesh();
             f.severity = severity;
             out.push(f);
         }
