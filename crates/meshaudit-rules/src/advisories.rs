@@ -387,6 +387,8 @@ pub enum Check {
     AuthzPrincipalsWithoutStrict,
     /// A VirtualService bound to the `mesh` gateway names a host of another namespace.
     VirtualserviceMeshGatewayForeignHost,
+    /// The mesh config defines a Datadog tracing provider.
+    DatadogTracer,
 }
 
 impl Check {
@@ -406,6 +408,7 @@ impl Check {
             Check::VirtualserviceMeshGatewayForeignHost => {
                 "a VirtualService bound to the mesh gateway names another namespace's host"
             }
+            Check::DatadogTracer => "the mesh config traces to Datadog",
         }
     }
 }

@@ -2,9 +2,9 @@
 //! the input meets it, with the resource that shows it.
 
 use meshaudit_model::istio::MtlsMode;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, Node, Step};
 
-use super::common::{instances, Component};
+use super::common::{embedded_document, instances, Component};
 use crate::advisories::Check;
 
 /// Whether the input meets `check`, and a line of evidence saying why.
@@ -107,6 +107,7 @@ pub fn evaluate(inv: &Inventory, check: Check) -> (bool, String) {
                 )
             }))
         }
+        Check::DatadogTracer => found(datadog_tracer(inv)),
         Check::VirtualserviceMeshGatewayForeignHost => {
             found(istio.virtual_services.iter().find_map(|vs| {
                 if !vs.spec.gateways.iter().any(|g| g == "mesh") {
@@ -130,6 +131,42 @@ pub fn evaluate(inv: &Inventory, check: Check) -> (bool, String) {
     }
 }
 
+/// A Datadog tracing provider in the mesh config (`extensionProviders[].datadog`, or the older
+/// `defaultConfig.tracing.datadog`).
+fn datadog_tracer(inv: &Inventory) -> Option<String> {
+    let source = inv.istio.mesh_config.as_ref()?;
+    let object = inv.object(source.object);
+    let doc = embedded_document(object, "mesh")?;
+    let provider = doc
+        .root
+        .get("extensionProviders")
+        .and_then(Node::as_seq)
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("datadog").is_some())
+        .map(|p| {
+            format!(
+                "extensionProviders `{}` in ConfigMap {}",
+                p.get("name").and_then(Node::as_str).unwrap_or("?"),
+                object.qualified_name()
+            )
+        });
+    provider.or_else(|| {
+        doc.root
+            .at(&[
+                Step::Key("defaultConfig"),
+                Step::Key("tracing"),
+                Step::Key("datadog"),
+            ])
+            .map(|_| {
+                format!(
+                    "defaultConfig.tracing.datadog in ConfigMap {}",
+                    object.qualified_name()
+                )
+            })
+    })
+}
+
 fn negate(check: Check) -> &'static str {
     match check {
         Check::Envoyfilter => "no EnvoyFilter",
@@ -146,5 +183,75 @@ fn negate(check: Check) -> &'static str {
         Check::VirtualserviceMeshGatewayForeignHost => {
             "no VirtualService bound to the mesh gateway for another namespace's host"
         }
+        Check::DatadogTracer => "no Datadog tracing provider in the mesh config",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use meshaudit_ingest::{ingest, SourceText};
+
+    use super::*;
+
+    fn inventory(yaml: &str) -> Inventory {
+        let ingested = ingest(&[SourceText {
+            path: Arc::from("t.yaml"),
+            text: yaml.to_owned(),
+        }]);
+        assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+        ingested.inventory
+    }
+
+    #[test]
+    fn datadog_tracing_is_read_from_the_mesh_config() {
+        let with = inventory(
+            "apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    extensionProviders:
+    - name: dd
+      datadog: {service: datadog-agent.datadog.svc.cluster.local, port: 8126}
+",
+        );
+        let (met, why) = evaluate(&with, Check::DatadogTracer);
+        assert!(met, "{why}");
+        assert!(why.contains("`dd`"), "{why}");
+        let without = inventory(
+            "apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    extensionProviders:
+    - name: otel
+      opentelemetry: {service: otel.observability.svc.cluster.local, port: 4317}
+",
+        );
+        assert!(!evaluate(&without, Check::DatadogTracer).0);
+    }
+
+    #[test]
+    fn peer_identity_policies_matter_only_without_mesh_wide_strict() {
+        let policy = "apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: p, namespace: shop}
+spec:
+  rules:
+  - from:
+    - source: {namespaces: [orders]}
+";
+        let strict = "---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+";
+        assert!(evaluate(&inventory(policy), Check::AuthzPrincipalsWithoutStrict).0);
+        let hardened = inventory(&format!("{policy}{strict}"));
+        assert!(!evaluate(&hardened, Check::AuthzPrincipalsWithoutStrict).0);
     }
 }

@@ -52,7 +52,7 @@ newer file of the same format instead.
 
 Some bulletins only matter with some configuration. Where the database names a condition
 meshaudit can check (an EnvoyFilter, Lua, a RequestAuthentication, Kiali, `AUTO_PASSTHROUGH`
-gateways...), a version-range bulletin whose condition the input does not meet is lowered to
+gateways, a Datadog tracer...), a version-range bulletin whose condition the input does not meet is lowered to
 `low` and says so; a configuration-only bulletin (no fixed release) is reported only when the
 condition is met, and at `info` when it has no condition meshaudit can check. The input may not be
 the whole cluster: "not met" means "not in what was scanned".
