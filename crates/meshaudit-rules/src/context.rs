@@ -3,6 +3,8 @@ use std::sync::OnceLock;
 use meshaudit_engine::Graph;
 use meshaudit_model::Inventory;
 
+use crate::advisories::AdvisoryDb;
+
 /// What a rule reads: the inventory, the effective-policy graph built from it, and the time
 /// "now" (fixed in tests, so certificate ages and snapshots do not drift).
 pub struct Context<'a> {
@@ -13,6 +15,9 @@ pub struct Context<'a> {
     pub now: i64,
     /// When certificate expiry becomes a finding, and how severe.
     pub expiry: ExpiryThresholds,
+    /// Security bulletins component versions are matched against (the bundled database unless
+    /// `--advisories` names another file).
+    pub advisories: &'a AdvisoryDb,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -42,6 +47,7 @@ impl<'a> Context<'a> {
             graph: OnceLock::new(),
             now,
             expiry: ExpiryThresholds::default(),
+            advisories: AdvisoryDb::bundled(),
         }
     }
 

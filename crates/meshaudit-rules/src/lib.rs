@@ -1,6 +1,7 @@
 //! meshaudit's rules: the finding model, one file per rule under `rules/<category>/`, the
 //! registry of stable codes, rule docs as data, and the selection of what to report.
 
+pub mod advisories;
 pub mod baseline;
 pub mod context;
 pub mod finding;

@@ -5,7 +5,8 @@ use std::sync::LazyLock;
 
 use crate::rule::Rule;
 use crate::rules::{
-    admission, authentication, authorization, certificates, encryption, network_policy,
+    admission, authentication, authorization, certificates, dependencies, encryption,
+    network_policy,
 };
 
 pub static RULES: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
@@ -13,6 +14,7 @@ pub static RULES: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         authentication::RULES,
         authorization::RULES,
         certificates::RULES,
+        dependencies::RULES,
         encryption::RULES,
         network_policy::RULES,
         admission::RULES,

@@ -189,6 +189,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
+    /// Match component versions against the Istio security bulletins in FILE instead of the
+    /// bundled database (same JSON format as crates/meshaudit-rules/data/istio-advisories.json).
+    #[arg(long, value_name = "FILE")]
+    pub advisories: Option<PathBuf>,
+
     /// Group text output by severity or by resource.
     #[arg(long, value_enum, default_value_t = GroupByArg::Severity)]
     pub group_by: GroupByArg,

@@ -17,6 +17,7 @@ use meshaudit_ingest::{ingest, read_sources, Ingested};
 use meshaudit_model::InputError;
 use meshaudit_report::text::{GroupBy, TextOptions};
 use meshaudit_report::{render, Format, ScanReport};
+use meshaudit_rules::advisories::AdvisoryDb;
 use meshaudit_rules::baseline::Baseline;
 use meshaudit_rules::selection::validate_selector;
 use meshaudit_rules::{analyze, Context, Finding, Settings, Severity, RULES};
@@ -159,10 +160,18 @@ fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
         None => config.fail_on.unwrap_or(Some(Severity::High)),
     };
 
+    let advisories = match &args.advisories {
+        Some(path) => Some(load_advisories(path)?),
+        None => None,
+    };
+
     let scanned = read_inputs(&args.input);
     let inventory = &scanned.ingested.inventory;
     let mut ctx = Context::new(inventory, now());
     ctx.expiry = config.expiry;
+    if let Some(db) = &advisories {
+        ctx.advisories = db;
+    }
     let (findings, suppressed) = analyze(&ctx, &settings);
     let rules = settings.enabled_rules();
 
@@ -209,6 +218,22 @@ fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
     skip_drop(findings);
     skip_drop(scanned);
     Ok(code)
+}
+
+/// Reads an advisory database given with `--advisories`; a file that cannot be read or is not
+/// in the bundled format is a usage error naming the place of the mistake.
+fn load_advisories(path: &std::path::Path) -> anyhow::Result<AdvisoryDb> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the advisory database", path.display()))?;
+    AdvisoryDb::parse(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: not an advisory database: {}",
+            path.display(),
+            e.line,
+            e.column,
+            e.message
+        )
+    })
 }
 
 /// Leaves `value` for the operating system to reclaim when the process exits: freeing a large

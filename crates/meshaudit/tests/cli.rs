@@ -163,7 +163,7 @@ fn insecure_demo_finds_every_planted_problem() {
     assert!(report["errors"].as_array().unwrap().is_empty());
 }
 
-/// The network policy plants p–v of examples/README.md, each on its resource and line.
+/// The network policy plants N1–N7 of examples/README.md, each on its resource and line.
 #[test]
 fn insecure_demo_finds_the_network_policy_problems() {
     let out = run(&[
@@ -1052,4 +1052,155 @@ fn admission_problems_are_found_on_the_right_resources() {
         !findings(&app).iter().any(|f| f["category"] == "admission"),
         "{app}"
     );
+}
+
+#[test]
+fn insecure_demo_finds_the_dependency_problems() {
+    let out = run(&["scan", "examples/insecure-mesh", "--format", "json"]);
+    let report = json(&out);
+    let keys = finding_keys(&report);
+    // Ground truth: examples/README.md, "insecure-mesh: dependencies" (problems D1-D6).
+    let expected = [
+        key("DEP001", "Deployment", "istio-system/istio-egressgateway"),
+        key("DEP002", "Deployment", "istio-system/istio-egressgateway"),
+        key("DEP003", "Deployment", "istio-system/istio-egressgateway"),
+        key("DEP007", "ConfigMap", "istio-system/kiali"),
+        key("DEP006", "Service", "istio-system/grafana"),
+        key("DEP004", "EnvoyFilter", "frontend/web-ext-authz"),
+        key("DEP005", "WasmPlugin", "istio-system/bot-filter"),
+        key("DEP010", "ClusterRoleBinding", "developers-mesh-config"),
+    ];
+    for k in &expected {
+        assert!(keys.contains(k), "missing {k:?} in {keys:?}");
+    }
+    let find = |rule: &str, name: &str| {
+        findings(&report)
+            .iter()
+            .find(|f| f["rule"] == rule && f["resource"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {rule} on {name}"))
+            .clone()
+    };
+    // The vulnerable image is reported at the container's image field, with the bulletins.
+    let egress = find("DEP001", "istio-egressgateway");
+    assert_eq!(egress["severity"], "high");
+    assert_eq!(
+        egress["location"]["path"],
+        "examples/insecure-mesh/dependencies.yaml"
+    );
+    let evidence = egress["evidence"].to_string();
+    assert!(evidence.contains("ISTIO-SECURITY-2026-001"), "{evidence}");
+    assert!(evidence.contains("CVE-"), "{evidence}");
+    assert!(egress["remediation"].as_str().unwrap().contains("1.28."));
+    // Kiali is anonymous but not published outside the cluster: high, not critical.
+    assert_eq!(find("DEP007", "kiali")["severity"], "high");
+    // The current istiod and the 1.30.4 ingress gateway have no version finding of their own
+    // beyond configuration-only bulletins, and no lag or end of life.
+    for (rule, name) in [
+        ("DEP002", "istiod"),
+        ("DEP003", "istio-ingressgateway"),
+        ("DEP002", "istio-ingressgateway"),
+        ("DEP001", "istio-ingressgateway"),
+        ("DEP006", "kiali"),
+    ] {
+        assert!(
+            !findings(&report)
+                .iter()
+                .any(|f| f["rule"] == rule && f["resource"]["name"] == name),
+            "unexpected {rule} on {name}"
+        );
+    }
+}
+
+#[test]
+fn advisories_file_replaces_the_bundled_database() {
+    let dir = TempDir::new("advisories");
+    // A bulletin for the hardened mesh's own release, in the bundled format.
+    let db = dir.write(
+        "advisories.json",
+        r#"{
+  "schema": "mesh-auditor/istio-bulletins v1",
+  "taken": "2027-01-15",
+  "source": "test",
+  "bulletins": [
+    {
+      "id": "ISTIO-SECURITY-2027-001",
+      "title": "Example Envoy crash",
+      "cves": ["CVE-2027-0001"],
+      "severity": "Critical",
+      "affected": [{"raw": "1.30.0 to 1.30.4", "introduced": "1.30.0", "last_affected": "1.30.4"}],
+      "fixed": ["1.30.5"],
+      "component": "envoy"
+    }
+  ]
+}
+"#,
+    );
+    let out = run(&[
+        "scan",
+        "examples/hardened-mesh",
+        "--format",
+        "json",
+        "--advisories",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let dep001 = |name: &str| {
+        findings(&report)
+            .iter()
+            .find(|f| f["rule"] == "DEP001" && f["resource"]["name"] == name)
+            .unwrap_or_else(|| panic!("the file's bulletin applies to {name} (1.30.4)"))
+            .clone()
+    };
+    // The gateway's proxy, and istiod, whose injector hands that proxy to new pods.
+    let istiod = dep001("istiod");
+    assert!(istiod["evidence"].to_string().contains("proxy flaw"));
+    let f = dep001("istio-ingressgateway");
+    assert_eq!(f["severity"], "critical");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("ISTIO-SECURITY-2027-001") && evidence.contains("CVE-2027-0001"));
+    assert!(evidence.contains("taken 2027-01-15"), "{evidence}");
+    assert!(f["remediation"].as_str().unwrap().contains("1.30.5"));
+    // Without the file, the bundled bulletins say nothing about 1.30.4.
+    let bundled = json(&run(&[
+        "scan",
+        "examples/hardened-mesh",
+        "--format",
+        "json",
+    ]));
+    assert!(!findings(&bundled).iter().any(|f| f["rule"] == "DEP001"));
+
+    // A mistake in the file is a usage error naming the file, line and column.
+    let bad = dir.write(
+        "bad.json",
+        "{\n  \"bulletins\": [\n    {\"id\": \"X\", \"affected\": [{\"introduced\": \"1.x\"}]}\n  ]\n}\n",
+    );
+    let out = run(&[
+        "scan",
+        "examples/hardened-mesh",
+        "--advisories",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3:", bad.display()))
+            && stderr.contains("`1.x` is not a version"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    let missing = dir.0.join("missing.json");
+    let out = run(&[
+        "scan",
+        "examples/hardened-mesh",
+        "--advisories",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
 }
