@@ -210,6 +210,7 @@ fn insecure_demo_finds_the_network_policy_problems() {
             190,
             "medium",
         ),
+        ("NET009", "Deployment", "istio-system/istiod", 8, "high"),
     ];
     for (rule, kind, name, line, severity) in expected {
         assert!(
