@@ -603,77 +603,6 @@ fn controlled_objects(objects: &[Object]) -> HashSet<ObjectId> {
     out
 }
 
-#[cfg(test)]
-mod cert_manager_tests {
-    use std::sync::Arc;
-
-    use meshaudit_model::certmanager::IssuerType;
-
-    use crate::{ingest, SourceText};
-
-    const TEXT: &str = "apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: web, namespace: shop}
-spec:
-  secretName: web-tls
-  duration: 2160h
-  renewBefore: 1h30m
-  privateKey: {algorithm: ECDSA, size: 256, rotationPolicy: Always}
-  issuerRef: {name: shop-ca, kind: ClusterIssuer, group: cert-manager.io}
-  isCA: false
-  dnsNames: [web.example.com]
-  commonName: web.example.com
----
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: shop-ca}
-spec:
-  ca: {secretName: shop-ca-key-pair}
----
-apiVersion: cert-manager.io/v1
-kind: Issuer
-metadata: {name: bootstrap, namespace: shop}
-spec:
-  selfSigned: {}
----
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: bad, namespace: shop}
-spec:
-  secretName: bad-tls
-  duration: 90d
-";
-
-    #[test]
-    fn types_cert_manager_resources_and_locates_bad_durations() {
-        let ingested = ingest(&[SourceText {
-            path: Arc::from("cm.yaml"),
-            text: TEXT.to_owned(),
-        }]);
-        let cm = &ingested.inventory.cert_manager;
-        assert_eq!(cm.certificates.len(), 1);
-        let web = &cm.certificates[0];
-        assert_eq!(web.spec.secret_name, "web-tls");
-        assert_eq!(web.spec.duration.unwrap().secs(), 2160 * 3600);
-        assert_eq!(web.spec.renew_before.unwrap().secs(), 5400);
-        let key = web.spec.private_key.as_ref().unwrap();
-        assert_eq!(key.algorithm.as_deref(), Some("ECDSA"));
-        assert_eq!(key.size, Some(256));
-        assert_eq!(web.spec.dns_names, ["web.example.com"]);
-        assert_eq!(
-            cm.issuer_of(web).map(|i| i.spec.issuer_type()),
-            Some(IssuerType::Ca {
-                secret_name: "shop-ca-key-pair".into()
-            })
-        );
-        assert_eq!(cm.issuers[0].spec.issuer_type(), IssuerType::SelfSigned);
-        assert_eq!(ingested.errors.len(), 1, "{:?}", ingested.errors);
-        let e = &ingested.errors[0];
-        assert_eq!((e.line, e.column), (31, 13));
-        assert!(e.message.contains("spec.duration") && e.message.contains("90d"));
-    }
-}
-
 /// `spec.ingress[0].from[1]`
 fn render_steps(steps: &[Step<'_>]) -> String {
     let mut out = String::new();
@@ -791,4 +720,75 @@ fn network_policy_problems(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod cert_manager_tests {
+    use std::sync::Arc;
+
+    use meshaudit_model::certmanager::IssuerType;
+
+    use crate::{ingest, SourceText};
+
+    const TEXT: &str = "apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: web, namespace: shop}
+spec:
+  secretName: web-tls
+  duration: 2160h
+  renewBefore: 1h30m
+  privateKey: {algorithm: ECDSA, size: 256, rotationPolicy: Always}
+  issuerRef: {name: shop-ca, kind: ClusterIssuer, group: cert-manager.io}
+  isCA: false
+  dnsNames: [web.example.com]
+  commonName: web.example.com
+---
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: shop-ca}
+spec:
+  ca: {secretName: shop-ca-key-pair}
+---
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: bootstrap, namespace: shop}
+spec:
+  selfSigned: {}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: bad, namespace: shop}
+spec:
+  secretName: bad-tls
+  duration: 90d
+";
+
+    #[test]
+    fn types_cert_manager_resources_and_locates_bad_durations() {
+        let ingested = ingest(&[SourceText {
+            path: Arc::from("cm.yaml"),
+            text: TEXT.to_owned(),
+        }]);
+        let cm = &ingested.inventory.cert_manager;
+        assert_eq!(cm.certificates.len(), 1);
+        let web = &cm.certificates[0];
+        assert_eq!(web.spec.secret_name, "web-tls");
+        assert_eq!(web.spec.duration.unwrap().secs(), 2160 * 3600);
+        assert_eq!(web.spec.renew_before.unwrap().secs(), 5400);
+        let key = web.spec.private_key.as_ref().unwrap();
+        assert_eq!(key.algorithm.as_deref(), Some("ECDSA"));
+        assert_eq!(key.size, Some(256));
+        assert_eq!(web.spec.dns_names, ["web.example.com"]);
+        assert_eq!(
+            cm.issuer_of(web).map(|i| i.spec.issuer_type()),
+            Some(IssuerType::Ca {
+                secret_name: "shop-ca-key-pair".into()
+            })
+        );
+        assert_eq!(cm.issuers[0].spec.issuer_type(), IssuerType::SelfSigned);
+        assert_eq!(ingested.errors.len(), 1, "{:?}", ingested.errors);
+        let e = &ingested.errors[0];
+        assert_eq!((e.line, e.column), (31, 13));
+        assert!(e.message.contains("spec.duration") && e.message.contains("90d"));
+    }
 }
