@@ -278,7 +278,7 @@ impl Builder {
                                 format!(
                                     "NetworkPolicy {}: {}: {message}; the API server rejects this policy, so it is not audited",
                                     obj.qualified_name(),
-                                    render_steps(&steps)
+                                    meshaudit_model::node::render_path(&steps)
                                 ),
                             ));
                         }
@@ -598,23 +598,6 @@ fn controlled_objects(objects: &[Object]) -> HashSet<ObjectId> {
         });
         if controlled {
             out.insert(id);
-        }
-    }
-    out
-}
-
-/// `spec.ingress[0].from[1]`
-fn render_steps(steps: &[Step<'_>]) -> String {
-    let mut out = String::new();
-    for step in steps {
-        match step {
-            Step::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
         }
     }
     out

@@ -121,13 +121,7 @@ fn hbone_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for (policies, workloads) in blocked {
         let policy = &inv.network_policies[policies[0]];
         let object = inv.object(policy.object);
-        let names: Vec<String> = policies
-            .iter()
-            .map(|&p| {
-                let p = &inv.network_policies[p];
-                format!("{}/{}", p.namespace, p.name)
-            })
-            .collect();
+        let names = names(inv, &policies);
         let mut finding = Finding::new(
             &RULE,
             policy.object,
@@ -140,14 +134,14 @@ fn hbone_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 workloads.len()
             ),
         )
-        .key(format!("hbone:{}", names.join(",")));
+        .key(format!("hbone:{}", names));
         finding.severity = Severity::High;
         finding = finding
             .evidence(format!(
                 "blocked: {}",
                 super::common::list_workloads_qualified(inv, &workloads, 5)
             ))
-            .evidence(format!("isolated for ingress by: {}", names.join(", ")))
+            .evidence(format!("isolated for ingress by: {}", names))
             .evidence("ztunnel tunnels ambient traffic to port 15008 of the destination pod, and NetworkPolicy is enforced on that port")
             .remediation(format!(
                 "Admit TCP port {HBONE_PORT} (from the clients that call these workloads) in NetworkPolicy {}/{}, next to the application ports.",
@@ -193,13 +187,7 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         let policy = &inv.network_policies[first];
         let object = inv.object(policy.object);
-        let names: Vec<String> = policies
-            .iter()
-            .map(|&p| {
-                let p = &inv.network_policies[p];
-                format!("{}/{}", p.namespace, p.name)
-            })
-            .collect();
+        let names = names(inv, &policies);
         let mut finding = Finding::new(
             &RULE,
             policy.object,
@@ -214,14 +202,14 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 target.name
             ),
         )
-        .key(format!("istiod:{}", names.join(",")));
+        .key(format!("istiod:{}", names));
         finding.severity = Severity::High;
         finding = finding
             .evidence(format!(
                 "blocked: {}",
                 super::common::list_workloads_qualified(inv, &workloads, 5)
             ))
-            .evidence(format!("decided by: {}", names.join(", ")))
+            .evidence(format!("decided by: {}", names))
             .remediation(format!(
                 "Allow egress to istiod ({}/{}, port {XDS_PORT}) in the policies that isolate these workloads, and ingress on {XDS_PORT} at istiod.",
                 target.namespace, target.name
