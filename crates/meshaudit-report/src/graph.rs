@@ -476,11 +476,19 @@ pub fn explain(view: &GraphView<'_>) -> String {
         match (e.client, g.client) {
             (Client::Workload(_), Client::Workload(_)) => {}
             (Client::Workload(_), _) if g.namespace.is_some() => {
-                let _ = writeln!(
-                    out,
-                    "  client: evaluated with the meshed workloads of namespace {}, which has its own DestinationRule for the host and no policy of the server names it",
-                    g.namespace.as_deref().unwrap_or_default()
-                );
+                let line = match &g.peer {
+                    PeerIdentity::Known {
+                        namespace,
+                        service_account,
+                    } => format!(
+                        "evaluated with the meshed workloads that run as service account {service_account} of namespace {namespace}, an identity the server's policies name"
+                    ),
+                    _ => format!(
+                        "evaluated with the meshed workloads of namespace {}, which the server's policies name, or whose own DestinationRule for the host applies",
+                        g.namespace.as_deref().unwrap_or_default()
+                    ),
+                };
+                let _ = writeln!(out, "  client: {line}");
             }
             (Client::Workload(_), group) => {
                 let _ = writeln!(

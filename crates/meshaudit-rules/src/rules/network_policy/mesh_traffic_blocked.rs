@@ -119,7 +119,20 @@ fn hbone_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
     }
     for (policies, workloads) in blocked {
-        let policy = &inv.network_policies[policies[0]];
+        // The policy that admits something (the application's ports) but not HBONE is the one
+        // to fix; a bare default deny is only its backdrop.
+        let anchor = policies
+            .iter()
+            .copied()
+            .find(|&p| {
+                inv.network_policies[p]
+                    .spec
+                    .ingress
+                    .as_ref()
+                    .is_some_and(|rules| !rules.is_empty())
+            })
+            .unwrap_or(policies[0]);
+        let policy = &inv.network_policies[anchor];
         let object = inv.object(policy.object);
         let names = names(inv, &policies);
         let mut finding = Finding::new(

@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{is_gateway, list_workloads, rule_admits_everyone, Everyone};
+use super::common::{is_gateway, is_istiod, list_workloads, rule_admits_everyone, Everyone};
 
 pub static RULE: Rule = Rule {
     code: "NET005",
@@ -32,7 +32,8 @@ empty rule `- {}`), a peer `namespaceSelector: {}` with no or an empty `podSelec
 every namespace), or an `ipBlock` of `0.0.0.0/0` or `::/0` (every address, pods included, unless an
 exception takes out a whole private range). It is high when the rule also has no `ports`: the
 policy then isolates nothing for the pods it selects. Policies that select only mesh gateways,
-which exist to be reached from everywhere, are left out.
+which exist to be reached from everywhere, are left out, and so are rules that open only istiod's
+ports 15012 (xDS and CA over TLS, which every sidecar needs) and 15017 (its webhooks) to everyone.
 
 ## Why it matters
 
@@ -83,6 +84,23 @@ and their pods, and the ports they use:
     check,
 };
 
+/// istiod's ports every sidecar (15012, xDS and CA over TLS) and the API server (15017, the
+/// webhooks) must reach.
+const ISTIOD_PUBLIC_PORTS: [u16; 2] = [15012, 15017];
+
+fn only_istiod_public_ports(ports: Option<&[NetworkPolicyPort]>) -> bool {
+    let Some(ports) = ports.filter(|p| !p.is_empty()) else {
+        return false;
+    };
+    ports.iter().all(|p| {
+        p.end_port.is_none()
+            && p.port
+                .as_ref()
+                .and_then(|v| v.as_port())
+                .is_some_and(|n| ISTIOD_PUBLIC_PORTS.contains(&n))
+    })
+}
+
 fn ports_text(ports: Option<&[NetworkPolicyPort]>) -> Option<String> {
     let ports = ports.filter(|p| !p.is_empty())?;
     let listed: Vec<String> = ports
@@ -111,10 +129,17 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if !selected.is_empty() && selected.iter().all(|&w| is_gateway(ctx, w)) {
             continue;
         }
+        // istiod must be reachable by every sidecar on its xDS port and by the API server on
+        // its webhook port: a rule that opens only those to everyone is what NET009 asks for.
+        let istiod_only =
+            !selected.is_empty() && selected.iter().all(|&w| is_istiod(&inv.workloads[w]));
         for (r, rule) in policy.spec.ingress.iter().flatten().enumerate() {
             let Some(everyone) = rule_admits_everyone(rule) else {
                 continue;
             };
+            if istiod_only && only_istiod_public_ports(rule.ports.as_deref()) {
+                continue;
+            }
             let mut path = vec![Step::Key("spec"), Step::Key("ingress"), Step::Index(r)];
             let (what, outside) = match everyone {
                 Everyone::NoPeers => (

@@ -24,8 +24,8 @@ A NetworkPolicy whose `podSelector` matches none of the workloads the input has 
 `hostNetwork` pods, which NetworkPolicy does not isolate. It is reported only when the input holds
 workloads of that namespace, so scanning a folder of policies alone does not raise it. It is
 medium when a pod label of the namespace is close to the selector's value (a likely typo: the
-finding names it), low otherwise — the policy may be meant for pods deployed from other
-manifests.
+finding names it) or when it selects only `hostNetwork` pods, low otherwise — the policy may be
+meant for pods deployed from other manifests.
 
 ## Why it matters
 
@@ -99,6 +99,22 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             &[Step::Key("spec"), Step::Key("podSelector")],
             message,
         );
+        if !host_only.is_empty() {
+            // The intended pods are right there; they just run in the node's network.
+            out.push(
+                finding
+                    .evidence(format!(
+                        "selected, but hostNetwork: {}",
+                        super::common::list_workloads(inv, &host_only, 5)
+                    ))
+                    .evidence("common CNIs do not apply NetworkPolicy to pods in the node's network namespace")
+                    .remediation(format!(
+                        "Protect the hostNetwork pods selected by NetworkPolicy {}/{} with node-level firewalling (or a CNI host policy), or run them without hostNetwork.",
+                        policy.namespace, policy.name
+                    )),
+            );
+            continue;
+        }
         // Pod labels that share a key with the selector: a value close to the selector's is
         // the likely intended one (a typo), which makes the finding medium; without one the
         // policy may be meant for pods deployed from other manifests, so it is low.
