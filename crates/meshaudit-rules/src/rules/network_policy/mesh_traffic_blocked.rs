@@ -1,8 +1,8 @@
 //! NET010: NetworkPolicy blocks traffic the mesh needs or explicitly allows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use meshaudit_engine::authorization::Decision;
+use meshaudit_engine::authorization::{Decision, PeerIdentity};
 use meshaudit_engine::graph::Client;
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_engine::network_policy::NetVerdict;
@@ -261,17 +261,22 @@ fn names(inv: &meshaudit_model::Inventory, policies: &[usize]) -> String {
 fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
+    // Clients by identity and by namespace, to expand the groups policies name.
+    let mut by_identity: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (w, workload) in inv.workloads.iter().enumerate() {
+        by_identity
+            .entry((
+                workload.namespace.as_str(),
+                workload.service_account.as_str(),
+            ))
+            .or_default()
+            .push(w);
+    }
     // By (denial, server workload).
     let mut blocked: BTreeMap<(Denial, usize), Vec<Blocked>> = BTreeMap::new();
-    for client in 0..graph.workloads.len() {
-        let own = graph.own_ports(client);
-        for s in graph.treated_apart(client) {
-            if own.contains(&s) {
-                continue;
-            }
-            let server = &graph.servers[s];
-            let group = server.group_for(graph, Client::Workload(client));
-            // Only answers a policy gave this client by name (individually, or by its identity
+    for (s, server) in graph.servers.iter().enumerate() {
+        for group in &server.groups {
+            // Only answers a policy gave clients by name (individually, or by their identity
             // or namespace), not the catch-all groups.
             if std::ptr::eq(group, server.other_meshed())
                 || std::ptr::eq(group, server.other_unmeshed())
@@ -284,27 +289,55 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if authz.decision != Decision::Allowed || authz.decided_by.is_empty() {
                 continue;
             }
-            if graph.network_verdict(inv, Client::Workload(client), server) != NetVerdict::Denied {
-                continue;
+            // Groups of named clients hold clients of one namespace (`group.namespace`); a
+            // known identity narrows that to one service account. Membership is confirmed
+            // below, so a superset is fine.
+            let members: &[usize] = match (&group.client, &group.peer, &group.namespace) {
+                (Client::Workload(c), _, _) => std::slice::from_ref(c),
+                (
+                    _,
+                    PeerIdentity::Known {
+                        namespace,
+                        service_account,
+                    },
+                    _,
+                ) => by_identity
+                    .get(&(namespace.as_str(), service_account.as_str()))
+                    .map_or(&[], Vec::as_slice),
+                (_, _, Some(namespace)) => inv.workload_indexes_in(namespace),
+                _ => &[],
+            };
+            for &client in members {
+                // A member may still be answered elsewhere (individually, or past its proxy).
+                if client == server.workload
+                    || !std::ptr::eq(server.group_for(graph, Client::Workload(client)), group)
+                {
+                    continue;
+                }
+                if graph.network_verdict(inv, Client::Workload(client), server)
+                    != NetVerdict::Denied
+                {
+                    continue;
+                }
+                let network = graph.network(inv, Client::Workload(client), server);
+                let side = |d: Option<&meshaudit_engine::network_policy::DirectionDecision>| {
+                    d.filter(|d| d.verdict == NetVerdict::Denied)
+                        .map(|d| d.isolated_by.clone())
+                        .unwrap_or_default()
+                };
+                let denial = Denial {
+                    egress: side(network.egress.as_ref()),
+                    ingress: side(Some(&network.ingress)),
+                };
+                blocked
+                    .entry((denial, server.workload))
+                    .or_default()
+                    .push(Blocked {
+                        client,
+                        server: s,
+                        allowed_by: authz.decided_by.clone(),
+                    });
             }
-            let network = graph.network(inv, Client::Workload(client), server);
-            let side = |d: Option<&meshaudit_engine::network_policy::DirectionDecision>| {
-                d.filter(|d| d.verdict == NetVerdict::Denied)
-                    .map(|d| d.isolated_by.clone())
-                    .unwrap_or_default()
-            };
-            let denial = Denial {
-                egress: side(network.egress.as_ref()),
-                ingress: side(Some(&network.ingress)),
-            };
-            blocked
-                .entry((denial, server.workload))
-                .or_default()
-                .push(Blocked {
-                    client,
-                    server: s,
-                    allowed_by: authz.decided_by.clone(),
-                });
         }
     }
     for ((denial, server_workload), pairs) in blocked {
