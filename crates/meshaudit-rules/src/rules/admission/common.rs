@@ -414,6 +414,40 @@ pub fn namespaces_injected_by(inv: &Inventory, h: &Hook<'_>) -> Option<Vec<Strin
     known.then_some(out)
 }
 
+/// Workloads of the input that opt in to this injector on their own pod template (Linkerd's
+/// `linkerd.io/inject` annotation, Consul's `consul.hashicorp.com/connect-inject`, Istio's
+/// `sidecar.istio.io/inject` label or revision label) where their namespace does not ask for
+/// it as a whole, and whose pods the webhook is called for: the injector's exposure beyond
+/// [`namespaces_injected_by`]. Indexes into `inv.workloads`.
+pub fn workloads_opted_in_by(inv: &Inventory, h: &Hook<'_>) -> Vec<usize> {
+    let Some(product) = h.product else {
+        return Vec::new();
+    };
+    let plain = Labels::new();
+    let none = BTreeMap::new();
+    inv.workloads
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| {
+            if w.host_network {
+                return false;
+            }
+            let ns_labels = namespace_labels(inv, &w.namespace);
+            let ns_annotations = namespace_annotations(inv, &w.namespace);
+            h.selects(&ns_labels, &w.labels)
+                && asks_for(
+                    product,
+                    &ns_labels,
+                    ns_annotations,
+                    &w.labels,
+                    &w.annotations,
+                )
+                && !asks_for(product, &ns_labels, ns_annotations, &plain, &none)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Kubernetes' own namespaces.
 pub fn is_kubernetes_system(name: &str) -> bool {
     matches!(name, "kube-system" | "kube-public" | "kube-node-lease")

@@ -1,6 +1,9 @@
 //! ADM001: a mesh's sidecar injector webhook has `failurePolicy: Ignore`.
 
-use super::common::{hooks, namespaces_injected_by, Role};
+use super::common::{
+    hooks, namespaces_injected_by, workload_name, workloads_opted_in_by, Product, Role,
+    CONSUL_INJECT, LINKERD_INJECT,
+};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -30,8 +33,10 @@ was `Ignore`).
 
 Severity is `high`, and the evidence lists the namespaces of the input whose pods the webhook
 injects (its selectors, then the mesh's own opt-in: Istio's labels, Linkerd's `linkerd.io/inject`
-annotation, Consul's `consul.hashicorp.com/connect-inject` annotation); `medium` when the input's
-Namespace objects show that it injects none of them today.
+annotation, Consul's `consul.hashicorp.com/connect-inject` annotation) and the workloads that opt
+in on their own pod template (the same label or annotation on the pod, in a namespace that does
+not ask as a whole); `medium` when the input's Namespace objects show that it injects none of
+them today and no workload of the input opts in at pod level.
 
 ## Why it matters
 
@@ -76,6 +81,18 @@ namespaceSelector so the injector can always start.
     check,
 };
 
+/// Opted-in workloads named in the evidence; the rest are counted.
+const MAX_LISTED: usize = 10;
+
+/// How a pod asks the product's injector for its proxy.
+fn opt_in_marker(product: Product) -> String {
+    match product {
+        Product::Linkerd => format!("{LINKERD_INJECT}: enabled or ingress"),
+        Product::Consul => format!("{CONSUL_INJECT}: \"true\""),
+        _ => "sidecar.istio.io/inject: \"true\" or istio.io/rev".to_owned(),
+    }
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for h in hooks(inv) {
@@ -119,21 +136,38 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             h.describe()
         ));
         f.mesh = product.mesh();
-        // Exposure: the namespaces of the input whose pods it injects.
+        // Exposure: the namespaces of the input whose pods it injects, and the workloads that
+        // ask for its proxy on their own pod template.
+        let opted_in = workloads_opted_in_by(inv, &h);
         match namespaces_injected_by(inv, &h) {
-            Some(names) if names.is_empty() => {
+            Some(names) if names.is_empty() && opted_in.is_empty() => {
                 f.severity = Severity::Medium;
                 f = f.evidence(
-                    "no namespace in the input is injected by it today; any that is labelled for it later is exposed",
+                    "no namespace in the input is injected by it today and no workload opts in on its pod template; any that is labelled for it later is exposed",
                 );
             }
-            Some(names) => {
+            Some(names) if !names.is_empty() => {
                 f = f.evidence(format!(
                     "namespaces whose pods it injects: {}",
                     names.join(", ")
                 ));
             }
-            None => {}
+            _ => {}
+        }
+        if !opted_in.is_empty() {
+            let mut names: Vec<String> = opted_in
+                .iter()
+                .take(MAX_LISTED)
+                .map(|&w| workload_name(&inv.workloads[w]))
+                .collect();
+            if opted_in.len() > MAX_LISTED {
+                names.push(format!("and {} more", opted_in.len() - MAX_LISTED));
+            }
+            f = f.evidence(format!(
+                "workloads that opt in on their pod template ({}): {}",
+                opt_in_marker(product),
+                names.join(", ")
+            ));
         }
         out.push(f);
     }

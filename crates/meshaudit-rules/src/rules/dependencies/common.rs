@@ -2,6 +2,7 @@
 //! add-ons in them, and the version each one runs (from its tag, or labels when the tag says
 //! nothing).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use meshaudit_model::k8s::Workload;
@@ -626,6 +627,34 @@ impl Embedded {
     }
 }
 
+/// A protobuf field name as written in JSON/YAML, in its proto (snake_case) spelling. Envoy
+/// configuration in an EnvoyFilter `patch.value` and Istio's mesh config are protobuf JSON:
+/// Istio accepts both the proto name (`inline_code`) and the JSON name (`inlineCode`) of every
+/// field, so rules compare `proto_field(key)` with the snake_case name and match both.
+pub fn proto_field(key: &str) -> Cow<'_, str> {
+    if !key.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Cow::Borrowed(key);
+    }
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The value of protobuf field `field` (its snake_case name) of a map node, spelled either way.
+pub fn proto_get<'n>(node: &'n Node, field: &str) -> Option<&'n Node> {
+    node.as_map()?
+        .iter()
+        .find(|e| proto_field(e.key.as_str()) == field)
+        .map(|e| &e.value)
+}
+
 /// Parses `data.<key>` of a ConfigMap object; `None` when absent or unreadable (ingest has
 /// already read the ConfigMap itself).
 pub fn embedded_document(object: &meshaudit_model::Object, key: &str) -> Option<Embedded> {
@@ -649,6 +678,24 @@ pub fn embedded_document(object: &meshaudit_model::Object, key: &str) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proto_fields_match_in_either_spelling() {
+        assert_eq!(proto_field("inlineCode"), "inline_code");
+        assert_eq!(proto_field("inline_code"), "inline_code");
+        assert_eq!(
+            proto_field("requestHeadersToRemove"),
+            "request_headers_to_remove"
+        );
+        assert_eq!(proto_field("@type"), "@type");
+        let doc = meshaudit_ingest::yaml::parse_documents("extensionProviders: []\n", 1)
+            .0
+            .into_iter()
+            .find_map(|d| d.root)
+            .unwrap();
+        assert!(proto_get(&doc, "extension_providers").is_some());
+        assert!(proto_get(&doc, "default_config").is_none());
+    }
 
     #[test]
     fn urls_lose_credentials() {

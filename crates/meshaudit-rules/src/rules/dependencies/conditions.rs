@@ -2,9 +2,9 @@
 //! the input meets it, with the resource that shows it.
 
 use meshaudit_model::istio::MtlsMode;
-use meshaudit_model::{Inventory, Node, Step};
+use meshaudit_model::{Inventory, Node};
 
-use super::common::{embedded_document, instances, Component};
+use super::common::{embedded_document, instances, proto_get, Component};
 use crate::advisories::Check;
 
 /// Whether the input meets `check`, and a line of evidence saying why.
@@ -137,9 +137,8 @@ fn datadog_tracer(inv: &Inventory) -> Option<String> {
     let source = inv.istio.mesh_config.as_ref()?;
     let object = inv.object(source.object);
     let doc = embedded_document(object, "mesh")?;
-    let provider = doc
-        .root
-        .get("extensionProviders")
+    // The mesh config is protobuf YAML: `extensionProviders` or `extension_providers`.
+    let provider = proto_get(&doc.root, "extension_providers")
         .and_then(Node::as_seq)
         .into_iter()
         .flatten()
@@ -152,12 +151,9 @@ fn datadog_tracer(inv: &Inventory) -> Option<String> {
             )
         });
     provider.or_else(|| {
-        doc.root
-            .at(&[
-                Step::Key("defaultConfig"),
-                Step::Key("tracing"),
-                Step::Key("datadog"),
-            ])
+        proto_get(&doc.root, "default_config")
+            .and_then(|c| proto_get(c, "tracing"))
+            .and_then(|t| proto_get(t, "datadog"))
             .map(|_| {
                 format!(
                     "defaultConfig.tracing.datadog in ConfigMap {}",
@@ -232,6 +228,19 @@ data:
 ",
         );
         assert!(!evaluate(&without, Check::DatadogTracer).0);
+        let snake = inventory(
+            "apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    default_config:
+      tracing:
+        datadog: {address: datadog-agent.datadog:8126}
+",
+        );
+        let (met, why) = evaluate(&snake, Check::DatadogTracer);
+        assert!(met, "{why}");
     }
 
     #[test]

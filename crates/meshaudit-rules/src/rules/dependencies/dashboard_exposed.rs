@@ -44,7 +44,10 @@ label — that is reachable from outside the cluster:
   applying at that gateway's proxies requires an authenticated user (an ALLOW policy whose every
   rule needs `requestPrincipals` or a `request.auth.*` condition, a DENY on
   `notRequestPrincipals`, or `action: CUSTOM` external authorization). The finding points at the
-  route's `destination.host`.
+  route's `destination.host`. When the gateway's own Deployment is not in the input, policies
+  are matched against the labels the Gateway selects by: a policy in the Gateway's namespace or
+  the root namespace whose `selector.matchLabels` are a subset of the Gateway's `selector`
+  applies to those pods.
 
 `high`, except where the add-on's own login is known to be on: Kiali with a login strategy
 (not `anonymous`) and Grafana without anonymous access (`GF_AUTH_ANONYMOUS_ENABLED`, or

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::redact_url;
+use super::common::{proto_field, redact_url};
 
 pub static RULE: Rule = Rule {
     code: "DEP004",
@@ -44,6 +44,10 @@ pub static RULE: Rule = Rule {
 - remove security headers (`x-forwarded-client-cert`, `strict-transport-security`,
   `content-security-policy`, `x-frame-options`, `x-content-type-options`) through
   `*_headers_to_remove` or Lua code: `medium`.
+
+Envoy field names are read in both spellings Istio accepts in `patch.value`: the proto name
+(`failure_mode_allow`, `request_headers_to_remove`, `inline_code`) and its JSON name
+(`failureModeAllow`, `requestHeadersToRemove`, `inlineCode`).
 
 ## Why it matters
 
@@ -111,13 +115,14 @@ const SECURITY_HEADERS: &[&str] = &[
     "x-content-type-options",
 ];
 
-/// Every node under `node` (itself included) with the key that leads to it.
-fn walk<'a>(node: &'a Node, key: Option<&'a str>, f: &mut dyn FnMut(Option<&'a str>, &'a Node)) {
+/// Every node under `node` (itself included) with the key that leads to it, in its proto
+/// spelling ([`proto_field`]): `inlineCode` and `inline_code` both arrive as `inline_code`.
+fn walk<'a>(node: &'a Node, key: Option<&str>, f: &mut dyn FnMut(Option<&str>, &'a Node)) {
     f(key, node);
     match &node.value {
         Value::Map(entries) => {
             for e in entries {
-                walk(&e.value, Some(e.key.as_str()), f);
+                walk(&e.value, Some(&proto_field(e.key.as_str())), f);
             }
         }
         Value::Seq(items) => {

@@ -2,7 +2,7 @@
 //! selecting it, and Istio Gateway routes to its Service without end-user authentication at the
 //! gateway.
 
-use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, Typed};
+use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, GatewaySpec, Typed};
 use meshaudit_model::selector::map_selects;
 use meshaudit_model::{Inventory, Node, Step};
 
@@ -195,6 +195,25 @@ fn gateway_requires_user(ctx: &Context<'_>, gateway_workloads: &[usize]) -> bool
     })
 }
 
+/// For an Istio Gateway whose proxies are not in the input: whether an AuthorizationPolicy that
+/// applies to the pods it selects requires an authenticated end user. A policy applies when it
+/// is in the Gateway's namespace or the root namespace and its `selector.matchLabels` are a
+/// subset of the labels the Gateway selects by (or it has no selector; policies bound by
+/// `targetRefs` attach elsewhere).
+fn gateway_selector_requires_user(inv: &Inventory, gateway: &Typed<GatewaySpec>) -> bool {
+    let root = inv.istio.root_namespace();
+    inv.istio.authorization_policies.iter().any(|p| {
+        (p.namespace == gateway.namespace || p.namespace == root)
+            && p.spec.target_ref.is_none()
+            && p.spec.target_refs.is_empty()
+            && p.spec
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&gateway.spec.selector))
+            && requires_user(p)
+    })
+}
+
 /// Whether an AuthorizationPolicy attached to the Gateway API Gateway `namespace/name` (by
 /// `targetRef(s)`, or by selecting the `gateway.networking.k8s.io/gateway-name` label Istio puts
 /// on the gateway's pods) requires an authenticated end user.
@@ -265,7 +284,14 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
                     continue;
                 };
                 let proxies = gateway_workloads(ctx, gateway);
-                if gateway_requires_user(ctx, &proxies) {
+                let protected = if proxies.is_empty() {
+                    // The gateway's Deployment is not in the input: its pods carry the labels
+                    // the Gateway selects by.
+                    gateway_selector_requires_user(inv, gateway)
+                } else {
+                    gateway_requires_user(ctx, &proxies)
+                };
+                if protected {
                     continue;
                 }
                 out.push(Exposure::Route {
