@@ -1,6 +1,8 @@
 //! ADM004: a webhook calls a Service that the input shows does not exist, or a port it lacks.
 
-use super::common::{covered_namespaces, hooks, namespaces_injected_by, FindingExt, Role};
+use super::common::{
+    covered_namespaces, hooks, namespaces_injected_by, workloads_opted_in_by, FindingExt, Role,
+};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -134,7 +136,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             None
         };
-        if injected.as_ref().is_some_and(Vec::is_empty) {
+        // Pods that opt in on their own template are injected too (Linkerd, Consul).
+        let opted_in = if h.role == Role::Injector {
+            workloads_opted_in_by(inv, &h)
+        } else {
+            Vec::new()
+        };
+        if injected.as_ref().is_some_and(Vec::is_empty) && opted_in.is_empty() {
             severity = Severity::Medium;
         }
         let mut f = Finding::new(
@@ -160,10 +168,30 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ))
             .with_mesh(h.product.map_or(Mesh::Kubernetes, |p| p.mesh()))
             .with_severity(severity);
+        if !opted_in.is_empty() {
+            let names: Vec<String> = opted_in
+                .iter()
+                .take(10)
+                .map(|&w| {
+                    let w = &inv.workloads[w];
+                    format!("{} {}/{}", w.kind, w.namespace, w.name)
+                })
+                .collect();
+            f = f.evidence(format!(
+                "workloads that opt in on their pod template: {}{}",
+                names.join(", "),
+                if opted_in.len() > 10 {
+                    format!(" and {} more", opted_in.len() - 10)
+                } else {
+                    String::new()
+                }
+            ));
+        }
         match &injected {
-            Some(names) if names.is_empty() => {
+            Some(names) if names.is_empty() && opted_in.is_empty() => {
                 f = f.evidence("no namespace in the input is injected by it today; any labelled for it later is affected");
             }
+            Some(names) if names.is_empty() => {}
             Some(names) => {
                 f = f.evidence(format!(
                     "namespaces whose pods it injects: {}",
