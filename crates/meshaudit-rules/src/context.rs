@@ -18,6 +18,8 @@ pub struct Context<'a> {
     /// Security bulletins component versions are matched against (the bundled database unless
     /// `--advisories` names another file).
     pub advisories: &'a AdvisoryDb,
+    /// Components recognised in the workloads' images, shared by the dependency rules.
+    dependency_instances: OnceLock<Vec<crate::rules::dependencies::common::Instance>>,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -48,7 +50,14 @@ impl<'a> Context<'a> {
             now,
             expiry: ExpiryThresholds::default(),
             advisories: AdvisoryDb::bundled(),
+            dependency_instances: OnceLock::new(),
         }
+    }
+
+    /// The components (mesh control plane, proxies, add-ons) recognised in the workloads.
+    pub(crate) fn dependency_instances(&self) -> &[crate::rules::dependencies::common::Instance] {
+        self.dependency_instances
+            .get_or_init(|| crate::rules::dependencies::common::find_instances(self.inventory))
     }
 
     /// The effective-policy graph of the inventory.

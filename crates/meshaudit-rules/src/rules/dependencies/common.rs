@@ -325,8 +325,14 @@ fn label_version(inv: &Inventory, w: &Workload) -> Option<(Version, Option<Strin
 /// Annotation that replaces the injected sidecar's image.
 pub const PROXY_IMAGE_ANNOTATION: &str = "sidecar.istio.io/proxyImage";
 
+/// Every recognised component in the input's workloads, computed once per scan and shared by
+/// the dependency rules.
+pub fn instances<'c>(ctx: &'c crate::context::Context<'_>) -> &'c [Instance] {
+    ctx.dependency_instances()
+}
+
 /// Every recognised component in the input's workloads, in workload order.
-pub fn instances(inv: &Inventory) -> Vec<Instance> {
+pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
     let mut out = Vec::new();
     for (wi, w) in inv.workloads.iter().enumerate() {
         for (list, field) in [

@@ -4,7 +4,7 @@
 use meshaudit_model::istio::MtlsMode;
 use meshaudit_model::{Inventory, Node};
 
-use super::common::{embedded_document, instances, proto_get, Component};
+use super::common::{embedded_document, find_instances, proto_get, Component};
 use crate::advisories::Check;
 
 /// Whether the input meets `check`, and a line of evidence saying why.
@@ -38,7 +38,7 @@ pub fn evaluate(inv: &Inventory, check: Check) -> (bool, String) {
                 .map(|r| format!("RequestAuthentication {}/{}", r.namespace, r.name)),
         ),
         Check::KialiPresent => found(
-            instances(inv)
+            find_instances(inv)
                 .into_iter()
                 .find(|i| i.component == Component::Kiali)
                 .map(|i| super::common::workload_label(inv, i.workload)),

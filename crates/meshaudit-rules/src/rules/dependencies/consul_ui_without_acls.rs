@@ -208,7 +208,7 @@ fn command_line(inv: &Inventory, w: usize, ci: usize) -> String {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let mut seen_namespaces = std::collections::BTreeSet::new();
-    for inst in instances(inv) {
+    for inst in instances(ctx) {
         if inst.component != Component::Consul || !inst.in_template(inv) {
             continue;
         }

@@ -146,7 +146,7 @@ fn grafana_anonymous(inv: &Inventory, w: usize) -> bool {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (w, component) in dashboards(inv) {
+    for (w, component) in dashboards(ctx) {
         let workload = &inv.workloads[w];
         for e in exposures(ctx, w) {
             let mut severity = Severity::High;

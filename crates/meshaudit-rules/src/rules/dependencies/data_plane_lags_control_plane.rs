@@ -83,7 +83,7 @@ the new revision and restart them before removing the old one.
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let all = instances(inv);
+    let all = instances(ctx);
     // istiod versions by revision.
     let mut control: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
     for i in all

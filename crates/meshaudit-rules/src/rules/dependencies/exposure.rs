@@ -94,9 +94,10 @@ fn ingress_backends(node: &Node) -> Vec<(Vec<String>, String)> {
 }
 
 /// Add-on workloads: indexes with the component their image (or `app` label) names.
-pub fn dashboards(inv: &Inventory) -> Vec<(usize, Component)> {
-    let mut out: Vec<(usize, Component)> = instances(inv)
-        .into_iter()
+pub fn dashboards(ctx: &crate::context::Context<'_>) -> Vec<(usize, Component)> {
+    let inv = ctx.inventory;
+    let mut out: Vec<(usize, Component)> = instances(ctx)
+        .iter()
         .filter(|i| i.component.is_dashboard())
         .map(|i| (i.workload, i.component))
         .collect();

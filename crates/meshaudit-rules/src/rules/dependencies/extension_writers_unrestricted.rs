@@ -176,11 +176,11 @@ fn bulletin_note(ctx: &Context<'_>) -> Option<String> {
         .bulletins
         .iter()
         .find(|b| b.id == "ISTIO-SECURITY-2026-006")?;
-    instances(ctx.inventory)
-        .into_iter()
+    instances(ctx)
+        .iter()
         .filter(|i| i.component == Component::IstioPilot)
         .find_map(|i| {
-            let v = i.version?;
+            let v = i.version.clone()?;
             bulletin.affects(&v).then(|| {
                 format!(
                     "istiod runs {v}, affected by ISTIO-SECURITY-2026-006: an EnvoyFilter with an oversized proxyVersion match crashes istiod (fixed in {})",

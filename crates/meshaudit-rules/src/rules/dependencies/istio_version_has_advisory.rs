@@ -134,11 +134,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     if db.bulletins.is_empty() {
         return;
     }
-    let all = instances(inv);
+    let all = instances(ctx);
     // What each bulletin is about, read once rather than per container.
     let parts: Vec<Vec<Part>> = db.bulletins.iter().map(Advisory::parts).collect();
     let mut condition_cache = std::collections::HashMap::new();
-    for inst in &all {
+    for inst in all {
         let (Some(part), Some(version)) = (part_of(inst.component), inst.version.as_ref()) else {
             continue;
         };

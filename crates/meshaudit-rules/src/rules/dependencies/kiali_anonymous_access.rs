@@ -144,7 +144,7 @@ pub fn strategies(inv: &Inventory) -> Vec<KialiStrategy> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let kiali_workloads: Vec<usize> = dashboards(inv)
+    let kiali_workloads: Vec<usize> = dashboards(ctx)
         .into_iter()
         .filter(|(_, c)| *c == Component::Kiali)
         .map(|(w, _)| w)

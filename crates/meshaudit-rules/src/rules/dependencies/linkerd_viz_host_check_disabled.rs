@@ -76,7 +76,7 @@ fn accepts_everything(pattern: &str) -> bool {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for inst in instances(inv) {
+    for inst in instances(ctx) {
         if inst.component != Component::LinkerdVizWeb || !inst.in_template(inv) {
             continue;
         }

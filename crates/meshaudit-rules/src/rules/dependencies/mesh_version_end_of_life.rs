@@ -145,9 +145,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let Some(data) = SUPPORT.as_ref() else {
         return;
     };
-    for inst in instances(inv) {
+    for inst in instances(ctx) {
         if inst.component.is_linkerd() {
-            linkerd_stable(ctx, &inst, out);
+            linkerd_stable(ctx, inst, out);
             continue;
         }
         if !inst.component.is_istio() {
