@@ -120,13 +120,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let by_webhook = injectors.iter().any(|h| {
             h.namespace_selector.matches(&namespace.labels) && h.object_selector.matches(&plain_pod)
         });
-        let workloads: Vec<usize> = inv
-            .workloads
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| &w.namespace == name)
-            .map(|(i, _)| i)
-            .collect();
+        let workloads: Vec<usize> = inv.workload_indexes_in(name).to_vec();
         let any_injected = workloads
             .iter()
             .any(|&w| graph.workloads[w].membership.data_plane == DataPlane::Sidecar);

@@ -1,5 +1,7 @@
 //! NET002: sidecars may send traffic to any external destination (outboundTrafficPolicy ALLOW_ANY).
 
+use std::collections::HashMap;
+
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::istio::{SidecarSpec, Typed};
 use meshaudit_model::{Inventory, Step};
@@ -112,16 +114,26 @@ fn has_selector(sidecar: &Typed<SidecarSpec>) -> bool {
         .is_some_and(|s| !s.match_labels.is_empty())
 }
 
+/// Sidecar resources by namespace, so that each workload looks only at its own.
+fn sidecars_by_namespace(inv: &Inventory) -> HashMap<&str, Vec<&Typed<SidecarSpec>>> {
+    let mut by: HashMap<&str, Vec<&Typed<SidecarSpec>>> = HashMap::new();
+    for s in &inv.istio.sidecars {
+        by.entry(s.namespace.as_str()).or_default().push(s);
+    }
+    by
+}
+
 /// The Sidecar resource Istio uses for workload `index`, if any.
-fn chosen_sidecar(inv: &Inventory, index: usize) -> Option<&Typed<SidecarSpec>> {
+fn chosen_sidecar<'a>(
+    inv: &'a Inventory,
+    by_namespace: &HashMap<&str, Vec<&'a Typed<SidecarSpec>>>,
+    index: usize,
+) -> Option<&'a Typed<SidecarSpec>> {
     let w = &inv.workloads[index];
     let root = inv.istio.root_namespace();
-    let in_ns: Vec<&Typed<SidecarSpec>> = inv
-        .istio
-        .sidecars
-        .iter()
-        .filter(|s| s.namespace == w.namespace)
-        .collect();
+    let in_ns: &[&Typed<SidecarSpec>] = by_namespace
+        .get(w.namespace.as_str())
+        .map_or(&[], Vec::as_slice);
     let selecting: Vec<&Typed<SidecarSpec>> = in_ns
         .iter()
         .copied()
@@ -141,11 +153,12 @@ fn chosen_sidecar(inv: &Inventory, index: usize) -> Option<&Typed<SidecarSpec>> 
     if let Some(s) = oldest(inv, &namespace_default) {
         return Some(s);
     }
-    let root_default: Vec<&Typed<SidecarSpec>> = inv
-        .istio
-        .sidecars
+    let root_default: Vec<&Typed<SidecarSpec>> = by_namespace
+        .get(root)
+        .map_or(&[][..], Vec::as_slice)
         .iter()
-        .filter(|s| s.namespace == root && !has_selector(s))
+        .copied()
+        .filter(|s| !has_selector(s))
         .collect();
     oldest(inv, &root_default)
 }
@@ -165,6 +178,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut allow_any_workloads: Vec<String> = Vec::new();
     let mut sidecar_workloads = 0usize;
     let mut chosen: Vec<(usize, Option<&Typed<SidecarSpec>>)> = Vec::new();
+    let by_namespace = sidecars_by_namespace(inv);
     for (i, w) in inv.workloads.iter().enumerate() {
         let meshed = ctx
             .graph()
@@ -175,7 +189,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         sidecar_workloads += 1;
-        let sidecar = chosen_sidecar(inv, i);
+        let sidecar = chosen_sidecar(inv, &by_namespace, i);
         chosen.push((i, sidecar));
         let effective = sidecar
             .and_then(mode_of)
