@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::{ScanReport, TOOL_NAME, TOOL_VERSION};
+use meshaudit_model::parallel::map_in_order;
 use meshaudit_rules::{Finding, Severity};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -11,14 +12,15 @@ pub const SCHEMA_VERSION: u32 = 1;
 // at 10,000 findings building the value tree cost more than writing the text. Field order is
 // the contract's.
 
+/// Everything but the findings, which come last and are written on every core (see
+/// [`render`]).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ReportJson<'a> {
+struct ReportHeadJson<'a> {
     schema_version: u32,
     tool: ToolJson,
     summary: SummaryJson,
     errors: Vec<ErrorJson<'a>>,
-    findings: Vec<FindingJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -109,8 +111,8 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
     }
 }
 
-fn report_json<'a>(report: &'a ScanReport<'a>) -> ReportJson<'a> {
-    ReportJson {
+fn report_head<'a>(report: &'a ScanReport<'a>) -> ReportHeadJson<'a> {
+    ReportHeadJson {
         schema_version: SCHEMA_VERSION,
         tool: ToolJson {
             name: TOOL_NAME,
@@ -136,12 +138,44 @@ fn report_json<'a>(report: &'a ScanReport<'a>) -> ReportJson<'a> {
                 message: &e.message,
             })
             .collect(),
-        findings: report.findings.iter().map(finding_json).collect(),
     }
 }
 
+/// Findings per piece of work when they are written in parallel.
+const FINDINGS_PER_CHUNK: usize = 256;
+
+/// The report as pretty-printed JSON, byte for byte what serializing the whole document at
+/// once gives: the head, then `"findings"` (the last key), whose elements are written on every
+/// core and indented to their depth. Pretty JSON never breaks a line inside a string, so
+/// indenting line by line is safe.
 pub fn render(report: &ScanReport<'_>) -> String {
-    let mut s = serde_json::to_string_pretty(&report_json(report)).unwrap_or_default();
-    s.push('\n');
+    let mut s = serde_json::to_string_pretty(&report_head(report)).unwrap_or_default();
+    // The head ends with "\n}"; the findings continue the object.
+    s.truncate(s.len().saturating_sub(2));
+    if report.findings.is_empty() {
+        s.push_str(",\n  \"findings\": []\n}\n");
+        return s;
+    }
+    s.push_str(",\n  \"findings\": [\n");
+    let chunks: Vec<&[Finding]> = report.findings.chunks(FINDINGS_PER_CHUNK).collect();
+    let parts = map_in_order(&chunks, |chunk| {
+        let mut out = String::new();
+        for (i, f) in chunk.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            let one = serde_json::to_string_pretty(&finding_json(f)).unwrap_or_default();
+            for (j, line) in one.lines().enumerate() {
+                if j > 0 {
+                    out.push('\n');
+                }
+                out.push_str("    ");
+                out.push_str(line);
+            }
+        }
+        out
+    });
+    s.push_str(&parts.join(",\n"));
+    s.push_str("\n  ]\n}\n");
     s
 }

@@ -1205,3 +1205,32 @@ fn advisories_file_replaces_the_bundled_database() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
 }
+
+/// The report's findings are written on every core and spliced into the document: the result
+/// must be exactly what serializing the whole document gives, with findings, without, and
+/// with errors.
+#[test]
+fn json_report_is_plain_pretty_json() {
+    let dir = TempDir::new("json-pretty");
+    let broken = dir.write("broken.yaml", "a: [\n");
+    for args in [
+        vec!["scan", "examples/insecure-mesh", "--format", "json"],
+        vec!["scan", "examples/hardened-mesh", "--format", "json"],
+        vec![
+            "scan",
+            "examples/insecure-mesh",
+            broken.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = run(&args);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let again = serde_json::to_string_pretty(&value).unwrap() + "\n";
+        assert!(
+            again == text,
+            "{args:?}: the report is not serde's pretty JSON"
+        );
+    }
+}
