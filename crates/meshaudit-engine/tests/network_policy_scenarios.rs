@@ -4,21 +4,13 @@
 //! kubernetes.io/docs/concepts/services-networking/network-policies/) and the
 //! `networking.k8s.io/v1` API reference.
 
-use std::sync::Arc;
+mod common;
+
+use common::{client, mesh};
 
 use meshaudit_engine::graph::{build, Client, Graph};
 use meshaudit_engine::network_policy::NetVerdict::{self, Allowed, Denied, Restricted};
-use meshaudit_ingest::{ingest, SourceText};
 use meshaudit_model::Inventory;
-
-fn mesh(yaml: &str) -> Inventory {
-    let ingested = ingest(&[SourceText {
-        path: Arc::from("scenario.yaml"),
-        text: yaml.to_owned(),
-    }]);
-    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
-    ingested.inventory
-}
 
 /// A Deployment `name` (pod label `app: name`) whose container declares `ports` as
 /// `(name, number)`; `extra` goes under the pod spec.
@@ -64,19 +56,6 @@ struct Expect {
     /// NetworkPolicies (`ns/name`) that must be among those that decided; empty means none
     /// decided (both sides open).
     decided_by: &'static [&'static str],
-}
-
-fn client(inv: &Inventory, id: &str) -> Client {
-    match id {
-        "*meshed" => Client::OtherMeshed,
-        "*unmeshed" => Client::OtherUnmeshed,
-        _ => Client::Workload(
-            inv.workloads
-                .iter()
-                .position(|w| format!("{}/{}", w.namespace, w.name) == id)
-                .unwrap_or_else(|| panic!("no workload {id}")),
-        ),
-    }
 }
 
 fn check(inv: &Inventory, graph: &Graph, expected: &[Expect]) {

@@ -2,11 +2,12 @@
 //! whom on which port, over mTLS or plaintext, allowed or denied, and by which resource.
 //! Each scenario names the Istio documentation its expectations come from.
 
-use std::sync::Arc;
+mod common;
+
+use common::{client, mesh};
 
 use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph, Reach, ServerPort, Transport};
 use meshaudit_engine::server_tally::ServerTally;
-use meshaudit_ingest::{ingest, SourceText};
 use meshaudit_model::Inventory;
 
 use Reach::{Allowed, Conditional, Denied, Fails};
@@ -57,15 +58,6 @@ spec:
     )
 }
 
-fn mesh(yaml: &str) -> Inventory {
-    let ingested = ingest(&[SourceText {
-        path: Arc::from("scenario.yaml"),
-        text: yaml.to_owned(),
-    }]);
-    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
-    ingested.inventory
-}
-
 /// One row of a scenario's ground truth.
 struct Expect {
     from: &'static str,
@@ -75,19 +67,6 @@ struct Expect {
     reach: Reach,
     /// Resources (`Kind ns/name`) that must appear among those that decided the edge.
     decided_by: &'static [&'static str],
-}
-
-fn client(inv: &Inventory, id: &str) -> Client {
-    match id {
-        "*meshed" => Client::OtherMeshed,
-        "*unmeshed" => Client::OtherUnmeshed,
-        _ => Client::Workload(
-            inv.workloads
-                .iter()
-                .position(|w| format!("{}/{}", w.namespace, w.name) == id)
-                .unwrap_or_else(|| panic!("no workload {id}")),
-        ),
-    }
 }
 
 /// The shortcuts rules take must give what asking every edge gives: outside the ports that

@@ -1,0 +1,31 @@
+//! Helpers the scenario test files share.
+
+use std::sync::Arc;
+
+use meshaudit_engine::graph::Client;
+use meshaudit_ingest::{ingest, SourceText};
+use meshaudit_model::Inventory;
+
+/// The inventory of a scenario's YAML, which must be valid input.
+pub fn mesh(yaml: &str) -> Inventory {
+    let ingested = ingest(&[SourceText {
+        path: Arc::from("scenario.yaml"),
+        text: yaml.to_owned(),
+    }]);
+    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+    ingested.inventory
+}
+
+/// A client by `namespace/name`, or a catch-all group (`*meshed`, `*unmeshed`).
+pub fn client(inv: &Inventory, id: &str) -> Client {
+    match id {
+        "*meshed" => Client::OtherMeshed,
+        "*unmeshed" => Client::OtherUnmeshed,
+        _ => Client::Workload(
+            inv.workloads
+                .iter()
+                .position(|w| format!("{}/{}", w.namespace, w.name) == id)
+                .unwrap_or_else(|| panic!("no workload {id}")),
+        ),
+    }
+}
