@@ -183,15 +183,13 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let decision = index.connection(
-            inv,
-            meshaudit_engine::network_policy::Source::Pod(w),
-            istiod,
-            XDS_PORT,
-        );
-        if decision.verdict() == NetVerdict::Denied {
-            blocked.entry(decision.decided_by()).or_default().push(w);
+        let source = meshaudit_engine::network_policy::Source::Pod(w);
+        // The verdict alone first: the evidence is only needed for the proxies cut off.
+        if index.connection_verdict(inv, source, istiod, XDS_PORT) != NetVerdict::Denied {
+            continue;
         }
+        let decision = index.connection(inv, source, istiod, XDS_PORT);
+        blocked.entry(decision.decided_by()).or_default().push(w);
     }
     let target = &inv.workloads[istiod];
     for (policies, workloads) in blocked {
