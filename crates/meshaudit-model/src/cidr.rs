@@ -4,12 +4,15 @@ use std::net::IpAddr;
 
 /// Private ranges pod and node networks use: an `except` that cuts into one of them may
 /// exclude pod addresses.
-pub const PRIVATE_RANGES: [(&str, u8); 5] = [
-    ("10.0.0.0", 8),
-    ("172.16.0.0", 12),
-    ("192.168.0.0", 16),
-    ("100.64.0.0", 10),
-    ("fc00::", 7),
+pub const PRIVATE_RANGES: [Cidr; 5] = [
+    Cidr::v4([10, 0, 0, 0], 8),
+    Cidr::v4([172, 16, 0, 0], 12),
+    Cidr::v4([192, 168, 0, 0], 16),
+    Cidr::v4([100, 64, 0, 0], 10),
+    Cidr {
+        addr: IpAddr::V6(std::net::Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0)),
+        prefix: 7,
+    },
 ];
 
 /// A parsed CIDR.
@@ -20,6 +23,14 @@ pub struct Cidr {
 }
 
 impl Cidr {
+    const fn v4(octets: [u8; 4], prefix: u8) -> Cidr {
+        let [a, b, c, d] = octets;
+        Cidr {
+            addr: IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)),
+            prefix,
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Cidr> {
         let (addr, prefix) = text.trim().split_once('/')?;
         let addr: IpAddr = addr.parse().ok()?;
@@ -57,12 +68,7 @@ impl Cidr {
 
     /// Does the range share an address with a private range?
     pub fn overlaps_private(&self) -> bool {
-        PRIVATE_RANGES.iter().any(|(a, p)| {
-            self.overlaps(&Cidr {
-                addr: a.parse().expect("constant"),
-                prefix: *p,
-            })
-        })
+        PRIVATE_RANGES.iter().any(|range| self.overlaps(range))
     }
 
     /// Is `other` inside this range and smaller than it?
@@ -74,14 +80,8 @@ impl Cidr {
 
     /// Is the whole range inside private address space?
     pub fn is_private(&self) -> bool {
-        PRIVATE_RANGES.iter().any(|(a, p)| {
-            let range = Cidr {
-                addr: a.parse().expect("constant"),
-                prefix: *p,
-            };
-            range.addr.is_ipv4() == self.addr.is_ipv4()
-                && range.prefix <= self.prefix
-                && range.overlaps(self)
-        })
+        PRIVATE_RANGES
+            .iter()
+            .any(|range| range.prefix <= self.prefix && range.overlaps(self))
     }
 }
