@@ -185,7 +185,12 @@ pub struct ServerPort {
 impl ServerPort {
     /// The answer for `client`.
     pub fn group_for(&self, graph: &Graph, client: Client) -> &EdgeGroup {
-        let index = match client {
+        &self.groups[self.group_index_for(graph, client)]
+    }
+
+    /// The index in [`groups`](ServerPort::groups) of the answer for `client`.
+    pub fn group_index_for(&self, graph: &Graph, client: Client) -> usize {
+        match client {
             Client::Workload(w) => {
                 let node = &graph.workloads[w];
                 // A meshed client whose proxy does not capture its connections to this server
@@ -211,8 +216,7 @@ impl ServerPort {
             }
             Client::OtherMeshed => self.other_meshed,
             Client::OtherUnmeshed => self.other_unmeshed,
-        };
-        &self.groups[index]
+        }
     }
 
     /// Groups for named clients and for the two catch-all groups.
@@ -480,6 +484,18 @@ impl Graph {
             decision.ingress.because.insert(0, fact);
         }
         decision
+    }
+
+    /// [`network`](Graph::network)'s answer without its evidence.
+    pub fn network_summary(
+        &self,
+        inventory: &Inventory,
+        client: Client,
+        server: &ServerPort,
+    ) -> crate::network_policy::NetSummary {
+        let (source, port, _) = self.network_hop(client, server);
+        self.network_policies
+            .connection_summary(inventory, source, server.workload, port)
     }
 
     /// [`network`](Graph::network)'s verdict alone, without building its evidence.

@@ -5,6 +5,7 @@
 pub mod authorization;
 pub mod certificates;
 pub mod destination_rule;
+pub mod edge_rows;
 pub mod evidence;
 pub mod graph;
 pub mod membership;

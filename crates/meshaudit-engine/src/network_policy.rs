@@ -145,6 +145,26 @@ impl NetworkDecision {
     }
 }
 
+/// [`NetworkPolicyIndex::connection_summary`]: what NetworkPolicy decides for a connection,
+/// without the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NetSummary {
+    pub verdict: NetVerdict,
+    pub ingress: NetVerdict,
+    /// `None` when the client is not a workload of the input.
+    pub egress: Option<NetVerdict>,
+    /// As [`NetworkDecision::decided_by`].
+    pub decided_by: Vec<usize>,
+}
+
+/// Whether a decision builds its evidence chain (rows that group many connections need only
+/// the verdicts to tell answers apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    Keep,
+    Skip,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
     Ingress,
@@ -258,12 +278,41 @@ impl NetworkPolicyIndex {
         server: usize,
         port: u16,
     ) -> NetworkDecision {
+        self.connection_with(inv, source, server, port, Evidence::Keep)
+    }
+
+    /// [`connection`](Self::connection)'s answer without its evidence: verdicts and deciding
+    /// policies, which is what tells two connections' answers apart.
+    pub fn connection_summary(
+        &self,
+        inv: &Inventory,
+        source: Source,
+        server: usize,
+        port: u16,
+    ) -> NetSummary {
+        let decision = self.connection_with(inv, source, server, port, Evidence::Skip);
+        NetSummary {
+            verdict: decision.verdict(),
+            ingress: decision.ingress.verdict,
+            egress: decision.egress.as_ref().map(|e| e.verdict),
+            decided_by: decision.decided_by(),
+        }
+    }
+
+    fn connection_with(
+        &self,
+        inv: &Inventory,
+        source: Source,
+        server: usize,
+        port: u16,
+        evidence: Evidence,
+    ) -> NetworkDecision {
         let egress = match source {
-            Source::Pod(c) => Some(self.egress(inv, c, server, port)),
+            Source::Pod(c) => Some(self.egress_with(inv, c, server, port, evidence)),
             Source::AnyPod | Source::Outside => None,
         };
         NetworkDecision {
-            ingress: self.ingress(inv, source, server, port),
+            ingress: self.ingress_with(inv, source, server, port, evidence),
             egress,
         }
     }
@@ -276,6 +325,17 @@ impl NetworkPolicyIndex {
         server: usize,
         port: u16,
     ) -> DirectionDecision {
+        self.ingress_with(inv, source, server, port, Evidence::Keep)
+    }
+
+    fn ingress_with(
+        &self,
+        inv: &Inventory,
+        source: Source,
+        server: usize,
+        port: u16,
+        evidence: Evidence,
+    ) -> DirectionDecision {
         let workload = &inv.workloads[server];
         let source = match source {
             Source::Pod(c) if inv.workloads[c].host_network => Source::Outside,
@@ -286,12 +346,14 @@ impl NetworkPolicyIndex {
             return open(
                 workload,
                 "runs with hostNetwork: NetworkPolicy does not isolate it on common CNIs",
+                evidence,
             );
         }
         if policies.is_empty() {
             return open(
                 workload,
                 "no NetworkPolicy selects it for ingress: it accepts connections from anywhere",
+                evidence,
             );
         }
         self.evaluate(
@@ -302,6 +364,7 @@ impl NetworkPolicyIndex {
             source,
             server,
             port,
+            evidence,
         )
     }
 
@@ -313,11 +376,23 @@ impl NetworkPolicyIndex {
         server: usize,
         port: u16,
     ) -> DirectionDecision {
+        self.egress_with(inv, client, server, port, Evidence::Keep)
+    }
+
+    fn egress_with(
+        &self,
+        inv: &Inventory,
+        client: usize,
+        server: usize,
+        port: u16,
+        evidence: Evidence,
+    ) -> DirectionDecision {
         let workload = &inv.workloads[client];
         if workload.host_network {
             return open(
                 workload,
                 "runs with hostNetwork: NetworkPolicy does not restrict its egress on common CNIs",
+                evidence,
             );
         }
         let policies = self.egress_policies(client);
@@ -325,6 +400,7 @@ impl NetworkPolicyIndex {
             return open(
                 workload,
                 "no NetworkPolicy selects it for egress: it may connect anywhere",
+                evidence,
             );
         }
         self.evaluate(
@@ -335,6 +411,7 @@ impl NetworkPolicyIndex {
             Source::Pod(server),
             server,
             port,
+            evidence,
         )
     }
 
@@ -347,6 +424,7 @@ impl NetworkPolicyIndex {
             return open(
                 workload,
                 "no NetworkPolicy selects it for egress: it may connect anywhere",
+                Evidence::Keep,
             );
         }
         let mut best = Fit::No;
@@ -486,6 +564,7 @@ impl NetworkPolicyIndex {
         peer: Source,
         server: usize,
         port: u16,
+        evidence: Evidence,
     ) -> DirectionDecision {
         let (best, allowed_by) = self.best_rule(inv, direction, policies, peer, server, port);
         let subject = &inv.workloads[subject];
@@ -495,6 +574,7 @@ impl NetworkPolicyIndex {
             Fit::No => NetVerdict::Denied,
         };
         let because = match allowed_by {
+            _ if evidence == Evidence::Skip => Vec::new(),
             Some((p, r)) => {
                 let what = match (direction, verdict) {
                     (Direction::Ingress, NetVerdict::Allowed) => {
@@ -527,12 +607,15 @@ fn with_name_label(name: &str, labels: &Labels) -> Labels {
     labels
 }
 
-fn open(workload: &Workload, why: &str) -> DirectionDecision {
+fn open(workload: &Workload, why: &'static str, evidence: Evidence) -> DirectionDecision {
     DirectionDecision {
         verdict: NetVerdict::Allowed,
         isolated_by: Vec::new(),
         allowed_by: None,
-        because: vec![Because::object(workload.object, why.to_owned())],
+        because: match evidence {
+            Evidence::Keep => vec![Because::object(workload.object, why)],
+            Evidence::Skip => Vec::new(),
+        },
     }
 }
 

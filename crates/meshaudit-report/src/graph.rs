@@ -1,13 +1,16 @@
 //! Renders the effective-policy graph: a table for people, JSON (a stable contract, documented
 //! in `docs/graph.md`), Graphviz DOT, Mermaid, and `--explain`'s evidence chains.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::io::Write;
 
 use meshaudit_engine::authorization::PeerIdentity;
+use meshaudit_engine::edge_rows::{ClassId, EdgeRows, RowClients};
 use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
 use meshaudit_engine::network_policy::{NetVerdict, NetworkDecision};
 use meshaudit_engine::Because;
+use meshaudit_model::parallel::map_in_order;
 use meshaudit_model::Inventory;
 use serde_json::{json, Value};
 
@@ -17,11 +20,32 @@ use crate::{TOOL_NAME, TOOL_VERSION};
 pub const OTHER_MESHED: &str = "*meshed";
 pub const OTHER_UNMESHED: &str = "*unmeshed";
 
-/// The graph and the edges to show.
+/// What `meshaudit graph` shows: which server ports and clients, grouped or one by one, and
+/// which answers.
 pub struct GraphView<'a> {
     pub inventory: &'a Inventory,
     pub graph: &'a Graph,
-    pub edges: Vec<Edge<'a>>,
+    /// The clients (filtered by `--from`) in classes.
+    pub rows: &'a EdgeRows<'a>,
+    /// The server ports to show (indexes into the graph's servers, in order).
+    pub servers: Vec<usize>,
+    /// One line per client instead of one per group of clients with the same answer.
+    pub expand: bool,
+    /// Only lines that carry plaintext.
+    pub plaintext_only: bool,
+    /// Only lines where some requests get through, NetworkPolicy included.
+    pub allowed_only: bool,
+}
+
+/// The output formats of `meshaudit graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphFormat {
+    Table,
+    Json,
+    Dot,
+    Mermaid,
+    /// Every line with its evidence chains (`--explain`).
+    Explain,
 }
 
 /// `namespace/name` of a workload, or a catch-all group's identifier.
@@ -144,25 +168,15 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) ->
     out
 }
 
-/// What NetworkPolicy says of an edge.
-fn network(view: &GraphView<'_>, edge: &Edge<'_>) -> NetworkDecision {
-    view.graph.network(view.inventory, edge.client, edge.server)
-}
-
 /// The edge's answer with NetworkPolicy: `blocked` when the network denies what the mesh would
 /// let through.
-fn overall_reach(edge: &Edge<'_>, network: &NetworkDecision) -> &'static str {
+fn overall_reach(edge: &Edge<'_>, network: NetVerdict) -> &'static str {
     let reach = edge.group.reach();
-    if reach.is_open() && network.verdict() == NetVerdict::Denied {
+    if reach.is_open() && network == NetVerdict::Denied {
         "blocked"
     } else {
         reach.as_str()
     }
-}
-
-/// Does any request of this edge get through, network included?
-pub fn edge_gets_through(view: &GraphView<'_>, edge: &Edge<'_>) -> bool {
-    edge.group.reach().is_open() && network(view, edge).verdict() != NetVerdict::Denied
 }
 
 fn object_name(inventory: &Inventory, id: usize) -> String {
@@ -186,79 +200,6 @@ fn mode_text(edge: &Edge<'_>) -> &'static str {
     }
 }
 
-/// One line per edge, aligned.
-pub fn table(view: &GraphView<'_>) -> String {
-    let header = [
-        "FROM",
-        "TO",
-        "PORT",
-        "PROTOCOL",
-        "MODE",
-        "NETWORK",
-        "TRANSPORT",
-        "AUTHZ",
-        "REACH",
-        "DECIDED BY",
-    ];
-    let mut rows: Vec<[String; 10]> = Vec::new();
-    for edge in &view.edges {
-        let network = network(view, edge);
-        let decided: Vec<String> = deciders(view, edge, &network)
-            .into_iter()
-            .map(|o| object_name(view.inventory, o))
-            .collect();
-        rows.push([
-            client_id(view.inventory, edge.client),
-            workload_id(view.inventory, edge.server.workload),
-            edge.server.port.to_string(),
-            edge.server.protocol.as_str().to_owned(),
-            mode_text(edge).to_owned(),
-            network.verdict().as_str().to_owned(),
-            edge.group.transport.as_str().to_owned(),
-            authorization_text(edge).to_owned(),
-            overall_reach(edge, &network).to_owned(),
-            if decided.is_empty() {
-                "(defaults)".to_owned()
-            } else {
-                decided.join(", ")
-            },
-        ]);
-    }
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &[&str]| {
-        let mut l = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(cell);
-            } else {
-                let _ = write!(l, "{cell:<w$}  ", w = widths[i]);
-            }
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(&header);
-    for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        line(&cells);
-    }
-    if rows.is_empty() {
-        out.push_str("(no edge matches)\n");
-    }
-    let _ = writeln!(
-        out,
-        "\n{} edge(s). {OTHER_MESHED} = any other meshed workload, {OTHER_UNMESHED} = any workload without a proxy. NETWORK is what NetworkPolicy allows (restricted: only some of a group's pods); REACH is blocked when NetworkPolicy denies what the mesh allows. `--explain` shows why.",
-        rows.len()
-    );
-    out
-}
-
 fn render_chain(inventory: &Inventory, chain: &[Because]) -> Vec<String> {
     chain.iter().map(|b| b.render(inventory)).collect()
 }
@@ -275,91 +216,7 @@ fn location_json(inventory: &Inventory, id: usize) -> Value {
     })
 }
 
-/// The JSON document (see `docs/graph.md`).
-pub fn json(view: &GraphView<'_>) -> String {
-    let inv = view.inventory;
-    let graph = view.graph;
-    let mut used: BTreeSet<usize> = BTreeSet::new();
-    for e in &view.edges {
-        used.insert(e.server.workload);
-        if let Client::Workload(w) = e.client {
-            used.insert(w);
-        }
-    }
-    let workloads: Vec<Value> = used
-        .iter()
-        .map(|&w| {
-            let wl = &inv.workloads[w];
-            let node = &graph.workloads[w];
-            let loc = inv.object(wl.object).name_location();
-            json!({
-                "id": workload_id(inv, w),
-                "kind": wl.kind,
-                "namespace": wl.namespace,
-                "name": wl.name,
-                "serviceAccount": wl.service_account,
-                "dataPlane": node.membership.data_plane.as_str(),
-                "identity": node.identity,
-                "location": {"path": &*loc.path, "line": loc.line, "column": loc.column},
-            })
-        })
-        .collect();
-    let edges: Vec<Value> = view
-        .edges
-        .iter()
-        .map(|e| {
-            let g = e.group;
-            let network = network(view, e);
-            let service = g.via.map(|v| {
-                let s = &inv.services[v.service];
-                format!("{}/{}:{}", s.namespace, s.name, v.port)
-            });
-            json!({
-                "from": client_id(inv, e.client),
-                "fromKind": if matches!(e.client, Client::Workload(_)) { "workload" } else { "group" },
-                "to": workload_id(inv, e.server.workload),
-                "port": e.server.port,
-                "protocol": e.server.protocol.as_str(),
-                "service": service,
-                "serverMode": e.server.proxied.then(|| e.server.mode.mode.as_str()),
-                "transport": g.transport.as_str(),
-                "peerIdentity": edge_peer(view, e),
-                "authorization": match (&g.authorization, g.reach()) {
-                    (_, Reach::Fails) => Value::Null,
-                    (None, _) => json!("not-enforced"),
-                    (Some(a), _) => json!(a.decision.as_str()),
-                },
-                "reach": g.reach().as_str(),
-                "conditions": g.authorization.as_ref().map_or(Vec::new(), |a| a.conditions.clone()),
-                "decidedBy": deciders(view, e, &network).into_iter().map(|o| location_json(inv, o)).collect::<Vec<_>>(),
-                "evidence": {
-                    "transport": render_chain(inv, &graph.transport_evidence(e)),
-                    "authorization": g.authorization.as_ref().map_or(Vec::new(), |a| render_chain(inv, &a.because)),
-                    "network": render_chain(inv, &network.because()),
-                },
-                "network": {
-                    "verdict": network.verdict().as_str(),
-                    "ingress": network.ingress.verdict.as_str(),
-                    "egress": network.egress.as_ref().map(|d| d.verdict.as_str()),
-                },
-                "overallReach": overall_reach(e, &network),
-            })
-        })
-        .collect();
-    let doc = json!({
-        "schemaVersion": 1,
-        "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
-        "trustDomain": graph.trust_domain,
-        "autoMtls": graph.auto_mtls,
-        "workloads": workloads,
-        "edges": edges,
-    });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-fn edge_label(edge: &Edge<'_>, network: &NetworkDecision) -> String {
+fn edge_label(edge: &Edge<'_>, network: NetVerdict) -> String {
     format!(
         "{} {} {}",
         edge.server.port,
@@ -369,11 +226,11 @@ fn edge_label(edge: &Edge<'_>, network: &NetworkDecision) -> String {
 }
 
 /// Dashed: nothing gets through (denied, failing, or blocked by NetworkPolicy).
-fn edge_closed(edge: &Edge<'_>, network: &NetworkDecision) -> bool {
-    !edge.group.reach().is_open() || network.verdict() == NetVerdict::Denied
+fn edge_closed(edge: &Edge<'_>, network: NetVerdict) -> bool {
+    !edge.group.reach().is_open() || network == NetVerdict::Denied
 }
 
-fn edge_color(edge: &Edge<'_>, network: &NetworkDecision) -> &'static str {
+fn edge_color(edge: &Edge<'_>, network: NetVerdict) -> &'static str {
     if edge_closed(edge, network) {
         return "gray";
     }
@@ -384,179 +241,758 @@ fn edge_color(edge: &Edge<'_>, network: &NetworkDecision) -> &'static str {
     }
 }
 
-/// Graphviz DOT: nodes are workloads and the two catch-all groups; one arrow per edge.
-pub fn dot(view: &GraphView<'_>) -> String {
-    let inv = view.inventory;
-    let mut out = String::from(
-        "digraph meshaudit {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
-    );
-    let mut nodes = BTreeSet::new();
-    for e in &view.edges {
-        nodes.insert(client_id(inv, e.client));
-        nodes.insert(workload_id(inv, e.server.workload));
-    }
-    for n in &nodes {
-        let style = if n.starts_with('*') {
-            ", style=dashed"
-        } else {
-            ""
-        };
-        let _ = writeln!(out, "  \"{n}\" [label=\"{n}\"{style}];");
-    }
-    for e in &view.edges {
-        let network = network(view, e);
-        let style = if edge_closed(e, &network) {
-            ", style=dashed"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "  \"{}\" -> \"{}\" [label=\"{}\", color={}{style}];",
-            client_id(inv, e.client),
-            workload_id(inv, e.server.workload),
-            edge_label(e, &network),
-            edge_color(e, &network)
-        );
-    }
-    out.push_str("}\n");
-    out
-}
-
 fn mermaid_id(id: &str) -> String {
     id.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
 }
 
-/// Mermaid flowchart (renders on GitHub and in many wikis).
-pub fn mermaid(view: &GraphView<'_>) -> String {
+
+/// Mermaid flowchart node: `id["label"]`.
+fn mermaid_node(id: &str, label: &str) -> String {
+    format!("{}[\"{}\"]", mermaid_id(id), label.replace('"', "'"))
+}
+
+/// Who a line is about.
+enum LineClients {
+    /// One client: a workload, or a catch-all group.
+    One(Client),
+    /// Several workloads that get the same answer.
+    Group {
+        count: usize,
+        id: String,
+        /// `18 workloads in team-0003`.
+        label: String,
+        classes: Vec<ClassId>,
+        named: Vec<usize>,
+        first: usize,
+    },
+}
+
+/// One line of output: the answer for one client or one group of clients, with the
+/// NetworkPolicy decision of the client (or the group's first member).
+struct Line<'a> {
+    edge: Edge<'a>,
+    network: NetworkDecision,
+    clients: LineClients,
+}
+
+impl Line<'_> {
+    fn from_text(&self, inventory: &Inventory) -> String {
+        match &self.clients {
+            LineClients::One(c) => client_id(inventory, *c),
+            LineClients::Group { label, .. } => label.clone(),
+        }
+    }
+
+    /// The DOT/Mermaid node the line starts from.
+    fn from_node(&self, inventory: &Inventory) -> String {
+        match &self.clients {
+            LineClients::One(c) => client_id(inventory, *c),
+            LineClients::Group { id, .. } => id.clone(),
+        }
+    }
+
+    fn peer(&self, view: &GraphView<'_>) -> Option<String> {
+        match &self.clients {
+            LineClients::One(_) => edge_peer(view, &self.edge),
+            LineClients::Group { .. } => peer_text(view.graph, &self.edge.group.peer),
+        }
+    }
+}
+
+/// A group of workloads as rows name it: classes of clients and workloads named one by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GroupDef {
+    classes: Vec<ClassId>,
+    named: Vec<usize>,
+}
+
+/// What the lines written so far covered, for the parts of the output that come after them.
+#[derive(Default)]
+struct Seen {
+    lines: usize,
+    /// Client-to-port answers the lines stand for (a group line counts its members).
+    answers: usize,
+    workloads: BTreeSet<usize>,
+    groups: BTreeMap<String, GroupDef>,
+    other_meshed: bool,
+    other_unmeshed: bool,
+}
+
+impl Seen {
+    fn merge(&mut self, other: Seen) {
+        self.lines += other.lines;
+        self.answers += other.answers;
+        self.workloads.extend(other.workloads);
+        for (id, def) in other.groups {
+            self.groups.entry(id).or_insert(def);
+        }
+        self.other_meshed |= other.other_meshed;
+        self.other_unmeshed |= other.other_unmeshed;
+    }
+
+    fn record(&mut self, line: &Line<'_>) {
+        self.lines += 1;
+        self.workloads.insert(line.edge.server.workload);
+        match &line.clients {
+            LineClients::One(Client::Workload(w)) => {
+                self.answers += 1;
+                self.workloads.insert(*w);
+            }
+            LineClients::One(Client::OtherMeshed) => {
+                self.answers += 1;
+                self.other_meshed = true;
+            }
+            LineClients::One(Client::OtherUnmeshed) => {
+                self.answers += 1;
+                self.other_unmeshed = true;
+            }
+            LineClients::Group {
+                count,
+                id,
+                classes,
+                named,
+                ..
+            } => {
+                self.answers += count;
+                if !self.groups.contains_key(id) {
+                    self.groups.insert(
+                        id.clone(),
+                        GroupDef {
+                            classes: classes.clone(),
+                            named: named.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `18 workloads in team-0003`, or `4000 workloads in 100 namespaces`.
+fn group_label(count: usize, namespaces: &[(&str, usize)]) -> String {
+    match namespaces {
+        [(ns, _)] => format!("{count} workloads in {ns}"),
+        _ => format!("{count} workloads in {} namespaces", namespaces.len()),
+    }
+}
+
+/// The namespaces of a group's definition, with their member counts.
+fn group_namespaces<'i>(
+    view: &GraphView<'i>,
+    def: &GroupDef,
+) -> (usize, Vec<(&'i str, usize)>) {
     let inv = view.inventory;
-    let mut out = String::from("flowchart LR\n");
-    let mut nodes = BTreeSet::new();
-    for e in &view.edges {
-        nodes.insert(client_id(inv, e.client));
-        nodes.insert(workload_id(inv, e.server.workload));
+    let mut counts: BTreeMap<&'i str, usize> = BTreeMap::new();
+    for &c in &def.classes {
+        for &w in &view.rows.classes[c as usize].members {
+            *counts.entry(inv.workloads[w].namespace.as_str()).or_default() += 1;
+        }
     }
-    for n in &nodes {
-        let _ = writeln!(out, "  {}[\"{n}\"]", mermaid_id(n));
+    for &w in &def.named {
+        *counts.entry(inv.workloads[w].namespace.as_str()).or_default() += 1;
     }
-    for e in &view.edges {
-        let network = network(view, e);
-        let arrow = if edge_closed(e, &network) {
-            "-.->"
-        } else {
-            "-->"
+    let total = counts.values().sum();
+    (total, counts.into_iter().collect())
+}
+
+/// The lines of server port `server`.
+fn lines_of<'a>(view: &GraphView<'a>, server: usize) -> Vec<Line<'a>> {
+    let graph = view.graph;
+    let inv = view.inventory;
+    let port = &graph.servers[server];
+    let gets_through = |edge: &Edge<'_>, network: NetVerdict| {
+        edge.group.reach().is_open() && network != NetVerdict::Denied
+    };
+    let mut out = Vec::new();
+    if view.expand {
+        for client in view.rows.expanded(server) {
+            let group = port.group_for(graph, client);
+            if view.plaintext_only && group.transport != Transport::Plaintext {
+                continue;
+            }
+            let edge = Edge {
+                client,
+                server: port,
+                group,
+            };
+            let network = graph.network(inv, client, port);
+            if view.allowed_only && !gets_through(&edge, network.verdict()) {
+                continue;
+            }
+            out.push(Line {
+                edge,
+                network,
+                clients: LineClients::One(client),
+            });
+        }
+        return out;
+    }
+    for row in view.rows.rows(server) {
+        let shared = &port.groups[row.group];
+        if view.plaintext_only && shared.transport != Transport::Plaintext {
+            continue;
+        }
+        if view.allowed_only && !(shared.reach().is_open() && row.network.verdict != NetVerdict::Denied) {
+            continue;
+        }
+        let line = match row.clients {
+            RowClients::One(client) => Line {
+                edge: Edge {
+                    client,
+                    server: port,
+                    group: port.group_for(graph, client),
+                },
+                network: graph.network(inv, client, port),
+                clients: LineClients::One(client),
+            },
+            RowClients::Many(ref members) => {
+                let namespaces = view.rows.namespaces_of(&row);
+                let mut classes: Vec<ClassId> = members.classes.iter().map(|(c, _)| *c).collect();
+                classes.sort_unstable();
+                Line {
+                    edge: Edge {
+                        client: shared.client,
+                        server: port,
+                        group: shared,
+                    },
+                    network: graph.network(inv, Client::Workload(members.first), port),
+                    clients: LineClients::Group {
+                        count: members.count,
+                        id: view.rows.group_id(members),
+                        label: group_label(members.count, &namespaces),
+                        classes,
+                        named: members.workloads.clone(),
+                        first: members.first,
+                    },
+                }
+            }
         };
-        let _ = writeln!(
-            out,
-            "  {} {arrow}|\"{}\"| {}",
-            mermaid_id(&client_id(inv, e.client)),
-            edge_label(e, &network),
-            mermaid_id(&workload_id(inv, e.server.workload))
-        );
+        out.push(line);
     }
     out
 }
 
-/// Every shown edge with its full evidence chain, in the user's own files' terms.
-pub fn explain(view: &GraphView<'_>) -> String {
+/// Column widths of the table, from the input rather than from the lines, so that lines can be
+/// written as they are computed.
+fn table_widths(view: &GraphView<'_>) -> [usize; 9] {
+    let inv = view.inventory;
+    let filter = view.rows.filter();
+    let mut from = [HEADER[0], OTHER_UNMESHED]
+        .iter()
+        .map(|s| s.len())
+        .max()
+        .unwrap_or(0);
+    let mut namespace_len = 0;
+    for (w, wl) in inv.workloads.iter().enumerate() {
+        if filter.includes(Client::Workload(w)) {
+            from = from.max(wl.namespace.len() + 1 + wl.name.len());
+            namespace_len = namespace_len.max(wl.namespace.len());
+        }
+    }
+    if !view.expand {
+        let digits = |n: usize| n.to_string().len();
+        let count = digits(inv.workloads.len());
+        from = from
+            .max(count + " workloads in ".len() + namespace_len)
+            .max(count + " workloads in ".len() + digits(inv.namespaces.len().max(inv.workloads.len())) + " namespaces".len());
+    }
+    let mut to = HEADER[1].len();
+    let mut protocol = HEADER[3].len();
+    for &s in &view.servers {
+        let port = &view.graph.servers[s];
+        let wl = &inv.workloads[port.workload];
+        to = to.max(wl.namespace.len() + 1 + wl.name.len());
+        protocol = protocol.max(port.protocol.as_str().len());
+    }
+    [
+        from,
+        to,
+        HEADER[2].len(),
+        protocol,
+        "PERMISSIVE".len(),
+        "restricted".len(),
+        "plaintext".len(),
+        "not enforced".len(),
+        "conditional".len(),
+    ]
+}
+
+const HEADER: [&str; 10] = [
+    "FROM",
+    "TO",
+    "PORT",
+    "PROTOCOL",
+    "MODE",
+    "NETWORK",
+    "TRANSPORT",
+    "AUTHZ",
+    "REACH",
+    "DECIDED BY",
+];
+
+fn table_line(out: &mut String, widths: &[usize; 9], cells: &[&str; 10]) {
+    let start = out.len();
+    for (i, cell) in cells.iter().enumerate() {
+        if i + 1 == cells.len() {
+            out.push_str(cell);
+        } else {
+            let _ = write!(out, "{cell:<w$}  ", w = widths[i]);
+        }
+    }
+    let trimmed = out[start..].trim_end().len();
+    out.truncate(start + trimmed);
+    out.push('\n');
+}
+
+fn table_row(view: &GraphView<'_>, widths: &[usize; 9], line: &Line<'_>, out: &mut String) {
+    let edge = &line.edge;
+    let decided: Vec<String> = deciders(view, edge, &line.network)
+        .into_iter()
+        .map(|o| object_name(view.inventory, o))
+        .collect();
+    let decided = if decided.is_empty() {
+        "(defaults)".to_owned()
+    } else {
+        decided.join(", ")
+    };
+    let from = line.from_text(view.inventory);
+    let to = workload_id(view.inventory, edge.server.workload);
+    let port = edge.server.port.to_string();
+    table_line(
+        out,
+        widths,
+        &[
+            &from,
+            &to,
+            &port,
+            edge.server.protocol.as_str(),
+            mode_text(edge),
+            line.network.verdict().as_str(),
+            edge.group.transport.as_str(),
+            authorization_text(edge),
+            overall_reach(edge, line.network.verdict()),
+            &decided,
+        ],
+    );
+}
+
+fn json_row(view: &GraphView<'_>, line: &Line<'_>) -> Value {
+    let inv = view.inventory;
+    let e = &line.edge;
+    let g = e.group;
+    let network = &line.network;
+    let service = g.via.map(|v| {
+        let s = &inv.services[v.service];
+        format!("{}/{}:{}", s.namespace, s.name, v.port)
+    });
+    let (from_kind, clients, client_group) = match &line.clients {
+        LineClients::One(Client::Workload(_)) => ("workload", json!(1), Value::Null),
+        LineClients::One(_) => ("group", Value::Null, Value::Null),
+        LineClients::Group { count, id, .. } => ("group", json!(count), json!(id)),
+    };
+    json!({
+        "from": line.from_text(inv),
+        "fromKind": from_kind,
+        "to": workload_id(inv, e.server.workload),
+        "port": e.server.port,
+        "protocol": e.server.protocol.as_str(),
+        "service": service,
+        "serverMode": e.server.proxied.then(|| e.server.mode.mode.as_str()),
+        "transport": g.transport.as_str(),
+        "peerIdentity": line.peer(view),
+        "authorization": match (&g.authorization, g.reach()) {
+            (_, Reach::Fails) => Value::Null,
+            (None, _) => json!("not-enforced"),
+            (Some(a), _) => json!(a.decision.as_str()),
+        },
+        "reach": g.reach().as_str(),
+        "conditions": g.authorization.as_ref().map_or(Vec::new(), |a| a.conditions.clone()),
+        "decidedBy": deciders(view, e, network).into_iter().map(|o| location_json(inv, o)).collect::<Vec<_>>(),
+        "evidence": {
+            "transport": render_chain(inv, &view.graph.transport_evidence(e)),
+            "authorization": g.authorization.as_ref().map_or(Vec::new(), |a| render_chain(inv, &a.because)),
+            "network": render_chain(inv, &network.because()),
+        },
+        "network": {
+            "verdict": network.verdict().as_str(),
+            "ingress": network.ingress.verdict.as_str(),
+            "egress": network.egress.as_ref().map(|d| d.verdict.as_str()),
+        },
+        "overallReach": overall_reach(e, network.verdict()),
+        "clients": clients,
+        "clientGroup": client_group,
+    })
+}
+
+fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
+    let inv = view.inventory;
+    let e = &line.edge;
+    let g = e.group;
+    let _ = writeln!(
+        out,
+        "{} -> {}:{} ({})",
+        line.from_text(inv),
+        workload_id(inv, e.server.workload),
+        e.server.port,
+        e.server.protocol.as_str()
+    );
+    match (&line.clients, e.client, g.client) {
+        (LineClients::Group { id, named, first, classes, .. }, _, _) => {
+            let def = GroupDef {
+                classes: classes.clone(),
+                named: named.clone(),
+            };
+            let (_, namespaces) = group_namespaces(view, &def);
+            let listed: Vec<String> = namespaces
+                .iter()
+                .take(8)
+                .map(|(ns, n)| format!("{ns} ({n})"))
+                .collect();
+            let more = namespaces.len().saturating_sub(listed.len());
+            let _ = writeln!(
+                out,
+                "  clients: client group {id}, workloads of {}{} that present the same to this port and get the same answer; `--expand` lists them one by one",
+                listed.join(", "),
+                if more > 0 { format!(" and {more} more namespace(s)") } else { String::new() }
+            );
+            let _ = writeln!(
+                out,
+                "  network facts shown for its first member, {}",
+                workload_id(inv, *first)
+            );
+        }
+        (_, Client::Workload(_), Client::Workload(_)) => {}
+        (_, Client::Workload(_), _) if g.namespace.is_some() => {
+            let text = match &g.peer {
+                PeerIdentity::Known {
+                    namespace,
+                    service_account,
+                } => format!(
+                    "evaluated with the meshed workloads that run as service account {service_account} of namespace {namespace}, an identity the server's policies name"
+                ),
+                _ => format!(
+                    "evaluated with the meshed workloads of namespace {}, which the server's policies name, or whose own DestinationRule for the host applies",
+                    g.namespace.as_deref().unwrap_or_default()
+                ),
+            };
+            let _ = writeln!(out, "  client: {text}");
+        }
+        (_, Client::Workload(_), group) => {
+            let _ = writeln!(
+                out,
+                "  client: evaluated as {}, since no policy or DestinationRule of the server names it",
+                client_description(group)
+            );
+        }
+        (_, group, _) => {
+            let _ = writeln!(out, "  client: {}", client_description(group));
+        }
+    }
+    if let Some(v) = g.via {
+        let s = &inv.services[v.service];
+        let _ = writeln!(
+            out,
+            "  via Service {}/{} port {}",
+            s.namespace, s.name, v.port
+        );
+    }
+    let _ = writeln!(out, "  protocol: {}", e.server.protocol_because.render(inv));
+    let network = &line.network;
+    let _ = writeln!(out, "  network: {}", network.verdict().as_str());
+    for l in render_chain(inv, &network.because()) {
+        let _ = writeln!(out, "    - {l}");
+    }
+    let peer = line.peer(view).unwrap_or_else(|| "none".to_owned());
+    let _ = writeln!(
+        out,
+        "  transport: {} (server sees identity: {peer})",
+        g.transport.as_str()
+    );
+    for l in render_chain(inv, &view.graph.transport_evidence(e)) {
+        let _ = writeln!(out, "    - {l}");
+    }
+    match &g.authorization {
+        _ if g.reach() == Reach::Fails => {
+            let _ = writeln!(out, "  authorization: not reached (the connection fails)");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  authorization: not enforced (no proxy in front of the port)"
+            );
+        }
+        Some(a) => {
+            let _ = writeln!(out, "  authorization: {}", a.decision.as_str());
+            for c in &a.conditions {
+                let _ = writeln!(out, "    {c}");
+            }
+            for l in render_chain(inv, &a.because) {
+                let _ = writeln!(out, "    - {l}");
+            }
+        }
+    }
+    let overall = overall_reach(e, network.verdict());
+    if overall == g.reach().as_str() {
+        let _ = writeln!(out, "  result: {overall}\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "  result: {overall} by NetworkPolicy (the mesh alone: {})\n",
+            g.reach().as_str()
+        );
+    }
+}
+
+/// The lines of `servers`, rendered; what they covered.
+fn render_servers(
+    view: &GraphView<'_>,
+    format: GraphFormat,
+    widths: &[usize; 9],
+    servers: &[usize],
+) -> (String, Seen) {
     let inv = view.inventory;
     let mut out = String::new();
-    for e in &view.edges {
-        let g = e.group;
-        let _ = writeln!(
-            out,
-            "{} -> {}:{} ({})",
-            client_id(inv, e.client),
-            workload_id(inv, e.server.workload),
-            e.server.port,
-            e.server.protocol.as_str()
-        );
-        match (e.client, g.client) {
-            (Client::Workload(_), Client::Workload(_)) => {}
-            (Client::Workload(_), _) if g.namespace.is_some() => {
-                let line = match &g.peer {
-                    PeerIdentity::Known {
-                        namespace,
-                        service_account,
-                    } => format!(
-                        "evaluated with the meshed workloads that run as service account {service_account} of namespace {namespace}, an identity the server's policies name"
-                    ),
-                    _ => format!(
-                        "evaluated with the meshed workloads of namespace {}, which the server's policies name, or whose own DestinationRule for the host applies",
-                        g.namespace.as_deref().unwrap_or_default()
-                    ),
-                };
-                let _ = writeln!(out, "  client: {line}");
-            }
-            (Client::Workload(_), group) => {
-                let _ = writeln!(
-                    out,
-                    "  client: evaluated as {}, since no policy or DestinationRule of the server names it",
-                    client_description(group)
-                );
-            }
-            (group, _) => {
-                let _ = writeln!(out, "  client: {}", client_description(group));
-            }
-        }
-        if let Some(v) = g.via {
-            let s = &inv.services[v.service];
-            let _ = writeln!(
-                out,
-                "  via Service {}/{} port {}",
-                s.namespace, s.name, v.port
-            );
-        }
-        let _ = writeln!(out, "  protocol: {}", e.server.protocol_because.render(inv));
-        let network = network(view, e);
-        let _ = writeln!(out, "  network: {}", network.verdict().as_str());
-        for line in render_chain(inv, &network.because()) {
-            let _ = writeln!(out, "    - {line}");
-        }
-        let peer = edge_peer(view, e).unwrap_or_else(|| "none".to_owned());
-        let _ = writeln!(
-            out,
-            "  transport: {} (server sees identity: {peer})",
-            g.transport.as_str()
-        );
-        for line in render_chain(inv, &view.graph.transport_evidence(e)) {
-            let _ = writeln!(out, "    - {line}");
-        }
-        match &g.authorization {
-            _ if g.reach() == Reach::Fails => {
-                let _ = writeln!(out, "  authorization: not reached (the connection fails)");
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "  authorization: not enforced (no proxy in front of the port)"
-                );
-            }
-            Some(a) => {
-                let _ = writeln!(out, "  authorization: {}", a.decision.as_str());
-                for c in &a.conditions {
-                    let _ = writeln!(out, "    {c}");
+    let mut seen = Seen::default();
+    for &s in servers {
+        for line in lines_of(view, s) {
+            seen.record(&line);
+            match format {
+                GraphFormat::Table => table_row(view, widths, &line, &mut out),
+                GraphFormat::Json => {
+                    out.push_str(",\n    ");
+                    out.push_str(&json_row(view, &line).to_string());
                 }
-                for line in render_chain(inv, &a.because) {
-                    let _ = writeln!(out, "    - {line}");
+                GraphFormat::Dot => {
+                    let verdict = line.network.verdict();
+                    let style = if edge_closed(&line.edge, verdict) {
+                        ", style=dashed"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  \"{}\" -> \"{}\" [label=\"{}\", color={}{style}];",
+                        line.from_node(inv),
+                        workload_id(inv, line.edge.server.workload),
+                        edge_label(&line.edge, verdict),
+                        edge_color(&line.edge, verdict)
+                    );
                 }
+                GraphFormat::Mermaid => {
+                    let verdict = line.network.verdict();
+                    let arrow = if edge_closed(&line.edge, verdict) {
+                        "-.->"
+                    } else {
+                        "-->"
+                    };
+                    let from = match &line.clients {
+                        LineClients::One(c) => {
+                            let id = client_id(inv, *c);
+                            mermaid_node(&id, &id)
+                        }
+                        LineClients::Group {
+                            id,
+                            classes,
+                            named,
+                            ..
+                        } => {
+                            let def = GroupDef {
+                                classes: classes.clone(),
+                                named: named.clone(),
+                            };
+                            let (total, namespaces) = group_namespaces(view, &def);
+                            mermaid_node(id, &group_label(total, &namespaces))
+                        }
+                    };
+                    let to = workload_id(inv, line.edge.server.workload);
+                    let _ = writeln!(
+                        out,
+                        "  {from} {arrow}|\"{}\"| {}",
+                        edge_label(&line.edge, verdict),
+                        mermaid_node(&to, &to)
+                    );
+                }
+                GraphFormat::Explain => explain_row(view, &line, &mut out),
             }
-        }
-        let overall = overall_reach(e, &network);
-        if overall == g.reach().as_str() {
-            let _ = writeln!(out, "  result: {overall}\n");
-        } else {
-            let _ = writeln!(
-                out,
-                "  result: {overall} by NetworkPolicy (the mesh alone: {})\n",
-                g.reach().as_str()
-            );
         }
     }
-    if view.edges.is_empty() {
-        out.push_str("(no edge matches)\n");
+    (out, seen)
+}
+
+/// Lines computed and rendered per task: enough that handing out tasks costs little, few enough
+/// that the text waiting to be written stays small.
+const LINES_PER_BATCH: usize = 16_384;
+
+/// Writes the graph in `format` to `out` as it is computed: server ports are handled a batch
+/// at a time on every core and written in order, so memory stays bounded whatever the size.
+pub fn write_graph(
+    view: &GraphView<'_>,
+    format: GraphFormat,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let inv = view.inventory;
+    let widths = table_widths(view);
+    match format {
+        GraphFormat::Table => {
+            let mut header = String::new();
+            table_line(&mut header, &widths, &HEADER);
+            out.write_all(header.as_bytes())?;
+        }
+        GraphFormat::Json => {
+            let prelude = json!({
+                "schemaVersion": 1,
+                "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
+                "trustDomain": view.graph.trust_domain,
+                "autoMtls": view.graph.auto_mtls,
+            })
+            .to_string();
+            // The prelude's closing brace makes way for the streamed arrays.
+            let open = prelude.strip_suffix('}').unwrap_or(&prelude);
+            write!(out, "{open},\n  \"edges\": [")?;
+        }
+        GraphFormat::Dot => out.write_all(
+            b"digraph meshaudit {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+        )?,
+        GraphFormat::Mermaid => out.write_all(b"flowchart LR\n")?,
+        GraphFormat::Explain => {}
+    }
+    // Lines per server port: one per client when expanded, a handful per port otherwise.
+    let per_server = if view.expand {
+        inv.workloads.len() + 2
+    } else {
+        8
+    };
+    let per_task = (LINES_PER_BATCH / per_server).max(1);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut seen = Seen::default();
+    let mut first_json = true;
+    for batch in view.servers.chunks(per_task * threads * 4) {
+        let tasks: Vec<&[usize]> = batch.chunks(per_task).collect();
+        let parts = map_in_order(&tasks, |servers| render_servers(view, format, &widths, servers));
+        for (text, part) in parts {
+            let text = if format == GraphFormat::Json && first_json && !text.is_empty() {
+                first_json = false;
+                &text[1..]
+            } else {
+                &text[..]
+            };
+            out.write_all(text.as_bytes())?;
+            seen.merge(part);
+        }
+    }
+    match format {
+        GraphFormat::Table => {
+            if seen.lines == 0 {
+                out.write_all(b"(no edge matches)\n")?;
+            }
+            writeln!(
+                out,
+                "\n{} row(s) for {} client-port pair(s). Rows group the clients that get the same answer (--expand lists each one). {OTHER_MESHED} = any other meshed workload, {OTHER_UNMESHED} = any workload without a proxy. NETWORK is what NetworkPolicy allows (restricted: only some of a group's pods); REACH is blocked when NetworkPolicy denies what the mesh allows. `--explain` shows why.",
+                seen.lines, seen.answers
+            )?;
+        }
+        GraphFormat::Json => json_tail(view, &seen, out)?,
+        GraphFormat::Dot => {
+            for n in dot_nodes(view, &seen) {
+                out.write_all(n.as_bytes())?;
+            }
+            out.write_all(b"}\n")?;
+        }
+        GraphFormat::Mermaid => {}
+        GraphFormat::Explain => {
+            if seen.lines == 0 {
+                out.write_all(b"(no edge matches)\n")?;
+            }
+        }
+    }
+    out.flush()
+}
+
+/// Node statements for DOT, after the edges (Graphviz applies them wherever they appear).
+fn dot_nodes(view: &GraphView<'_>, seen: &Seen) -> Vec<String> {
+    let inv = view.inventory;
+    let mut out = Vec::new();
+    for &w in &seen.workloads {
+        let id = workload_id(inv, w);
+        out.push(format!("  \"{id}\" [label=\"{id}\"];\n"));
+    }
+    for (id, def) in &seen.groups {
+        let (total, namespaces) = group_namespaces(view, def);
+        out.push(format!(
+            "  \"{id}\" [label=\"{}\", style=dashed];\n",
+            group_label(total, &namespaces)
+        ));
+    }
+    for (shown, id) in [
+        (seen.other_meshed, OTHER_MESHED),
+        (seen.other_unmeshed, OTHER_UNMESHED),
+    ] {
+        if shown {
+            out.push(format!("  \"{id}\" [label=\"{id}\", style=dashed];\n"));
+        }
     }
     out
+}
+
+/// The end of the JSON document: the workloads and client groups the edges name.
+fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io::Result<()> {
+    let inv = view.inventory;
+    let graph = view.graph;
+    let mut workloads = seen.workloads.clone();
+    for def in seen.groups.values() {
+        for &c in &def.classes {
+            workloads.extend(view.rows.classes[c as usize].members.iter().copied());
+        }
+        workloads.extend(def.named.iter().copied());
+    }
+    out.write_all(if seen.lines == 0 { b"],\n  \"workloads\": [" } else { b"\n  ],\n  \"workloads\": [" })?;
+    for (i, &w) in workloads.iter().enumerate() {
+        let wl = &inv.workloads[w];
+        let node = &graph.workloads[w];
+        let loc = inv.object(wl.object).name_location();
+        let value = json!({
+            "id": workload_id(inv, w),
+            "kind": wl.kind,
+            "namespace": wl.namespace,
+            "name": wl.name,
+            "serviceAccount": wl.service_account,
+            "dataPlane": node.membership.data_plane.as_str(),
+            "identity": node.identity,
+            "location": {"path": &*loc.path, "line": loc.line, "column": loc.column},
+        });
+        write!(out, "{}\n    {value}", if i == 0 { "" } else { "," })?;
+    }
+    out.write_all(if workloads.is_empty() { b"],\n  \"clientGroups\": [" } else { b"\n  ],\n  \"clientGroups\": [" })?;
+    for (i, (id, def)) in seen.groups.iter().enumerate() {
+        let (total, namespaces) = group_namespaces(view, def);
+        let classes: Vec<Value> = def
+            .classes
+            .iter()
+            .map(|&c| {
+                let class = &view.rows.classes[c as usize];
+                let first = &inv.workloads[class.members[0]];
+                json!({
+                    "namespace": first.namespace,
+                    "proxy": class.catch_all == Client::OtherMeshed,
+                    "ambient": class.ambient,
+                    "hostNetwork": class.host_network,
+                    "labels": class.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
+                    "workloads": class.members.len(),
+                })
+            })
+            .collect();
+        let value = json!({
+            "id": id,
+            "label": group_label(total, &namespaces),
+            "workloads": total,
+            "namespaces": namespaces.iter().map(|(ns, n)| json!({"namespace": ns, "workloads": n})).collect::<Vec<_>>(),
+            "classes": classes,
+            "namedWorkloads": def.named.iter().map(|&w| workload_id(inv, w)).collect::<Vec<_>>(),
+        });
+        write!(out, "{}\n    {value}", if i == 0 { "" } else { "," })?;
+    }
+    out.write_all(if seen.groups.is_empty() { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+    Ok(())
 }

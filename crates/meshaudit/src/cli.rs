@@ -123,6 +123,11 @@ pub struct GraphArgs {
     #[arg(long)]
     pub explain: bool,
 
+    /// One line per client, instead of one line per group of clients that get the same answer
+    /// from a server port.
+    #[arg(long)]
+    pub expand: bool,
+
     /// Print skipped documents and files.
     #[arg(short, long)]
     pub verbose: bool,

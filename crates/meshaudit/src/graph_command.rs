@@ -1,17 +1,18 @@
-//! `meshaudit graph`: builds the effective-policy graph, filters its edges and renders them.
+//! `meshaudit graph`: builds the effective-policy graph, filters it and streams it out.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use meshaudit_engine::graph::{Edge, Transport};
+use anyhow::Context as _;
+use meshaudit_engine::edge_rows::{ClientFilter, EdgeRows};
+use meshaudit_engine::graph::Client;
 use meshaudit_model::Inventory;
 use meshaudit_report::graph::{
-    client_id, dot, edge_gets_through, explain, json, mermaid, table, workload_id, GraphView,
-    OTHER_MESHED, OTHER_UNMESHED,
+    client_id, workload_id, write_graph, GraphFormat, GraphView, OTHER_MESHED, OTHER_UNMESHED,
 };
 
 use crate::cli::{GraphArgs, GraphFormatArg};
-use crate::{read_paths, write_output};
+use crate::read_paths;
 
 /// Does a `--from`/`--to` value select the workload or group `id`?
 fn selects(selector: &str, id: &str) -> bool {
@@ -58,57 +59,73 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
         check_selector(inventory, s, false)?;
     }
     let graph = meshaudit_engine::build_graph(inventory);
-    let edges: Vec<Edge<'_>> = graph
-        .edges()
-        .filter(|e| {
-            args.from.is_empty()
-                || args
-                    .from
-                    .iter()
-                    .any(|s| selects(s, &client_id(inventory, e.client)))
+    let filter = if args.from.is_empty() {
+        ClientFilter::all(&graph)
+    } else {
+        ClientFilter::only(&graph, |client: Client| {
+            let id = client_id(inventory, client);
+            args.from.iter().any(|s| selects(s, &id))
         })
-        .filter(|e| {
-            args.to.is_empty()
-                || args
-                    .to
-                    .iter()
-                    .any(|s| selects(s, &workload_id(inventory, e.server.workload)))
+    };
+    let servers: Vec<usize> = graph
+        .servers
+        .iter()
+        .enumerate()
+        .filter(|(_, server)| {
+            args.to.is_empty() || {
+                let id = workload_id(inventory, server.workload);
+                args.to.iter().any(|s| selects(s, &id))
+            }
         })
-        .filter(|e| args.port.is_none_or(|p| e.server.port == p))
-        .filter(|e| !args.plaintext || e.group.transport == Transport::Plaintext)
+        .filter(|(_, server)| args.port.is_none_or(|p| server.port == p))
+        .map(|(s, _)| s)
         .collect();
-    let mut view = GraphView {
+    let rows = EdgeRows::new(&graph, inventory, filter);
+    let view = GraphView {
         inventory,
         graph: &graph,
-        edges,
+        rows: &rows,
+        servers,
+        expand: args.expand,
+        plaintext_only: args.plaintext,
+        allowed_only: args.allowed,
     };
-    if args.allowed {
-        let kept: Vec<Edge<'_>> = view
-            .edges
-            .iter()
-            .filter(|e| edge_gets_through(&view, e))
-            .copied()
-            .collect();
-        view.edges = kept;
-    }
-    let rendered = if args.explain {
-        explain(&view)
+    let format = if args.explain {
+        GraphFormat::Explain
     } else {
         match args.format {
-            GraphFormatArg::Table => table(&view),
-            GraphFormatArg::Json => json(&view),
-            GraphFormatArg::Dot => dot(&view),
-            GraphFormatArg::Mermaid => mermaid(&view),
+            GraphFormatArg::Table => GraphFormat::Table,
+            GraphFormatArg::Json => GraphFormat::Json,
+            GraphFormatArg::Dot => GraphFormat::Dot,
+            GraphFormatArg::Mermaid => GraphFormat::Mermaid,
         }
     };
-    write_output(args.output.as_deref(), &rendered)?;
+    match args.output.as_deref() {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            write_graph(&view, format, &mut out)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            write_graph(&view, format, &mut out)?;
+        }
+    }
     let mut err = std::io::stderr();
     for e in &scanned.errors {
         let _ = writeln!(err, "error: {e}");
     }
-    Ok(if scanned.errors.is_empty() {
+    let code = if scanned.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
-    })
+    };
+    // The inventory and graph go back to the operating system at exit (see skip_drop).
+    std::mem::forget(rows);
+    std::mem::forget(graph);
+    std::mem::forget(scanned);
+    Ok(code)
 }
