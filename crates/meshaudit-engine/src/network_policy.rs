@@ -124,37 +124,47 @@ impl NetworkDecision {
     /// NetworkPolicies (indexes) that decided, egress side first, without repeats: for a denied
     /// connection, the policies of the side(s) that deny it.
     pub fn decided_by(&self) -> Vec<usize> {
-        let mut out: Vec<usize> = Vec::new();
-        let denied = self.verdict() == NetVerdict::Denied;
-        let sides = self.egress.iter().chain(std::iter::once(&self.ingress));
-        for side in sides {
-            // A direction that allows everything did not decide anything; when one side
-            // denies, the side that would have allowed did not decide either.
-            if (side.verdict == NetVerdict::Allowed && side.isolated_by.is_empty())
-                || (denied && side.verdict != NetVerdict::Denied)
-            {
-                continue;
-            }
-            for p in side.decided_by() {
-                if !out.contains(&p) {
-                    out.push(p);
-                }
+        let (mut out, ingress) = self.decided_by_sides();
+        for p in ingress {
+            if !out.contains(&p) {
+                out.push(p);
             }
         }
         out
     }
+
+    /// [`decided_by`](Self::decided_by) per side: the client's egress policies, then the
+    /// server's ingress policies.
+    pub fn decided_by_sides(&self) -> (Vec<usize>, Vec<usize>) {
+        let denied = self.verdict() == NetVerdict::Denied;
+        // A direction that allows everything did not decide anything; when one side denies,
+        // the side that would have allowed did not decide either.
+        let side = |d: &DirectionDecision| {
+            if (d.verdict == NetVerdict::Allowed && d.isolated_by.is_empty())
+                || (denied && d.verdict != NetVerdict::Denied)
+            {
+                Vec::new()
+            } else {
+                d.decided_by()
+            }
+        };
+        (
+            self.egress.as_ref().map(side).unwrap_or_default(),
+            side(&self.ingress),
+        )
+    }
 }
 
-/// [`NetworkPolicyIndex::connection_summary`]: what NetworkPolicy decides for a connection,
-/// without the evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NetSummary {
     pub verdict: NetVerdict,
     pub ingress: NetVerdict,
     /// `None` when the client is not a workload of the input.
     pub egress: Option<NetVerdict>,
-    /// As [`NetworkDecision::decided_by`].
-    pub decided_by: Vec<usize>,
+    /// As [`NetworkDecision::decided_by_sides`]: the client's egress policies that decided.
+    pub egress_decided_by: Vec<usize>,
+    /// The server's ingress policies that decided.
+    pub ingress_decided_by: Vec<usize>,
 }
 
 /// Whether a decision builds its evidence chain (rows that group many connections need only
@@ -291,11 +301,13 @@ impl NetworkPolicyIndex {
         port: u16,
     ) -> NetSummary {
         let decision = self.connection_with(inv, source, server, port, Evidence::Skip);
+        let (egress_decided_by, ingress_decided_by) = decision.decided_by_sides();
         NetSummary {
             verdict: decision.verdict(),
             ingress: decision.ingress.verdict,
             egress: decision.egress.as_ref().map(|e| e.verdict),
-            decided_by: decision.decided_by(),
+            egress_decided_by,
+            ingress_decided_by,
         }
     }
 

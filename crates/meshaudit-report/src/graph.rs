@@ -6,12 +6,13 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use meshaudit_engine::authorization::PeerIdentity;
-use meshaudit_engine::edge_rows::{ClassId, EdgeRows, RowClients};
+use meshaudit_engine::edge_rows::{ClassId, EdgeRows, ProfileId, RowClients};
 use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
 use meshaudit_engine::network_policy::{NetVerdict, NetworkDecision};
 use meshaudit_engine::Because;
 use meshaudit_model::parallel::map_in_order;
 use meshaudit_model::Inventory;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{TOOL_NAME, TOOL_VERSION};
@@ -204,18 +205,6 @@ fn render_chain(inventory: &Inventory, chain: &[Because]) -> Vec<String> {
     chain.iter().map(|b| b.render(inventory)).collect()
 }
 
-fn location_json(inventory: &Inventory, id: usize) -> Value {
-    let o = inventory.object(id);
-    let loc = o.name_location();
-    json!({
-        "apiVersion": o.api_version,
-        "kind": o.kind,
-        "namespace": o.namespace,
-        "name": o.name,
-        "location": {"path": &*loc.path, "line": loc.line, "column": loc.column},
-    })
-}
-
 fn edge_label(edge: &Edge<'_>, network: NetVerdict) -> String {
     format!(
         "{} {} {}",
@@ -247,7 +236,6 @@ fn mermaid_id(id: &str) -> String {
         .collect()
 }
 
-
 /// Mermaid flowchart node: `id["label"]`.
 fn mermaid_node(id: &str, label: &str) -> String {
     format!("{}[\"{}\"]", mermaid_id(id), label.replace('"', "'"))
@@ -264,8 +252,11 @@ enum LineClients {
         /// `18 workloads in team-0003`.
         label: String,
         classes: Vec<ClassId>,
+        profiles: Vec<ProfileId>,
         named: Vec<usize>,
         first: usize,
+        /// The client side's deciding policies are each member's own, of the same names.
+        egress_by_name: bool,
     },
 }
 
@@ -278,7 +269,25 @@ struct Line<'a> {
 }
 
 impl Line<'_> {
-    fn from_text(&self, inventory: &Inventory) -> String {
+    /// Objects of the deciding egress policies that stand for each member's own policy of the
+    /// same name (a group that spans namespaces).
+    fn egress_by_name(&self, inventory: &Inventory) -> Vec<usize> {
+        match &self.clients {
+            LineClients::Group {
+                egress_by_name: true,
+                ..
+            } => self
+                .network
+                .decided_by_sides()
+                .0
+                .into_iter()
+                .map(|p| inventory.network_policies[p].object)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn client_text(&self, inventory: &Inventory) -> String {
         match &self.clients {
             LineClients::One(c) => client_id(inventory, *c),
             LineClients::Group { label, .. } => label.clone(),
@@ -286,7 +295,7 @@ impl Line<'_> {
     }
 
     /// The DOT/Mermaid node the line starts from.
-    fn from_node(&self, inventory: &Inventory) -> String {
+    fn client_node(&self, inventory: &Inventory) -> String {
         match &self.clients {
             LineClients::One(c) => client_id(inventory, *c),
             LineClients::Group { id, .. } => id.clone(),
@@ -305,6 +314,7 @@ impl Line<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct GroupDef {
     classes: Vec<ClassId>,
+    profiles: Vec<ProfileId>,
     named: Vec<usize>,
 }
 
@@ -315,7 +325,7 @@ struct Seen {
     /// Client-to-port answers the lines stand for (a group line counts its members).
     answers: usize,
     workloads: BTreeSet<usize>,
-    groups: BTreeMap<String, GroupDef>,
+    groups: foldhash::HashMap<String, GroupDef>,
     other_meshed: bool,
     other_unmeshed: bool,
 }
@@ -352,6 +362,7 @@ impl Seen {
                 count,
                 id,
                 classes,
+                profiles,
                 named,
                 ..
             } => {
@@ -361,6 +372,7 @@ impl Seen {
                         id.clone(),
                         GroupDef {
                             classes: classes.clone(),
+                            profiles: profiles.clone(),
                             named: named.clone(),
                         },
                     );
@@ -371,30 +383,59 @@ impl Seen {
 }
 
 /// `18 workloads in team-0003`, or `4000 workloads in 100 namespaces`.
-fn group_label(count: usize, namespaces: &[(&str, usize)]) -> String {
-    match namespaces {
-        [(ns, _)] => format!("{count} workloads in {ns}"),
-        _ => format!("{count} workloads in {} namespaces", namespaces.len()),
+fn group_label(count: usize, namespaces: usize, single: Option<&str>) -> String {
+    match single {
+        Some(ns) if namespaces == 1 => format!("{count} workloads in {ns}"),
+        _ => format!("{count} workloads in {namespaces} namespaces"),
     }
 }
 
-/// The namespaces of a group's definition, with their member counts.
-fn group_namespaces<'i>(
-    view: &GraphView<'i>,
-    def: &GroupDef,
-) -> (usize, Vec<(&'i str, usize)>) {
+/// A group's definition in numbers: members, namespaces, and the namespaces of its classes
+/// and named workloads with their members (profiles are counted, not listed: they may span
+/// every namespace).
+struct GroupSummary<'i> {
+    workloads: usize,
+    namespaces: usize,
+    listed: Vec<(&'i str, usize)>,
+}
+
+fn group_summary<'i>(view: &GraphView<'i>, def: &GroupDef) -> GroupSummary<'i> {
     let inv = view.inventory;
     let mut counts: BTreeMap<&'i str, usize> = BTreeMap::new();
     for &c in &def.classes {
         for &w in &view.rows.classes[c as usize].members {
-            *counts.entry(inv.workloads[w].namespace.as_str()).or_default() += 1;
+            *counts
+                .entry(inv.workloads[w].namespace.as_str())
+                .or_default() += 1;
         }
     }
     for &w in &def.named {
-        *counts.entry(inv.workloads[w].namespace.as_str()).or_default() += 1;
+        *counts
+            .entry(inv.workloads[w].namespace.as_str())
+            .or_default() += 1;
     }
-    let total = counts.values().sum();
-    (total, counts.into_iter().collect())
+    let mut workloads: usize = counts.values().sum();
+    let mut namespaces = counts.len();
+    for &p in &def.profiles {
+        let profile = &view.rows.profiles[p as usize];
+        workloads += profile.members;
+        namespaces = namespaces.max(profile.namespace_count());
+    }
+    GroupSummary {
+        workloads,
+        namespaces,
+        listed: counts.into_iter().collect(),
+    }
+}
+
+impl GroupSummary<'_> {
+    fn label(&self) -> String {
+        let single = match self.listed.as_slice() {
+            [(ns, _)] => Some(*ns),
+            _ => None,
+        };
+        group_label(self.workloads, self.namespaces, single)
+    }
 }
 
 /// The lines of server port `server`.
@@ -434,7 +475,9 @@ fn lines_of<'a>(view: &GraphView<'a>, server: usize) -> Vec<Line<'a>> {
         if view.plaintext_only && shared.transport != Transport::Plaintext {
             continue;
         }
-        if view.allowed_only && !(shared.reach().is_open() && row.network.verdict != NetVerdict::Denied) {
+        if view.allowed_only
+            && !(shared.reach().is_open() && row.network.verdict != NetVerdict::Denied)
+        {
             continue;
         }
         let line = match row.clients {
@@ -448,9 +491,9 @@ fn lines_of<'a>(view: &GraphView<'a>, server: usize) -> Vec<Line<'a>> {
                 clients: LineClients::One(client),
             },
             RowClients::Many(ref members) => {
-                let namespaces = view.rows.namespaces_of(&row);
-                let mut classes: Vec<ClassId> = members.classes.iter().map(|(c, _)| *c).collect();
-                classes.sort_unstable();
+                let (namespaces, single) = view.rows.namespaces_of(&row);
+                let classes: Vec<ClassId> = members.classes.iter().map(|(c, _)| *c).collect();
+                let profiles: Vec<ProfileId> = members.profiles.iter().map(|(p, _)| *p).collect();
                 Line {
                     edge: Edge {
                         client: shared.client,
@@ -461,10 +504,12 @@ fn lines_of<'a>(view: &GraphView<'a>, server: usize) -> Vec<Line<'a>> {
                     clients: LineClients::Group {
                         count: members.count,
                         id: view.rows.group_id(members),
-                        label: group_label(members.count, &namespaces),
+                        label: group_label(members.count, namespaces, single),
                         classes,
+                        profiles,
                         named: members.workloads.clone(),
                         first: members.first,
+                        egress_by_name: row.egress_by_name,
                     },
                 }
             }
@@ -496,7 +541,12 @@ fn table_widths(view: &GraphView<'_>) -> [usize; 9] {
         let count = digits(inv.workloads.len());
         from = from
             .max(count + " workloads in ".len() + namespace_len)
-            .max(count + " workloads in ".len() + digits(inv.namespaces.len().max(inv.workloads.len())) + " namespaces".len());
+            .max(
+                count
+                    + " workloads in ".len()
+                    + digits(inv.namespaces.len().max(inv.workloads.len()))
+                    + " namespaces".len(),
+            );
     }
     let mut to = HEADER[1].len();
     let mut protocol = HEADER[3].len();
@@ -548,16 +598,27 @@ fn table_line(out: &mut String, widths: &[usize; 9], cells: &[&str; 10]) {
 
 fn table_row(view: &GraphView<'_>, widths: &[usize; 9], line: &Line<'_>, out: &mut String) {
     let edge = &line.edge;
+    let by_name = line.egress_by_name(view.inventory);
     let decided: Vec<String> = deciders(view, edge, &line.network)
         .into_iter()
-        .map(|o| object_name(view.inventory, o))
+        .map(|o| {
+            if by_name.contains(&o) {
+                let object = view.inventory.object(o);
+                format!(
+                    "{} {} (in each client's namespace)",
+                    object.kind, object.name
+                )
+            } else {
+                object_name(view.inventory, o)
+            }
+        })
         .collect();
     let decided = if decided.is_empty() {
         "(defaults)".to_owned()
     } else {
         decided.join(", ")
     };
-    let from = line.from_text(view.inventory);
+    let from = line.client_text(view.inventory);
     let to = workload_id(view.inventory, edge.server.workload);
     let port = edge.server.port.to_string();
     table_line(
@@ -578,7 +639,81 @@ fn table_row(view: &GraphView<'_>, widths: &[usize; 9], line: &Line<'_>, out: &m
     );
 }
 
-fn json_row(view: &GraphView<'_>, line: &Line<'_>) -> Value {
+/// One edge of the JSON document, serialized as it is (no intermediate `Value` tree: the
+/// document may hold hundreds of thousands of them).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonEdge<'a> {
+    from: String,
+    from_kind: &'static str,
+    to: String,
+    port: u16,
+    protocol: &'static str,
+    service: Option<String>,
+    server_mode: Option<&'static str>,
+    transport: &'static str,
+    peer_identity: Option<String>,
+    authorization: Option<&'static str>,
+    reach: &'static str,
+    conditions: &'a [String],
+    decided_by: Vec<JsonObject<'a>>,
+    evidence: JsonEvidence,
+    network: JsonNetwork,
+    overall_reach: &'static str,
+    clients: Option<usize>,
+    client_group: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonObject<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    location: JsonLocation,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    in_each_client_namespace: bool,
+}
+
+#[derive(Serialize)]
+struct JsonLocation {
+    path: std::sync::Arc<str>,
+    line: u32,
+    column: u32,
+}
+
+#[derive(Serialize)]
+struct JsonEvidence {
+    transport: Vec<String>,
+    authorization: Vec<String>,
+    network: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonNetwork {
+    verdict: &'static str,
+    ingress: &'static str,
+    egress: Option<&'static str>,
+}
+
+/// Rendered facts of one task, by the fact they render: edges of one server port repeat the
+/// same facts (its mode, its policies) line after line.
+type FactCache = foldhash::HashMap<Because, String>;
+
+fn render_cached(inventory: &Inventory, chain: &[Because], cache: &mut FactCache) -> Vec<String> {
+    chain
+        .iter()
+        .map(|b| {
+            cache
+                .entry(b.clone())
+                .or_insert_with(|| b.render(inventory))
+                .clone()
+        })
+        .collect()
+}
+
+fn json_row(view: &GraphView<'_>, line: &Line<'_>, cache: &mut FactCache, out: &mut Vec<u8>) {
     let inv = view.inventory;
     let e = &line.edge;
     let g = e.group;
@@ -587,43 +722,71 @@ fn json_row(view: &GraphView<'_>, line: &Line<'_>) -> Value {
         let s = &inv.services[v.service];
         format!("{}/{}:{}", s.namespace, s.name, v.port)
     });
+    let by_name = line.egress_by_name(inv);
+    let decided_by: Vec<JsonObject<'_>> = deciders(view, e, network)
+        .into_iter()
+        .map(|o| {
+            let object = inv.object(o);
+            let loc = object.name_location();
+            JsonObject {
+                api_version: &object.api_version,
+                kind: &object.kind,
+                namespace: object.namespace.as_deref(),
+                name: &object.name,
+                location: JsonLocation {
+                    path: loc.path,
+                    line: loc.line,
+                    column: loc.column,
+                },
+                in_each_client_namespace: by_name.contains(&o),
+            }
+        })
+        .collect();
     let (from_kind, clients, client_group) = match &line.clients {
-        LineClients::One(Client::Workload(_)) => ("workload", json!(1), Value::Null),
-        LineClients::One(_) => ("group", Value::Null, Value::Null),
-        LineClients::Group { count, id, .. } => ("group", json!(count), json!(id)),
+        LineClients::One(Client::Workload(_)) => ("workload", Some(1), None),
+        LineClients::One(_) => ("group", None, None),
+        LineClients::Group { count, id, .. } => ("group", Some(*count), Some(id.as_str())),
     };
-    json!({
-        "from": line.from_text(inv),
-        "fromKind": from_kind,
-        "to": workload_id(inv, e.server.workload),
-        "port": e.server.port,
-        "protocol": e.server.protocol.as_str(),
-        "service": service,
-        "serverMode": e.server.proxied.then(|| e.server.mode.mode.as_str()),
-        "transport": g.transport.as_str(),
-        "peerIdentity": line.peer(view),
-        "authorization": match (&g.authorization, g.reach()) {
-            (_, Reach::Fails) => Value::Null,
-            (None, _) => json!("not-enforced"),
-            (Some(a), _) => json!(a.decision.as_str()),
+    let edge = JsonEdge {
+        from: line.client_text(inv),
+        from_kind,
+        to: workload_id(inv, e.server.workload),
+        port: e.server.port,
+        protocol: e.server.protocol.as_str(),
+        service,
+        server_mode: e.server.proxied.then(|| e.server.mode.mode.as_str()),
+        transport: g.transport.as_str(),
+        peer_identity: line.peer(view),
+        authorization: match (&g.authorization, g.reach()) {
+            (_, Reach::Fails) => None,
+            (None, _) => Some("not-enforced"),
+            (Some(a), _) => Some(a.decision.as_str()),
         },
-        "reach": g.reach().as_str(),
-        "conditions": g.authorization.as_ref().map_or(Vec::new(), |a| a.conditions.clone()),
-        "decidedBy": deciders(view, e, network).into_iter().map(|o| location_json(inv, o)).collect::<Vec<_>>(),
-        "evidence": {
-            "transport": render_chain(inv, &view.graph.transport_evidence(e)),
-            "authorization": g.authorization.as_ref().map_or(Vec::new(), |a| render_chain(inv, &a.because)),
-            "network": render_chain(inv, &network.because()),
+        reach: g.reach().as_str(),
+        conditions: g
+            .authorization
+            .as_ref()
+            .map_or(&[], |a| a.conditions.as_slice()),
+        decided_by,
+        evidence: JsonEvidence {
+            transport: render_cached(inv, &view.graph.transport_evidence(e), cache),
+            authorization: g
+                .authorization
+                .as_ref()
+                .map_or(Vec::new(), |a| render_cached(inv, &a.because, cache)),
+            network: render_cached(inv, &network.because(), cache),
         },
-        "network": {
-            "verdict": network.verdict().as_str(),
-            "ingress": network.ingress.verdict.as_str(),
-            "egress": network.egress.as_ref().map(|d| d.verdict.as_str()),
+        network: JsonNetwork {
+            verdict: network.verdict().as_str(),
+            ingress: network.ingress.verdict.as_str(),
+            egress: network.egress.as_ref().map(|d| d.verdict.as_str()),
         },
-        "overallReach": overall_reach(e, network.verdict()),
-        "clients": clients,
-        "clientGroup": client_group,
-    })
+        overall_reach: overall_reach(e, network.verdict()),
+        clients,
+        client_group,
+    };
+    // Serializing plain structs of strings and numbers cannot fail.
+    let _ = serde_json::to_writer(out, &edge);
 }
 
 fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
@@ -633,24 +796,38 @@ fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
     let _ = writeln!(
         out,
         "{} -> {}:{} ({})",
-        line.from_text(inv),
+        line.client_text(inv),
         workload_id(inv, e.server.workload),
         e.server.port,
         e.server.protocol.as_str()
     );
     match (&line.clients, e.client, g.client) {
-        (LineClients::Group { id, named, first, classes, .. }, _, _) => {
+        (
+            LineClients::Group {
+                id,
+                named,
+                first,
+                classes,
+                profiles,
+                egress_by_name,
+                ..
+            },
+            _,
+            _,
+        ) => {
             let def = GroupDef {
                 classes: classes.clone(),
+                profiles: profiles.clone(),
                 named: named.clone(),
             };
-            let (_, namespaces) = group_namespaces(view, &def);
-            let listed: Vec<String> = namespaces
+            let summary = group_summary(view, &def);
+            let listed: Vec<String> = summary
+                .listed
                 .iter()
                 .take(8)
                 .map(|(ns, n)| format!("{ns} ({n})"))
                 .collect();
-            let more = namespaces.len().saturating_sub(listed.len());
+            let more = summary.namespaces.saturating_sub(listed.len());
             let _ = writeln!(
                 out,
                 "  clients: client group {id}, workloads of {}{} that present the same to this port and get the same answer; `--expand` lists them one by one",
@@ -659,8 +836,13 @@ fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
             );
             let _ = writeln!(
                 out,
-                "  network facts shown for its first member, {}",
-                workload_id(inv, *first)
+                "  network facts shown for its first member, {}{}",
+                workload_id(inv, *first),
+                if *egress_by_name {
+                    "; every member's own namespace holds egress NetworkPolicies of the same names, which decide alike"
+                } else {
+                    ""
+                }
             );
         }
         (_, Client::Workload(_), Client::Workload(_)) => {}
@@ -755,6 +937,8 @@ fn render_servers(
     let inv = view.inventory;
     let mut out = String::new();
     let mut seen = Seen::default();
+    let mut cache = FactCache::default();
+    let mut bytes: Vec<u8> = Vec::new();
     for &s in servers {
         for line in lines_of(view, s) {
             seen.record(&line);
@@ -762,7 +946,10 @@ fn render_servers(
                 GraphFormat::Table => table_row(view, widths, &line, &mut out),
                 GraphFormat::Json => {
                     out.push_str(",\n    ");
-                    out.push_str(&json_row(view, &line).to_string());
+                    bytes.clear();
+                    json_row(view, &line, &mut cache, &mut bytes);
+                    // serde_json writes UTF-8.
+                    out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
                 }
                 GraphFormat::Dot => {
                     let verdict = line.network.verdict();
@@ -774,7 +961,7 @@ fn render_servers(
                     let _ = writeln!(
                         out,
                         "  \"{}\" -> \"{}\" [label=\"{}\", color={}{style}];",
-                        line.from_node(inv),
+                        line.client_node(inv),
                         workload_id(inv, line.edge.server.workload),
                         edge_label(&line.edge, verdict),
                         edge_color(&line.edge, verdict)
@@ -795,15 +982,16 @@ fn render_servers(
                         LineClients::Group {
                             id,
                             classes,
+                            profiles,
                             named,
                             ..
                         } => {
                             let def = GroupDef {
                                 classes: classes.clone(),
+                                profiles: profiles.clone(),
                                 named: named.clone(),
                             };
-                            let (total, namespaces) = group_namespaces(view, &def);
-                            mermaid_node(id, &group_label(total, &namespaces))
+                            mermaid_node(id, &group_summary(view, &def).label())
                         }
                     };
                     let to = workload_id(inv, line.edge.server.workload);
@@ -870,7 +1058,9 @@ pub fn write_graph(
     let mut first_json = true;
     for batch in view.servers.chunks(per_task * threads * 4) {
         let tasks: Vec<&[usize]> = batch.chunks(per_task).collect();
-        let parts = map_in_order(&tasks, |servers| render_servers(view, format, &widths, servers));
+        let parts = map_in_order(&tasks, |servers| {
+            render_servers(view, format, &widths, servers)
+        });
         for (text, part) in parts {
             let text = if format == GraphFormat::Json && first_json && !text.is_empty() {
                 first_json = false;
@@ -918,11 +1108,12 @@ fn dot_nodes(view: &GraphView<'_>, seen: &Seen) -> Vec<String> {
         let id = workload_id(inv, w);
         out.push(format!("  \"{id}\" [label=\"{id}\"];\n"));
     }
-    for (id, def) in &seen.groups {
-        let (total, namespaces) = group_namespaces(view, def);
+    let mut groups: Vec<(&String, &GroupDef)> = seen.groups.iter().collect();
+    groups.sort_unstable_by_key(|(id, _)| *id);
+    for (id, def) in groups {
         out.push(format!(
             "  \"{id}\" [label=\"{}\", style=dashed];\n",
-            group_label(total, &namespaces)
+            group_summary(view, def).label()
         ));
     }
     for (shown, id) in [
@@ -940,14 +1131,26 @@ fn dot_nodes(view: &GraphView<'_>, seen: &Seen) -> Vec<String> {
 fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io::Result<()> {
     let inv = view.inventory;
     let graph = view.graph;
+    // Each class once, however many groups name it.
+    let mut classes: BTreeSet<ClassId> = BTreeSet::new();
+    let mut profiles: BTreeSet<ProfileId> = BTreeSet::new();
     let mut workloads = seen.workloads.clone();
     for def in seen.groups.values() {
-        for &c in &def.classes {
-            workloads.extend(view.rows.classes[c as usize].members.iter().copied());
-        }
+        classes.extend(def.classes.iter().copied());
+        profiles.extend(def.profiles.iter().copied());
         workloads.extend(def.named.iter().copied());
     }
-    out.write_all(if seen.lines == 0 { b"],\n  \"workloads\": [" } else { b"\n  ],\n  \"workloads\": [" })?;
+    for p in profiles {
+        classes.extend(view.rows.profiles[p as usize].classes.iter().copied());
+    }
+    for c in classes {
+        workloads.extend(view.rows.classes[c as usize].members.iter().copied());
+    }
+    out.write_all(if seen.lines == 0 {
+        b"],\n  \"workloads\": ["
+    } else {
+        b"\n  ],\n  \"workloads\": ["
+    })?;
     for (i, &w) in workloads.iter().enumerate() {
         let wl = &inv.workloads[w];
         let node = &graph.workloads[w];
@@ -964,9 +1167,15 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
         });
         write!(out, "{}\n    {value}", if i == 0 { "" } else { "," })?;
     }
-    out.write_all(if workloads.is_empty() { b"],\n  \"clientGroups\": [" } else { b"\n  ],\n  \"clientGroups\": [" })?;
-    for (i, (id, def)) in seen.groups.iter().enumerate() {
-        let (total, namespaces) = group_namespaces(view, def);
+    out.write_all(if workloads.is_empty() {
+        b"],\n  \"clientGroups\": ["
+    } else {
+        b"\n  ],\n  \"clientGroups\": ["
+    })?;
+    let mut groups: Vec<(&String, &GroupDef)> = seen.groups.iter().collect();
+    groups.sort_unstable_by_key(|(id, _)| *id);
+    for (i, (id, def)) in groups.into_iter().enumerate() {
+        let summary = group_summary(view, def);
         let classes: Vec<Value> = def
             .classes
             .iter()
@@ -978,21 +1187,39 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
                     "proxy": class.catch_all == Client::OtherMeshed,
                     "ambient": class.ambient,
                     "hostNetwork": class.host_network,
-                    "labels": class.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
+                    "matchedSelectors": class.selectors.iter().map(|&id| view.rows.selector(id)).collect::<Vec<_>>(),
                     "workloads": class.members.len(),
+                })
+            })
+            .collect();
+        let profiles: Vec<Value> = def
+            .profiles
+            .iter()
+            .map(|&p| {
+                let profile = &view.rows.profiles[p as usize];
+                json!({
+                    "proxy": profile.catch_all == Client::OtherMeshed,
+                    "egressPolicies": profile.egress_policies,
+                    "namespaces": profile.namespace_count(),
+                    "workloads": profile.members,
                 })
             })
             .collect();
         let value = json!({
             "id": id,
-            "label": group_label(total, &namespaces),
-            "workloads": total,
-            "namespaces": namespaces.iter().map(|(ns, n)| json!({"namespace": ns, "workloads": n})).collect::<Vec<_>>(),
+            "label": summary.label(),
+            "workloads": summary.workloads,
+            "namespaces": summary.listed.iter().map(|(ns, n)| json!({"namespace": ns, "workloads": n})).collect::<Vec<_>>(),
             "classes": classes,
+            "profiles": profiles,
             "namedWorkloads": def.named.iter().map(|&w| workload_id(inv, w)).collect::<Vec<_>>(),
         });
         write!(out, "{}\n    {value}", if i == 0 { "" } else { "," })?;
     }
-    out.write_all(if seen.groups.is_empty() { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+    out.write_all(if seen.groups.is_empty() {
+        b"]\n}\n"
+    } else {
+        b"\n  ]\n}\n"
+    })?;
     Ok(())
 }

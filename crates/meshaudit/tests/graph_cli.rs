@@ -61,8 +61,9 @@ fn json_graph_follows_its_documented_shape() {
             "tool",
             "trustDomain",
             "autoMtls",
+            "edges",
             "workloads",
-            "edges"
+            "clientGroups"
         ]
     );
     assert_eq!(doc["schemaVersion"], 1);
@@ -86,7 +87,9 @@ fn json_graph_follows_its_documented_shape() {
             "decidedBy",
             "evidence",
             "network",
-            "overallReach"
+            "overallReach",
+            "clients",
+            "clientGroup"
         ]
     );
     assert_eq!(
@@ -111,7 +114,7 @@ fn json_graph_follows_its_documented_shape() {
 
 #[test]
 fn json_graph_states_the_ground_truth() {
-    let doc = graph_json(&[]);
+    let doc = graph_json(&["--expand"]);
     // orders → payments-api: mTLS, allowed by the one ALLOW rule naming orders.
     let e = edge(&doc, "orders/orders", "payments/payments-api", 9090);
     assert_eq!(e["transport"], "mtls");
@@ -409,4 +412,65 @@ fn tempfile_dir() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// By default clients that get the same answer from a port share one row; `--expand` lists
+/// them one by one. Both cover the same client-port pairs with the same answers.
+#[test]
+fn rows_group_clients_with_the_same_answer() {
+    let grouped = graph_json(&[]);
+    let expanded = graph_json(&["--expand"]);
+    let grouped_edges = grouped["edges"].as_array().unwrap();
+    let expanded_edges = expanded["edges"].as_array().unwrap();
+    assert!(grouped_edges.len() < expanded_edges.len());
+    let groups: std::collections::HashMap<&str, &Value> = grouped["clientGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["id"].as_str().unwrap(), g))
+        .collect();
+    let answer = |e: &Value| {
+        (
+            e["to"].as_str().unwrap().to_owned(),
+            e["port"].as_u64().unwrap(),
+            e["transport"].clone(),
+            e["authorization"].clone(),
+            e["network"]["verdict"].clone(),
+            e["overallReach"].clone(),
+        )
+    };
+    // Per answer, how many clients get it: the same both ways.
+    let mut counts: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for e in grouped_edges {
+        let n = match e["fromKind"].as_str().unwrap() {
+            "workload" => 1,
+            _ if e["clientGroup"].is_null() => 1,
+            _ => {
+                let id = e["clientGroup"].as_str().unwrap();
+                let group = groups
+                    .get(id)
+                    .unwrap_or_else(|| panic!("no client group {id}"));
+                assert!(group["workloads"].as_u64().unwrap() >= e["clients"].as_u64().unwrap());
+                assert!(
+                    e["from"].as_str().unwrap().contains(" workloads in "),
+                    "{e}"
+                );
+                e["clients"].as_i64().unwrap()
+            }
+        };
+        *counts.entry(format!("{:?}", answer(e))).or_default() += n;
+    }
+    for e in expanded_edges {
+        assert_eq!(e["clients"].as_u64().unwrap_or(1), 1);
+        *counts.entry(format!("{:?}", answer(e))).or_default() -= 1;
+    }
+    assert!(counts.values().all(|&n| n == 0), "{counts:?}");
+    // Table and explain say the same.
+    let table = stdout(&run(&["graph", "examples/insecure-mesh"]));
+    assert!(
+        table.contains(&format!("{} row(s)", grouped_edges.len())),
+        "{table}"
+    );
+    let explain = stdout(&run(&["graph", "examples/insecure-mesh", "--explain"]));
+    assert!(explain.contains("clients: client group g"), "{explain}");
 }
