@@ -657,7 +657,12 @@ struct JsonEdge<'a> {
     reach: &'static str,
     conditions: &'a [String],
     decided_by: Vec<JsonObject<'a>>,
-    evidence: JsonEvidence,
+}
+
+/// The fields after `evidence` (which is written from the fact cache, between the two).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonEdgeTail<'a> {
     network: JsonNetwork,
     overall_reach: &'static str,
     clients: Option<usize>,
@@ -684,33 +689,29 @@ struct JsonLocation {
 }
 
 #[derive(Serialize)]
-struct JsonEvidence {
-    transport: Vec<String>,
-    authorization: Vec<String>,
-    network: Vec<String>,
-}
-
-#[derive(Serialize)]
 struct JsonNetwork {
     verdict: &'static str,
     ingress: &'static str,
     egress: Option<&'static str>,
 }
 
-/// Rendered facts of one task, by the fact they render: edges of one server port repeat the
-/// same facts (its mode, its policies) line after line.
+/// Rendered facts of one task as JSON string literals, by the fact they render: edges of one
+/// server port repeat the same facts (its mode, its policies) line after line.
 type FactCache = foldhash::HashMap<Because, String>;
 
-fn render_cached(inventory: &Inventory, chain: &[Because], cache: &mut FactCache) -> Vec<String> {
-    chain
-        .iter()
-        .map(|b| {
-            cache
-                .entry(b.clone())
-                .or_insert_with(|| b.render(inventory))
-                .clone()
-        })
-        .collect()
+/// A JSON array of the chain's facts, written from the cache.
+fn write_chain(inventory: &Inventory, chain: &[Because], cache: &mut FactCache, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, b) in chain.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let literal = cache.entry(b.clone()).or_insert_with(|| {
+            serde_json::to_string(&b.render(inventory)).unwrap_or_else(|_| "\"\"".to_owned())
+        });
+        out.extend_from_slice(literal.as_bytes());
+    }
+    out.push(b']');
 }
 
 fn json_row(view: &GraphView<'_>, line: &Line<'_>, cache: &mut FactCache, out: &mut Vec<u8>) {
@@ -768,14 +769,8 @@ fn json_row(view: &GraphView<'_>, line: &Line<'_>, cache: &mut FactCache, out: &
             .as_ref()
             .map_or(&[], |a| a.conditions.as_slice()),
         decided_by,
-        evidence: JsonEvidence {
-            transport: render_cached(inv, &view.graph.transport_evidence(e), cache),
-            authorization: g
-                .authorization
-                .as_ref()
-                .map_or(Vec::new(), |a| render_cached(inv, &a.because, cache)),
-            network: render_cached(inv, &network.because(), cache),
-        },
+    };
+    let tail = JsonEdgeTail {
         network: JsonNetwork {
             verdict: network.verdict().as_str(),
             ingress: network.ingress.verdict.as_str(),
@@ -785,8 +780,23 @@ fn json_row(view: &GraphView<'_>, line: &Line<'_>, cache: &mut FactCache, out: &
         clients,
         client_group,
     };
-    // Serializing plain structs of strings and numbers cannot fail.
-    let _ = serde_json::to_writer(out, &edge);
+    // Serializing plain structs of strings and numbers cannot fail. The head's closing brace
+    // and the tail's opening one make way for `evidence`.
+    let _ = serde_json::to_writer(&mut *out, &edge);
+    out.pop();
+    out.extend_from_slice(b",\"evidence\":{\"transport\":");
+    write_chain(inv, &view.graph.transport_evidence(e), cache, out);
+    out.extend_from_slice(b",\"authorization\":");
+    match &g.authorization {
+        Some(a) => write_chain(inv, &a.because, cache, out),
+        None => out.extend_from_slice(b"[]"),
+    }
+    out.extend_from_slice(b",\"network\":");
+    write_chain(inv, &network.because(), cache, out);
+    out.extend_from_slice(b"},");
+    let start = out.len();
+    let _ = serde_json::to_writer(&mut *out, &tail);
+    out.remove(start);
 }
 
 fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
@@ -933,7 +943,7 @@ fn render_servers(
     format: GraphFormat,
     widths: &[usize; 9],
     servers: &[usize],
-) -> (String, Seen) {
+) -> (Vec<u8>, Seen) {
     let inv = view.inventory;
     let mut out = String::new();
     let mut seen = Seen::default();
@@ -945,11 +955,8 @@ fn render_servers(
             match format {
                 GraphFormat::Table => table_row(view, widths, &line, &mut out),
                 GraphFormat::Json => {
-                    out.push_str(",\n    ");
-                    bytes.clear();
+                    bytes.extend_from_slice(b",\n    ");
                     json_row(view, &line, &mut cache, &mut bytes);
-                    // serde_json writes UTF-8.
-                    out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
                 }
                 GraphFormat::Dot => {
                     let verdict = line.network.verdict();
@@ -1006,12 +1013,16 @@ fn render_servers(
             }
         }
     }
-    (out, seen)
+    if format == GraphFormat::Json {
+        (bytes, seen)
+    } else {
+        (out.into_bytes(), seen)
+    }
 }
 
 /// Lines computed and rendered per task: enough that handing out tasks costs little, few enough
 /// that the text waiting to be written stays small.
-const LINES_PER_BATCH: usize = 16_384;
+const LINES_PER_BATCH: usize = 2_048;
 
 /// Writes the graph in `format` to `out` as it is computed: server ports are handled a batch
 /// at a time on every core and written in order, so memory stays bounded whatever the size.
@@ -1056,7 +1067,7 @@ pub fn write_graph(
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut seen = Seen::default();
     let mut first_json = true;
-    for batch in view.servers.chunks(per_task * threads * 4) {
+    for batch in view.servers.chunks(per_task * threads * 16) {
         let tasks: Vec<&[usize]> = batch.chunks(per_task).collect();
         let parts = map_in_order(&tasks, |servers| {
             render_servers(view, format, &widths, servers)
@@ -1068,7 +1079,7 @@ pub fn write_graph(
             } else {
                 &text[..]
             };
-            out.write_all(text.as_bytes())?;
+            out.write_all(text)?;
             seen.merge(part);
         }
     }
