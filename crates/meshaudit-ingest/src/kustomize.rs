@@ -417,32 +417,46 @@ pub struct Origin {
     pub generator: Option<String>,
 }
 
-impl Rendered {
-    /// The origin in the user's terms: `examples/kustomize/base/deployment.yaml`, or
-    /// `ConfigMapGenerator in overlays/prod/kustomization.yaml`.
-    pub fn describe(&self, root: &KustomizeRoot, origin: &Origin) -> String {
-        let local = |p: &str| display_path(&join_normalised(&self.origin_base, Path::new(p)), root);
-        if let Some(repo) = &origin.repo {
+impl Origin {
+    /// The origin with local paths shown by `local`: a file, a remote `repo//path?ref=`, or
+    /// `ConfigMapGenerator in overlays/prod/kustomization.yaml` for generated objects.
+    fn describe_with(&self, local: impl Fn(&str) -> String) -> String {
+        if let Some(repo) = &self.repo {
             let mut s = repo.clone();
-            if let Some(p) = &origin.path {
+            if let Some(p) = &self.path {
                 s.push_str("//");
                 s.push_str(p);
             }
-            if let Some(r) = &origin.reference {
+            if let Some(r) = &self.reference {
                 s.push_str("?ref=");
                 s.push_str(r);
             }
             return s;
         }
-        if let Some(p) = &origin.path {
+        if let Some(p) = &self.path {
             return local(p);
         }
-        match (&origin.generator, &origin.configured_in) {
+        match (&self.generator, &self.configured_in) {
             (Some(g), Some(c)) => format!("{g} in {}", local(c)),
             (None, Some(c)) => local(c),
             (Some(g), None) => g.clone(),
-            (None, None) => root.display.to_string(),
+            (None, None) => "kustomize".to_owned(),
         }
+    }
+
+    /// The origin as kustomize wrote it (paths relative to the kustomization that was built),
+    /// for renderings meshaudit did not make itself (`kustomize build | meshaudit scan -`).
+    pub fn recorded(&self) -> String {
+        self.describe_with(str::to_owned)
+    }
+}
+
+impl Rendered {
+    /// The origin in the user's terms: `examples/kustomize/base/deployment.yaml`.
+    pub fn describe(&self, root: &KustomizeRoot, origin: &Origin) -> String {
+        origin.describe_with(|p| {
+            display_path(&join_normalised(&self.origin_base, Path::new(p)), root)
+        })
     }
 }
 

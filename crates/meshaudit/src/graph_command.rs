@@ -11,6 +11,7 @@ use meshaudit_report::graph::{
 };
 
 use crate::cli::{GraphArgs, GraphFormatArg};
+use crate::progress::{Phase, Progress};
 use crate::{read_paths, write_output};
 
 /// Does a `--from`/`--to` value select the workload or group `id`?
@@ -49,7 +50,8 @@ fn check_selector(inventory: &Inventory, selector: &str, allow_groups: bool) -> 
 }
 
 pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
-    let scanned = read_paths(&args.paths, args.verbose);
+    let mut progress = Progress::for_stderr();
+    let scanned = read_paths("graph", &args.paths, args.verbose, &progress)?;
     let inventory = &scanned.ingested.inventory;
     for s in &args.from {
         check_selector(inventory, s, true)?;
@@ -57,6 +59,7 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
     for s in &args.to {
         check_selector(inventory, s, false)?;
     }
+    progress.phase(Phase::Graph);
     let graph = meshaudit_engine::build_graph(inventory);
     let edges: Vec<Edge<'_>> = graph
         .edges()
@@ -91,6 +94,7 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
             .collect();
         view.edges = kept;
     }
+    progress.phase(Phase::Writing);
     let rendered = if args.explain {
         explain(&view)
     } else {
@@ -101,6 +105,7 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
             GraphFormatArg::Mermaid => mermaid(&view),
         }
     };
+    progress.finish();
     write_output(args.output.as_deref(), &rendered)?;
     let mut err = std::io::stderr();
     for e in &scanned.errors {
