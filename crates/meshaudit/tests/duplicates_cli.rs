@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+mod support;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -153,6 +155,7 @@ fn warnings_alone_leave_a_clean_scan_clean_in_every_format() {
 
     let sarif = meshaudit(&dir, &["scan", ".", "-f", "sarif"]);
     assert_eq!(sarif.status.code(), Some(0));
+    support::assert_valid_sarif(&sarif.stdout, &dir);
     let sarif = json(&sarif);
     let invocation = &sarif["runs"][0]["invocations"][0];
     assert_eq!(invocation["executionSuccessful"], true);

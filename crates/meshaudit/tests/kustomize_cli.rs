@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+mod support;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -204,6 +206,7 @@ fn an_overlay_scanned_alone_names_base_files_outside_it() {
         "{sources:?}"
     );
     let sarif = meshaudit(&repo(), &path, &["scan", PROD, "-f", "sarif"]);
+    support::assert_valid_sarif(&sarif.stdout, &scratch("sarif"));
     let sarif = json(&sarif);
     let result = &sarif["runs"][0]["results"][0];
     // Code-scanning UIs get a file of the repository, not the rendering.
