@@ -129,7 +129,7 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
         remediation: &f.remediation,
         compliance: f.rule.compliance,
         fingerprint: f.fingerprint(),
-        input: (f.kustomization.is_some() || f.source.is_some()).then(|| InputJson {
+        input: (f.kustomization.is_some() || f.source.is_some()).then_some(InputJson {
             kustomization: f.kustomization.as_deref(),
             source: f.source.as_deref(),
         }),

@@ -149,7 +149,7 @@ fn generated_meshes_have_unique_fingerprints() {
             "gen-mesh failed: {}",
             String::from_utf8_lossy(&status.stderr)
         );
-        let findings = findings_of_paths(&[dir.clone()]);
+        let findings = findings_of_paths(std::slice::from_ref(&dir));
         assert!(findings.len() > 100, "{}", findings.len());
         assert_unique(&format!("generated mesh {objects}/{seed}"), &findings);
     }
