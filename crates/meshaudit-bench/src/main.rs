@@ -227,6 +227,7 @@ fn phases(paths: &[PathBuf]) -> anyhow::Result<Line> {
         resources: inventory.objects.len(),
         findings: &findings,
         errors: &errors,
+        warnings: &ingested.warnings,
         suppressed,
         rules: &rules,
     };

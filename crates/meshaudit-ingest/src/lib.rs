@@ -6,13 +6,15 @@
 
 pub mod build;
 pub mod certs;
+pub mod duplicates;
+pub mod kustomize;
 pub mod objects;
 pub mod source;
 pub mod yaml;
 
 use std::collections::HashMap;
 
-use meshaudit_model::{InputError, Inventory};
+use meshaudit_model::{InputError, Inventory, ObjectId};
 
 use crate::objects::Collected;
 pub use crate::source::{read_sources, SourceText, Sources};
@@ -25,6 +27,11 @@ pub struct Ingested {
     pub errors: Vec<InputError>,
     /// Documents skipped on purpose (not Kubernetes objects), for `--verbose`.
     pub notes: Vec<InputError>,
+    /// Input that was read but deserves attention (an object defined twice); not an error.
+    pub warnings: Vec<InputError>,
+    /// Where kustomize says an object was rendered from (its origin annotation, removed from
+    /// the object), by object.
+    pub origins: Vec<(ObjectId, kustomize::Origin)>,
 }
 
 /// Bytes of YAML one parsing task takes on: large enough that handing out tasks costs
@@ -42,6 +49,8 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
     for part in meshaudit_model::parallel::map_in_order(&batches, |b| parse_batch(texts, b)) {
         collected.append(part);
     }
+    let warnings = duplicates::resolve(&mut collected);
+    let origins = kustomize::take_origins(&mut collected.objects);
     let Collected {
         objects,
         secret_certificates,
@@ -68,6 +77,8 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
         inventory,
         errors,
         notes,
+        warnings,
+        origins,
     }
 }
 

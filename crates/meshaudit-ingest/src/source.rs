@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use meshaudit_model::InputError;
 
+use crate::kustomize::{self, KustomizeRoot};
+
 /// Largest single input read. Larger files are refused with a message instead of exhausting
 /// memory.
 pub const MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
@@ -28,6 +30,11 @@ pub struct Sources {
     pub errors: Vec<InputError>,
     /// Files seen in folders but not read (other extensions), for `--verbose`.
     pub skipped: Vec<PathBuf>,
+    /// Top-level Kustomize roots found in folders: each is rendered and audited on its own.
+    pub kustomizations: Vec<KustomizeRoot>,
+    /// Files of folders not read as plain manifests because they belong to a Kustomize tree,
+    /// for `--verbose`.
+    pub in_kustomizations: Vec<PathBuf>,
 }
 
 /// Expands paths (`-` is standard input) into texts.
@@ -68,11 +75,18 @@ pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Sources {
             read_file(path, display, &mut sources);
         }
     }
+    // One root reached through two arguments (a folder and its parent) is one mesh.
+    let mut seen = std::collections::HashSet::new();
+    sources
+        .kustomizations
+        .retain(|r| seen.insert(r.canonical.clone()));
     sources
 }
 
 fn read_folder(root: &Path, display: &Arc<str>, sources: &mut Sources) {
-    let mut found = 0usize;
+    let mut files = Vec::new();
+    // Folders holding a kustomization file, as walked.
+    let mut kustomize_dirs: Vec<PathBuf> = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
@@ -96,23 +110,83 @@ fn read_folder(root: &Path, display: &Arc<str>, sources: &mut Sources) {
             continue;
         }
         let path = entry.path();
+        let is_kustomization = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| kustomize::KUSTOMIZATION_FILES.contains(&n));
+        if is_kustomization {
+            if let Some(dir) = path.parent() {
+                if !kustomize_dirs.iter().any(|d| d == dir) {
+                    kustomize_dirs.push(dir.to_path_buf());
+                }
+            }
+        }
+        files.push(path.to_path_buf());
+    }
+
+    if !kustomize_dirs.is_empty() {
+        set_aside_kustomize_trees(root, display, &kustomize_dirs, &mut files, sources);
+    }
+
+    let mut found = 0usize;
+    for path in files {
         let is_manifest = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
         if !is_manifest {
-            sources.skipped.push(path.to_path_buf());
+            sources.skipped.push(path);
             continue;
         }
         found += 1;
-        read_file(path, Arc::from(path.display().to_string()), sources);
+        read_file(&path, Arc::from(path.display().to_string()), sources);
     }
-    if found == 0 {
+    if found == 0 && kustomize_dirs.is_empty() {
         sources.errors.push(InputError::whole_input(
             display.clone(),
             "folder holds no .yaml, .yml or .json file",
         ));
     }
+}
+
+/// Records the top-level Kustomize roots among `dirs` and takes every file of a Kustomize tree
+/// (under any root folder, or rendered by one from elsewhere) out of `files`.
+fn set_aside_kustomize_trees(
+    walked: &Path,
+    display: &Arc<str>,
+    dirs: &[PathBuf],
+    files: &mut Vec<PathBuf>,
+    sources: &mut Sources,
+) {
+    let canonical: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| d.canonicalize().unwrap_or_else(|_| d.clone()))
+        .collect();
+    let plan = kustomize::plan(&canonical);
+    let anchor = (
+        walked
+            .canonicalize()
+            .unwrap_or_else(|_| walked.to_path_buf()),
+        display.clone(),
+    );
+    for &i in &plan.top_level {
+        sources.kustomizations.push(KustomizeRoot {
+            dir: dirs[i].clone(),
+            display: Arc::from(dirs[i].display().to_string()),
+            canonical: canonical[i].clone(),
+            anchor: anchor.clone(),
+        });
+    }
+    let roots: std::collections::HashSet<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let (tree, plain): (Vec<PathBuf>, Vec<PathBuf>) =
+        std::mem::take(files).into_iter().partition(|f| {
+            f.ancestors().any(|a| roots.contains(a))
+                || (!plan.consumed_files.is_empty()
+                    && f.canonicalize()
+                        .is_ok_and(|c| plan.consumed_files.contains(&c)))
+        });
+    *files = plain;
+    sources.in_kustomizations.extend(tree);
 }
 
 fn read_file(path: &Path, display: Arc<str>, sources: &mut Sources) {

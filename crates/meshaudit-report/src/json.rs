@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::{ScanReport, TOOL_NAME, TOOL_VERSION};
 use meshaudit_model::parallel::map_in_order;
+use meshaudit_model::InputError;
 use meshaudit_rules::{Finding, Severity};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -21,6 +22,7 @@ struct ReportHeadJson<'a> {
     tool: ToolJson,
     summary: SummaryJson,
     errors: Vec<ErrorJson<'a>>,
+    warnings: Vec<ErrorJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -50,7 +52,17 @@ struct BySeverityJson {
 struct ErrorJson<'a> {
     path: &'a str,
     line: u32,
+    column: u32,
     message: &'a str,
+}
+
+fn error_json(e: &InputError) -> ErrorJson<'_> {
+    ErrorJson {
+        path: &e.path,
+        line: e.line,
+        column: e.column,
+        message: &e.message,
+    }
 }
 
 #[derive(Serialize)]
@@ -67,6 +79,15 @@ struct FindingJson<'a> {
     remediation: &'a str,
     compliance: &'static [&'static str],
     fingerprint: String,
+    /// Only for findings of a rendered kustomization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<InputJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct InputJson<'a> {
+    kustomization: Option<&'a str>,
+    source: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -108,6 +129,10 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
         remediation: &f.remediation,
         compliance: f.rule.compliance,
         fingerprint: f.fingerprint(),
+        input: (f.kustomization.is_some() || f.source.is_some()).then_some(InputJson {
+            kustomization: f.kustomization.as_deref(),
+            source: f.source.as_deref(),
+        }),
     }
 }
 
@@ -129,15 +154,8 @@ fn report_head<'a>(report: &'a ScanReport<'a>) -> ReportHeadJson<'a> {
                 info: report.count(Severity::Info),
             },
         },
-        errors: report
-            .errors
-            .iter()
-            .map(|e| ErrorJson {
-                path: &e.path,
-                line: e.line,
-                message: &e.message,
-            })
-            .collect(),
+        errors: report.errors.iter().map(error_json).collect(),
+        warnings: report.warnings.iter().map(error_json).collect(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! JUnit XML for CI dashboards: one test suite per rule that ran, one failed test case per
-//! finding, a passing case for rules without findings, and an `input` suite for input errors.
+//! finding, a passing case for rules without findings, and an `input` suite for input errors
+//! (with input warnings as its output).
 
 use std::fmt::Write;
 
@@ -74,7 +75,7 @@ pub fn render(report: &ScanReport<'_>) -> String {
         suites.push_str("  </testsuite>\n");
     }
     let mut errors = 0;
-    if !report.errors.is_empty() {
+    if !report.errors.is_empty() || !report.warnings.is_empty() {
         errors = report.errors.len();
         let _ = writeln!(
             suites,
@@ -87,6 +88,20 @@ pub fn render(report: &ScanReport<'_>) -> String {
                 escape(&e.path),
                 e.line,
                 escape(&e.message)
+            );
+        }
+        // Warnings fail nothing: JUnit has no level for them, so they are the suite's output (after
+        // its test cases, as the JUnit schema orders them).
+        if !report.warnings.is_empty() {
+            let lines: Vec<String> = report
+                .warnings
+                .iter()
+                .map(|w| format!("warning: {w}"))
+                .collect();
+            let _ = writeln!(
+                suites,
+                "    <system-out>{}</system-out>",
+                escape(&lines.join("\n"))
             );
         }
         suites.push_str("  </testsuite>\n");

@@ -19,6 +19,8 @@ pub struct ScanReport<'a> {
     pub resources: usize,
     pub findings: &'a [Finding],
     pub errors: &'a [InputError],
+    /// Input read but worth a look (an object defined twice); never changes the exit code.
+    pub warnings: &'a [InputError],
     pub suppressed: Suppressed,
     /// The rules that ran, for SARIF's rule table and JUnit's test cases.
     pub rules: &'a [&'static Rule],

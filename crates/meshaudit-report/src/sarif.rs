@@ -1,5 +1,6 @@
 //! SARIF 2.1.0, as code-scanning UIs read it: one run, the rules that ran with their full help,
-//! and one result per finding located on its line. Input errors become tool notifications.
+//! and one result per finding located on its line. Input errors and warnings become tool
+//! execution notifications.
 
 use serde_json::{json, Value};
 
@@ -85,15 +86,30 @@ fn result_json(f: &Finding, rule_index: Option<usize>) -> Value {
     }
     message.push_str("\nFix: ");
     message.push_str(&f.remediation);
+    // A rendered kustomization is no file of the repository: code-scanning UIs get the source
+    // file kustomize names (its first line: kustomize records no line), and the place in the
+    // rendering goes into the properties.
+    let rendered = f.kustomization.is_some();
+    let source_file = f
+        .source
+        .as_deref()
+        .filter(|s| rendered && !s.contains(' ') && !s.contains("//"));
+    let physical = match source_file {
+        Some(file) => json!({
+            "artifactLocation": {"uri": artifact_uri(file), "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 1},
+        }),
+        None => json!({
+            "artifactLocation": {"uri": artifact_uri(&f.location.path), "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": f.location.line.max(1), "startColumn": f.location.column.max(1)},
+        }),
+    };
     let mut result = json!({
         "ruleId": f.rule.code,
         "level": level(f.severity),
         "message": {"text": message},
         "locations": [{
-            "physicalLocation": {
-                "artifactLocation": {"uri": artifact_uri(&f.location.path), "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": f.location.line.max(1), "startColumn": f.location.column.max(1)},
-            },
+            "physicalLocation": physical,
             "logicalLocations": [{
                 "fullyQualifiedName": f.resource.display_name(),
                 "kind": "resource",
@@ -111,6 +127,13 @@ fn result_json(f: &Finding, rule_index: Option<usize>) -> Value {
     if let Some(i) = rule_index {
         result["ruleIndex"] = json!(i);
     }
+    if let Some(k) = &f.kustomization {
+        result["properties"]["kustomization"] = json!(k);
+        result["properties"]["renderedLocation"] = json!(format!(
+            "{}:{}:{}",
+            f.location.path, f.location.line, f.location.column
+        ));
+    }
     result
 }
 
@@ -127,9 +150,11 @@ pub fn render(report: &ScanReport<'_>) -> String {
     let notifications: Vec<Value> = report
         .errors
         .iter()
-        .map(|e| {
+        .map(|e| (e, "error"))
+        .chain(report.warnings.iter().map(|w| (w, "warning")))
+        .map(|(e, level)| {
             let mut n = json!({
-                "level": "error",
+                "level": level,
                 "message": {"text": e.message},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(&e.path), "uriBaseId": "%SRCROOT%"}}}],
             });

@@ -72,7 +72,19 @@ pub fn render(report: &ScanReport<'_>, options: &TextOptions) -> String {
             )
         );
     }
-    if !report.errors.is_empty() {
+    for w in report.warnings {
+        let _ = writeln!(
+            out,
+            "{} {w}",
+            p.paint(
+                Style::new()
+                    .fg_color(Some(AnsiColor::Yellow.into()))
+                    .effects(Effects::BOLD),
+                "warning:"
+            )
+        );
+    }
+    if !report.errors.is_empty() || !report.warnings.is_empty() {
         out.push('\n');
     }
 
@@ -101,7 +113,11 @@ pub fn render(report: &ScanReport<'_>, options: &TextOptions) -> String {
         GroupBy::Resource => {
             let mut groups: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
             for f in report.findings {
-                groups.entry(f.resource.display_name()).or_default().push(f);
+                let name = match &f.kustomization {
+                    Some(k) => format!("{} in kustomization {k}", f.resource.display_name()),
+                    None => f.resource.display_name(),
+                };
+                groups.entry(name).or_default().push(f);
             }
             for (resource, group) in groups {
                 let _ = writeln!(out, "{} ({})\n", p.paint(bold, &resource), group.len());
@@ -147,6 +163,13 @@ pub fn render(report: &ScanReport<'_>, options: &TextOptions) -> String {
             plural(report.errors.len(), "input error", "input errors")
         );
     }
+    if !report.warnings.is_empty() {
+        let _ = write!(
+            summary,
+            "; {}",
+            plural(report.warnings.len(), "input warning", "input warnings")
+        );
+    }
     let _ = writeln!(out, "{}", p.paint(bold, &summary));
     if report.findings.is_empty() && report.errors.is_empty() {
         let _ = writeln!(out, "{}", p.paint(dim, "No findings."));
@@ -177,6 +200,9 @@ fn write_finding(out: &mut String, p: &Paint, f: &Finding, show_resource: bool) 
     );
     if show_resource {
         let _ = writeln!(out, "    {}", f.resource.display_name());
+    }
+    if let Some(k) = &f.kustomization {
+        let _ = writeln!(out, "    {} {k}", p.paint(dim, "kustomization:"));
     }
     let _ = writeln!(out, "    {}", f.message);
     for e in &f.evidence {

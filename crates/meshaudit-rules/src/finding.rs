@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use meshaudit_model::{Location, Object, ObjectId, Step};
 use serde::Serialize;
@@ -188,6 +189,15 @@ pub struct Finding {
     /// What distinguishes this finding from others of the same rule on the same resource
     /// (a field path, a port), so the fingerprint survives unrelated edits.
     pub key: String,
+    /// The rendered kustomization whose inventory produced the finding (`overlays/prod`), when
+    /// a scan audits several: part of the fingerprint, so one problem in two overlays is two
+    /// findings.
+    pub kustomization: Option<Arc<str>>,
+    /// The file kustomize rendered the resource from (`base/deployment.yaml`).
+    pub source: Option<String>,
+    /// 0, or this finding's rank among findings that would otherwise share a fingerprint (see
+    /// `analyze`): the last resort that keeps fingerprints unique.
+    pub occurrence: u32,
 }
 
 impl Finding {
@@ -215,6 +225,9 @@ impl Finding {
             evidence,
             remediation: rule.fix_summary(),
             key: render_path(path),
+            kustomization: None,
+            source: None,
+            occurrence: 0,
         }
     }
 
@@ -242,8 +255,10 @@ impl Finding {
         self
     }
 
-    /// Stable identity: rule, resource and key; never the file, line or message, so moving or
-    /// rewording things does not make an old finding look new.
+    /// Stable identity: rule, resource and key, and the kustomization when there is one; never
+    /// the file, line or message, so moving or rewording things does not make an old finding
+    /// look new. Findings of plain manifests hash exactly what they always did, so existing
+    /// baselines keep matching.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
         for part in [
@@ -255,6 +270,16 @@ impl Finding {
             &self.key,
         ] {
             h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        if let Some(k) = &self.kustomization {
+            h.update(b"kustomization\0");
+            h.update(k.as_bytes());
+            h.update([0u8]);
+        }
+        if self.occurrence > 0 {
+            h.update(b"occurrence\0");
+            h.update(self.occurrence.to_string().as_bytes());
             h.update([0u8]);
         }
         let digest = h.finalize();

@@ -124,6 +124,16 @@ pub struct Suppressed {
     pub baseline: usize,
 }
 
+impl std::ops::AddAssign for Suppressed {
+    /// Sums what several inventories of one scan silenced.
+    fn add_assign(&mut self, other: Suppressed) {
+        self.below_min_severity += other.below_min_severity;
+        self.excluded += other.excluded;
+        self.annotation += other.annotation;
+        self.baseline += other.baseline;
+    }
+}
+
 impl Suppressed {
     pub fn total(&self) -> usize {
         self.below_min_severity + self.excluded + self.annotation + self.baseline

@@ -247,7 +247,7 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
             &inputs.manifests,
             &mut stdin_manifests,
             args.verbose,
-        ))
+        )?)
     };
     let mut errors: Vec<InputError> = inputs.errors;
     if let Some(s) = &scanned {

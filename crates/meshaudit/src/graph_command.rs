@@ -1,6 +1,6 @@
 //! `meshaudit graph`: builds the effective-policy graph, filters it and streams it out.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -12,6 +12,7 @@ use meshaudit_report::graph::{
 };
 
 use crate::cli::{GraphArgs, GraphFormatArg};
+use crate::progress::{Phase, Progress};
 use crate::read_paths;
 
 /// Does a `--from`/`--to` value select the workload or group `id`?
@@ -50,7 +51,8 @@ fn check_selector(inventory: &Inventory, selector: &str, allow_groups: bool) -> 
 }
 
 pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
-    let scanned = read_paths(&args.paths, args.verbose);
+    let mut progress = Progress::for_stderr();
+    let scanned = read_paths("graph", &args.paths, args.verbose, &progress)?;
     let inventory = &scanned.ingested.inventory;
     for s in &args.from {
         check_selector(inventory, s, true)?;
@@ -58,6 +60,7 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
     for s in &args.to {
         check_selector(inventory, s, false)?;
     }
+    progress.phase(Phase::Graph);
     let graph = meshaudit_engine::build_graph(inventory);
     let filter = if args.from.is_empty() {
         ClientFilter::all(&graph)
@@ -100,6 +103,14 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
             GraphFormatArg::Mermaid => GraphFormat::Mermaid,
         }
     };
+    // The bar stays up while the graph streams to a file or a pipe; output to the terminal
+    // itself goes after it, so that the two do not interleave.
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    if to_terminal {
+        progress.finish();
+    } else {
+        progress.phase(Phase::Writing);
+    }
     match args.output.as_deref() {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -114,6 +125,7 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
             write_graph(&view, format, &mut out)?;
         }
     }
+    progress.finish();
     let mut err = std::io::stderr();
     for e in &scanned.errors {
         let _ = writeln!(err, "error: {e}");

@@ -6,23 +6,29 @@ mod certs_command;
 mod cli;
 mod config;
 mod graph_command;
+mod progress;
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use clap::Parser;
+use meshaudit_ingest::kustomize::{self, KustomizeRoot, Tool};
 use meshaudit_ingest::{ingest, read_sources, Ingested};
-use meshaudit_model::InputError;
+use meshaudit_model::{InputError, ObjectId};
 use meshaudit_report::text::{GroupBy, TextOptions};
 use meshaudit_report::{render, Format, ScanReport};
 use meshaudit_rules::advisories::AdvisoryDb;
 use meshaudit_rules::baseline::Baseline;
 use meshaudit_rules::selection::validate_selector;
-use meshaudit_rules::{analyze, Context, Finding, Settings, Severity, RULES};
+use meshaudit_rules::{
+    analyze_input, sort_findings, Context, Finding, Input, Settings, Severity, Suppressed, RULES,
+};
 
 use crate::cli::{Cli, ColorArg, Command, FormatArg, GroupByArg, InputArgs, ListFormatArg};
+use crate::progress::{Phase, Progress};
 
 /// mimalloc: parsing and the graph make millions of small allocations, from both cores at
 /// once, where it is markedly faster than the system allocator. Built without transparent huge
@@ -94,47 +100,268 @@ fn resolve(input: &InputArgs) -> anyhow::Result<Resolved> {
     Ok(Resolved { settings, config })
 }
 
+/// One inventory to audit: the plain manifests of a scan, or one rendered kustomization (an
+/// overlay per environment is a different cluster, so each is audited on its own).
+struct MeshInput {
+    /// The Kustomize root, as displayed; `None` for plain manifests.
+    kustomization: Option<Arc<str>>,
+    ingested: Ingested,
+    /// Object → the source file kustomize recorded for it, in the user's terms.
+    sources: Vec<(ObjectId, String)>,
+}
+
+/// Everything a scan read.
+struct ScannedMeshes {
+    meshes: Vec<MeshInput>,
+    /// Input errors of every mesh and of rendering (exit code 2).
+    errors: Vec<InputError>,
+    /// Input warnings of every mesh (duplicate objects): reported, never fatal.
+    warnings: Vec<InputError>,
+}
+
+/// What `graph` and `certs` read: one inventory.
 struct Scanned {
     ingested: Ingested,
     errors: Vec<InputError>,
 }
 
-fn read_inputs(input: &InputArgs) -> Scanned {
-    read_paths(&input.paths, input.verbose)
-}
-
-fn read_paths(paths: &[std::path::PathBuf], verbose: bool) -> Scanned {
+fn read_inputs(input: &InputArgs, progress: &Progress) -> ScannedMeshes {
     let stdin = std::io::stdin();
     let mut lock = stdin.lock();
-    read_paths_from(paths, &mut lock as &mut dyn Read, verbose)
+    read_meshes(
+        &input.paths,
+        &mut lock as &mut dyn Read,
+        input.verbose,
+        progress,
+    )
 }
 
-/// [`read_paths`] with `-` read from `stdin`.
-fn read_paths_from(paths: &[std::path::PathBuf], stdin: &mut dyn Read, verbose: bool) -> Scanned {
+/// Reads `paths` (`-` from `stdin`): plain manifests into one inventory, and every top-level
+/// Kustomize root, rendered, into one inventory each.
+fn read_meshes(
+    paths: &[std::path::PathBuf],
+    stdin: &mut dyn Read,
+    verbose: bool,
+    progress: &Progress,
+) -> ScannedMeshes {
+    progress.phase(Phase::Reading);
     let sources = read_sources(paths, stdin);
-    let ingested = ingest(&sources.texts);
+    let roots = &sources.kustomizations;
+    let rendered = if roots.is_empty() {
+        Vec::new()
+    } else {
+        progress.phase_of(
+            Phase::Reading,
+            &format!("rendering {} kustomization(s)", roots.len()),
+        );
+        let tool = Tool::find(std::env::var_os("PATH"));
+        meshaudit_model::parallel::map_in_order(roots, |root| {
+            kustomize::render(root, tool.as_ref())
+        })
+    };
+
+    progress.phase(Phase::Parsing);
     let mut errors = sources.errors;
-    errors.extend(ingested.errors.iter().cloned());
+    let mut meshes = Vec::new();
+    // Plain manifests are one more mesh; with nothing at all to read, an empty one, so the
+    // report still says what happened.
+    if !sources.texts.is_empty() || roots.is_empty() {
+        let ingested = ingest(&sources.texts);
+        let sources = ingested
+            .origins
+            .iter()
+            .map(|(id, origin)| (*id, origin.recorded()))
+            .collect();
+        meshes.push(MeshInput {
+            kustomization: None,
+            ingested,
+            sources,
+        });
+    }
+    for (root, result) in roots.iter().zip(rendered) {
+        match result {
+            Ok(rendered) => {
+                progress.phase_of(Phase::Parsing, &root.display);
+                meshes.push(rendered_mesh(root, rendered));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut warnings = Vec::new();
+    for mesh in &meshes {
+        errors.extend(mesh.ingested.errors.iter().cloned());
+        warnings.extend(mesh.ingested.warnings.iter().cloned());
+    }
     if verbose {
-        let mut err = std::io::stderr();
-        for path in &sources.skipped {
-            let _ = writeln!(
-                err,
-                "note: {}: skipped (not .yaml, .yml or .json)",
-                path.display()
-            );
-        }
-        for note in &ingested.notes {
-            let _ = writeln!(err, "note: {note}");
-        }
-        let _ = writeln!(
-            err,
-            "note: read {} input(s), {} Kubernetes object(s)",
-            sources.texts.len(),
-            ingested.inventory.objects.len()
+        progress.suspend(|| {
+            let mut err = std::io::stderr();
+            for path in &sources.skipped {
+                let _ = writeln!(
+                    err,
+                    "note: {}: skipped (not .yaml, .yml or .json)",
+                    path.display()
+                );
+            }
+            for path in &sources.in_kustomizations {
+                let _ = writeln!(
+                    err,
+                    "note: {}: part of a Kustomize tree, audited through its rendering",
+                    path.display()
+                );
+            }
+            for mesh in &meshes {
+                for note in &mesh.ingested.notes {
+                    let _ = writeln!(err, "note: {note}");
+                }
+            }
+            for mesh in &meshes {
+                let what = match &mesh.kustomization {
+                    Some(k) => format!("kustomization {k}"),
+                    None => format!("{} input(s)", sources.texts.len()),
+                };
+                let _ = writeln!(
+                    err,
+                    "note: read {what}, {} Kubernetes object(s)",
+                    mesh.ingested.inventory.objects.len()
+                );
+            }
+        });
+    }
+    ScannedMeshes {
+        meshes,
+        errors,
+        warnings,
+    }
+}
+
+fn rendered_mesh(root: &KustomizeRoot, rendered: kustomize::Rendered) -> MeshInput {
+    let ingested = ingest(std::slice::from_ref(&rendered.text));
+    let sources = ingested
+        .origins
+        .iter()
+        .map(|(id, origin)| (*id, rendered.describe(root, origin)))
+        .collect();
+    MeshInput {
+        kustomization: Some(root.display.clone()),
+        ingested,
+        sources,
+    }
+}
+
+/// [`read_meshes`] for commands that show one inventory (`graph`, `certs`): a scan that holds
+/// several (Kustomize overlays) is refused with the paths to pick from. Warnings go to stderr
+/// here, since those commands have no place for them in their output.
+fn read_one_mesh(
+    command: &str,
+    paths: &[std::path::PathBuf],
+    stdin: &mut dyn Read,
+    verbose: bool,
+    progress: &Progress,
+) -> anyhow::Result<Scanned> {
+    let scanned = read_meshes(paths, stdin, verbose, progress);
+    if scanned.meshes.len() > 1 {
+        let names: Vec<String> = scanned
+            .meshes
+            .iter()
+            .map(|m| match &m.kustomization {
+                Some(k) => format!("kustomization {k}"),
+                None => "the plain manifests outside every Kustomize tree".to_owned(),
+            })
+            .collect();
+        let example = scanned
+            .meshes
+            .iter()
+            .find_map(|m| m.kustomization.clone())
+            .unwrap_or_else(|| Arc::from("DIR"));
+        bail!(
+            "the input holds {} meshes that are audited separately: {}; `meshaudit {command}` shows one: name it alone, e.g. `meshaudit {command} {example}`",
+            names.len(),
+            names.join(", ")
         );
     }
-    Scanned { ingested, errors }
+    progress.suspend(|| {
+        let mut err = std::io::stderr();
+        for w in &scanned.warnings {
+            let _ = writeln!(err, "warning: {w}");
+        }
+    });
+    let ingested = scanned
+        .meshes
+        .into_iter()
+        .next()
+        .map(|m| m.ingested)
+        .unwrap_or_default();
+    Ok(Scanned {
+        ingested,
+        errors: scanned.errors,
+    })
+}
+
+fn read_paths(
+    command: &str,
+    paths: &[std::path::PathBuf],
+    verbose: bool,
+    progress: &Progress,
+) -> anyhow::Result<Scanned> {
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    read_one_mesh(
+        command,
+        paths,
+        &mut lock as &mut dyn Read,
+        verbose,
+        progress,
+    )
+}
+
+/// [`read_paths`] with `-` read from `stdin`, for `certs`.
+fn read_paths_from(
+    paths: &[std::path::PathBuf],
+    stdin: &mut dyn Read,
+    verbose: bool,
+) -> anyhow::Result<Scanned> {
+    read_one_mesh("certs", paths, stdin, verbose, &Progress::off())
+}
+
+/// Runs the rules on every mesh of a scan; findings in report order.
+fn analyze_meshes(
+    scanned: &ScannedMeshes,
+    settings: &Settings,
+    config: &config::Config,
+    advisories: Option<&AdvisoryDb>,
+    progress: &Progress,
+) -> (Vec<Finding>, Suppressed, usize) {
+    let mut findings = Vec::new();
+    let mut suppressed = Suppressed::default();
+    let mut resources = 0;
+    for mesh in &scanned.meshes {
+        let inventory = &mesh.ingested.inventory;
+        resources += inventory.objects.len();
+        let mut ctx = Context::new(inventory, now());
+        ctx.expiry = config.expiry;
+        if let Some(db) = advisories {
+            ctx.advisories = db;
+        }
+        let what = mesh.kustomization.as_deref().unwrap_or("manifests");
+        if progress.is_on() {
+            // Built here rather than inside the first rule that needs it, so the bar can say so.
+            progress.phase_of(Phase::Graph, what);
+            let _ = ctx.graph();
+        }
+        progress.phase_of(Phase::Rules, what);
+        let input = Input {
+            kustomization: mesh.kustomization.as_ref(),
+            sources: &mesh.sources,
+        };
+        let (mut found, hidden) = analyze_input(&ctx, settings, &input);
+        findings.append(&mut found);
+        suppressed += hidden;
+        skip_drop(ctx);
+    }
+    if scanned.meshes.len() > 1 {
+        sort_findings(&mut findings);
+    }
+    (findings, suppressed, resources)
 }
 
 fn now() -> i64 {
@@ -165,14 +392,10 @@ fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
-    let scanned = read_inputs(&args.input);
-    let inventory = &scanned.ingested.inventory;
-    let mut ctx = Context::new(inventory, now());
-    ctx.expiry = config.expiry;
-    if let Some(db) = &advisories {
-        ctx.advisories = db;
-    }
-    let (findings, suppressed) = analyze(&ctx, &settings);
+    let mut progress = Progress::for_stderr();
+    let scanned = read_inputs(&args.input, &progress);
+    let (findings, suppressed, resources) =
+        analyze_meshes(&scanned, &settings, &config, advisories.as_ref(), &progress);
     let rules = settings.enabled_rules();
 
     let format = match args.format {
@@ -198,23 +421,31 @@ fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
         color,
     };
     let report = ScanReport {
-        resources: inventory.objects.len(),
+        resources,
         findings: &findings,
         errors: &scanned.errors,
+        warnings: &scanned.warnings,
         suppressed,
         rules: &rules,
     };
+    progress.phase(Phase::Writing);
     let rendered = render(&report, format, &text_options);
+    progress.finish();
     write_output(args.output.as_deref(), &rendered)?;
+    let mut err = std::io::stderr();
     if args.output.is_some() && format != Format::Text {
-        // Keep errors visible when the report goes to a file.
-        let mut err = std::io::stderr();
+        // Keep errors and warnings visible when the report goes to a file.
         for e in &scanned.errors {
             let _ = writeln!(err, "error: {e}");
         }
     }
+    if (args.output.is_some() && format != Format::Text) || format == Format::Junit {
+        // JUnit has no place a reader would notice them.
+        for w in &scanned.warnings {
+            let _ = writeln!(err, "warning: {w}");
+        }
+    }
     let code = exit_code(&findings, &scanned.errors, fail_on);
-    skip_drop(ctx);
     skip_drop(findings);
     skip_drop(scanned);
     Ok(code)
@@ -269,16 +500,18 @@ fn write_output(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()
 
 fn baseline(args: cli::BaselineArgs) -> anyhow::Result<ExitCode> {
     let Resolved { settings, config } = resolve(&args.input)?;
-    let scanned = read_inputs(&args.input);
-    let mut ctx = Context::new(&scanned.ingested.inventory, now());
-    ctx.expiry = config.expiry;
-    let (findings, _) = analyze(&ctx, &settings);
+    let progress = Progress::off();
+    let scanned = read_inputs(&args.input, &progress);
+    let (findings, _, _) = analyze_meshes(&scanned, &settings, &config, None, &progress);
     let baseline = Baseline::from_findings(&findings);
     std::fs::write(&args.output, baseline.to_json())
         .with_context(|| format!("{}: cannot write", args.output.display()))?;
     let mut err = std::io::stderr();
     for e in &scanned.errors {
         let _ = writeln!(err, "error: {e}");
+    }
+    for w in &scanned.warnings {
+        let _ = writeln!(err, "warning: {w}");
     }
     let _ = writeln!(
         err,

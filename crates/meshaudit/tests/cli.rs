@@ -280,7 +280,14 @@ fn json_report_follows_the_contract() {
         .collect();
     assert_eq!(
         top,
-        ["schemaVersion", "tool", "summary", "errors", "findings"]
+        [
+            "schemaVersion",
+            "tool",
+            "summary",
+            "errors",
+            "warnings",
+            "findings"
+        ]
     );
     assert_eq!(report["schemaVersion"], 1);
     assert_eq!(report["tool"]["name"], "meshaudit");

@@ -60,6 +60,7 @@ fn run_rule(rule: &'static Rule, file: &Path) -> (Vec<Finding>, String) {
             resources: ingested.inventory.objects.len(),
             findings: &findings,
             errors: &[],
+            warnings: &[],
             suppressed: Suppressed::default(),
             rules: &rules,
         },

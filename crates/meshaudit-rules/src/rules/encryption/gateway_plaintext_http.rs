@@ -1,5 +1,7 @@
 //! TLS001: a Gateway server serves plaintext HTTP without redirecting to HTTPS.
 
+use std::collections::HashMap;
+
 use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
@@ -117,6 +119,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let exposure = exposure(ctx, &workloads);
+        // Servers per port number: a port shared by several servers (one per host) needs its
+        // hosts in the key to keep each finding's fingerprint its own.
+        let mut servers_on_port: HashMap<u32, usize> = HashMap::new();
+        for server in &gateway.spec.servers {
+            if let Some(port) = &server.port {
+                *servers_on_port.entry(port.number).or_default() += 1;
+            }
+        }
         for (i, server) in gateway.spec.servers.iter().enumerate() {
             let Some(port) = &server.port else { continue };
             let protocol = port.protocol.to_ascii_uppercase();
@@ -153,7 +163,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         gateway.namespace, gateway.name, port.number
                     ),
                 )
-                .key(format!("port {}", port.number))
+                .key(if servers_on_port.get(&port.number).copied().unwrap_or(0) > 1 {
+                    format!("port {}:{}", port.number, server.hosts.join(","))
+                } else {
+                    format!("port {}", port.number)
+                })
                 .evidence(format!(
                     "server {i}: protocol {}, tls.httpsRedirect not set",
                     port.protocol

@@ -1,5 +1,7 @@
 //! TLS003: a Gateway server offers broken or weak TLS cipher suites.
 
+use std::collections::HashSet;
+
 use meshaudit_model::Step;
 
 use crate::context::Context;
@@ -113,11 +115,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let label = server_label(server, i);
             let hosts = hosts_text(server);
+            // A suite listed twice (alone and in a group, or by mistake) is one weakness.
+            let mut reported = HashSet::new();
             for (j, entry) in tls.cipher_suites.iter().enumerate() {
                 for suite in group_members(entry) {
                     let Some(weakness) = classify(suite) else {
                         continue;
                     };
+                    if !reported.insert(suite) {
+                        continue;
+                    }
                     let path = [
                         Step::Key("spec"),
                         Step::Key("servers"),
