@@ -10,7 +10,7 @@
 //! includes the root and asks for `buildMetadata: [originAnnotations]`: kustomize then records
 //! on every object the file it came from (`config.kubernetes.io/origin`), which meshaudit turns
 //! into "source: base/deployment.yaml" and removes from the object before any rule reads it.
-//! See docs/kustomize.md.
+//! See docs/inputs.md.
 
 use std::collections::HashSet;
 use std::ffi::OsString;

@@ -168,6 +168,19 @@ fn each_overlay_is_its_own_mesh_with_its_own_fingerprints() {
 }
 
 #[test]
+fn a_root_reached_twice_is_rendered_once() {
+    let path = kubectl_path_dir();
+    let out = meshaudit(
+        &repo(),
+        &path,
+        &["scan", "examples/kustomize", PROD, "-f", "json"],
+    );
+    let report = json(&out);
+    assert_eq!(report["summary"]["resources"], 10, "{report:#}");
+    assert_eq!(report["warnings"], serde_json::json!([]));
+}
+
+#[test]
 fn text_shows_the_kustomization_and_the_source() {
     let path = kubectl_path_dir();
     let out = meshaudit(
