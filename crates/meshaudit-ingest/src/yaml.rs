@@ -197,10 +197,8 @@ pub fn split_list(text: &str) -> Option<ListSplit<'_>> {
                 } else if line.trim().is_empty() || line.starts_with('#') {
                     // Blank lines and comments belong to whatever surrounds them.
                 } else if line.starts_with(' ') {
-                    if current.is_none() {
-                        // Items indented under `items:`: not kubectl's layout.
-                        return None;
-                    }
+                    // Items indented under `items:` are not kubectl's layout.
+                    current?;
                 } else {
                     // The next key of the document ends the items.
                     region = Some((start, Some(offset)));
