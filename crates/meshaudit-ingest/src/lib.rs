@@ -7,6 +7,7 @@
 pub mod build;
 pub mod certs;
 pub mod duplicates;
+pub mod json;
 pub mod kustomize;
 pub mod objects;
 pub mod source;
@@ -40,9 +41,11 @@ const BATCH_BYTES: usize = 512 * 1024;
 
 /// Parses texts into the inventory.
 ///
-/// Documents are parsed on every available core: the texts are cut at their document markers
-/// into batches, each batch is parsed on its own, and the results are joined in input order, so
-/// the inventory and every error are the same as a single-threaded run's.
+/// Documents are parsed on every available core: the texts are cut at their document markers,
+/// and a `*List` into its items, into batches; each batch is parsed on its own, and the results
+/// are joined in input order, so the inventory and every error are the same as a
+/// single-threaded run's. Texts whose first character is `{` or `[` go through the JSON parser
+/// (see [`json`]).
 pub fn ingest(texts: &[SourceText]) -> Ingested {
     let batches = batches(texts);
     let mut collected = Collected::default();
@@ -82,10 +85,41 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
     }
 }
 
-/// Consecutive documents of one text, parsed as one task.
+/// Consecutive pieces of one text, parsed as one task.
 struct Batch<'t> {
     source: usize,
-    chunks: Vec<yaml::Chunk<'t>>,
+    pieces: Vec<Piece<'t>>,
+}
+
+/// A part of a text that is parsed on its own.
+enum Piece<'t> {
+    /// YAML documents, as [`yaml::split_documents`] cuts them.
+    Yaml(yaml::Chunk<'t>),
+    /// One item of a YAML List; `first_line` in the whole text.
+    YamlItem {
+        text: &'t str,
+        first_line: u32,
+        helm_source: Option<String>,
+    },
+    /// A whole text of JSON values. `or_yaml`: read it as YAML instead if it is not JSON (its
+    /// name does not say `.json`, and YAML flow mappings start with `{` too).
+    Json { or_yaml: bool },
+    /// One item of a JSON List.
+    JsonItem {
+        range: std::ops::Range<usize>,
+        start: json::Position,
+    },
+}
+
+impl Piece<'_> {
+    fn len(&self, text: &str) -> usize {
+        match self {
+            Piece::Yaml(chunk) => chunk.text.len(),
+            Piece::YamlItem { text, .. } => text.len(),
+            Piece::Json { .. } => text.len(),
+            Piece::JsonItem { range, .. } => range.len(),
+        }
+    }
 }
 
 fn batches(texts: &[SourceText]) -> Vec<Batch<'_>> {
@@ -93,25 +127,68 @@ fn batches(texts: &[SourceText]) -> Vec<Batch<'_>> {
     for (source, text) in texts.iter().enumerate() {
         let mut batch = Batch {
             source,
-            chunks: Vec::new(),
+            pieces: Vec::new(),
         };
         let mut bytes = 0;
-        for chunk in yaml::split_documents(&text.text) {
-            bytes += chunk.text.len();
-            batch.chunks.push(chunk);
+        for piece in pieces(text) {
+            bytes += piece.len(&text.text);
+            batch.pieces.push(piece);
             if bytes >= BATCH_BYTES {
                 out.push(std::mem::replace(
                     &mut batch,
                     Batch {
                         source,
-                        chunks: Vec::new(),
+                        pieces: Vec::new(),
                     },
                 ));
                 bytes = 0;
             }
         }
-        if !batch.chunks.is_empty() {
+        if !batch.pieces.is_empty() {
             out.push(batch);
+        }
+    }
+    out
+}
+
+/// Cuts one text into pieces: JSON or YAML, Lists into their items.
+fn pieces(source: &SourceText) -> Vec<Piece<'_>> {
+    let text = source.text.as_str();
+    if json::looks_like_json(text) {
+        if let Some(split) = json::split_list(text) {
+            let envelope = json::parse_values(
+                text,
+                0..text.len(),
+                json::Position::START,
+                json::Role::Document,
+                Some(split.hole),
+            );
+            if matches!(&envelope, Ok(roots) if roots.len() == 1 && yaml::is_list_envelope(&roots[0]))
+            {
+                return split
+                    .items
+                    .into_iter()
+                    .map(|(range, start)| Piece::JsonItem { range, start })
+                    .collect();
+            }
+        }
+        let named_json = source.path.to_ascii_lowercase().ends_with(".json");
+        return vec![Piece::Json {
+            or_yaml: !named_json,
+        }];
+    }
+    let mut out = Vec::new();
+    for chunk in yaml::split_documents(text) {
+        match yaml::split_list(chunk.text) {
+            Some(split) if yaml::envelope_is_list(&split.envelope) => {
+                let helm_source = yaml::helm_source(chunk.text);
+                out.extend(split.items.into_iter().map(|item| Piece::YamlItem {
+                    text: item.text,
+                    first_line: 1 + chunk.line_offset + item.line_offset,
+                    helm_source: helm_source.clone(),
+                }));
+            }
+            _ => out.push(Piece::Yaml(chunk)),
         }
     }
     out
@@ -119,14 +196,56 @@ fn batches(texts: &[SourceText]) -> Vec<Batch<'_>> {
 
 fn parse_batch(texts: &[SourceText], batch: &Batch<'_>) -> Collected {
     let source = &texts[batch.source];
+    let text = source.text.as_str();
     let mut collected = Collected::default();
     let mut documents = Vec::new();
-    let mut yaml_errors = Vec::new();
-    for chunk in &batch.chunks {
-        yaml::parse_document_chunk(chunk, 1, &mut documents, &mut yaml_errors);
+    let mut errors = Vec::new();
+    let document = |root: meshaudit_model::Node| yaml::Document {
+        start_line: root.line,
+        root: Some(root),
+        helm_source: None,
+    };
+    for piece in &batch.pieces {
+        match piece {
+            Piece::Yaml(chunk) => yaml::parse_document_chunk(chunk, 1, &mut documents, &mut errors),
+            Piece::YamlItem {
+                text,
+                first_line,
+                helm_source,
+            } => match yaml::parse_list_item(text, *first_line) {
+                Ok(Some(root)) => documents.push(yaml::Document {
+                    start_line: *first_line,
+                    root: Some(root),
+                    helm_source: helm_source.clone(),
+                }),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            },
+            Piece::Json { or_yaml } => match json::parse_values(
+                text,
+                0..text.len(),
+                json::Position::START,
+                json::Role::Document,
+                None,
+            ) {
+                Ok(roots) => documents.extend(roots.into_iter().map(document)),
+                Err(_) if *or_yaml => {
+                    for chunk in yaml::split_documents(text) {
+                        yaml::parse_document_chunk(&chunk, 1, &mut documents, &mut errors);
+                    }
+                }
+                Err(e) => errors.push(e),
+            },
+            Piece::JsonItem { range, start } => {
+                match json::parse_values(text, range.clone(), *start, json::Role::Item, None) {
+                    Ok(roots) => documents.extend(roots.into_iter().map(document)),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
     }
     collected.errors.extend(
-        yaml_errors
+        errors
             .into_iter()
             .map(|e| InputError::new(source.path.clone(), e.line, e.column, e.message)),
     );

@@ -15,6 +15,32 @@ pub const MAX_DEPTH: usize = 128;
 /// Most nodes one document may expand to through aliases (a guard against "billion laughs").
 pub const MAX_NODES_PER_DOCUMENT: usize = 2_000_000;
 
+/// Whether a field is one no rule reads, dropped at ingest without building its nodes: the
+/// `status` of a Kubernetes object and the `managedFields` of its metadata (server-side
+/// bookkeeping that makes up most of a `kubectl get -o yaml|json` dump). Only these two exact
+/// paths: a `status` elsewhere (a condition's, an annotation named `.../status`) is kept.
+pub(crate) fn skipped_field(in_object: bool, in_metadata: bool, key: &str) -> bool {
+    (in_object && key == "status") || (in_metadata && key == "managedFields")
+}
+
+/// What the root of a parsed text is, for the fields that are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A document: its root mapping is a Kubernetes object, and so is every item of that
+    /// mapping's `items` sequence (a List parsed whole).
+    Document,
+    /// One item of a List cut out of its document (`- apiVersion: ...`): the root is a sequence
+    /// of one object.
+    Item,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MapKind {
+    Plain,
+    Object,
+    Metadata,
+}
+
 /// One document of a stream.
 #[derive(Debug)]
 pub struct Document {
@@ -130,7 +156,97 @@ pub fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     chunks
 }
 
-fn helm_source(chunk: &str) -> Option<String> {
+/// A List document cut into its items: the envelope (the document without its items, for its
+/// `kind`) and one chunk per item.
+pub struct ListSplit<'a> {
+    pub envelope: String,
+    /// Line offsets are from the start of the text given to [`split_list`].
+    pub items: Vec<Chunk<'a>>,
+}
+
+/// Cuts a document laid out as kubectl prints a List (`items:` at column 0, then each item as
+/// `- ...` at column 0 with its lines indented under it) into its items, so each is parsed on
+/// its own: in parallel, with its own node budget, and a syntax error spoils only its item.
+/// `None` for any other layout (the document is then parsed whole). Whether the document is a
+/// `*List` is for the caller to check on the envelope.
+pub fn split_list(text: &str) -> Option<ListSplit<'_>> {
+    if !(text.starts_with("items:") || text.contains("\nitems:")) {
+        return None;
+    }
+    let mut offset = 0usize;
+    let mut region: Option<(usize, Option<usize>)> = None;
+    let mut items = Vec::new();
+    let mut current: Option<(usize, u32)> = None;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let index = to_u32(index);
+        match region {
+            None => {
+                if line.trim_end() == "items:" {
+                    region = Some((offset + line.len(), None));
+                }
+            }
+            Some((start, None)) => {
+                if line.starts_with("- ") || line.trim_end() == "-" {
+                    if let Some((s, l)) = current.take() {
+                        items.push(Chunk {
+                            text: &text[s..offset],
+                            line_offset: l,
+                        });
+                    }
+                    current = Some((offset, index));
+                } else if line.trim().is_empty() || line.starts_with('#') {
+                    // Blank lines and comments belong to whatever surrounds them.
+                } else if line.starts_with(' ') {
+                    // Items indented under `items:` are not kubectl's layout.
+                    current?;
+                } else {
+                    // The next key of the document ends the items.
+                    region = Some((start, Some(offset)));
+                    break;
+                }
+            }
+            Some((_, Some(_))) => break,
+        }
+        offset += line.len();
+    }
+    let (start, end) = region?;
+    let end = end.unwrap_or(text.len());
+    if let Some((s, l)) = current.take() {
+        items.push(Chunk {
+            text: &text[s..end],
+            line_offset: l,
+        });
+    }
+    if items.is_empty() {
+        return None;
+    }
+    let mut envelope = String::with_capacity(start + text.len() - end);
+    envelope.push_str(&text[..start]);
+    envelope.push_str(&text[end..]);
+    Some(ListSplit { envelope, items })
+}
+
+/// Whether the envelope of a split List (see [`split_list`]) is a `*List` object whose items
+/// were all cut out. Positions in the envelope are not used.
+pub fn envelope_is_list(envelope: &str) -> bool {
+    match parse_chunk(envelope, 1) {
+        Ok(roots) => roots.len() == 1 && is_list_envelope(&roots[0]),
+        Err(_) => false,
+    }
+}
+
+/// A `*List` with `apiVersion` and an empty or null `items` (its items were parsed apart).
+pub fn is_list_envelope(root: &Node) -> bool {
+    let kind = root.get("kind").and_then(Node::as_str);
+    let items_gone = root
+        .get("items")
+        .is_some_and(|i| i.is_null() || i.as_seq().is_some_and(<[Node]>::is_empty));
+    kind.is_some_and(|k| k.ends_with("List"))
+        && root.get("apiVersion").and_then(Node::as_str).is_some()
+        && items_gone
+}
+
+pub(crate) fn helm_source(chunk: &str) -> Option<String> {
     for line in chunk.lines() {
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed == "---" {
@@ -153,6 +269,8 @@ enum Frame {
         line: u32,
         column: u32,
         anchor: usize,
+        /// Items are Kubernetes objects (a List's `items`): each has its own node budget.
+        objects: bool,
     },
     Map {
         entries: Vec<Entry>,
@@ -164,6 +282,7 @@ enum Frame {
         line: u32,
         column: u32,
         anchor: usize,
+        kind: MapKind,
     },
 }
 
@@ -173,6 +292,9 @@ struct Builder {
     roots: Vec<Node>,
     nodes: usize,
     line_base: u32,
+    role: Role,
+    /// Inside a skipped value: how many collections deep (`Some(0)` before its first event).
+    skip: Option<usize>,
 }
 
 fn err(line: u32, column: u32, message: impl Into<String>) -> YamlError {
@@ -184,6 +306,21 @@ fn err(line: u32, column: u32, message: impl Into<String>) -> YamlError {
 }
 
 fn parse_chunk(text: &str, start_line: u32) -> Result<Vec<Node>, YamlError> {
+    parse_with_role(text, start_line, Role::Document)
+}
+
+/// Parses one item of a List as [`split_list`] cut it (`- apiVersion: ...` and the lines under
+/// it), whose first line is `first_line` of the whole text.
+pub fn parse_list_item(text: &str, first_line: u32) -> Result<Option<Node>, YamlError> {
+    let roots = parse_with_role(text, first_line, Role::Item)?;
+    let mut items = roots.into_iter().filter_map(|root| match root.value {
+        Value::Seq(items) => Some(items),
+        _ => None,
+    });
+    Ok(items.next().and_then(|items| items.into_iter().next()))
+}
+
+fn parse_with_role(text: &str, start_line: u32, role: Role) -> Result<Vec<Node>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         stack: Vec::new(),
@@ -191,6 +328,8 @@ fn parse_chunk(text: &str, start_line: u32) -> Result<Vec<Node>, YamlError> {
         roots: Vec::new(),
         nodes: 0,
         line_base: start_line - 1,
+        role,
+        skip: None,
     };
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
@@ -225,7 +364,61 @@ impl Builder {
         )
     }
 
+    /// Follows a skipped value's events without building anything; ends the skip, and drops
+    /// the value's key, once the value is complete.
+    fn skip_event(&mut self, depth: usize, event: &Event<'_>) {
+        let depth = match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => depth + 1,
+            Event::SequenceEnd | Event::MappingEnd => depth.saturating_sub(1),
+            _ => depth,
+        };
+        let done = depth == 0
+            && matches!(
+                event,
+                Event::Scalar(..) | Event::Alias(_) | Event::SequenceEnd | Event::MappingEnd
+            );
+        if done {
+            self.skip = None;
+            if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
+                *pending_key = None;
+            }
+        } else {
+            self.skip = Some(depth);
+        }
+    }
+
+    fn child_map_kind(&self) -> MapKind {
+        match self.stack.last() {
+            None => MapKind::Object,
+            Some(Frame::Seq { objects: true, .. }) => MapKind::Object,
+            Some(Frame::Map {
+                kind: MapKind::Object,
+                pending_key: Some((key, ..)),
+                ..
+            }) if key == "metadata" => MapKind::Metadata,
+            _ => MapKind::Plain,
+        }
+    }
+
+    fn child_seq_holds_objects(&self) -> bool {
+        match self.role {
+            Role::Item => self.stack.is_empty(),
+            Role::Document => {
+                self.stack.len() == 1
+                    && matches!(
+                        self.stack.last(),
+                        Some(Frame::Map { kind: MapKind::Object, pending_key: Some((key, ..)), .. })
+                            if key == "items"
+                    )
+            }
+        }
+    }
+
     fn handle(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        if let Some(depth) = self.skip {
+            self.skip_event(depth, &event);
+            return Ok(());
+        }
         let (line, column) = self.pos(&span);
         match event {
             Event::StreamStart
@@ -272,16 +465,19 @@ impl Builder {
             }
             Event::SequenceStart(anchor, _) => {
                 self.enter(line, column)?;
+                let objects = self.child_seq_holds_objects();
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     line,
                     column,
                     anchor,
+                    objects,
                 });
                 Ok(())
             }
             Event::MappingStart(anchor, _) => {
                 self.enter(line, column)?;
+                let kind = self.child_map_kind();
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     seen: None,
@@ -290,6 +486,7 @@ impl Builder {
                     line,
                     column,
                     anchor,
+                    kind,
                 });
                 Ok(())
             }
@@ -300,6 +497,7 @@ impl Builder {
                         line,
                         column,
                         anchor,
+                        ..
                     }) => {
                         // Trees live as long as the scan: give back what growing left spare.
                         items.shrink_to_fit();
@@ -358,8 +556,12 @@ impl Builder {
                 self.anchors.clear();
                 Ok(())
             }
-            Some(Frame::Seq { items, .. }) => {
+            Some(Frame::Seq { items, objects, .. }) => {
                 items.push(node);
+                if *objects {
+                    // The budget is per object: a List of many small items is not one big one.
+                    self.nodes = 0;
+                }
                 Ok(())
             }
             Some(Frame::Map {
@@ -367,6 +569,7 @@ impl Builder {
                 seen,
                 merged,
                 pending_key,
+                kind,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -387,6 +590,9 @@ impl Builder {
                             ))
                         }
                     };
+                    if skipped_field(*kind == MapKind::Object, *kind == MapKind::Metadata, &key) {
+                        self.skip = Some(0);
+                    }
                     *pending_key = Some((key, node.line, node.column));
                     Ok(())
                 }
@@ -467,7 +673,7 @@ fn count_nodes(node: &Node) -> usize {
 
 /// Resolves a plain scalar with the YAML 1.2 core schema, as Kubernetes' decoder does for the
 /// values that matter here.
-fn resolve_plain(text: &str) -> Value {
+pub(crate) fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
