@@ -295,6 +295,8 @@ struct Builder {
     role: Role,
     /// Inside a skipped value: how many collections deep (`Some(0)` before its first event).
     skip: Option<usize>,
+    /// Anchors defined inside skipped values, for a clear message if an alias names one.
+    skipped_anchors: HashSet<usize>,
 }
 
 fn err(line: u32, column: u32, message: impl Into<String>) -> YamlError {
@@ -330,6 +332,7 @@ fn parse_with_role(text: &str, start_line: u32, role: Role) -> Result<Vec<Node>,
         line_base: start_line - 1,
         role,
         skip: None,
+        skipped_anchors: HashSet::new(),
     };
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
@@ -367,6 +370,14 @@ impl Builder {
     /// Follows a skipped value's events without building anything; ends the skip, and drops
     /// the value's key, once the value is complete.
     fn skip_event(&mut self, depth: usize, event: &Event<'_>) {
+        if let Event::Scalar(_, _, anchor, _)
+        | Event::SequenceStart(anchor, _)
+        | Event::MappingStart(anchor, _) = event
+        {
+            if *anchor > 0 {
+                self.skipped_anchors.insert(*anchor);
+            }
+        }
         let depth = match event {
             Event::SequenceStart(..) | Event::MappingStart(..) => depth + 1,
             Event::SequenceEnd | Event::MappingEnd => depth.saturating_sub(1),
@@ -428,11 +439,13 @@ impl Builder {
             | Event::Nothing => Ok(()),
             Event::Alias(id) => {
                 let node = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    err(
-                        line,
-                        column,
-                        "alias refers to an anchor that is not defined",
-                    )
+                    let message = if self.skipped_anchors.contains(&id) {
+                        "alias refers to an anchor inside an object's `status` or \
+                         `metadata.managedFields`, which are not read"
+                    } else {
+                        "alias refers to an anchor that is not defined"
+                    };
+                    err(line, column, message)
                 })?;
                 self.nodes += count_nodes(&node);
                 if self.nodes > MAX_NODES_PER_DOCUMENT {
@@ -845,6 +858,45 @@ mod tests {
             docs[0].helm_source.as_deref(),
             Some("chart/templates/svc.yaml")
         );
+    }
+
+    #[test]
+    fn status_and_managed_fields_are_skipped_at_their_paths_only() {
+        let (docs, errors) = parse(
+            "kind: Pod\nmetadata:\n  name: p\n  managedFields:\n  - manager: x\n    status: 1\n  labels: {status: a}\nspec:\n  status: kept\n  managedFields: kept\nstatus:\n  phase: Running\nafter: 1\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let root = docs[0].root.as_ref().unwrap();
+        assert!(root.get("status").is_none());
+        assert!(root.get("metadata").unwrap().get("managedFields").is_none());
+        assert!(root
+            .at(&["metadata".into(), "labels".into(), "status".into()])
+            .is_some());
+        assert!(root.at(&["spec".into(), "status".into()]).is_some());
+        assert!(root.at(&["spec".into(), "managedFields".into()]).is_some());
+        assert_eq!(root.position_of(&["after".into()]), Some((13, 1)));
+        let (_, errors) = parse("kind: Pod\nstatus: &s {a: 1}\nspec: *s\n");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("not read"), "{errors:?}");
+    }
+
+    #[test]
+    fn kubectl_lists_are_cut_at_their_items() {
+        let text = "apiVersion: v1\nitems:\n- kind: A\n  x:\n  - 1\n\n- kind: B\nkind: List\nmetadata: {}\n";
+        let split = split_list(text).unwrap();
+        assert_eq!(split.items.len(), 2);
+        assert_eq!(split.items[0].text, "- kind: A\n  x:\n  - 1\n\n");
+        assert_eq!(split.items[1].line_offset, 6);
+        assert!(envelope_is_list(&split.envelope));
+        let item = parse_list_item(split.items[1].text, 7).unwrap().unwrap();
+        assert_eq!(item.position_of(&["kind".into()]), Some((7, 3)));
+        assert_eq!(item.get("kind").unwrap().column, 9);
+        // Items indented under `items:`, or a document without `items:`: not cut.
+        assert!(split_list("kind: List\nitems:\n  - kind: A\n").is_none());
+        assert!(split_list("kind: Service\n").is_none());
+        // Not a List: the envelope says so.
+        let thing = split_list("kind: Thing\napiVersion: v1\nitems:\n- a: 1\n").unwrap();
+        assert!(!envelope_is_list(&thing.envelope));
     }
 
     #[test]

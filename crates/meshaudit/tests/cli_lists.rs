@@ -87,9 +87,15 @@ fn a_broken_item_in_a_stdin_list_is_an_error_with_its_line_and_the_rest_is_audit
     let text = list(3).replacen("\"app-1\"", "\"app-1\" oops", 1);
     let out = scan_stdin(text.as_bytes());
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = text.lines().position(|l| l.contains("oops")).unwrap() + 1;
-    assert!(stderr.contains(&format!("<stdin>:{line}:")), "{stderr}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["summary"]["resources"], 2);
+    let line = text.lines().position(|l| l.contains("oops")).unwrap() + 1;
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "<stdin>");
+    assert_eq!(errors[0]["line"], line);
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON"));
 }
