@@ -634,7 +634,8 @@ fn applicable_by_workload<'p>(
             continue;
         }
         let candidates: Vec<usize> = match p.selector.filter(|s| !s.match_labels.is_empty()) {
-            Some(selector) => inv.workloads_matching(&selector.match_labels),
+            Some(selector) if p.namespace == root => inv.workloads_matching(&selector.match_labels),
+            Some(selector) => inv.workloads_matching_in(p.namespace, &selector.match_labels),
             None if p.namespace == root => (0..inv.workloads.len()).collect(),
             None => inv.workload_indexes_in(p.namespace).to_vec(),
         };
@@ -715,11 +716,8 @@ impl<'a> Builder<'a> {
                 continue;
             };
             // Through the label index, not by testing every workload of the namespace.
-            for w in inv.workloads_matching(selector) {
+            for w in inv.workloads_matching_in(&service.namespace, selector) {
                 let workload = &inv.workloads[w];
-                if workload.namespace != service.namespace {
-                    continue;
-                }
                 nodes[w].services.push(s);
                 for (index, port) in service.spec.ports.iter().enumerate() {
                     if port.protocol.as_deref() == Some("UDP")

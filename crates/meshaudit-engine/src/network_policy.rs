@@ -199,11 +199,9 @@ impl NetworkPolicyIndex {
             // The label index narrows the candidates for `matchLabels`; expressions are then
             // checked on each.
             let candidates: Vec<usize> = match selector.match_labels.as_ref() {
-                Some(labels) if !labels.is_empty() => inv
-                    .workloads_matching(labels)
-                    .into_iter()
-                    .filter(|&w| inv.workloads[w].namespace == policy.namespace)
-                    .collect(),
+                Some(labels) if !labels.is_empty() => {
+                    inv.workloads_matching_in(&policy.namespace, labels)
+                }
                 _ => inv.workload_indexes_in(&policy.namespace).to_vec(),
             };
             let selected: Vec<usize> = candidates
