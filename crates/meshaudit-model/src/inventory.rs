@@ -154,7 +154,11 @@ impl Inventory {
                 .copied()
                 .filter(|&i| self.workloads[i].namespace == namespace && selects(i))
                 .collect(),
-            _ => in_namespace.iter().copied().filter(|&i| selects(i)).collect(),
+            _ => in_namespace
+                .iter()
+                .copied()
+                .filter(|&i| selects(i))
+                .collect(),
         }
     }
 

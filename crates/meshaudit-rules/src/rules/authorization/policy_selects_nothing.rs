@@ -197,8 +197,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let selects_some = if c.mesh_wide {
             !inv.workloads_matching(&c.selector.match_labels).is_empty()
         } else {
-            !inv
-                .workloads_matching_in(c.namespace, &c.selector.match_labels)
+            !inv.workloads_matching_in(c.namespace, &c.selector.match_labels)
                 .is_empty()
         };
         if scope_empty || selects_some {
