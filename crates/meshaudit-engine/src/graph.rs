@@ -248,6 +248,8 @@ pub struct Graph {
     /// Per workload: the id of its identity (namespace, service account); workloads that run
     /// as the same identity share it.
     identity_of: Vec<u32>,
+    /// Namespaces with an ambient workload.
+    ambient_namespaces: HashSet<String>,
     index: Index,
 }
 
@@ -510,6 +512,51 @@ impl Graph {
             .connection_verdict(inventory, source, server.workload, port)
     }
 
+    /// The verdicts of [`network`](Graph::network)'s two directions alone, without their
+    /// evidence: the client's egress, then the server's ingress.
+    pub fn network_direction_verdicts(
+        &self,
+        inventory: &Inventory,
+        client: Client,
+        server: &ServerPort,
+    ) -> (
+        crate::network_policy::NetVerdict,
+        crate::network_policy::NetVerdict,
+    ) {
+        let (source, port, _) = self.network_hop(client, server);
+        self.network_policies
+            .direction_verdicts(inventory, source, server.workload, port)
+    }
+
+    /// [`network_direction_verdicts`](Graph::network_direction_verdicts) for every client of
+    /// `namespace` that `group` answers for at `server`, when NetworkPolicy gives them all the
+    /// same answer (see [`NetworkPolicyIndex::namespace_verdicts`]); `None` when it may differ
+    /// from client to client, or the namespace has ambient workloads.
+    pub fn network_group_verdicts(
+        &self,
+        inventory: &Inventory,
+        namespace: &str,
+        group: &EdgeGroup,
+        server: &ServerPort,
+    ) -> Option<(
+        crate::network_policy::NetVerdict,
+        crate::network_policy::NetVerdict,
+    )> {
+        if self.ambient_namespaces.contains(namespace) {
+            return None;
+        }
+        // As `network_hop` decides for a client that is not ambient itself.
+        let ambient_server =
+            self.workloads[server.workload].membership.data_plane == DataPlane::Ambient;
+        let port = if ambient_server && group.transport == Transport::Mtls {
+            HBONE_PORT
+        } else {
+            server.port
+        };
+        self.network_policies
+            .namespace_verdicts(inventory, namespace, server.workload, port)
+    }
+
     /// Who NetworkPolicy sees connecting, on which port of the server pod, and whether that
     /// port is the HBONE tunnel: mutual TLS to or from an ambient workload is carried by
     /// ztunnel to port 15008 of the server pod, so that is the port NetworkPolicy must admit.
@@ -544,8 +591,16 @@ struct ClientSide<'a> {
     peer: PeerIdentity,
 }
 
+/// What an [`AuthzDecision`] depends on besides the policies: the peer the server sees, the
+/// port, how the proxy parses it (as a number), and whether a JWT is validated.
+type AuthzKey = (u32, PeerIdentity, u16, u8, bool);
+
 struct Builder<'a> {
     inventory: &'a Inventory,
+    /// Answers of [`AuthorizationPolicies::evaluate`] by (id of the list of policies that apply,
+    /// request): workloads under the same namespace-wide policies ask the same questions for
+    /// every port, so each is answered once. Shared by the threads that build server ports.
+    authz_answers: std::sync::Mutex<HashMap<AuthzKey, AuthzDecision>>,
     peer_authentications: PeerAuthentications<'a>,
     destination_rules: DestinationRules<'a>,
     authorization: AuthorizationPolicies<'a>,
@@ -569,6 +624,7 @@ pub fn build(inventory: &Inventory) -> Graph {
     let aliases: &[String] = mesh.map_or(&[], |m| m.config.trust_domain_aliases.as_slice());
     let builder = Builder {
         inventory,
+        authz_answers: Default::default(),
         peer_authentications: PeerAuthentications::new(inventory),
         destination_rules: DestinationRules::new(inventory),
         authorization: AuthorizationPolicies::new(inventory),
@@ -650,7 +706,8 @@ fn applicable_by_workload<'p>(
             continue;
         }
         let candidates: Vec<usize> = match p.selector.filter(|s| !s.match_labels.is_empty()) {
-            Some(selector) => inv.workloads_matching(&selector.match_labels),
+            Some(selector) if p.namespace == root => inv.workloads_matching(&selector.match_labels),
+            Some(selector) => inv.workloads_matching_in(p.namespace, &selector.match_labels),
             None if p.namespace == root => (0..inv.workloads.len()).collect(),
             None => inv.workload_indexes_in(p.namespace).to_vec(),
         };
@@ -731,11 +788,8 @@ impl<'a> Builder<'a> {
                 continue;
             };
             // Through the label index, not by testing every workload of the namespace.
-            for w in inv.workloads_matching(selector) {
+            for w in inv.workloads_matching_in(&service.namespace, selector) {
                 let workload = &inv.workloads[w];
-                if workload.namespace != service.namespace {
-                    continue;
-                }
                 nodes[w].services.push(s);
                 for (index, port) in service.spec.ports.iter().enumerate() {
                     if port.protocol.as_deref() == Some("UDP")
@@ -772,6 +826,18 @@ impl<'a> Builder<'a> {
         let mut keys: Vec<(usize, u16)> = ports.keys().copied().collect();
         keys.sort_unstable();
 
+        // Workloads under the same policies share an id, the key of their answers.
+        let mut list_ids: HashMap<&[usize], u32> = HashMap::new();
+        let policy_lists: Vec<u32> = nodes
+            .iter()
+            .map(|n| {
+                let next = u32::try_from(list_ids.len()).unwrap_or(u32::MAX);
+                *list_ids
+                    .entry(n.authorization_policies.as_slice())
+                    .or_insert(next)
+            })
+            .collect();
+        drop(list_ids);
         let todo: Vec<(usize, u16, Vec<ServicePortRef>)> = keys
             .into_iter()
             // Gateways' listeners follow Gateway resources, audited by their own rules.
@@ -783,6 +849,7 @@ impl<'a> Builder<'a> {
         let namespace_index = NamespaceIndex::new(&by_namespace);
         let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &namespace_index));
         let lookups = Lookups {
+            policy_lists: &policy_lists,
             nodes: &nodes,
             by_namespace: &by_namespace,
             clients: &clients,
@@ -794,6 +861,7 @@ impl<'a> Builder<'a> {
         Graph {
             index: Index::new(inv, &nodes, &servers),
             network_policies: NetworkPolicyIndex::new(inv),
+            ambient_namespaces: clients.ambient.keys().map(|&ns| ns.to_owned()).collect(),
             identity_of: clients.identity_of,
             workloads: nodes,
             servers,
@@ -810,6 +878,7 @@ impl<'a> Builder<'a> {
         services: Vec<ServicePortRef>,
     ) -> ServerPort {
         let Lookups {
+            policy_lists,
             nodes,
             by_namespace,
             clients,
@@ -937,6 +1006,7 @@ impl<'a> Builder<'a> {
             workload,
             name: format!("{}/{}", workload.namespace, workload.name),
             node,
+            policy_list: policy_lists[w],
             port,
             services: &services,
             proxied,
@@ -1276,6 +1346,21 @@ impl<'a> Builder<'a> {
             PeerIdentity::None
         };
         let authorization = (server.proxied && transport != Transport::Fails).then(|| {
+            let key: AuthzKey = (
+                server.policy_list,
+                peer.clone(),
+                server.port,
+                server.layer as u8,
+                server.request_authn,
+            );
+            let answers = || {
+                self.authz_answers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            if let Some(known) = answers().get(&key) {
+                return known.clone();
+            }
             let request = Request {
                 peer: &peer,
                 port: server.port,
@@ -1284,8 +1369,11 @@ impl<'a> Builder<'a> {
                 trust_domain: self.trust_domain,
                 trust_domain_aliases: self.aliases,
             };
-            self.authorization
-                .evaluate(&server.node.authorization_policies, &request)
+            let decision = self
+                .authorization
+                .evaluate(&server.node.authorization_policies, &request);
+            answers().insert(key, decision.clone());
+            decision
         });
         EdgeGroup {
             client: client.client,
@@ -1526,6 +1614,8 @@ impl<'a> Builder<'a> {
 /// What every server port's evaluation reads, computed once before them.
 #[derive(Clone, Copy)]
 struct Lookups<'l, 'a> {
+    /// Per workload: the id of the list of AuthorizationPolicies that apply to it.
+    policy_lists: &'l [u32],
     nodes: &'l [WorkloadNode],
     by_namespace: &'l HashMap<&'a str, Vec<usize>>,
     clients: &'l ClientIndex<'a>,
@@ -1637,6 +1727,8 @@ enum Sent {
 
 struct ServerSide<'s> {
     workload: &'s Workload,
+    /// The id of the list of AuthorizationPolicies that apply to the server.
+    policy_list: u32,
     /// `namespace/name`, for the facts.
     name: String,
     node: &'s WorkloadNode,

@@ -209,6 +209,9 @@ pub struct NetworkPolicyIndex {
     egress_of: Vec<Vec<usize>>,
     /// Per namespace the input names: its labels, with the name label the API server adds.
     namespace_labels: HashMap<String, Labels>,
+    /// Namespaces with a workload that NetworkPolicy cannot treat like its neighbours: one
+    /// isolated for egress, or with `hostNetwork` (see [`NetworkPolicyIndex::namespace_verdicts`]).
+    irregular_namespaces: std::collections::HashSet<String>,
 }
 
 impl NetworkPolicyIndex {
@@ -218,6 +221,7 @@ impl NetworkPolicyIndex {
             ingress_of: vec![Vec::new(); inv.workloads.len()],
             egress_of: vec![Vec::new(); inv.workloads.len()],
             namespace_labels: HashMap::new(),
+            irregular_namespaces: Default::default(),
         };
         for (name, ns) in &inv.namespaces {
             index
@@ -229,11 +233,9 @@ impl NetworkPolicyIndex {
             // The label index narrows the candidates for `matchLabels`; expressions are then
             // checked on each.
             let candidates: Vec<usize> = match selector.match_labels.as_ref() {
-                Some(labels) if !labels.is_empty() => inv
-                    .workloads_matching(labels)
-                    .into_iter()
-                    .filter(|&w| inv.workloads[w].namespace == policy.namespace)
-                    .collect(),
+                Some(labels) if !labels.is_empty() => {
+                    inv.workloads_matching_in(&policy.namespace, labels)
+                }
                 _ => inv.workload_indexes_in(&policy.namespace).to_vec(),
             };
             let selected: Vec<usize> = candidates
@@ -253,7 +255,93 @@ impl NetworkPolicyIndex {
             }
             index.selected.push(selected);
         }
+        for (w, workload) in inv.workloads.iter().enumerate() {
+            if workload.host_network || !index.egress_of[w].is_empty() {
+                index
+                    .irregular_namespaces
+                    .insert(workload.namespace.clone());
+            }
+        }
         index
+    }
+
+    /// The verdicts of [`direction_verdicts`](Self::direction_verdicts) (egress, ingress) for
+    /// every workload of `namespace` connecting to `server` on `port`, when NetworkPolicy gives
+    /// them all the same answer: no workload of the namespace is isolated for egress or runs
+    /// with `hostNetwork`, and the server's ingress rules admit every pod of the namespace, or
+    /// none. `None` when the answer may differ from pod to pod. For rules that ask about whole
+    /// groups of clients and would otherwise ask once per member.
+    pub fn namespace_verdicts(
+        &self,
+        inv: &Inventory,
+        namespace: &str,
+        server: usize,
+        port: u16,
+    ) -> Option<(NetVerdict, NetVerdict)> {
+        if self.irregular_namespaces.contains(namespace) {
+            return None;
+        }
+        let policies = self.ingress_policies(server);
+        if policies.is_empty() || inv.workloads[server].host_network {
+            return Some((NetVerdict::Allowed, NetVerdict::Allowed));
+        }
+        let mut best = Fit::No;
+        for &p in policies {
+            let policy = &inv.network_policies[p];
+            for rule in policy.spec.ingress.iter().flatten() {
+                if !ports_admit(rule.ports.as_deref(), &inv.workloads[server], port) {
+                    continue;
+                }
+                let fit = match rule.from.as_deref().filter(|p| !p.is_empty()) {
+                    None => Fit::All,
+                    Some(peers) => peers
+                        .iter()
+                        .map(|peer| self.namespace_peer_fit(policy, peer, namespace))
+                        .max()
+                        .unwrap_or(Fit::No),
+                };
+                best = best.max(fit);
+                if best == Fit::All {
+                    return Some((NetVerdict::Allowed, NetVerdict::Allowed));
+                }
+            }
+        }
+        match best {
+            Fit::No => Some((NetVerdict::Allowed, NetVerdict::Denied)),
+            _ => None,
+        }
+    }
+
+    /// How far one rule peer covers the pods of `namespace` (none with `hostNetwork`): every
+    /// one, some (a pod selector decides), or none — as [`peer_fit`] answers for each pod.
+    fn namespace_peer_fit(
+        &self,
+        policy: &NetworkPolicy,
+        rule_peer: &NetworkPolicyPeer,
+        namespace: &str,
+    ) -> Fit {
+        if let Some(block) = &rule_peer.ip_block {
+            return if ip_block_covers_pods(block) {
+                Fit::All
+            } else {
+                Fit::No
+            };
+        }
+        let (pods, namespaces) = (&rule_peer.pod_selector, &rule_peer.namespace_selector);
+        if pods.is_none() && namespaces.is_none() {
+            return Fit::No;
+        }
+        let namespace_ok = match namespaces {
+            None => namespace == policy.namespace,
+            Some(sel) => sel.matches(&self.namespace_labels(namespace)),
+        };
+        if !namespace_ok {
+            Fit::No
+        } else if pods.as_ref().is_none_or(LabelSelector::is_empty) {
+            Fit::All
+        } else {
+            Fit::Some
+        }
     }
 
     /// The workloads policy `p` selects (host-network pods excluded), in order.
@@ -500,35 +588,83 @@ impl NetworkPolicyIndex {
         server: usize,
         port: u16,
     ) -> NetVerdict {
-        let side = |direction: Direction, subject: usize, peer: Source| {
-            let policies = match direction {
-                Direction::Ingress => self.ingress_policies(subject),
-                Direction::Egress => self.egress_policies(subject),
-            };
-            if policies.is_empty() || inv.workloads[subject].host_network {
-                return NetVerdict::Allowed;
+        let egress = self.egress_verdict(inv, source, server, port);
+        if egress == NetVerdict::Denied {
+            return egress;
+        }
+        egress.worst(self.ingress_verdict(inv, source, server, port))
+    }
+
+    /// The verdicts of [`connection`](Self::connection)'s two directions without their
+    /// evidence: the client's egress (`Allowed` for a source that is no workload of the
+    /// input, or whose egress is not isolated), then the server's ingress.
+    pub fn direction_verdicts(
+        &self,
+        inv: &Inventory,
+        source: Source,
+        server: usize,
+        port: u16,
+    ) -> (NetVerdict, NetVerdict) {
+        (
+            self.egress_verdict(inv, source, server, port),
+            self.ingress_verdict(inv, source, server, port),
+        )
+    }
+
+    fn egress_verdict(
+        &self,
+        inv: &Inventory,
+        source: Source,
+        server: usize,
+        port: u16,
+    ) -> NetVerdict {
+        match source {
+            // A hostNetwork client's traffic carries the node's address: no egress policy.
+            Source::Pod(c) if !inv.workloads[c].host_network => {
+                self.side_verdict(inv, Direction::Egress, c, Source::Pod(server), server, port)
             }
-            match self
-                .best_rule(inv, direction, policies, peer, server, port)
-                .0
-            {
-                Fit::All => NetVerdict::Allowed,
-                Fit::Some => NetVerdict::Restricted,
-                Fit::No => NetVerdict::Denied,
-            }
-        };
+            _ => NetVerdict::Allowed,
+        }
+    }
+
+    fn ingress_verdict(
+        &self,
+        inv: &Inventory,
+        source: Source,
+        server: usize,
+        port: u16,
+    ) -> NetVerdict {
         let source = match source {
             Source::Pod(c) if inv.workloads[c].host_network => Source::Outside,
             other => other,
         };
-        let egress = match source {
-            Source::Pod(c) => side(Direction::Egress, c, Source::Pod(server)),
-            Source::AnyPod | Source::Outside => NetVerdict::Allowed,
+        self.side_verdict(inv, Direction::Ingress, server, source, server, port)
+    }
+
+    fn side_verdict(
+        &self,
+        inv: &Inventory,
+        direction: Direction,
+        subject: usize,
+        peer: Source,
+        server: usize,
+        port: u16,
+    ) -> NetVerdict {
+        let policies = match direction {
+            Direction::Ingress => self.ingress_policies(subject),
+            Direction::Egress => self.egress_policies(subject),
         };
-        if egress == NetVerdict::Denied {
-            return egress;
+        if policies.is_empty() || inv.workloads[subject].host_network {
+            return NetVerdict::Allowed;
         }
-        egress.worst(side(Direction::Ingress, server, source))
+        match self
+            .best_rule(inv, direction, policies, peer, server, port)
+            .0
+        {
+            Fit::All => NetVerdict::Allowed,
+            Fit::Some => NetVerdict::Restricted,
+            Fit::No => NetVerdict::Denied,
+        }
     }
 
     /// The rule that admits `peer` best, and how far.

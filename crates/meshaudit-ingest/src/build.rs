@@ -509,10 +509,9 @@ impl Builder {
         for svc in &inv.services {
             let selected: Vec<&Workload> = match &svc.spec.selector {
                 Some(sel) if !sel.is_empty() => inv
-                    .workloads_matching(sel)
+                    .workloads_matching_in(&svc.namespace, sel)
                     .into_iter()
                     .map(|i| &inv.workloads[i])
-                    .filter(|w| w.namespace == svc.namespace)
                     .collect(),
                 _ => Vec::new(),
             };

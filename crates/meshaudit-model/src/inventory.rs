@@ -124,6 +124,44 @@ impl Inventory {
             .collect()
     }
 
+    /// The workloads (indexes, in order) of `namespace` whose pod labels carry every pair of
+    /// `selector`; every workload of the namespace for an empty selector. Costs the smaller of
+    /// the namespace's workload count and the rarest pair's count across the cluster: where
+    /// every namespace runs the same app names (`app: api` in each), neither the cluster-wide
+    /// label list nor the namespace alone is small, but one of the two always is.
+    pub fn workloads_matching_in(
+        &self,
+        namespace: &str,
+        selector: &crate::selector::Labels,
+    ) -> Vec<usize> {
+        let in_namespace = self.workload_indexes_in(namespace);
+        if selector.is_empty() {
+            return in_namespace.to_vec();
+        }
+        let mut rarest: Option<&Vec<usize>> = None;
+        for (k, v) in selector {
+            let Some(list) = self.workloads_by_label.get(k).and_then(|m| m.get(v)) else {
+                return Vec::new();
+            };
+            if rarest.is_none_or(|r| list.len() < r.len()) {
+                rarest = Some(list);
+            }
+        }
+        let selects = |i: usize| crate::selector::map_selects(selector, &self.workloads[i].labels);
+        match rarest {
+            Some(list) if list.len() < in_namespace.len() => list
+                .iter()
+                .copied()
+                .filter(|&i| self.workloads[i].namespace == namespace && selects(i))
+                .collect(),
+            _ => in_namespace
+                .iter()
+                .copied()
+                .filter(|&i| selects(i))
+                .collect(),
+        }
+    }
+
     pub fn network_policies_in<'a>(
         &'a self,
         namespace: &str,
@@ -164,5 +202,83 @@ impl Inventory {
             certificates,
         });
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::Workload;
+    use crate::selector::Labels;
+
+    fn workload(namespace: &str, name: &str, labels: &[(&str, &str)]) -> Workload {
+        Workload {
+            object: 0,
+            kind: "Deployment".into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            annotations: BTreeMap::new(),
+            service_account: "default".into(),
+            service_account_explicit: false,
+            host_network: false,
+            containers: Vec::new(),
+            init_containers: Vec::new(),
+            run_as_user: None,
+            template_path: &[],
+        }
+    }
+
+    fn selector(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The same app names in every namespace: the namespaced lookup gives exactly what the
+    /// cluster-wide one filtered by namespace gives, whichever list it starts from.
+    #[test]
+    fn workloads_matching_in_equals_filtered_cluster_lookup() {
+        let mut inv = Inventory::default();
+        for ns in ["a", "b", "c"] {
+            inv.workloads
+                .push(workload(ns, "api", &[("app", "api"), ("tier", "web")]));
+            inv.workloads
+                .push(workload(ns, "db", &[("app", "db"), ("tier", "data")]));
+        }
+        // A namespace larger than the label lists, so the other branch is taken too.
+        for i in 0..5 {
+            inv.workloads
+                .push(workload("big", &format!("w{i}"), &[("app", "other")]));
+        }
+        inv.workloads
+            .push(workload("big", "api", &[("app", "api"), ("tier", "web")]));
+        inv.build_indexes();
+        let selectors = [
+            selector(&[("app", "api")]),
+            selector(&[("app", "api"), ("tier", "web")]),
+            selector(&[("app", "api"), ("tier", "data")]),
+            selector(&[("app", "missing")]),
+            selector(&[]),
+        ];
+        for ns in ["a", "b", "c", "big", "absent"] {
+            for sel in &selectors {
+                let expected: Vec<usize> = if sel.is_empty() {
+                    inv.workload_indexes_in(ns).to_vec()
+                } else {
+                    inv.workloads_matching(sel)
+                        .into_iter()
+                        .filter(|&i| inv.workloads[i].namespace == ns)
+                        .collect()
+                };
+                assert_eq!(inv.workloads_matching_in(ns, sel), expected, "{ns} {sel:?}");
+            }
+        }
+        assert_eq!(inv.workloads_matching_in("b", &selectors[0]), vec![2]);
+        assert_eq!(inv.workloads_matching_in("big", &selectors[0]), vec![11]);
     }
 }

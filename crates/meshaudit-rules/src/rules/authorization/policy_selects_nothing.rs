@@ -193,11 +193,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             inv.workload_indexes_in(c.namespace).is_empty()
         };
-        // Through the label index: the workloads carrying the selector's labels, anywhere.
-        let selects_some = inv
-            .workloads_matching(&c.selector.match_labels)
-            .into_iter()
-            .any(|w| c.mesh_wide || inv.workloads[w].namespace == c.namespace);
+        // Through the label index, within the scope.
+        let selects_some = if c.mesh_wide {
+            !inv.workloads_matching(&c.selector.match_labels).is_empty()
+        } else {
+            !inv.workloads_matching_in(c.namespace, &c.selector.match_labels)
+                .is_empty()
+        };
         if scope_empty || selects_some {
             continue;
         }

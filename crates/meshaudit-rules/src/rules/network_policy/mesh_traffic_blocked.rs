@@ -230,10 +230,10 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 }
 
 /// One blocked pair: client, server port index, AuthorizationPolicies that allow it.
-struct Blocked {
+struct Blocked<'g> {
     client: usize,
     server: usize,
-    allowed_by: Vec<usize>,
+    allowed_by: &'g [usize],
 }
 
 /// Which side of a connection NetworkPolicy denies it on, and with which policies.
@@ -259,6 +259,7 @@ fn names(inv: &meshaudit_model::Inventory, policies: &[usize]) -> String {
 fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
+    let ranks: std::cell::OnceCell<Option<Vec<u32>>> = std::cell::OnceCell::new();
     // Clients by identity and by namespace, to expand the groups policies name.
     let mut by_identity: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (w, workload) in inv.workloads.iter().enumerate() {
@@ -271,7 +272,13 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .push(w);
     }
     // By (denial, server workload).
-    let mut blocked: BTreeMap<(Denial, usize), Vec<Blocked>> = BTreeMap::new();
+    // By (the client's denying egress policies, the server's denying ingress policies, server
+    // workload), borrowed from the graph: a million blocked pairs need no key of their own.
+    type Key<'k> = (&'k [usize], &'k [usize], usize);
+    let mut by_slices: HashMap<Key<'_>, usize> = HashMap::new();
+    let mut lists: Vec<Vec<Blocked>> = Vec::new();
+    // Consecutive pairs mostly share their key: look it up once for them.
+    let mut last: Option<(Key<'_>, usize)> = None;
     for (s, server) in graph.servers.iter().enumerate() {
         for group in &server.groups {
             // Only answers a policy gave clients by name (individually, or by their identity
@@ -290,6 +297,20 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             // Groups of named clients hold clients of one namespace (`group.namespace`); a
             // known identity narrows that to one service account. Membership is confirmed
             // below, so a superset is fine.
+            let namespace = match (&group.client, &group.peer, &group.namespace) {
+                (Client::Workload(_), _, _) => None,
+                (_, PeerIdentity::Known { namespace, .. }, _) | (_, _, Some(namespace)) => {
+                    Some(namespace.as_str())
+                }
+                _ => None,
+            };
+            // When NetworkPolicy answers every client of the namespace alike, ask it once for
+            // the group, not once per member.
+            let uniform =
+                namespace.and_then(|ns| graph.network_group_verdicts(inv, ns, group, server));
+            if uniform.is_some_and(|(e, i)| e != NetVerdict::Denied && i != NetVerdict::Denied) {
+                continue;
+            }
             let members: &[usize] = match (&group.client, &group.peer, &group.namespace) {
                 (Client::Workload(c), _, _) => std::slice::from_ref(c),
                 (
@@ -312,32 +333,55 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 {
                     continue;
                 }
-                if graph.network_verdict(inv, Client::Workload(client), server)
-                    != NetVerdict::Denied
-                {
+                // The verdicts alone decide, and name the policies of the side that denies
+                // (those that isolate it): no evidence is built for the pairs.
+                let (egress, ingress) = uniform.unwrap_or_else(|| {
+                    graph.network_direction_verdicts(inv, Client::Workload(client), server)
+                });
+                if egress != NetVerdict::Denied && ingress != NetVerdict::Denied {
                     continue;
                 }
-                let network = graph.network(inv, Client::Workload(client), server);
-                let side = |d: Option<&meshaudit_engine::network_policy::DirectionDecision>| {
-                    d.filter(|d| d.verdict == NetVerdict::Denied)
-                        .map(|d| d.isolated_by.clone())
-                        .unwrap_or_default()
+                let index = &graph.network_policies;
+                let egress: &[usize] = if egress == NetVerdict::Denied {
+                    index.egress_policies(client)
+                } else {
+                    &[]
                 };
-                let denial = Denial {
-                    egress: side(network.egress.as_ref()),
-                    ingress: side(Some(&network.ingress)),
+                let ingress: &[usize] = if ingress == NetVerdict::Denied {
+                    index.ingress_policies(server.workload)
+                } else {
+                    &[]
                 };
-                blocked
-                    .entry((denial, server.workload))
-                    .or_default()
-                    .push(Blocked {
-                        client,
-                        server: s,
-                        allowed_by: authz.decided_by.clone(),
-                    });
+                let key = (egress, ingress, server.workload);
+                let list = match last {
+                    Some((k, list)) if k == key => list,
+                    _ => {
+                        let list = *by_slices.entry(key).or_insert_with(|| {
+                            lists.push(Vec::new());
+                            lists.len() - 1
+                        });
+                        last = Some((key, list));
+                        list
+                    }
+                };
+                lists[list].push(Blocked {
+                    client,
+                    server: s,
+                    allowed_by: &authz.decided_by,
+                });
             }
         }
     }
+    let blocked: BTreeMap<(Denial, usize), Vec<Blocked>> = by_slices
+        .into_iter()
+        .map(|((egress, ingress, server), list)| {
+            let denial = Denial {
+                egress: egress.to_vec(),
+                ingress: ingress.to_vec(),
+            };
+            ((denial, server), std::mem::take(&mut lists[list]))
+        })
+        .collect();
     for ((denial, server_workload), pairs) in blocked {
         // Point at the server's own ingress policy that names it, else at the first policy
         // of the side that denies.
@@ -354,7 +398,10 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let policy = &inv.network_policies[anchor];
         let object = inv.object(policy.object);
         let target = &inv.workloads[server_workload];
-        let mut authz: Vec<usize> = pairs.iter().flat_map(|b| b.allowed_by.clone()).collect();
+        let mut authz: Vec<usize> = pairs
+            .iter()
+            .flat_map(|b| b.allowed_by.iter().copied())
+            .collect();
         authz.sort_unstable();
         authz.dedup();
         let authz_names: Vec<String> = authz
@@ -377,27 +424,45 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 names(inv, &denial.ingress)
             ));
         }
-        let mut lines: Vec<String> = pairs
+        // Each pair's line is `client -> target:port`; they are sorted and counted as those
+        // strings, but only the five shown are written out.
+        let target_name = format!("{}/{}", target.namespace, target.name);
+        let mut sorted: Vec<(&str, &str, u16)> = pairs
             .iter()
             .map(|b| {
                 let c = &inv.workloads[b.client];
-                format!(
-                    "{}/{} -> {}/{}:{}",
-                    c.namespace,
-                    c.name,
-                    target.namespace,
-                    target.name,
-                    graph.servers[b.server].port
+                (
+                    c.namespace.as_str(),
+                    c.name.as_str(),
+                    graph.servers[b.server].port,
                 )
             })
             .collect();
-        lines.sort();
-        lines.dedup();
-        let count = lines.len();
-        if lines.len() > 5 {
-            let more = lines.len() - 5;
-            lines.truncate(5);
-            lines.push(format!("and {more} more"));
+        match ranks.get_or_init(|| client_ranks(inv)) {
+            Some(ranks) => {
+                // Only the clients' ranks and the ports' text differ between lines.
+                let mut keyed: Vec<(u32, u64, usize)> = pairs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (ranks[b.client], port_key(graph.servers[b.server].port), i))
+                    .collect();
+                keyed.sort_unstable();
+                keyed.dedup_by_key(|(rank, port, _)| (*rank, *port));
+                sorted = keyed.into_iter().map(|(_, _, i)| sorted[i]).collect();
+            }
+            None => {
+                sorted.sort_by(|a, b| pair_line_cmp(*a, *b, &target_name));
+                sorted.dedup_by(|a, b| pair_line_cmp(*a, *b, &target_name).is_eq());
+            }
+        }
+        let count = sorted.len();
+        let mut lines: Vec<String> = sorted
+            .iter()
+            .take(5)
+            .map(|(namespace, name, port)| format!("{namespace}/{name} -> {target_name}:{port}"))
+            .collect();
+        if count > 5 {
+            lines.push(format!("and {} more", count - 5));
         }
         let mut key: Vec<String> = vec![format!("{}/{}", target.namespace, target.name)];
         key.extend(denial.egress.iter().chain(&denial.ingress).map(|&p| {
@@ -425,5 +490,171 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             authz_names.join(", ")
         ));
         out.push(finding);
+    }
+}
+
+/// Each workload's rank among the texts `namespace/name` of every workload (equal texts, equal
+/// ranks). Lines `namespace/name -> target:port` of one target sort as their clients' ranks, then
+/// their ports' text: where one client's text is a prefix of another's, the line goes on with
+/// a space, which sorts before any character that can follow in a name. `None` when some
+/// name holds a space or a control character, and that shortcut would not hold.
+fn client_ranks(inv: &meshaudit_model::Inventory) -> Option<Vec<u32>> {
+    let texts: Vec<String> = inv
+        .workloads
+        .iter()
+        .map(|w| format!("{}/{}", w.namespace, w.name))
+        .collect();
+    if texts.iter().any(|t| t.bytes().any(|b| b <= b' ')) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_unstable_by(|&a, &b| texts[a].cmp(&texts[b]));
+    let mut ranks = vec![0u32; texts.len()];
+    let mut rank = 0u32;
+    for (i, &w) in order.iter().enumerate() {
+        if i > 0 && texts[order[i - 1]] != texts[w] {
+            rank += 1;
+        }
+        ranks[w] = rank;
+    }
+    Some(ranks)
+}
+
+/// A port's decimal text as a number that orders like the text: digits from the top byte
+/// down, shorter texts padded with zero bytes (which sort before any digit).
+fn port_key(port: u16) -> u64 {
+    port_digits(port)
+        .as_text()
+        .iter()
+        .enumerate()
+        .fold(0, |key, (i, &d)| key | u64::from(d) << (56 - 8 * i))
+}
+
+/// Compares the lines `namespace/name -> target:port` of two blocked pairs as strings, without
+/// writing them.
+fn pair_line_cmp(a: (&str, &str, u16), b: (&str, &str, u16), target: &str) -> std::cmp::Ordering {
+    let (a_digits, b_digits) = (port_digits(a.2), port_digits(b.2));
+    let arrow = b" -> ".as_slice();
+    segments_cmp(
+        &[
+            a.0.as_bytes(),
+            b"/",
+            a.1.as_bytes(),
+            arrow,
+            target.as_bytes(),
+            b":",
+            a_digits.as_text(),
+        ],
+        &[
+            b.0.as_bytes(),
+            b"/",
+            b.1.as_bytes(),
+            arrow,
+            target.as_bytes(),
+            b":",
+            b_digits.as_text(),
+        ],
+    )
+}
+
+/// Compares the concatenations of two lists of byte strings, a run of common length at a time.
+fn segments_cmp(a: &[&[u8]], b: &[&[u8]]) -> std::cmp::Ordering {
+    let (mut i, mut j) = (0, 0);
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() && i < a.len() {
+            x = a[i];
+            i += 1;
+        }
+        while y.is_empty() && j < b.len() {
+            y = b[j];
+            j += 1;
+        }
+        if x.is_empty() || y.is_empty() {
+            return x.len().cmp(&y.len());
+        }
+        let n = x.len().min(y.len());
+        match x[..n].cmp(&y[..n]) {
+            std::cmp::Ordering::Equal => {
+                x = &x[n..];
+                y = &y[n..];
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A port number's decimal text, on the stack.
+struct PortText {
+    digits: [u8; 5],
+    start: usize,
+}
+
+impl PortText {
+    fn as_text(&self) -> &[u8] {
+        &self.digits[self.start..]
+    }
+}
+
+fn port_digits(port: u16) -> PortText {
+    let mut digits = [b'0'; 5];
+    let mut start = 5;
+    let mut rest = port;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    PortText { digits, start }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_keys_order_like_port_texts() {
+        let ports = [0u16, 1, 9, 10, 80, 443, 999, 1000, 8080, 9090, 15012, 65535];
+        for a in ports {
+            for b in ports {
+                assert_eq!(
+                    port_key(a).cmp(&port_key(b)),
+                    a.to_string().cmp(&b.to_string()),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
+
+    /// The comparison orders lines exactly as the written strings sort, including names that
+    /// are prefixes of others and ports of different lengths.
+    #[test]
+    fn pair_lines_compare_as_their_text() {
+        let pairs = [
+            ("a", "b", 8080),
+            ("a", "b", 80),
+            ("a", "b", 9),
+            ("a", "b-c", 8080),
+            ("a-b", "c", 443),
+            ("a", "b", 15012),
+            ("ab", "", 1),
+            ("a", "b", 65535),
+            ("a", "b", 0),
+        ];
+        let target = "ns/server";
+        for a in pairs {
+            for b in pairs {
+                let text =
+                    |(ns, name, port): (&str, &str, u16)| format!("{ns}/{name} -> {target}:{port}");
+                assert_eq!(
+                    pair_line_cmp(a, b, target),
+                    text(a).cmp(&text(b)),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
     }
 }
