@@ -326,6 +326,7 @@ fn a_json_object_with_items_that_is_not_a_list_is_read_whole() {
 fn json_that_is_not_utf8_is_refused_with_the_offset() {
     let mut bytes =
         b"{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"".to_vec();
+    let offset = bytes.len();
     bytes.extend([0xff, 0xfe]);
     bytes.extend(b"\"}}");
     let sources = meshaudit_ingest::read_sources(&["-".into()], &mut bytes.as_slice());
@@ -334,7 +335,7 @@ fn json_that_is_not_utf8_is_refused_with_the_offset() {
     let e = &sources.errors[0];
     assert_eq!(&*e.path, "<stdin>");
     assert!(
-        e.message.contains("not UTF-8") && e.message.contains("offset 66"),
+        e.message.contains("not UTF-8") && e.message.contains(&format!("offset {offset}")),
         "{e}"
     );
 }
