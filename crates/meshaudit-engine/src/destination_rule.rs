@@ -492,6 +492,63 @@ impl<'a> DestinationRules<'a> {
         variants
     }
 
+    /// [`Self::client_tls_variants`] for the meshed clients (labels unknown) of
+    /// `client_namespace`, given `others`: the answer for clients of a namespace without a
+    /// view of their own (`""`). When `client_namespace` is not among
+    /// [`Self::namespaces_with_own_view`] for the service's host, nor the service's namespace
+    /// nor the root namespace, its clients get the same rules as `others`: only the first fact
+    /// of each variant, which names the clients' namespace, is written anew. Server ports answer
+    /// many named namespaces, and this spares a lookup for each.
+    pub fn retarget_variants(
+        &self,
+        others: &[ClientTls],
+        client_namespace: &str,
+        service: &Service,
+    ) -> Vec<ClientTls> {
+        let host = service_host(service);
+        others
+            .iter()
+            .map(|v| {
+                let mut because = v.because.clone();
+                if let Some(first) = because.first_mut() {
+                    *first = match (v.rule, first.object) {
+                        (None, _) | (_, None) => Because::default(format!(
+                            "no DestinationRule for {host} applies to clients in {}",
+                            namespace_phrase(client_namespace)
+                        )),
+                        (Some(_), Some(object)) => Because::at(
+                            object,
+                            &[Step::Key("spec"), Step::Key("host")],
+                            format!(
+                                "applies to clients in {} calling {host}",
+                                namespace_phrase(client_namespace)
+                            ),
+                        ),
+                    };
+                }
+                ClientTls {
+                    choice: v.choice,
+                    rule: v.rule,
+                    because,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether [`Self::retarget_variants`] answers for `client_namespace`'s clients of
+    /// `service`, given the namespaces with a view of their own for its host.
+    pub fn shares_others_view(
+        &self,
+        client_namespace: &str,
+        service: &Service,
+        own_view: &[&str],
+    ) -> bool {
+        !client_namespace.is_empty()
+            && client_namespace != service.namespace
+            && client_namespace != self.root
+            && !own_view.contains(&client_namespace)
+    }
+
     /// The most exposed of [`Self::client_tls_variants`]: what some route really sends.
     pub fn client_tls(
         &self,

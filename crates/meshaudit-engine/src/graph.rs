@@ -171,13 +171,13 @@ pub struct ServerPort {
     pub proxied: bool,
     pub mode: ModeDecision,
     pub groups: Vec<EdgeGroup>,
-    individual: HashMap<usize, usize>,
+    individual: SortedMap<usize>,
     /// Meshed clients of one identity (namespace, service account) the policies name, by
     /// identity id (see [`Graph::identity_of`]).
-    identity_groups: HashMap<u32, usize>,
+    identity_groups: SortedMap<u32>,
     /// Meshed clients of a namespace the policies name, or with its own DestinationRule for
     /// the port's host.
-    namespace_groups: HashMap<String, usize>,
+    namespace_groups: SortedMap<String>,
     other_meshed: usize,
     other_unmeshed: usize,
 }
@@ -203,7 +203,7 @@ impl ServerPort {
                     None if node.membership.data_plane.is_meshed() => self
                         .identity_groups
                         .get(&graph.identity_of[w])
-                        .or_else(|| self.namespace_groups.get(&node.namespace))
+                        .or_else(|| self.namespace_groups.get(node.namespace.as_str()))
                         .copied()
                         .unwrap_or(self.other_meshed),
                     None => self.other_unmeshed,
@@ -222,6 +222,35 @@ impl ServerPort {
 
     pub fn other_unmeshed(&self) -> &EdgeGroup {
         &self.groups[self.other_unmeshed]
+    }
+}
+
+/// Group indexes by key, as a vector sorted by key: a server port names a handful of clients,
+/// where a binary search costs less than hashing (and the vector less memory than a table).
+#[derive(Debug, Clone, Default)]
+struct SortedMap<K>(Vec<(K, usize)>);
+
+impl<K: Ord> SortedMap<K> {
+    /// `entries` must be sorted by key, without repeats.
+    fn from_sorted(entries: Vec<(K, usize)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        SortedMap(entries)
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<&usize>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.0
+            .binary_search_by(|(k, _)| k.borrow().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// The keys, in order.
+    fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.0.iter().map(|(k, _)| k)
     }
 }
 
@@ -288,19 +317,14 @@ impl Index {
         }
         // Servers are visited in order, so every list comes out sorted.
         for (s, server) in servers.iter().enumerate() {
-            let mut clients: Vec<usize> = server.individual.keys().copied().collect();
-            clients.sort_unstable();
-            for c in clients {
+            // The maps are sorted by key.
+            for &c in server.individual.keys() {
                 index.individual_at[c].push(s);
             }
-            let mut identities: Vec<u32> = server.identity_groups.keys().copied().collect();
-            identities.sort_unstable();
-            for id in identities {
+            for &id in server.identity_groups.keys() {
                 index.identity_group_at.entry(id).or_default().push(s);
             }
-            let mut namespaces: Vec<&String> = server.namespace_groups.keys().collect();
-            namespaces.sort_unstable();
-            for ns in namespaces {
+            for ns in server.namespace_groups.keys() {
                 index
                     .namespace_group_at
                     .entry(ns.clone())
@@ -931,15 +955,18 @@ impl<'a> Builder<'a> {
         // a workload selector tells their workloads apart (then they go one by one).
         let mut individual_namespaces: HashSet<&str> = HashSet::new();
         let mut group_namespaces: HashSet<&str> = named_namespaces;
+        let mut own_views: Vec<Vec<&str>> = Vec::with_capacity(services.len());
         for r in &services {
             let host = service_host(&inv.services[r.service]);
-            for ns in self.destination_rules.namespaces_with_own_view(&host) {
+            let own_view = self.destination_rules.namespaces_with_own_view(&host);
+            for &ns in &own_view {
                 if self.destination_rules.has_selector_rule(ns, &host) {
                     individual_namespaces.insert(ns);
                 } else {
                     group_namespaces.insert(ns);
                 }
             }
+            own_views.push(own_view);
         }
         let mut individual_clients: Vec<usize> = Vec::new();
         for ns in &individual_namespaces {
@@ -999,10 +1026,13 @@ impl<'a> Builder<'a> {
             request_authn,
             outcomes: Default::default(),
             no_service_path: OnceCell::new(),
+            others_variants: vec![OnceCell::new(); services.len()],
+            own_views,
+            service_level: OnceCell::new(),
         };
 
         let mut groups = Vec::new();
-        let mut individual = HashMap::new();
+        let mut individual = Vec::new();
         for c in individual_clients {
             let cw = &inv.workloads[c];
             let cn = &nodes[c];
@@ -1017,12 +1047,12 @@ impl<'a> Builder<'a> {
                     service_account: cw.service_account.clone(),
                 },
             };
-            individual.insert(c, groups.len());
+            individual.push((c, groups.len()));
             groups.push(self.evaluate(&side, &server));
         }
-        let mut identity_groups = HashMap::new();
+        let mut identity_groups = Vec::new();
         for (id, ns, sa) in identity_group_clients {
-            identity_groups.insert(id, groups.len());
+            identity_groups.push((id, groups.len()));
             groups.push(self.evaluate(
                 &ClientSide {
                     client: Client::OtherMeshed,
@@ -1038,9 +1068,9 @@ impl<'a> Builder<'a> {
                 &server,
             ));
         }
-        let mut namespace_groups = HashMap::new();
+        let mut namespace_groups = Vec::new();
         for ns in namespace_group_clients {
-            namespace_groups.insert(ns.to_owned(), groups.len());
+            namespace_groups.push((ns.to_owned(), groups.len()));
             groups.push(self.evaluate(
                 &ClientSide {
                     client: Client::OtherMeshed,
@@ -1088,9 +1118,10 @@ impl<'a> Builder<'a> {
             proxied,
             mode,
             groups,
-            individual,
-            identity_groups,
-            namespace_groups,
+            // Each list was built in key order, without repeats.
+            individual: SortedMap::from_sorted(individual),
+            identity_groups: SortedMap::from_sorted(identity_groups),
+            namespace_groups: SortedMap::from_sorted(namespace_groups),
             other_meshed,
             other_unmeshed,
         }
@@ -1296,21 +1327,34 @@ impl<'a> Builder<'a> {
         let ambient_client = client
             .membership
             .is_some_and(|m| m.data_plane == DataPlane::Ambient);
-        for via in paths {
+        for (path, via) in paths.into_iter().enumerate() {
             // Each route the client's DestinationRule defines (default, subsets) is a path too.
             let variants = match via {
-                Some(v) if client.meshed && !ambient_client => self
-                    .destination_rules
-                    .client_tls_variants(
-                        client.namespace,
-                        client.workload.map(|w| &w.labels),
-                        &self.inventory.services[v.service],
-                        v.port,
-                        &server.workload.labels,
-                    )
-                    .into_iter()
-                    .map(Some)
-                    .collect(),
+                Some(v) if client.meshed && !ambient_client => {
+                    let service = &self.inventory.services[v.service];
+                    let rules = &self.destination_rules;
+                    let lookup = |namespace: &str, labels| {
+                        rules.client_tls_variants(
+                            namespace,
+                            labels,
+                            service,
+                            v.port,
+                            &server.workload.labels,
+                        )
+                    };
+                    let found = if client.workload.is_none()
+                        && rules.shares_others_view(
+                            client.namespace,
+                            service,
+                            &server.own_views[path],
+                        ) {
+                        let others = server.others_variants[path].get_or_init(|| lookup("", None));
+                        rules.retarget_variants(others, client.namespace, service)
+                    } else {
+                        lookup(client.namespace, client.workload.map(|w| &w.labels))
+                    };
+                    found.into_iter().map(Some).collect()
+                }
                 _ => vec![None],
             };
             for tls in variants {
@@ -1549,9 +1593,11 @@ impl<'a> Builder<'a> {
             ));
             return Sent::Mtls;
         }
-        let service_level = self.service_level_mode(&server.workload.namespace);
+        let service_level = server
+            .service_level
+            .get_or_init(|| self.service_level_mode(&server.workload.namespace));
         if service_level.0 == MtlsMode::Disable {
-            because.extend(service_level.1);
+            because.extend(service_level.1.iter().cloned());
             because.push(Because::default(
                 "auto mTLS sends plaintext to the whole service, since its namespace/mesh mode is DISABLE",
             ));
@@ -1725,6 +1771,13 @@ struct ServerSide<'s> {
     /// [`Builder::server_outcome`] per [`Sent`], computed once.
     outcomes: [OnceCell<(Transport, Vec<Because>)>; 3],
     no_service_path: OnceCell<Because>,
+    /// Per Service path: what clients of a namespace without a view of its own are told
+    /// (see [`DestinationRules::retarget_variants`]), computed once.
+    others_variants: Vec<OnceCell<Vec<ClientTls>>>,
+    /// Per Service path: the namespaces with a view of their own of its host.
+    own_views: Vec<Vec<&'s str>>,
+    /// [`Builder::service_level_mode`] of the server's namespace, computed once.
+    service_level: OnceCell<(MtlsMode, Vec<Because>)>,
 }
 
 fn detection_text(protocol: Protocol) -> &'static str {
