@@ -9,7 +9,7 @@
 //! a subset's `trafficPolicy` overrides `portLevelSettings` for the service port, which overrides
 //! the top-level `tls`.
 
-use std::collections::HashMap;
+use crate::HashMap;
 
 use meshaudit_model::istio::{ClientTlsMode, DestinationRuleSpec, PortTrafficPolicy, Typed};
 use meshaudit_model::k8s::Service;
@@ -116,7 +116,7 @@ pub struct DestinationRules<'a> {
 
 impl<'a> DestinationRules<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut by_namespace: HashMap<&str, NamespaceRules<'a>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, NamespaceRules<'a>> = HashMap::default();
         for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
             let host = normalized_host(&dr.spec.host, &dr.namespace);
             let rules = by_namespace.entry(dr.namespace.as_str()).or_default();
@@ -127,7 +127,7 @@ impl<'a> DestinationRules<'a> {
             }
         }
         // Exact hosts are looked up; only wildcard hosts are matched one by one.
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::default();
         let mut wildcard = Vec::new();
         let mut hosts = Vec::new();
         for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
@@ -499,30 +499,40 @@ impl<'a> DestinationRules<'a> {
     /// nor the root namespace, its clients get the same rules as `others`: only the first fact
     /// of each variant, which names the clients' namespace, is written anew. Server ports answer
     /// many named namespaces, and this spares a lookup for each.
+    /// `host` is the service's ([`service_host`]), and `client_namespace` is not empty.
     pub fn retarget_variants(
         &self,
         others: &[ClientTls],
         client_namespace: &str,
-        service: &Service,
+        host: &str,
     ) -> Vec<ClientTls> {
-        let host = service_host(service);
+        // The texts of `client_tls_variants`, each written in one allocation.
+        let text = |parts: &[&str]| {
+            let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+            parts.iter().for_each(|p| s.push_str(p));
+            s
+        };
         others
             .iter()
             .map(|v| {
                 let mut because = v.because.clone();
                 if let Some(first) = because.first_mut() {
                     *first = match (v.rule, first.object) {
-                        (None, _) | (_, None) => Because::default(format!(
-                            "no DestinationRule for {host} applies to clients in {}",
-                            namespace_phrase(client_namespace)
-                        )),
+                        (None, _) | (_, None) => Because::default(text(&[
+                            "no DestinationRule for ",
+                            host,
+                            " applies to clients in namespace ",
+                            client_namespace,
+                        ])),
                         (Some(_), Some(object)) => Because::at(
                             object,
                             &[Step::Key("spec"), Step::Key("host")],
-                            format!(
-                                "applies to clients in {} calling {host}",
-                                namespace_phrase(client_namespace)
-                            ),
+                            text(&[
+                                "applies to clients in namespace ",
+                                client_namespace,
+                                " calling ",
+                                host,
+                            ]),
                         ),
                     };
                 }

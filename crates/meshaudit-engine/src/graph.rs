@@ -9,8 +9,8 @@
 //! "any other meshed workload" and "any workload without a proxy", evaluated once. That keeps
 //! the graph linear in the number of workloads for typical policies.
 
+use crate::{HashMap, HashSet};
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
 
 use meshaudit_model::istio::{ClientTlsMode, MtlsMode};
 use meshaudit_model::k8s::Workload;
@@ -782,7 +782,7 @@ impl<'a> Builder<'a> {
         });
 
         // Which workloads each Service selects, by namespace index.
-        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::default();
         for (i, w) in inv.workloads.iter().enumerate() {
             by_namespace
                 .entry(w.namespace.as_str())
@@ -790,7 +790,7 @@ impl<'a> Builder<'a> {
                 .push(i);
         }
         let clients = ClientIndex::new(inv, &nodes);
-        let mut ports: HashMap<(usize, u16), Vec<ServicePortRef>> = HashMap::new();
+        let mut ports: HashMap<(usize, u16), Vec<ServicePortRef>> = HashMap::default();
         for (s, service) in inv.services.iter().enumerate() {
             let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
                 continue;
@@ -835,14 +835,21 @@ impl<'a> Builder<'a> {
         keys.sort_unstable();
 
         // Workloads under the same policies share an id, the key of their answers.
-        let mut list_ids: HashMap<&[usize], u32> = HashMap::new();
+        // Lists whose policies never read the destination port answer alike on every port.
+        let mut list_ids: HashMap<&[usize], u32> = HashMap::default();
+        let mut port_blind: Vec<bool> = Vec::new();
         let policy_lists: Vec<u32> = nodes
             .iter()
             .map(|n| {
+                let list = n.authorization_policies.as_slice();
                 let next = u32::try_from(list_ids.len()).unwrap_or(u32::MAX);
-                *list_ids
-                    .entry(n.authorization_policies.as_slice())
-                    .or_insert(next)
+                let id = *list_ids.entry(list).or_insert(next);
+                if id == next {
+                    port_blind.push(list.iter().all(|&p| {
+                        !crate::authorization::reads_port(&inv.istio.authorization_policies[p].spec)
+                    }));
+                }
+                id
             })
             .collect();
         drop(list_ids);
@@ -858,6 +865,7 @@ impl<'a> Builder<'a> {
         let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &namespace_index));
         let lookups = Lookups {
             policy_lists: &policy_lists,
+            port_blind: &port_blind,
             nodes: &nodes,
             by_namespace: &by_namespace,
             clients: &clients,
@@ -887,6 +895,7 @@ impl<'a> Builder<'a> {
     ) -> ServerPort {
         let Lookups {
             policy_lists,
+            port_blind,
             nodes,
             by_namespace,
             clients,
@@ -944,8 +953,8 @@ impl<'a> Builder<'a> {
         }
 
         // Which clients the policies and DestinationRules tell apart.
-        let mut named_namespaces: HashSet<&str> = HashSet::new();
-        let mut identities: HashSet<(&str, &str)> = HashSet::new();
+        let mut named_namespaces: HashSet<&str> = HashSet::default();
+        let mut identities: HashSet<(&str, &str)> = HashSet::default();
         for &p in &node.authorization_policies {
             named_namespaces.extend(policy_names[p].namespaces.iter().copied());
             identities.extend(policy_names[p].identities.iter().copied());
@@ -953,9 +962,10 @@ impl<'a> Builder<'a> {
         // Namespaces whose clients the policies name, or that have their own DestinationRule
         // for the host, get one group for their meshed clients — unless a DestinationRule with
         // a workload selector tells their workloads apart (then they go one by one).
-        let mut individual_namespaces: HashSet<&str> = HashSet::new();
+        let mut individual_namespaces: HashSet<&str> = HashSet::default();
         let mut group_namespaces: HashSet<&str> = named_namespaces;
         let mut own_views: Vec<Vec<&str>> = Vec::with_capacity(services.len());
+        let mut hosts: Vec<String> = Vec::with_capacity(services.len());
         for r in &services {
             let host = service_host(&inv.services[r.service]);
             let own_view = self.destination_rules.namespaces_with_own_view(&host);
@@ -967,6 +977,7 @@ impl<'a> Builder<'a> {
                 }
             }
             own_views.push(own_view);
+            hosts.push(host);
         }
         let mut individual_clients: Vec<usize> = Vec::new();
         for ns in &individual_namespaces {
@@ -1018,6 +1029,7 @@ impl<'a> Builder<'a> {
             name: format!("{}/{}", workload.namespace, workload.name),
             node,
             policy_list: policy_lists[w],
+            port_blind: port_blind[policy_lists[w] as usize],
             port,
             services: &services,
             proxied,
@@ -1028,6 +1040,7 @@ impl<'a> Builder<'a> {
             no_service_path: OnceCell::new(),
             others_variants: vec![OnceCell::new(); services.len()],
             own_views,
+            hosts,
             service_level: OnceCell::new(),
         };
 
@@ -1130,8 +1143,8 @@ impl<'a> Builder<'a> {
     /// The namespaces and identities one AuthorizationPolicy's sources and conditions name
     /// (wildcards expanded against the input), read once per policy rather than per port.
     fn policy_names(&self, policy: usize, namespaces: &NamespaceIndex<'_, 'a>) -> PolicyNames<'a> {
-        let mut named_namespaces: HashSet<&'a str> = HashSet::new();
-        let mut identities: HashSet<(&'a str, &'a str)> = HashSet::new();
+        let mut named_namespaces: HashSet<&'a str> = HashSet::default();
+        let mut identities: HashSet<(&'a str, &'a str)> = HashSet::default();
         let mut domains = vec![
             self.trust_domain,
             meshaudit_model::istio::DEFAULT_TRUST_DOMAIN,
@@ -1279,7 +1292,7 @@ impl<'a> Builder<'a> {
         // only whole namespaces; anything else scans every workload.
         let prefix = pattern.strip_suffix('*').filter(|p| !p.contains('*'));
         let fixed = prefix.map(|p| (p, fixed_namespace(kind, p, domains)));
-        let mut covered: HashSet<&str> = HashSet::new();
+        let mut covered: HashSet<&str> = HashSet::default();
         let candidates: Box<dyn Iterator<Item = usize> + '_> = match fixed {
             Some((prefix, FixedNamespace::One(ns))) => match namespaces.workloads.get_key_value(ns)
             {
@@ -1349,7 +1362,7 @@ impl<'a> Builder<'a> {
                             &server.own_views[path],
                         ) {
                         let others = server.others_variants[path].get_or_init(|| lookup("", None));
-                        rules.retarget_variants(others, client.namespace, service)
+                        rules.retarget_variants(others, client.namespace, &server.hosts[path])
                     } else {
                         lookup(client.namespace, client.workload.map(|w| &w.labels))
                     };
@@ -1377,7 +1390,7 @@ impl<'a> Builder<'a> {
             let key: AuthzKey = (
                 server.policy_list,
                 peer.clone(),
-                server.port,
+                if server.port_blind { 0 } else { server.port },
                 server.layer as u8,
                 server.request_authn,
             );
@@ -1646,6 +1659,8 @@ impl<'a> Builder<'a> {
 struct Lookups<'l, 'a> {
     /// Per workload: the id of the list of AuthorizationPolicies that apply to it.
     policy_lists: &'l [u32],
+    /// Per list id: none of its policies reads the destination port.
+    port_blind: &'l [bool],
     nodes: &'l [WorkloadNode],
     by_namespace: &'l HashMap<&'a str, Vec<usize>>,
     clients: &'l ClientIndex<'a>,
@@ -1673,9 +1688,9 @@ struct IdentityMembers {
 impl<'a> ClientIndex<'a> {
     fn new(inv: &'a Inventory, nodes: &[WorkloadNode]) -> Self {
         let mut index = ClientIndex {
-            ambient: HashMap::new(),
-            proxied_namespaces: HashSet::new(),
-            identity_ids: HashMap::new(),
+            ambient: HashMap::default(),
+            proxied_namespaces: HashSet::default(),
+            identity_ids: HashMap::default(),
             identities: Vec::new(),
             identity_of: Vec::with_capacity(inv.workloads.len()),
         };
@@ -1759,6 +1774,8 @@ struct ServerSide<'s> {
     workload: &'s Workload,
     /// The id of the list of AuthorizationPolicies that apply to the server.
     policy_list: u32,
+    /// None of those policies reads the destination port.
+    port_blind: bool,
     /// `namespace/name`, for the facts.
     name: String,
     node: &'s WorkloadNode,
@@ -1776,6 +1793,8 @@ struct ServerSide<'s> {
     others_variants: Vec<OnceCell<Vec<ClientTls>>>,
     /// Per Service path: the namespaces with a view of their own of its host.
     own_views: Vec<Vec<&'s str>>,
+    /// Per Service path: its host ([`service_host`]).
+    hosts: Vec<String>,
     /// [`Builder::service_level_mode`] of the server's namespace, computed once.
     service_level: OnceCell<(MtlsMode, Vec<Because>)>,
 }
