@@ -109,6 +109,24 @@ impl Line {
     }
 }
 
+/// CPU time (user + system, every thread) this process has used so far, where Linux tells it
+/// (`/proc/self/stat`, in clock ticks of 10 ms): on a machine others share, a phase's CPU time
+/// varies less than its wall time.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_from_stat(&stat)
+}
+
+/// utime + stime from a `/proc/<pid>/stat` line (fields 14 and 15, counted after the command
+/// name, which is in parentheses and may hold spaces), at 100 ticks a second.
+fn cpu_from_stat(stat: &str) -> Option<Duration> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
 /// `VmHWM:   123456 kB` from `/proc/self/status`.
 fn vm_hwm_kb(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -207,7 +225,9 @@ fn phases(paths: &[PathBuf]) -> anyhow::Result<Line> {
     let (sources, read) = timed(|| read_sources(paths, &mut std::io::stdin().lock()));
     let bytes: usize = sources.texts.iter().map(|t| t.text.len()).sum();
     let mut line = Line::new("phases");
+    let cpu_start = process_cpu();
     let (ingested, parse) = timed(|| ingest(&sources.texts));
+    let cpu_parsed = process_cpu();
     line.peak_rss("rss_parse_mb");
     let inventory = &ingested.inventory;
     let now = unix_now();
@@ -216,9 +236,11 @@ fn phases(paths: &[PathBuf]) -> anyhow::Result<Line> {
     let ((), graph_time) = timed(|| {
         ctx.graph();
     });
+    let cpu_graph = process_cpu();
     line.peak_rss("rss_graph_mb");
     let settings = Settings::default();
     let ((findings, suppressed), rules_time) = timed(|| analyze(&ctx, &settings));
+    let cpu_rules = process_cpu();
     line.peak_rss("rss_rules_mb");
     let rules = settings.enabled_rules();
     let mut errors = sources.errors.clone();
@@ -245,6 +267,12 @@ fn phases(paths: &[PathBuf]) -> anyhow::Result<Line> {
     line.ms("graph_ms", graph_time);
     line.ms("rules_ms", rules_time);
     line.ms("render_ms", render_time);
+    // CPU time of the phases after reading (every thread), when Linux tells it.
+    if let (Some(a), Some(b), Some(c), Some(d)) = (cpu_start, cpu_parsed, cpu_graph, cpu_rules) {
+        line.ms("parse_cpu_ms", b.saturating_sub(a));
+        line.ms("graph_cpu_ms", c.saturating_sub(b));
+        line.ms("rules_cpu_ms", d.saturating_sub(c));
+    }
     let start = Instant::now();
     drop(rendered);
     drop(findings);
@@ -273,6 +301,14 @@ mod tests {
         let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t   123456 kB\nVmRSS:\t 1 kB\n";
         assert_eq!(vm_hwm_kb(status), Some(123_456));
         assert_eq!(vm_hwm_kb("Name: x\n"), None);
+    }
+
+    #[test]
+    fn reads_cpu_time_from_proc_stat() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+        let stat = "42 (a (b) c) R 1 42 42 0 -1 4194304 100 0 0 0 250 30 0 0 20 0";
+        assert_eq!(cpu_from_stat(stat), Some(Duration::from_millis(2800)));
+        assert_eq!(cpu_from_stat("garbage"), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! Request attributes the client does not determine (paths, methods, headers, IPs, token
 //! claims) make a match conditional: the result is then "allowed only for some requests".
 
-use std::collections::HashMap;
+use crate::HashMap;
 
 use meshaudit_model::istio::{
     AuthorizationAction, AuthorizationPolicySpec, AuthorizationRule, Condition, Operation, Source,
@@ -119,6 +119,64 @@ pub fn pattern_matches(pattern: &str, value: &str) -> bool {
     pattern == value
 }
 
+/// A string given as its parts, compared without joining them: identities are matched against
+/// every pattern of every policy, and writing each one out cost more than the matching.
+struct Joined<'p>(&'p [&'p str]);
+
+impl Joined<'_> {
+    fn len(&self) -> usize {
+        self.0.iter().map(|p| p.len()).sum()
+    }
+
+    /// Does the joined string start with `prefix`?
+    fn has_prefix(&self, prefix: &str) -> bool {
+        let mut rest = prefix.as_bytes();
+        for part in self.0 {
+            let part = part.as_bytes();
+            let n = part.len().min(rest.len());
+            if part[..n] != rest[..n] {
+                return false;
+            }
+            rest = &rest[n..];
+            if rest.is_empty() {
+                return true;
+            }
+        }
+        rest.is_empty()
+    }
+
+    /// Does the joined string end with `suffix`?
+    fn has_suffix(&self, suffix: &str) -> bool {
+        let mut rest = suffix.as_bytes();
+        for part in self.0.iter().rev() {
+            let part = part.as_bytes();
+            let n = part.len().min(rest.len());
+            if part[part.len() - n..] != rest[rest.len() - n..] {
+                return false;
+            }
+            rest = &rest[..rest.len() - n];
+            if rest.is_empty() {
+                return true;
+            }
+        }
+        rest.is_empty()
+    }
+
+    /// [`pattern_matches`] on the joined string.
+    fn matched_by(&self, pattern: &str) -> bool {
+        if pattern == "*" {
+            return self.len() > 0;
+        }
+        if let Some(prefix) = pattern.strip_suffix('*') {
+            return self.has_prefix(prefix);
+        }
+        if let Some(suffix) = pattern.strip_prefix('*') {
+            return self.has_suffix(suffix);
+        }
+        self.len() == pattern.len() && self.has_prefix(pattern)
+    }
+}
+
 impl Request<'_> {
     /// The trust domains a policy principal may name for this mesh: its own, its aliases, and
     /// `cluster.local` (which in a policy always stands for the local domain).
@@ -139,7 +197,7 @@ impl Request<'_> {
                         !prefix.contains('*')
                             && self
                                 .local_domains()
-                                .any(|td| format!("{td}/ns/").starts_with(prefix))
+                                .any(|td| Joined(&[td, "/ns/"]).has_prefix(prefix))
                     })
             }
             // Any identity of the namespace: also a prefix that stops before the service
@@ -148,19 +206,16 @@ impl Request<'_> {
                 pattern == "*"
                     || pattern.strip_suffix('*').is_some_and(|prefix| {
                         !prefix.contains('*')
-                            && self
-                                .local_domains()
-                                .any(|td| format!("{td}/ns/{namespace}/sa/").starts_with(prefix))
+                            && self.local_domains().any(|td| {
+                                Joined(&[td, "/ns/", namespace, "/sa/"]).has_prefix(prefix)
+                            })
                     })
             }
             PeerIdentity::Known {
                 namespace,
                 service_account,
             } => self.local_domains().any(|td| {
-                pattern_matches(
-                    pattern,
-                    &format!("{td}/ns/{namespace}/sa/{service_account}"),
-                )
+                Joined(&[td, "/ns/", namespace, "/sa/", service_account]).matched_by(pattern)
             }),
         }
     }
@@ -182,13 +237,13 @@ impl Request<'_> {
             PeerIdentity::Namespace { namespace } => {
                 pattern == "*"
                     || pattern.strip_suffix('*').is_some_and(|prefix| {
-                        !prefix.contains('*') && format!("{namespace}/").starts_with(prefix)
+                        !prefix.contains('*') && Joined(&[namespace, "/"]).has_prefix(prefix)
                     })
             }
             PeerIdentity::Known {
                 namespace,
                 service_account,
-            } => pattern_matches(pattern, &format!("{namespace}/{service_account}")),
+            } => Joined(&[namespace, "/", service_account]).matched_by(pattern),
         }
     }
 }
@@ -305,13 +360,15 @@ impl Matcher<'_, '_> {
     }
 
     fn operation(&mut self, o: &Operation) -> Tri {
-        let port = self.request.port.to_string();
+        let port = self.request.port;
         let mut t = Tri::Yes;
         if !o.ports.is_empty() {
-            t = t.and(Tri::from_bool(o.ports.contains(&port)));
+            t = t.and(Tri::from_bool(o.ports.iter().any(|p| names_port(p, port))));
         }
         if !o.not_ports.is_empty() {
-            t = t.and(Tri::from_bool(!o.not_ports.contains(&port)));
+            t = t.and(Tri::from_bool(
+                !o.not_ports.iter().any(|p| names_port(p, port)),
+            ));
         }
         for (values, negate, name) in [
             (&o.hosts, false, "hosts"),
@@ -357,13 +414,10 @@ impl Matcher<'_, '_> {
                 positive(&c.values, &|p| r.service_account_matches(p)),
                 positive(&c.not_values, &|p| r.service_account_matches(p)),
             ),
-            "destination.port" => {
-                let port = r.port.to_string();
-                combine(
-                    positive(&c.values, &|p| p == port),
-                    positive(&c.not_values, &|p| p == port),
-                )
-            }
+            "destination.port" => combine(
+                positive(&c.values, &|p| names_port(p, r.port)),
+                positive(&c.not_values, &|p| names_port(p, r.port)),
+            ),
             key if key.starts_with("request.auth.") => {
                 if r.jwt {
                     self.http_field(format!("{key} condition"))
@@ -380,6 +434,28 @@ impl Matcher<'_, '_> {
 }
 
 /// Matches one rule against a request.
+/// Is `text` the port number `port` written as Istio compares it (the decimal text, exactly:
+/// no sign, no leading zero)? Compared without writing the number out.
+fn names_port(text: &str, port: u16) -> bool {
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'))
+        && text.parse::<u16>() == Ok(port)
+}
+
+/// Does any rule of `policy` look at the destination port (`ports`, `notPorts`, a
+/// `destination.port` condition)? When none of the policies that apply does, their answer is
+/// the same on every port.
+pub fn reads_port(policy: &AuthorizationPolicySpec) -> bool {
+    policy.rules().iter().any(|rule| {
+        rule.to.iter().any(|to| {
+            to.operation
+                .as_ref()
+                .is_some_and(|o| !o.ports.is_empty() || !o.not_ports.is_empty())
+        }) || rule.when.iter().any(|c| c.key == "destination.port")
+    })
+}
+
 pub fn match_rule(
     rule: &AuthorizationRule,
     action: AuthorizationAction,
@@ -513,7 +589,7 @@ fn rule_path(i: usize) -> [Step<'static>; 3] {
 
 impl<'a> AuthorizationPolicies<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::default();
         for (i, p) in inventory.istio.authorization_policies.iter().enumerate() {
             by_namespace
                 .entry(p.namespace.as_str())
@@ -699,6 +775,81 @@ impl<'a> AuthorizationPolicies<'a> {
             decided_by,
             because,
             conditions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Matching a pattern against the parts gives what matching it against the joined text
+    /// gives.
+    #[test]
+    fn joined_parts_match_as_the_joined_text() {
+        let parts: &[&[&str]] = &[
+            &["cluster.local", "/ns/", "shop", "/sa/", "web"],
+            &["", "/", ""],
+            &["a", "", "bc"],
+            &[],
+        ];
+        let patterns = [
+            "*",
+            "",
+            "cluster.local/ns/shop/sa/web",
+            "cluster.local/ns/shop/sa/we",
+            "cluster.local/ns/*",
+            "cluster.local/ns/shop/sa/web*",
+            "cluster.local/ns/shop/sa/webx*",
+            "*/sa/web",
+            "*web",
+            "*eb",
+            "*xweb",
+            "*cluster.local/ns/shop/sa/web",
+            "/",
+            "*/",
+            "/*",
+            "abc",
+            "ab*",
+            "*bc",
+            "a*",
+            "**",
+            "*abcd",
+            "abcd*",
+        ];
+        for p in parts {
+            let text: String = p.concat();
+            let joined = Joined(p);
+            for pattern in patterns {
+                assert_eq!(
+                    joined.matched_by(pattern),
+                    pattern_matches(pattern, &text),
+                    "{p:?} {pattern:?}"
+                );
+                if let Some(prefix) = pattern.strip_suffix('*') {
+                    assert_eq!(
+                        joined.has_prefix(prefix),
+                        text.starts_with(prefix),
+                        "{p:?} {prefix:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `names_port` says what comparing with the number's text said.
+    #[test]
+    fn port_text_compares_as_the_decimal_text() {
+        for text in [
+            "8080", "08080", "+8080", "80", "0", "00", "", "65535", "65536", "8080 ", "x",
+        ] {
+            for port in [0u16, 80, 8080, 65535] {
+                assert_eq!(
+                    names_port(text, port),
+                    text == port.to_string(),
+                    "{text:?} {port}"
+                );
+            }
         }
     }
 }

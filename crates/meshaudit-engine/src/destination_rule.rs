@@ -9,7 +9,7 @@
 //! a subset's `trafficPolicy` overrides `portLevelSettings` for the service port, which overrides
 //! the top-level `tls`.
 
-use std::collections::HashMap;
+use crate::HashMap;
 
 use meshaudit_model::istio::{ClientTlsMode, DestinationRuleSpec, PortTrafficPolicy, Typed};
 use meshaudit_model::k8s::Service;
@@ -116,7 +116,7 @@ pub struct DestinationRules<'a> {
 
 impl<'a> DestinationRules<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut by_namespace: HashMap<&str, NamespaceRules<'a>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, NamespaceRules<'a>> = HashMap::default();
         for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
             let host = normalized_host(&dr.spec.host, &dr.namespace);
             let rules = by_namespace.entry(dr.namespace.as_str()).or_default();
@@ -127,7 +127,7 @@ impl<'a> DestinationRules<'a> {
             }
         }
         // Exact hosts are looked up; only wildcard hosts are matched one by one.
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::default();
         let mut wildcard = Vec::new();
         let mut hosts = Vec::new();
         for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
@@ -490,6 +490,73 @@ impl<'a> DestinationRules<'a> {
             }
         }
         variants
+    }
+
+    /// [`Self::client_tls_variants`] for the meshed clients (labels unknown) of
+    /// `client_namespace`, given `others`: the answer for clients of a namespace without a
+    /// view of their own (`""`). When `client_namespace` is not among
+    /// [`Self::namespaces_with_own_view`] for the service's host, nor the service's namespace
+    /// nor the root namespace, its clients get the same rules as `others`: only the first fact
+    /// of each variant, which names the clients' namespace, is written anew. Server ports answer
+    /// many named namespaces, and this spares a lookup for each.
+    /// `host` is the service's ([`service_host`]), and `client_namespace` is not empty.
+    pub fn retarget_variants(
+        &self,
+        others: &[ClientTls],
+        client_namespace: &str,
+        host: &str,
+    ) -> Vec<ClientTls> {
+        // The texts of `client_tls_variants`, each written in one allocation.
+        let text = |parts: &[&str]| {
+            let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+            parts.iter().for_each(|p| s.push_str(p));
+            s
+        };
+        others
+            .iter()
+            .map(|v| {
+                let mut because = v.because.clone();
+                if let Some(first) = because.first_mut() {
+                    *first = match (v.rule, first.object) {
+                        (None, _) | (_, None) => Because::default(text(&[
+                            "no DestinationRule for ",
+                            host,
+                            " applies to clients in namespace ",
+                            client_namespace,
+                        ])),
+                        (Some(_), Some(object)) => Because::at(
+                            object,
+                            &[Step::Key("spec"), Step::Key("host")],
+                            text(&[
+                                "applies to clients in namespace ",
+                                client_namespace,
+                                " calling ",
+                                host,
+                            ]),
+                        ),
+                    };
+                }
+                ClientTls {
+                    choice: v.choice,
+                    rule: v.rule,
+                    because,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether [`Self::retarget_variants`] answers for `client_namespace`'s clients of
+    /// `service`, given the namespaces with a view of their own for its host.
+    pub fn shares_others_view(
+        &self,
+        client_namespace: &str,
+        service: &Service,
+        own_view: &[&str],
+    ) -> bool {
+        !client_namespace.is_empty()
+            && client_namespace != service.namespace
+            && client_namespace != self.root
+            && !own_view.contains(&client_namespace)
     }
 
     /// The most exposed of [`Self::client_tls_variants`]: what some route really sends.

@@ -9,8 +9,8 @@
 //! "any other meshed workload" and "any workload without a proxy", evaluated once. That keeps
 //! the graph linear in the number of workloads for typical policies.
 
+use crate::{HashMap, HashSet};
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
 
 use meshaudit_model::istio::{ClientTlsMode, MtlsMode};
 use meshaudit_model::k8s::Workload;
@@ -171,13 +171,13 @@ pub struct ServerPort {
     pub proxied: bool,
     pub mode: ModeDecision,
     pub groups: Vec<EdgeGroup>,
-    individual: HashMap<usize, usize>,
+    individual: SortedMap<usize>,
     /// Meshed clients of one identity (namespace, service account) the policies name, by
     /// identity id (see [`Graph::identity_of`]).
-    identity_groups: HashMap<u32, usize>,
+    identity_groups: SortedMap<u32>,
     /// Meshed clients of a namespace the policies name, or with its own DestinationRule for
     /// the port's host.
-    namespace_groups: HashMap<String, usize>,
+    namespace_groups: SortedMap<String>,
     other_meshed: usize,
     other_unmeshed: usize,
 }
@@ -208,7 +208,7 @@ impl ServerPort {
                     None if node.membership.data_plane.is_meshed() => self
                         .identity_groups
                         .get(&graph.identity_of[w])
-                        .or_else(|| self.namespace_groups.get(&node.namespace))
+                        .or_else(|| self.namespace_groups.get(node.namespace.as_str()))
                         .copied()
                         .unwrap_or(self.other_meshed),
                     None => self.other_unmeshed,
@@ -226,6 +226,35 @@ impl ServerPort {
 
     pub fn other_unmeshed(&self) -> &EdgeGroup {
         &self.groups[self.other_unmeshed]
+    }
+}
+
+/// Group indexes by key, as a vector sorted by key: a server port names a handful of clients,
+/// where a binary search costs less than hashing (and the vector less memory than a table).
+#[derive(Debug, Clone, Default)]
+struct SortedMap<K>(Vec<(K, usize)>);
+
+impl<K: Ord> SortedMap<K> {
+    /// `entries` must be sorted by key, without repeats.
+    fn from_sorted(entries: Vec<(K, usize)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        SortedMap(entries)
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<&usize>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.0
+            .binary_search_by(|(k, _)| k.borrow().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// The keys, in order.
+    fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.0.iter().map(|(k, _)| k)
     }
 }
 
@@ -292,19 +321,14 @@ impl Index {
         }
         // Servers are visited in order, so every list comes out sorted.
         for (s, server) in servers.iter().enumerate() {
-            let mut clients: Vec<usize> = server.individual.keys().copied().collect();
-            clients.sort_unstable();
-            for c in clients {
+            // The maps are sorted by key.
+            for &c in server.individual.keys() {
                 index.individual_at[c].push(s);
             }
-            let mut identities: Vec<u32> = server.identity_groups.keys().copied().collect();
-            identities.sort_unstable();
-            for id in identities {
+            for &id in server.identity_groups.keys() {
                 index.identity_group_at.entry(id).or_default().push(s);
             }
-            let mut namespaces: Vec<&String> = server.namespace_groups.keys().collect();
-            namespaces.sort_unstable();
-            for ns in namespaces {
+            for ns in server.namespace_groups.keys() {
                 index
                     .namespace_group_at
                     .entry(ns.clone())
@@ -774,7 +798,7 @@ impl<'a> Builder<'a> {
         });
 
         // Which workloads each Service selects, by namespace index.
-        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::default();
         for (i, w) in inv.workloads.iter().enumerate() {
             by_namespace
                 .entry(w.namespace.as_str())
@@ -782,7 +806,7 @@ impl<'a> Builder<'a> {
                 .push(i);
         }
         let clients = ClientIndex::new(inv, &nodes);
-        let mut ports: HashMap<(usize, u16), Vec<ServicePortRef>> = HashMap::new();
+        let mut ports: HashMap<(usize, u16), Vec<ServicePortRef>> = HashMap::default();
         for (s, service) in inv.services.iter().enumerate() {
             let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
                 continue;
@@ -827,14 +851,21 @@ impl<'a> Builder<'a> {
         keys.sort_unstable();
 
         // Workloads under the same policies share an id, the key of their answers.
-        let mut list_ids: HashMap<&[usize], u32> = HashMap::new();
+        // Lists whose policies never read the destination port answer alike on every port.
+        let mut list_ids: HashMap<&[usize], u32> = HashMap::default();
+        let mut port_blind: Vec<bool> = Vec::new();
         let policy_lists: Vec<u32> = nodes
             .iter()
             .map(|n| {
+                let list = n.authorization_policies.as_slice();
                 let next = u32::try_from(list_ids.len()).unwrap_or(u32::MAX);
-                *list_ids
-                    .entry(n.authorization_policies.as_slice())
-                    .or_insert(next)
+                let id = *list_ids.entry(list).or_insert(next);
+                if id == next {
+                    port_blind.push(list.iter().all(|&p| {
+                        !crate::authorization::reads_port(&inv.istio.authorization_policies[p].spec)
+                    }));
+                }
+                id
             })
             .collect();
         drop(list_ids);
@@ -850,6 +881,7 @@ impl<'a> Builder<'a> {
         let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &namespace_index));
         let lookups = Lookups {
             policy_lists: &policy_lists,
+            port_blind: &port_blind,
             nodes: &nodes,
             by_namespace: &by_namespace,
             clients: &clients,
@@ -879,6 +911,7 @@ impl<'a> Builder<'a> {
     ) -> ServerPort {
         let Lookups {
             policy_lists,
+            port_blind,
             nodes,
             by_namespace,
             clients,
@@ -936,8 +969,8 @@ impl<'a> Builder<'a> {
         }
 
         // Which clients the policies and DestinationRules tell apart.
-        let mut named_namespaces: HashSet<&str> = HashSet::new();
-        let mut identities: HashSet<(&str, &str)> = HashSet::new();
+        let mut named_namespaces: HashSet<&str> = HashSet::default();
+        let mut identities: HashSet<(&str, &str)> = HashSet::default();
         for &p in &node.authorization_policies {
             named_namespaces.extend(policy_names[p].namespaces.iter().copied());
             identities.extend(policy_names[p].identities.iter().copied());
@@ -945,17 +978,22 @@ impl<'a> Builder<'a> {
         // Namespaces whose clients the policies name, or that have their own DestinationRule
         // for the host, get one group for their meshed clients — unless a DestinationRule with
         // a workload selector tells their workloads apart (then they go one by one).
-        let mut individual_namespaces: HashSet<&str> = HashSet::new();
+        let mut individual_namespaces: HashSet<&str> = HashSet::default();
         let mut group_namespaces: HashSet<&str> = named_namespaces;
+        let mut own_views: Vec<Vec<&str>> = Vec::with_capacity(services.len());
+        let mut hosts: Vec<String> = Vec::with_capacity(services.len());
         for r in &services {
             let host = service_host(&inv.services[r.service]);
-            for ns in self.destination_rules.namespaces_with_own_view(&host) {
+            let own_view = self.destination_rules.namespaces_with_own_view(&host);
+            for &ns in &own_view {
                 if self.destination_rules.has_selector_rule(ns, &host) {
                     individual_namespaces.insert(ns);
                 } else {
                     group_namespaces.insert(ns);
                 }
             }
+            own_views.push(own_view);
+            hosts.push(host);
         }
         let mut individual_clients: Vec<usize> = Vec::new();
         for ns in &individual_namespaces {
@@ -1007,6 +1045,7 @@ impl<'a> Builder<'a> {
             name: format!("{}/{}", workload.namespace, workload.name),
             node,
             policy_list: policy_lists[w],
+            port_blind: port_blind[policy_lists[w] as usize],
             port,
             services: &services,
             proxied,
@@ -1015,10 +1054,14 @@ impl<'a> Builder<'a> {
             request_authn,
             outcomes: Default::default(),
             no_service_path: OnceCell::new(),
+            others_variants: vec![OnceCell::new(); services.len()],
+            own_views,
+            hosts,
+            service_level: OnceCell::new(),
         };
 
         let mut groups = Vec::new();
-        let mut individual = HashMap::new();
+        let mut individual = Vec::new();
         for c in individual_clients {
             let cw = &inv.workloads[c];
             let cn = &nodes[c];
@@ -1033,12 +1076,12 @@ impl<'a> Builder<'a> {
                     service_account: cw.service_account.clone(),
                 },
             };
-            individual.insert(c, groups.len());
+            individual.push((c, groups.len()));
             groups.push(self.evaluate(&side, &server));
         }
-        let mut identity_groups = HashMap::new();
+        let mut identity_groups = Vec::new();
         for (id, ns, sa) in identity_group_clients {
-            identity_groups.insert(id, groups.len());
+            identity_groups.push((id, groups.len()));
             groups.push(self.evaluate(
                 &ClientSide {
                     client: Client::OtherMeshed,
@@ -1054,9 +1097,9 @@ impl<'a> Builder<'a> {
                 &server,
             ));
         }
-        let mut namespace_groups = HashMap::new();
+        let mut namespace_groups = Vec::new();
         for ns in namespace_group_clients {
-            namespace_groups.insert(ns.to_owned(), groups.len());
+            namespace_groups.push((ns.to_owned(), groups.len()));
             groups.push(self.evaluate(
                 &ClientSide {
                     client: Client::OtherMeshed,
@@ -1104,9 +1147,10 @@ impl<'a> Builder<'a> {
             proxied,
             mode,
             groups,
-            individual,
-            identity_groups,
-            namespace_groups,
+            // Each list was built in key order, without repeats.
+            individual: SortedMap::from_sorted(individual),
+            identity_groups: SortedMap::from_sorted(identity_groups),
+            namespace_groups: SortedMap::from_sorted(namespace_groups),
             other_meshed,
             other_unmeshed,
         }
@@ -1115,8 +1159,8 @@ impl<'a> Builder<'a> {
     /// The namespaces and identities one AuthorizationPolicy's sources and conditions name
     /// (wildcards expanded against the input), read once per policy rather than per port.
     fn policy_names(&self, policy: usize, namespaces: &NamespaceIndex<'_, 'a>) -> PolicyNames<'a> {
-        let mut named_namespaces: HashSet<&'a str> = HashSet::new();
-        let mut identities: HashSet<(&'a str, &'a str)> = HashSet::new();
+        let mut named_namespaces: HashSet<&'a str> = HashSet::default();
+        let mut identities: HashSet<(&'a str, &'a str)> = HashSet::default();
         let mut domains = vec![
             self.trust_domain,
             meshaudit_model::istio::DEFAULT_TRUST_DOMAIN,
@@ -1264,7 +1308,7 @@ impl<'a> Builder<'a> {
         // only whole namespaces; anything else scans every workload.
         let prefix = pattern.strip_suffix('*').filter(|p| !p.contains('*'));
         let fixed = prefix.map(|p| (p, fixed_namespace(kind, p, domains)));
-        let mut covered: HashSet<&str> = HashSet::new();
+        let mut covered: HashSet<&str> = HashSet::default();
         let candidates: Box<dyn Iterator<Item = usize> + '_> = match fixed {
             Some((prefix, FixedNamespace::One(ns))) => match namespaces.workloads.get_key_value(ns)
             {
@@ -1312,21 +1356,34 @@ impl<'a> Builder<'a> {
         let ambient_client = client
             .membership
             .is_some_and(|m| m.data_plane == DataPlane::Ambient);
-        for via in paths {
+        for (path, via) in paths.into_iter().enumerate() {
             // Each route the client's DestinationRule defines (default, subsets) is a path too.
             let variants = match via {
-                Some(v) if client.meshed && !ambient_client => self
-                    .destination_rules
-                    .client_tls_variants(
-                        client.namespace,
-                        client.workload.map(|w| &w.labels),
-                        &self.inventory.services[v.service],
-                        v.port,
-                        &server.workload.labels,
-                    )
-                    .into_iter()
-                    .map(Some)
-                    .collect(),
+                Some(v) if client.meshed && !ambient_client => {
+                    let service = &self.inventory.services[v.service];
+                    let rules = &self.destination_rules;
+                    let lookup = |namespace: &str, labels| {
+                        rules.client_tls_variants(
+                            namespace,
+                            labels,
+                            service,
+                            v.port,
+                            &server.workload.labels,
+                        )
+                    };
+                    let found = if client.workload.is_none()
+                        && rules.shares_others_view(
+                            client.namespace,
+                            service,
+                            &server.own_views[path],
+                        ) {
+                        let others = server.others_variants[path].get_or_init(|| lookup("", None));
+                        rules.retarget_variants(others, client.namespace, &server.hosts[path])
+                    } else {
+                        lookup(client.namespace, client.workload.map(|w| &w.labels))
+                    };
+                    found.into_iter().map(Some).collect()
+                }
                 _ => vec![None],
             };
             for tls in variants {
@@ -1349,7 +1406,7 @@ impl<'a> Builder<'a> {
             let key: AuthzKey = (
                 server.policy_list,
                 peer.clone(),
-                server.port,
+                if server.port_blind { 0 } else { server.port },
                 server.layer as u8,
                 server.request_authn,
             );
@@ -1565,9 +1622,11 @@ impl<'a> Builder<'a> {
             ));
             return Sent::Mtls;
         }
-        let service_level = self.service_level_mode(&server.workload.namespace);
+        let service_level = server
+            .service_level
+            .get_or_init(|| self.service_level_mode(&server.workload.namespace));
         if service_level.0 == MtlsMode::Disable {
-            because.extend(service_level.1);
+            because.extend(service_level.1.iter().cloned());
             because.push(Because::default(
                 "auto mTLS sends plaintext to the whole service, since its namespace/mesh mode is DISABLE",
             ));
@@ -1616,6 +1675,8 @@ impl<'a> Builder<'a> {
 struct Lookups<'l, 'a> {
     /// Per workload: the id of the list of AuthorizationPolicies that apply to it.
     policy_lists: &'l [u32],
+    /// Per list id: none of its policies reads the destination port.
+    port_blind: &'l [bool],
     nodes: &'l [WorkloadNode],
     by_namespace: &'l HashMap<&'a str, Vec<usize>>,
     clients: &'l ClientIndex<'a>,
@@ -1643,9 +1704,9 @@ struct IdentityMembers {
 impl<'a> ClientIndex<'a> {
     fn new(inv: &'a Inventory, nodes: &[WorkloadNode]) -> Self {
         let mut index = ClientIndex {
-            ambient: HashMap::new(),
-            proxied_namespaces: HashSet::new(),
-            identity_ids: HashMap::new(),
+            ambient: HashMap::default(),
+            proxied_namespaces: HashSet::default(),
+            identity_ids: HashMap::default(),
             identities: Vec::new(),
             identity_of: Vec::with_capacity(inv.workloads.len()),
         };
@@ -1729,6 +1790,8 @@ struct ServerSide<'s> {
     workload: &'s Workload,
     /// The id of the list of AuthorizationPolicies that apply to the server.
     policy_list: u32,
+    /// None of those policies reads the destination port.
+    port_blind: bool,
     /// `namespace/name`, for the facts.
     name: String,
     node: &'s WorkloadNode,
@@ -1741,6 +1804,15 @@ struct ServerSide<'s> {
     /// [`Builder::server_outcome`] per [`Sent`], computed once.
     outcomes: [OnceCell<(Transport, Vec<Because>)>; 3],
     no_service_path: OnceCell<Because>,
+    /// Per Service path: what clients of a namespace without a view of its own are told
+    /// (see [`DestinationRules::retarget_variants`]), computed once.
+    others_variants: Vec<OnceCell<Vec<ClientTls>>>,
+    /// Per Service path: the namespaces with a view of their own of its host.
+    own_views: Vec<Vec<&'s str>>,
+    /// Per Service path: its host ([`service_host`]).
+    hosts: Vec<String>,
+    /// [`Builder::service_level_mode`] of the server's namespace, computed once.
+    service_level: OnceCell<(MtlsMode, Vec<Because>)>,
 }
 
 fn detection_text(protocol: Protocol) -> &'static str {

@@ -20,7 +20,7 @@
 //! - `hostNetwork` pods are not isolated by NetworkPolicy on common CNIs, and their traffic
 //!   carries the node's address: as clients they are matched like outside addresses.
 
-use std::collections::HashMap;
+use crate::{HashMap, HashSet};
 
 pub use meshaudit_model::cidr::Cidr;
 use meshaudit_model::k8s::{
@@ -211,7 +211,7 @@ pub struct NetworkPolicyIndex {
     namespace_labels: HashMap<String, Labels>,
     /// Namespaces with a workload that NetworkPolicy cannot treat like its neighbours: one
     /// isolated for egress, or with `hostNetwork` (see [`NetworkPolicyIndex::namespace_verdicts`]).
-    irregular_namespaces: std::collections::HashSet<String>,
+    irregular_namespaces: HashSet<String>,
 }
 
 impl NetworkPolicyIndex {
@@ -220,7 +220,7 @@ impl NetworkPolicyIndex {
             selected: Vec::with_capacity(inv.network_policies.len()),
             ingress_of: vec![Vec::new(); inv.workloads.len()],
             egress_of: vec![Vec::new(); inv.workloads.len()],
-            namespace_labels: HashMap::new(),
+            namespace_labels: HashMap::default(),
             irregular_namespaces: Default::default(),
         };
         for (name, ns) in &inv.namespaces {

@@ -11,7 +11,9 @@
 //!   workload's resolved mode. Its keys are the ports the application listens on (container
 //!   ports, i.e. a Service's target ports).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::HashMap;
 
 use meshaudit_model::istio::{MtlsMode, PeerAuthenticationSpec, Typed};
 use meshaudit_model::k8s::Workload;
@@ -85,8 +87,8 @@ fn mode_path() -> [Step<'static>; 3] {
 
 impl<'a> PeerAuthentications<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut namespace_wide: HashMap<&str, Vec<_>> = HashMap::new();
-        let mut selecting: HashMap<&str, Vec<_>> = HashMap::new();
+        let mut namespace_wide: HashMap<&str, Vec<_>> = HashMap::default();
+        let mut selecting: HashMap<&str, Vec<_>> = HashMap::default();
         for p in &inventory.istio.peer_authentications {
             if p.spec.has_selector() {
                 selecting.entry(p.namespace.as_str()).or_default().push(p);
