@@ -234,14 +234,6 @@ pub struct Row {
 }
 
 impl Row {
-    /// The client whose decisions stand for the row: the workload, group, or first member.
-    pub fn representative(&self) -> Client {
-        match &self.clients {
-            RowClients::One(c) => *c,
-            RowClients::Many(m) => Client::Workload(m.first),
-        }
-    }
-
     pub fn count(&self) -> usize {
         match &self.clients {
             RowClients::One(_) => 1,
@@ -482,10 +474,6 @@ impl<'g> EdgeRows<'g> {
         }
     }
 
-    pub fn graph(&self) -> &'g Graph {
-        self.graph
-    }
-
     /// The clients shown.
     pub fn filter(&self) -> &ClientFilter {
         &self.filter
@@ -494,11 +482,6 @@ impl<'g> EdgeRows<'g> {
     /// What client selector `id` is: `NetworkPolicy ns/name spec.podSelector`.
     pub fn selector(&self, id: u32) -> &str {
         &self.selectors[id as usize]
-    }
-
-    /// The clients server port `server` evaluates apart from their class.
-    pub fn apart(&self, server: usize) -> &[usize] {
-        &self.apart[server]
     }
 
     /// The classes server port `server` evaluates one by one rather than through their
