@@ -1044,7 +1044,12 @@ impl<'a> Builder<'a> {
             service_level: OnceCell::new(),
         };
 
-        let mut groups = Vec::new();
+        let mut groups = Vec::with_capacity(
+            individual_clients.len()
+                + identity_group_clients.len()
+                + namespace_group_clients.len()
+                + 2,
+        );
         let mut individual = Vec::new();
         for c in individual_clients {
             let cw = &inv.workloads[c];
@@ -1356,11 +1361,8 @@ impl<'a> Builder<'a> {
                         )
                     };
                     let found = if client.workload.is_none()
-                        && rules.shares_others_view(
-                            client.namespace,
-                            service,
-                            &server.own_views[path],
-                        ) {
+                        && rules.shares_others_view(client.namespace, &server.own_views[path])
+                    {
                         let others = server.others_variants[path].get_or_init(|| lookup("", None));
                         rules.retarget_variants(others, client.namespace, &server.hosts[path])
                     } else {
