@@ -2,13 +2,23 @@
 //! way gives: a DestinationRule answer derived from the catch-all's, a NetworkPolicy answer
 //! given once for a whole namespace, authorization answers shared between ports.
 
-mod common;
-
-use common::mesh;
+use std::sync::Arc;
 
 use meshaudit_engine::destination_rule::{service_host, DestinationRules};
 use meshaudit_engine::graph::build;
 use meshaudit_engine::network_policy::NetworkPolicyIndex;
+use meshaudit_ingest::{ingest, SourceText};
+use meshaudit_model::Inventory;
+
+/// The inventory of a test's YAML, which must be valid input.
+fn mesh(yaml: &str) -> Inventory {
+    let ingested = ingest(&[SourceText {
+        path: Arc::from("shortcuts.yaml"),
+        text: yaml.to_owned(),
+    }]);
+    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+    ingested.inventory
+}
 
 fn namespace(name: &str, labels: &str) -> String {
     format!(
