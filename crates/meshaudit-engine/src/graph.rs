@@ -599,16 +599,17 @@ struct ClientSide<'a> {
     peer: PeerIdentity,
 }
 
-/// What an [`AuthzDecision`] depends on besides the policies: the peer the server sees, the
-/// port, how the proxy parses it (as a number), and whether a JWT is validated.
-type AuthzKey = (u32, PeerIdentity, u16, u8, bool);
+/// What an [`AuthzDecision`] depends on besides the peer the server sees: the id of the list of
+/// policies, the port, how the proxy parses it (as a number), and whether a JWT is validated.
+type AuthzKey = (u32, u16, u8, bool);
 
 struct Builder<'a> {
     inventory: &'a Inventory,
     /// Answers of [`AuthorizationPolicies::evaluate`] by (id of the list of policies that apply,
     /// request): workloads under the same namespace-wide policies ask the same questions for
     /// every port, so each is answered once. Shared by the threads that build server ports.
-    authz_answers: std::sync::Mutex<HashMap<AuthzKey, AuthzDecision>>,
+    /// By peer within the request, so that a lookup borrows the peer rather than copying it.
+    authz_answers: std::sync::Mutex<HashMap<AuthzKey, HashMap<PeerIdentity, AuthzDecision>>>,
     peer_authentications: PeerAuthentications<'a>,
     destination_rules: DestinationRules<'a>,
     authorization: AuthorizationPolicies<'a>,
@@ -1391,7 +1392,6 @@ impl<'a> Builder<'a> {
         let authorization = (server.proxied && transport != Transport::Fails).then(|| {
             let key: AuthzKey = (
                 server.policy_list,
-                peer.clone(),
                 if server.port_blind { 0 } else { server.port },
                 server.layer as u8,
                 server.request_authn,
@@ -1401,7 +1401,7 @@ impl<'a> Builder<'a> {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
             };
-            if let Some(known) = answers().get(&key) {
+            if let Some(known) = answers().get(&key).and_then(|by_peer| by_peer.get(&peer)) {
                 return known.clone();
             }
             let request = Request {
@@ -1415,7 +1415,10 @@ impl<'a> Builder<'a> {
             let decision = self
                 .authorization
                 .evaluate(&server.node.authorization_policies, &request);
-            answers().insert(key, decision.clone());
+            answers()
+                .entry(key)
+                .or_default()
+                .insert(peer.clone(), decision.clone());
             decision
         });
         EdgeGroup {
