@@ -495,9 +495,10 @@ impl<'a> DestinationRules<'a> {
     /// [`Self::client_tls_variants`] for the meshed clients (labels unknown) of
     /// `client_namespace`, given `others`: the answer for clients of a namespace without a
     /// view of their own (`""`). When `client_namespace` is not among
-    /// [`Self::namespaces_with_own_view`] for the service's host, nor the service's namespace
-    /// nor the root namespace, its clients get the same rules as `others`: only the first fact
-    /// of each variant, which names the clients' namespace, is written anew. Server ports answer
+    /// [`Self::namespaces_with_own_view`] for the service's host (so it holds no rule for the
+    /// host, and no rule names it in `exportTo`; that holds for the service's own namespace
+    /// too) and is not the root namespace, its clients get the same rules as `others`: only
+    /// the first fact of each variant, which names the clients' namespace, is written anew. Server ports answer
     /// many named namespaces, and this spares a lookup for each.
     /// `host` is the service's ([`service_host`]), and `client_namespace` is not empty.
     pub fn retarget_variants(
@@ -547,14 +548,8 @@ impl<'a> DestinationRules<'a> {
 
     /// Whether [`Self::retarget_variants`] answers for `client_namespace`'s clients of
     /// `service`, given the namespaces with a view of their own for its host.
-    pub fn shares_others_view(
-        &self,
-        client_namespace: &str,
-        service: &Service,
-        own_view: &[&str],
-    ) -> bool {
+    pub fn shares_others_view(&self, client_namespace: &str, own_view: &[&str]) -> bool {
         !client_namespace.is_empty()
-            && client_namespace != service.namespace
             && client_namespace != self.root
             && !own_view.contains(&client_namespace)
     }

@@ -615,16 +615,17 @@ struct ClientSide<'a> {
     peer: PeerIdentity,
 }
 
-/// What an [`AuthzDecision`] depends on besides the policies: the peer the server sees, the
-/// port, how the proxy parses it (as a number), and whether a JWT is validated.
-type AuthzKey = (u32, PeerIdentity, u16, u8, bool);
+/// What an [`AuthzDecision`] depends on besides the peer the server sees: the id of the list of
+/// policies, the port, how the proxy parses it (as a number), and whether a JWT is validated.
+type AuthzKey = (u32, u16, u8, bool);
 
 struct Builder<'a> {
     inventory: &'a Inventory,
     /// Answers of [`AuthorizationPolicies::evaluate`] by (id of the list of policies that apply,
     /// request): workloads under the same namespace-wide policies ask the same questions for
     /// every port, so each is answered once. Shared by the threads that build server ports.
-    authz_answers: std::sync::Mutex<HashMap<AuthzKey, AuthzDecision>>,
+    /// By peer within the request, so that a lookup borrows the peer rather than copying it.
+    authz_answers: std::sync::Mutex<HashMap<AuthzKey, HashMap<PeerIdentity, AuthzDecision>>>,
     peer_authentications: PeerAuthentications<'a>,
     destination_rules: DestinationRules<'a>,
     authorization: AuthorizationPolicies<'a>,
@@ -1060,7 +1061,12 @@ impl<'a> Builder<'a> {
             service_level: OnceCell::new(),
         };
 
-        let mut groups = Vec::new();
+        let mut groups = Vec::with_capacity(
+            individual_clients.len()
+                + identity_group_clients.len()
+                + namespace_group_clients.len()
+                + 2,
+        );
         let mut individual = Vec::new();
         for c in individual_clients {
             let cw = &inv.workloads[c];
@@ -1372,11 +1378,8 @@ impl<'a> Builder<'a> {
                         )
                     };
                     let found = if client.workload.is_none()
-                        && rules.shares_others_view(
-                            client.namespace,
-                            service,
-                            &server.own_views[path],
-                        ) {
+                        && rules.shares_others_view(client.namespace, &server.own_views[path])
+                    {
                         let others = server.others_variants[path].get_or_init(|| lookup("", None));
                         rules.retarget_variants(others, client.namespace, &server.hosts[path])
                     } else {
@@ -1405,7 +1408,6 @@ impl<'a> Builder<'a> {
         let authorization = (server.proxied && transport != Transport::Fails).then(|| {
             let key: AuthzKey = (
                 server.policy_list,
-                peer.clone(),
                 if server.port_blind { 0 } else { server.port },
                 server.layer as u8,
                 server.request_authn,
@@ -1415,7 +1417,7 @@ impl<'a> Builder<'a> {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
             };
-            if let Some(known) = answers().get(&key) {
+            if let Some(known) = answers().get(&key).and_then(|by_peer| by_peer.get(&peer)) {
                 return known.clone();
             }
             let request = Request {
@@ -1429,7 +1431,10 @@ impl<'a> Builder<'a> {
             let decision = self
                 .authorization
                 .evaluate(&server.node.authorization_policies, &request);
-            answers().insert(key, decision.clone());
+            answers()
+                .entry(key)
+                .or_default()
+                .insert(peer.clone(), decision.clone());
             decision
         });
         EdgeGroup {

@@ -271,106 +271,127 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .or_default()
             .push(w);
     }
-    // By (denial, server workload).
     // By (the client's denying egress policies, the server's denying ingress policies, server
     // workload), borrowed from the graph: a million blocked pairs need no key of their own.
     type Key<'k> = (&'k [usize], &'k [usize], usize);
+    // The blocked pairs of a range of server ports, in order.
+    let blocked_in = |range: &std::ops::Range<usize>| {
+        let mut found: Vec<(Key<'_>, Blocked)> = Vec::new();
+        for s in range.clone() {
+            let server = &graph.servers[s];
+            for group in &server.groups {
+                // Only answers a policy gave clients by name (individually, or by their identity
+                // or namespace), not the catch-all groups.
+                if std::ptr::eq(group, server.other_meshed())
+                    || std::ptr::eq(group, server.other_unmeshed())
+                {
+                    continue;
+                }
+                let Some(authz) = &group.authorization else {
+                    continue;
+                };
+                if authz.decision != Decision::Allowed || authz.decided_by.is_empty() {
+                    continue;
+                }
+                // Groups of named clients hold clients of one namespace (`group.namespace`); a
+                // known identity narrows that to one service account. Membership is confirmed
+                // below, so a superset is fine.
+                let namespace = match (&group.client, &group.peer, &group.namespace) {
+                    (Client::Workload(_), _, _) => None,
+                    (_, PeerIdentity::Known { namespace, .. }, _) | (_, _, Some(namespace)) => {
+                        Some(namespace.as_str())
+                    }
+                    _ => None,
+                };
+                // When NetworkPolicy answers every client of the namespace alike, ask it once for
+                // the group, not once per member.
+                let uniform =
+                    namespace.and_then(|ns| graph.network_group_verdicts(inv, ns, group, server));
+                if uniform.is_some_and(|(e, i)| e != NetVerdict::Denied && i != NetVerdict::Denied)
+                {
+                    continue;
+                }
+                let members: &[usize] = match (&group.client, &group.peer, &group.namespace) {
+                    (Client::Workload(c), _, _) => std::slice::from_ref(c),
+                    (
+                        _,
+                        PeerIdentity::Known {
+                            namespace,
+                            service_account,
+                        },
+                        _,
+                    ) => by_identity
+                        .get(&(namespace.as_str(), service_account.as_str()))
+                        .map_or(&[], Vec::as_slice),
+                    (_, _, Some(namespace)) => inv.workload_indexes_in(namespace),
+                    _ => &[],
+                };
+                for &client in members {
+                    // A member may still be answered elsewhere (individually, or past its proxy).
+                    if client == server.workload
+                        || !std::ptr::eq(server.group_for(graph, Client::Workload(client)), group)
+                    {
+                        continue;
+                    }
+                    // The verdicts alone decide, and name the policies of the side that denies
+                    // (those that isolate it): no evidence is built for the pairs.
+                    let (egress, ingress) = uniform.unwrap_or_else(|| {
+                        graph.network_direction_verdicts(inv, Client::Workload(client), server)
+                    });
+                    if egress != NetVerdict::Denied && ingress != NetVerdict::Denied {
+                        continue;
+                    }
+                    let index = &graph.network_policies;
+                    let egress: &[usize] = if egress == NetVerdict::Denied {
+                        index.egress_policies(client)
+                    } else {
+                        &[]
+                    };
+                    let ingress: &[usize] = if ingress == NetVerdict::Denied {
+                        index.ingress_policies(server.workload)
+                    } else {
+                        &[]
+                    };
+                    found.push((
+                        (egress, ingress, server.workload),
+                        Blocked {
+                            client,
+                            server: s,
+                            allowed_by: &authz.decided_by,
+                        },
+                    ));
+                }
+            }
+        }
+        found
+    };
+    // Server ports are independent: walk them in chunks on every core, then gather the pairs in
+    // server order, as a single pass would.
+    const CHUNK: usize = 256;
+    let chunks: Vec<std::ops::Range<usize>> = (0..graph.servers.len())
+        .step_by(CHUNK)
+        .map(|start| start..(start + CHUNK).min(graph.servers.len()))
+        .collect();
     let mut by_slices: HashMap<Key<'_>, usize> = HashMap::new();
     let mut lists: Vec<Vec<Blocked>> = Vec::new();
     // Consecutive pairs mostly share their key: look it up once for them.
     let mut last: Option<(Key<'_>, usize)> = None;
-    for (s, server) in graph.servers.iter().enumerate() {
-        for group in &server.groups {
-            // Only answers a policy gave clients by name (individually, or by their identity
-            // or namespace), not the catch-all groups.
-            if std::ptr::eq(group, server.other_meshed())
-                || std::ptr::eq(group, server.other_unmeshed())
-            {
-                continue;
-            }
-            let Some(authz) = &group.authorization else {
-                continue;
-            };
-            if authz.decision != Decision::Allowed || authz.decided_by.is_empty() {
-                continue;
-            }
-            // Groups of named clients hold clients of one namespace (`group.namespace`); a
-            // known identity narrows that to one service account. Membership is confirmed
-            // below, so a superset is fine.
-            let namespace = match (&group.client, &group.peer, &group.namespace) {
-                (Client::Workload(_), _, _) => None,
-                (_, PeerIdentity::Known { namespace, .. }, _) | (_, _, Some(namespace)) => {
-                    Some(namespace.as_str())
-                }
-                _ => None,
-            };
-            // When NetworkPolicy answers every client of the namespace alike, ask it once for
-            // the group, not once per member.
-            let uniform =
-                namespace.and_then(|ns| graph.network_group_verdicts(inv, ns, group, server));
-            if uniform.is_some_and(|(e, i)| e != NetVerdict::Denied && i != NetVerdict::Denied) {
-                continue;
-            }
-            let members: &[usize] = match (&group.client, &group.peer, &group.namespace) {
-                (Client::Workload(c), _, _) => std::slice::from_ref(c),
-                (
-                    _,
-                    PeerIdentity::Known {
-                        namespace,
-                        service_account,
-                    },
-                    _,
-                ) => by_identity
-                    .get(&(namespace.as_str(), service_account.as_str()))
-                    .map_or(&[], Vec::as_slice),
-                (_, _, Some(namespace)) => inv.workload_indexes_in(namespace),
-                _ => &[],
-            };
-            for &client in members {
-                // A member may still be answered elsewhere (individually, or past its proxy).
-                if client == server.workload
-                    || !std::ptr::eq(server.group_for(graph, Client::Workload(client)), group)
-                {
-                    continue;
-                }
-                // The verdicts alone decide, and name the policies of the side that denies
-                // (those that isolate it): no evidence is built for the pairs.
-                let (egress, ingress) = uniform.unwrap_or_else(|| {
-                    graph.network_direction_verdicts(inv, Client::Workload(client), server)
+    for (key, pair) in meshaudit_model::parallel::map_in_order(&chunks, blocked_in)
+        .into_iter()
+        .flatten()
+    {
+        let list = match last {
+            Some((k, list)) if k == key => list,
+            _ => {
+                let list = *by_slices.entry(key).or_insert_with(|| {
+                    lists.push(Vec::new());
+                    lists.len() - 1
                 });
-                if egress != NetVerdict::Denied && ingress != NetVerdict::Denied {
-                    continue;
-                }
-                let index = &graph.network_policies;
-                let egress: &[usize] = if egress == NetVerdict::Denied {
-                    index.egress_policies(client)
-                } else {
-                    &[]
-                };
-                let ingress: &[usize] = if ingress == NetVerdict::Denied {
-                    index.ingress_policies(server.workload)
-                } else {
-                    &[]
-                };
-                let key = (egress, ingress, server.workload);
-                let list = match last {
-                    Some((k, list)) if k == key => list,
-                    _ => {
-                        let list = *by_slices.entry(key).or_insert_with(|| {
-                            lists.push(Vec::new());
-                            lists.len() - 1
-                        });
-                        last = Some((key, list));
-                        list
-                    }
-                };
-                lists[list].push(Blocked {
-                    client,
-                    server: s,
-                    allowed_by: &authz.decided_by,
-                });
+                last = Some((key, list));
+                list
             }
-        }
+        };
+        lists[list].push(pair);
     }
     let blocked: BTreeMap<(Denial, usize), Vec<Blocked>> = by_slices
         .into_iter()
