@@ -110,8 +110,8 @@ pub struct Profile {
     pub classes: Vec<ClassId>,
     /// Members of all its classes.
     pub members: usize,
-    /// Members per namespace.
-    namespaces: HashMap<String, usize>,
+    /// Members per namespace (by `EdgeRows::namespace_of` id).
+    namespaces: HashMap<u32, usize>,
 }
 
 impl Profile {
@@ -159,6 +159,9 @@ pub struct EdgeRows<'g> {
     unprofiled: Vec<ClassId>,
     /// Per NetworkPolicy: the namespaces its ingress rules may admit clients of.
     ingress_reach: Vec<Reach>,
+    /// Per workload: its namespace as a small number, so that rows count namespaces without
+    /// comparing names.
+    namespace_of: Vec<u32>,
 }
 
 /// Who a row is about.
@@ -360,6 +363,15 @@ impl<'g> EdgeRows<'g> {
             classes[id as usize].members.push(w);
             class_of[w] = Some(id);
         }
+        let mut namespace_ids: HashMap<&str, u32> = HashMap::new();
+        let namespace_of: Vec<u32> = inventory
+            .workloads
+            .iter()
+            .map(|w| {
+                let next = u32::try_from(namespace_ids.len()).unwrap_or(u32::MAX);
+                *namespace_ids.entry(w.namespace.as_str()).or_insert(next)
+            })
+            .collect();
         let mut apart: Vec<Vec<usize>> = vec![Vec::new(); graph.servers.len()];
         for (w, class) in class_of.iter().enumerate() {
             if class.is_none() {
@@ -451,10 +463,7 @@ impl<'g> EdgeRows<'g> {
             profile.classes.push(c);
             profile.members += class.members.len();
             for &w in &class.members {
-                *profile
-                    .namespaces
-                    .entry(inventory.workloads[w].namespace.clone())
-                    .or_default() += 1;
+                *profile.namespaces.entry(namespace_of[w]).or_default() += 1;
             }
             class.profile = Some(id);
         }
@@ -471,6 +480,7 @@ impl<'g> EdgeRows<'g> {
             reaching,
             unprofiled,
             ingress_reach,
+            namespace_of,
         }
     }
 
@@ -731,28 +741,27 @@ impl<'g> EdgeRows<'g> {
         let apart = &self.apart[server];
         // Classes of the rows that hold them each live in one namespace (profiles hold the
         // classes of an input without NetworkPolicy).
-        let mut namespaces: BTreeSet<&'g str> = BTreeSet::new();
-        for &(c, _) in &m.classes {
-            let class = &self.classes[c as usize];
-            namespaces.insert(inv.workloads[class.members[0]].namespace.as_str());
-        }
-        for &w in &m.workloads {
-            namespaces.insert(inv.workloads[w].namespace.as_str());
-        }
+        let mut namespaces: Vec<u32> = m
+            .classes
+            .iter()
+            .map(|&(c, _)| self.namespace_of[self.classes[c as usize].members[0]])
+            .chain(m.workloads.iter().map(|&w| self.namespace_of[w]))
+            .collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
         let mut count = namespaces.len();
-        let mut single = namespaces.iter().next().copied();
+        // When the count is one, every member shares the first one's namespace.
+        let single = Some(inv.workloads[m.first].namespace.as_str());
         for &(p, _) in &m.profiles {
             // A profile's namespaces, less those this server takes all of away (its special
             // classes and the members it treats apart), without visiting the others.
             let profile = &self.profiles[p as usize];
-            let mut taken: HashMap<&str, usize> = HashMap::new();
+            let mut taken: HashMap<u32, usize> = HashMap::new();
             for &c in special {
                 let class = &self.classes[c as usize];
                 if class.profile == Some(p) {
                     for &w in &class.members {
-                        *taken
-                            .entry(inv.workloads[w].namespace.as_str())
-                            .or_default() += 1;
+                        *taken.entry(self.namespace_of[w]).or_default() += 1;
                     }
                 }
             }
@@ -761,14 +770,12 @@ impl<'g> EdgeRows<'g> {
                     self.classes[c as usize].profile == Some(p) && !special.contains(&c)
                 });
                 if in_profile {
-                    *taken
-                        .entry(inv.workloads[w].namespace.as_str())
-                        .or_default() += 1;
+                    *taken.entry(self.namespace_of[w]).or_default() += 1;
                 }
             }
             let emptied = taken
                 .iter()
-                .filter(|(ns, n)| profile.namespaces.get(**ns) == Some(*n))
+                .filter(|(ns, n)| profile.namespaces.get(*ns) == Some(*n))
                 .count();
             let remaining = profile.namespaces.len() - emptied;
             // Namespaces already counted that the profile also covers here.
@@ -777,14 +784,11 @@ impl<'g> EdgeRows<'g> {
                 .filter(|ns| {
                     profile
                         .namespaces
-                        .get(**ns)
-                        .is_some_and(|total| taken.get(**ns) != Some(total))
+                        .get(*ns)
+                        .is_some_and(|total| taken.get(*ns) != Some(total))
                 })
                 .count();
             count += remaining - overlap;
-            if remaining > 0 {
-                single = single.or(Some(inv.workloads[m.first].namespace.as_str()));
-            }
         }
         (count, if count == 1 { single } else { None })
     }

@@ -1162,7 +1162,8 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
     } else {
         b"\n  ],\n  \"workloads\": ["
     })?;
-    for (i, &w) in workloads.iter().enumerate() {
+    let workloads: Vec<usize> = workloads.into_iter().collect();
+    write_json_elements(&workloads, out, |&w, buf| {
         let wl = &inv.workloads[w];
         let node = &graph.workloads[w];
         let loc = inv.object(wl.object).name_location();
@@ -1176,8 +1177,8 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
             "identity": node.identity,
             "location": {"path": &*loc.path, "line": loc.line, "column": loc.column},
         });
-        write!(out, "{}\n    {value}", if i == 0 { "" } else { "," })?;
-    }
+        serde_json::to_writer(buf, &value).expect("writing JSON to memory");
+    })?;
     out.write_all(if workloads.is_empty() {
         b"],\n  \"clientGroups\": ["
     } else {
@@ -1185,7 +1186,7 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
     })?;
     let mut groups: Vec<(&String, &GroupDef)> = seen.groups.iter().collect();
     groups.sort_unstable_by_key(|(id, _)| *id);
-    for (i, (id, def)) in groups.into_iter().enumerate() {
+    write_json_elements(&groups, out, |&(id, def), buf| {
         let summary = group_summary(view, def);
         let classes: Vec<Value> = def
             .classes
@@ -1225,12 +1226,45 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
             "profiles": profiles,
             "namedWorkloads": def.named.iter().map(|&w| workload_id(inv, w)).collect::<Vec<_>>(),
         });
-        write!(out, "{}\n    {value}", if i == 0 { "" } else { "," })?;
-    }
+        serde_json::to_writer(buf, &value).expect("writing JSON to memory");
+    })?;
     out.write_all(if seen.groups.is_empty() {
         b"]\n}\n"
     } else {
         b"\n  ]\n}\n"
     })?;
+    Ok(())
+}
+
+/// Writes `items` as the elements of a JSON array (each on its own line), rendered in chunks on
+/// every core and written in order, so that neither the work nor the memory is one big piece.
+fn write_json_elements<T: Sync>(
+    items: &[T],
+    out: &mut dyn Write,
+    render: impl Fn(&T, &mut Vec<u8>) + Sync,
+) -> std::io::Result<()> {
+    const CHUNK: usize = 64;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut first = true;
+    for batch in items.chunks(CHUNK * threads * 8) {
+        let tasks: Vec<&[T]> = batch.chunks(CHUNK).collect();
+        let parts = map_in_order(&tasks, |chunk| {
+            let mut buf = Vec::new();
+            for item in *chunk {
+                buf.extend_from_slice(b",\n    ");
+                render(item, &mut buf);
+            }
+            buf
+        });
+        for part in parts {
+            let text = if first && !part.is_empty() {
+                first = false;
+                &part[1..]
+            } else {
+                &part[..]
+            };
+            out.write_all(text)?;
+        }
+    }
     Ok(())
 }
