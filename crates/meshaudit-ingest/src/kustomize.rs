@@ -15,13 +15,15 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use meshaudit_model::{InputError, Node, Object, ObjectId, Value};
 
-use crate::source::SourceText;
+use crate::source::{SourceText, MAX_INPUT_BYTES};
 use crate::yaml::parse_documents;
 
 /// The file names that make a folder a Kustomize root, in kustomize's order of preference.
@@ -250,11 +252,9 @@ pub fn render(root: &KustomizeRoot, tool: Option<&Tool>) -> Result<Rendered, Inp
             format!("cannot prepare the Kustomize rendering in the temporary folder: {e}"),
         )
     })?;
-    let output = tool
-        .command(&wrapper.dir)
-        .arg("--load-restrictor")
-        .arg("LoadRestrictionsNone")
-        .output();
+    let mut command = tool.command(&wrapper.dir);
+    command.arg("--load-restrictor").arg("LoadRestrictionsNone");
+    let output = run_bounded(command, RENDER_TIMEOUT);
     let origin_base = wrapper.dir.clone();
     drop(wrapper);
     let failure = match output {
@@ -273,19 +273,88 @@ pub fn render(root: &KustomizeRoot, tool: Option<&Tool>) -> Result<Rendered, Inp
         Ok(out) => {
             // kustomize's message about the wrapper names temporary paths: the same build
             // without the wrapper, as the user would run it, says it in the user's terms.
-            let direct = tool.command(&root.dir).output();
+            let direct = run_bounded(tool.command(&root.dir), RENDER_TIMEOUT);
             let stderr = match direct {
                 Ok(d) if !d.status.success() => d.stderr,
                 _ => out.stderr,
             };
             clean_message(&String::from_utf8_lossy(&stderr))
         }
-        Err(e) => format!("cannot run {}: {e}", tool.program.display()),
+        Err(Bounded::Io(e)) => format!("cannot run {}: {e}", tool.program.display()),
+        Err(Bounded::TimedOut) => format!(
+            "did not finish within {} s and was stopped",
+            RENDER_TIMEOUT.as_secs()
+        ),
+        Err(Bounded::TooLarge) => format!(
+            "its output is larger than the {} MiB an input may hold",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        ),
     };
     Err(InputError::whole_input(
         root.display.clone(),
         format!("`{}` failed: {failure}", tool.command_line(&root.display)),
     ))
+}
+
+/// How long one rendering may take: a kustomization that fetches remote bases from a network
+/// that does not answer must not hang the scan.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a bounded run gives back.
+struct RunOutput {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+enum Bounded {
+    Io(std::io::Error),
+    TimedOut,
+    TooLarge,
+}
+
+/// Runs `command` (stdout and stderr piped) for at most `timeout`, keeping at most an input's
+/// worth of output; a process over either bound is killed.
+fn run_bounded(mut command: Command, timeout: Duration) -> Result<RunOutput, Bounded> {
+    let mut child = command.spawn().map_err(Bounded::Io)?;
+    // Both pipes are drained while the process runs, so that neither fills and blocks it.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Bounded::TimedOut);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                let _ = child.kill();
+                return Err(Bounded::Io(e));
+            }
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if stdout.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Bounded::TooLarge);
+    }
+    Ok(RunOutput {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 /// kustomize's error output as one message: `Error:` prefixes dropped, lines joined, bounded.
@@ -530,6 +599,37 @@ fn parse_origin(text: &str) -> Origin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shell(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_renderer_that_hangs_is_stopped() {
+        let result = run_bounded(shell("sleep 30"), Duration::from_millis(200));
+        assert!(matches!(result, Err(Bounded::TimedOut)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_renderer_that_finishes_gives_both_streams() {
+        let Ok(out) = run_bounded(
+            shell("echo kind: List; echo oops >&2; exit 3"),
+            Duration::from_secs(30),
+        ) else {
+            panic!("the command should have run");
+        };
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.stdout, b"kind: List\n");
+        assert_eq!(out.stderr, b"oops\n");
+    }
 
     #[test]
     fn relative_paths_climb_to_the_common_ancestor() {
