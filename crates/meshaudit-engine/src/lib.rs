@@ -10,6 +10,7 @@ pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::Random
 
 pub mod authorization;
 pub mod certificates;
+pub mod components;
 pub mod destination_rule;
 pub mod edge_rows;
 pub mod evidence;
@@ -20,6 +21,7 @@ pub mod peer_authentication;
 pub mod protocol;
 pub mod scope;
 pub mod server_tally;
+pub mod webhooks;
 
 pub use evidence::Because;
 pub use graph::{

@@ -12,11 +12,12 @@
 //! proxy, and an application container running as UID 1337 (the proxy's own user) is exempt from
 //! outbound redirection, so its traffic leaves without mTLS or policy.
 
-use meshaudit_model::k8s::{Namespace, WebhookKind, Workload};
+use meshaudit_model::k8s::{Namespace, Workload};
 use meshaudit_model::selector::{LabelSelector, Labels};
 use meshaudit_model::{Inventory, ObjectId, Step};
 
 use crate::evidence::Because;
+use crate::webhooks::{Product, Role};
 
 pub const INJECTION_LABEL: &str = "istio-injection";
 pub const REVISION_LABEL: &str = "istio.io/rev";
@@ -176,7 +177,8 @@ pub struct Membership {
     pub capture: Capture,
 }
 
-/// The injector webhooks of the input: webhooks whose name ends in `sidecar-injector.istio.io`.
+/// Istio's injector webhooks: those [`crate::webhooks::classify`] recognises as Istio's
+/// sidecar injector (mutating, named `...sidecar-injector.istio.io`).
 #[derive(Debug, Clone)]
 pub struct InjectorWebhook {
     pub configuration: ObjectId,
@@ -187,24 +189,17 @@ pub struct InjectorWebhook {
 }
 
 pub fn injector_webhooks(inventory: &Inventory) -> Vec<InjectorWebhook> {
-    let mut out = Vec::new();
-    for config in &inventory.webhook_configurations {
-        if config.kind != WebhookKind::Mutating {
-            continue;
-        }
-        for (index, hook) in config.webhooks.iter().enumerate() {
-            if hook.name.ends_with("sidecar-injector.istio.io") {
-                out.push(InjectorWebhook {
-                    configuration: config.object,
-                    index,
-                    name: hook.name.clone(),
-                    namespace_selector: hook.namespace_selector.clone().unwrap_or_default(),
-                    object_selector: hook.object_selector.clone().unwrap_or_default(),
-                });
-            }
-        }
-    }
-    out
+    crate::webhooks::hooks(inventory)
+        .into_iter()
+        .filter(|h| h.product == Some(Product::Istio) && h.role == Role::Injector)
+        .map(|h| InjectorWebhook {
+            configuration: h.config.object,
+            index: h.index,
+            name: h.hook.name.clone(),
+            namespace_selector: h.namespace_selector(),
+            object_selector: h.object_selector(),
+        })
+        .collect()
 }
 
 fn pod_inject_setting(workload: &Workload) -> Option<(&str, &'static str)> {

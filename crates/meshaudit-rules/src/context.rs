@@ -1,5 +1,6 @@
 use std::sync::OnceLock;
 
+use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
 use meshaudit_model::Inventory;
 
@@ -20,6 +21,8 @@ pub struct Context<'a> {
     pub advisories: &'a AdvisoryDb,
     /// Components recognised in the workloads' images, shared by the dependency rules.
     dependency_instances: OnceLock<Vec<crate::rules::dependencies::common::Instance>>,
+    /// Every admission webhook of the input, recognised once.
+    webhooks: OnceLock<Vec<Hook<'a>>>,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -51,6 +54,7 @@ impl<'a> Context<'a> {
             expiry: ExpiryThresholds::default(),
             advisories: AdvisoryDb::bundled(),
             dependency_instances: OnceLock::new(),
+            webhooks: OnceLock::new(),
         }
     }
 
@@ -58,6 +62,13 @@ impl<'a> Context<'a> {
     pub(crate) fn dependency_instances(&self) -> &[crate::rules::dependencies::common::Instance] {
         self.dependency_instances
             .get_or_init(|| crate::rules::dependencies::common::find_instances(self.inventory))
+    }
+
+    /// Every webhook of every admission webhook configuration, in input order, with the product
+    /// and role it was recognised as.
+    pub fn webhooks(&self) -> &[Hook<'a>] {
+        self.webhooks
+            .get_or_init(|| meshaudit_engine::webhooks::hooks(self.inventory))
     }
 
     /// The effective-policy graph of the inventory.

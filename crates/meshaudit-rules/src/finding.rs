@@ -115,25 +115,7 @@ impl fmt::Display for Category {
 }
 
 /// The mesh (or plain Kubernetes, for mesh-independent checks) a rule is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mesh {
-    Istio,
-    Linkerd,
-    Consul,
-    Kubernetes,
-}
-
-impl Mesh {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mesh::Istio => "istio",
-            Mesh::Linkerd => "linkerd",
-            Mesh::Consul => "consul",
-            Mesh::Kubernetes => "kubernetes",
-        }
-    }
-}
+pub use meshaudit_model::Mesh;
 
 /// The object a finding is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

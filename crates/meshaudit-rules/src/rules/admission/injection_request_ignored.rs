@@ -8,7 +8,7 @@ use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
 use super::common::{
-    already_has_proxy, asks_for, hooks, labels_known, namespace_annotations, namespace_labels,
+    already_has_proxy, asks_for, labels_known, namespace_annotations, namespace_labels,
     selector_text, template_path, workload_name, FindingExt, Hook, Product, Role, ISTIO_INJECT,
     LINKERD_INJECT,
 };
@@ -115,7 +115,7 @@ fn why_not(injectors: &[&Hook<'_>], ns_labels: &Labels) -> Vec<String> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let all = hooks(inv);
+    let all = ctx.webhooks();
     let mut by_product: BTreeMap<Product, Vec<&Hook<'_>>> = BTreeMap::new();
     for h in all.iter().filter(|h| h.role == Role::Injector) {
         if let Some(p) = h.product {

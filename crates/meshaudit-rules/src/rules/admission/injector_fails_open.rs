@@ -1,8 +1,8 @@
 //! ADM001: a mesh's sidecar injector webhook has `failurePolicy: Ignore`.
 
 use super::common::{
-    hooks, namespaces_injected_by, workload_name, workloads_opted_in_by, Product, Role,
-    CONSUL_INJECT, LINKERD_INJECT,
+    namespaces_injected_by, workload_name, workloads_opted_in_by, Product, Role, CONSUL_INJECT,
+    LINKERD_INJECT,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -95,7 +95,7 @@ fn opt_in_marker(product: Product) -> String {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for h in hooks(inv) {
+    for h in ctx.webhooks() {
         let (Some(product), Role::Injector) = (h.product, h.role) else {
             continue;
         };

@@ -6,7 +6,7 @@ use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
 use super::common::{
-    already_has_proxy, asks_for, hooks, namespace_annotations, namespace_labels, template_path,
+    already_has_proxy, asks_for, namespace_annotations, namespace_labels, template_path,
     workload_name, Hook, Role,
 };
 use crate::context::Context;
@@ -130,9 +130,10 @@ fn list(set: &BTreeMap<String, &Hook<'_>>) -> Vec<String> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let all = hooks(inv);
+    let all = ctx.webhooks();
     let injectors: Vec<Hook<'_>> = all
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|h| h.role == Role::Injector)
         .collect();
     if injectors.len() < 2 {

@@ -3,7 +3,7 @@
 use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
-use super::common::{control_plane_of, hooks, installed, FindingExt, Hook, Product, Role};
+use super::common::{control_plane_of, installed, FindingExt, Hook, Product, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -79,7 +79,7 @@ tools — ignore the field's drift instead).
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let all = hooks(inv);
+    let all = ctx.webhooks();
     for product in [Product::Istio, Product::Linkerd] {
         if !installed(inv, &all, product) {
             continue;

@@ -5,7 +5,7 @@ use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
 use super::common::{
-    asks_for, excludes_by_name, hooks, is_kubernetes_system, labels_known, namespace_annotations,
+    asks_for, excludes_by_name, is_kubernetes_system, labels_known, namespace_annotations,
     namespace_labels, selector_text, FindingExt, Hook, Product, Role, GATEKEEPER_IGNORE_LABEL,
 };
 use crate::context::Context;
@@ -176,7 +176,7 @@ fn exclusion(h: &Hook<'_>, ns_labels: &Labels) -> String {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let all = hooks(inv);
+    let all = ctx.webhooks();
     let protective: Vec<&Hook<'_>> = all
         .iter()
         .filter(|h| match h.role {

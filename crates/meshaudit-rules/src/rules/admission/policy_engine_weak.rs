@@ -1,7 +1,7 @@
 //! ADM008: a policy engine's enforcement webhook fails open, or Gatekeeper's exemption label is
 //! not guarded.
 
-use super::common::{hooks, FindingExt, Hook, Product, Role, GATEKEEPER_IGNORE_LABEL};
+use super::common::{FindingExt, Hook, Product, Role, GATEKEEPER_IGNORE_LABEL};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -101,8 +101,8 @@ fn fails_open_finding(ctx: &Context<'_>, h: &Hook<'_>, severity: Severity, why: 
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let all = hooks(inv);
-    for h in &all {
+    let all = ctx.webhooks();
+    for h in all {
         match (h.product, h.role) {
             (Some(Product::Gatekeeper), Role::PolicyValidation) => {
                 if h.fails_open(inv) {

@@ -4,7 +4,7 @@
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::CertificateInfo;
 
-use super::common::{hooks, FindingExt, Role};
+use super::common::{FindingExt, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -104,7 +104,7 @@ fn serving_secret<'i>(
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for h in hooks(inv) {
+    for h in ctx.webhooks() {
         let cc = &h.hook.client_config;
         let Some(svc) = &cc.service else { continue };
         if cc.ca_bundle_certificates.is_empty() {

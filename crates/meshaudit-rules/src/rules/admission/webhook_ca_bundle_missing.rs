@@ -1,7 +1,7 @@
 //! ADM005: a webhook called through a Service has no usable `caBundle`, and nothing in the
 //! input will put one there.
 
-use super::common::{hooks, FindingExt, Product, Role};
+use super::common::{FindingExt, Product, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -88,7 +88,7 @@ const CA_INJECTOR_ANNOTATIONS: [&str; 3] = [
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for h in hooks(inv) {
+    for h in ctx.webhooks() {
         let cc = &h.hook.client_config;
         if cc.service.is_none() || !cc.ca_bundle_certificates.is_empty() {
             continue;

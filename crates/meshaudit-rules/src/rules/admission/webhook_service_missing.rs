@@ -1,7 +1,7 @@
 //! ADM004: a webhook calls a Service that the input shows does not exist, or a port it lacks.
 
 use super::common::{
-    covered_namespaces, hooks, namespaces_injected_by, workloads_opted_in_by, FindingExt, Role,
+    covered_namespaces, namespaces_injected_by, workloads_opted_in_by, FindingExt, Role,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -71,7 +71,7 @@ uninstall`, `istioctl tag remove`).
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let covered = covered_namespaces(inv);
-    for h in hooks(inv) {
+    for h in ctx.webhooks() {
         let Some(svc) = &h.hook.client_config.service else {
             continue;
         };

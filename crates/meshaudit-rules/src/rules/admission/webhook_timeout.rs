@@ -1,7 +1,7 @@
 //! ADM006: a mesh or policy-engine webhook's `timeoutSeconds` blocks API writes for long, or is
 //! so short that a fail-open injector silently skips pods.
 
-use super::common::{hooks, FindingExt, Role};
+use super::common::{FindingExt, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -68,7 +68,7 @@ load.
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for h in hooks(inv) {
+    for h in ctx.webhooks() {
         let Some(product) = h.product else { continue };
         if h.role == Role::Other {
             continue;

@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
 
 An input with at least one RequestAuthentication whose keys istiod must fetch (a `jwksUri`, or an
 `issuer` without inline `jwks`) and an istiod Deployment (named `istiod` or `istiod-<revision>`,
-or running a `pilot` image) whose containers do not set the environment variable
+labelled `app: istiod` or `istio: pilot`, or running a `pilot` image) whose containers do not set the environment variable
 `BLOCKED_CIDRS_IN_JWKS_URIS` (or set it empty). The finding points at the istiod container's
 `env` list. It is not reported when `PILOT_JWT_ENABLE_REMOTE_JWKS` is `envoy`, since istiod then
 fetches nothing.
@@ -124,7 +124,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if workload.kind != "Deployment" {
             continue;
         }
-        let named = workload.name == "istiod" || workload.name.starts_with("istiod-");
+        let named = meshaudit_engine::components::is_istiod(workload);
         let pilot = |c: &meshaudit_model::k8s::Container| {
             c.image.as_deref().is_some_and(|i| {
                 i.rsplit('/')

@@ -1,7 +1,7 @@
 //! Lookups the NetworkPolicy rules share.
 
 use meshaudit_engine::membership::DataPlane;
-use meshaudit_model::k8s::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyRule, Workload};
+use meshaudit_model::k8s::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyRule};
 use meshaudit_model::selector::{LabelSelector, Labels};
 use meshaudit_model::Inventory;
 
@@ -69,25 +69,11 @@ pub fn peer_is_everyone(peer: &NetworkPolicyPeer) -> bool {
             .is_none_or(LabelSelector::is_empty)
 }
 
+pub use meshaudit_engine::components::is_istiod;
+
 /// Gateways (ingress/egress) are meant to be reached from outside.
 pub fn is_gateway(ctx: &Context<'_>, w: usize) -> bool {
     ctx.graph().workloads[w].membership.data_plane == DataPlane::Gateway
-}
-
-/// istiod (or the older `pilot` Deployment): named `istiod`/`istiod-<revision>`, or running a
-/// `pilot` image.
-pub fn is_istiod(workload: &Workload) -> bool {
-    let named = workload.name == "istiod" || workload.name.starts_with("istiod-");
-    let labelled = workload.labels.get("app").is_some_and(|a| a == "istiod")
-        || workload.labels.get("istio").is_some_and(|a| a == "pilot");
-    let pilot_image = workload.containers.iter().any(|c| {
-        c.image.as_deref().is_some_and(|i| {
-            let last = i.rsplit('/').next().unwrap_or(i);
-            let name = last.split([':', '@']).next().unwrap_or(last);
-            name == "pilot"
-        })
-    });
-    named || labelled || pilot_image
 }
 
 /// Label values that mark data as sensitive, and the keys that carry them.
