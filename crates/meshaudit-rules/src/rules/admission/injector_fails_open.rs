@@ -138,8 +138,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         f.mesh = product.mesh();
         // Exposure: the namespaces of the input whose pods it injects, and the workloads that
         // ask for its proxy on their own pod template.
-        let opted_in = workloads_opted_in_by(inv, &h);
-        match namespaces_injected_by(inv, &h) {
+        let opted_in = workloads_opted_in_by(inv, h);
+        match namespaces_injected_by(inv, h) {
             Some(names) if names.is_empty() && opted_in.is_empty() => {
                 f.severity = Severity::Medium;
                 f = f.evidence(

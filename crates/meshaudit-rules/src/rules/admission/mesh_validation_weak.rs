@@ -81,7 +81,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let all = ctx.webhooks();
     for product in [Product::Istio, Product::Linkerd] {
-        if !installed(inv, &all, product) {
+        if !installed(inv, all, product) {
             continue;
         }
         let validators: Vec<&Hook<'_>> = all

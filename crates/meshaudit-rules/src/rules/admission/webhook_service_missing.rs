@@ -132,13 +132,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         // Exposure of an injector: the namespaces of the input it injects.
         let injected = if h.role == Role::Injector {
-            namespaces_injected_by(inv, &h)
+            namespaces_injected_by(inv, h)
         } else {
             None
         };
         // Pods that opt in on their own template are injected too (Linkerd, Consul).
         let opted_in = if h.role == Role::Injector {
-            workloads_opted_in_by(inv, &h)
+            workloads_opted_in_by(inv, h)
         } else {
             Vec::new()
         };
