@@ -1,5 +1,7 @@
 use std::sync::OnceLock;
 
+use meshaudit_engine::destination_rule::DestinationRules;
+use meshaudit_engine::peer_authentication::PeerAuthentications;
 use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
 use meshaudit_model::Inventory;
@@ -23,6 +25,9 @@ pub struct Context<'a> {
     dependency_instances: OnceLock<Vec<crate::rules::dependencies::common::Instance>>,
     /// Every admission webhook of the input, recognised once.
     webhooks: OnceLock<Vec<Hook<'a>>>,
+    /// Istio's resolvers, built once for the rules that ask them directly.
+    peer_authentications: OnceLock<PeerAuthentications<'a>>,
+    destination_rules: OnceLock<DestinationRules<'a>>,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -55,6 +60,8 @@ impl<'a> Context<'a> {
             advisories: AdvisoryDb::bundled(),
             dependency_instances: OnceLock::new(),
             webhooks: OnceLock::new(),
+            peer_authentications: OnceLock::new(),
+            destination_rules: OnceLock::new(),
         }
     }
 
@@ -69,6 +76,18 @@ impl<'a> Context<'a> {
     pub fn webhooks(&self) -> &[Hook<'a>] {
         self.webhooks
             .get_or_init(|| meshaudit_engine::webhooks::hooks(self.inventory))
+    }
+
+    /// Which PeerAuthentication applies to which workload (Istio's precedence).
+    pub fn peer_authentications(&self) -> &PeerAuthentications<'a> {
+        self.peer_authentications
+            .get_or_init(|| PeerAuthentications::new(self.inventory))
+    }
+
+    /// Which DestinationRule a client gets for a host (Istio's lookup).
+    pub fn destination_rules(&self) -> &DestinationRules<'a> {
+        self.destination_rules
+            .get_or_init(|| DestinationRules::new(self.inventory))
     }
 
     /// The effective-policy graph of the inventory.

@@ -510,7 +510,7 @@ impl<'a> Proxied<'a> {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
-    let rules = DestinationRules::new(inv);
+    let rules = ctx.destination_rules();
     let no_labels = Labels::new();
     let mut services_by_host: HashMap<String, Vec<usize>> = HashMap::new();
     for (si, service) in inv.services.iter().enumerate() {
@@ -544,7 +544,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         for si in matching {
             let service = &inv.services[si];
-            let groups = clients_using(inv, &rules, index, dr, service);
+            let groups = clients_using(inv, rules, index, dr, service);
             for &s in graph.servers_of_service(si) {
                 let server = &graph.servers[s];
                 if graph.workloads[server.workload].membership.data_plane != DataPlane::Sidecar {

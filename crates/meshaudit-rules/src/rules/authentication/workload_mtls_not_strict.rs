@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use meshaudit_engine::peer_authentication::PeerAuthentications;
 use meshaudit_engine::ServerPort;
 use meshaudit_model::istio::{MtlsMode, PeerAuthenticationSpec, Typed};
 use meshaudit_model::{ObjectId, Step};
@@ -332,7 +331,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let root = inv.istio.root_namespace();
-    let pas = PeerAuthentications::new(inv);
+    let pas = ctx.peer_authentications();
 
     // Which workloads each selector policy is in force for, and which policies are shadowed.
     let mut in_force: HashMap<ObjectId, Vec<usize>> = HashMap::new();
