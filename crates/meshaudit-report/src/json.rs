@@ -76,12 +76,23 @@ struct FindingJson<'a> {
     location: LocationJson<'a>,
     message: &'a str,
     evidence: &'a [String],
+    /// The places the evidence points at; absent when it points at none.
+    #[serde(rename = "relatedLocations", skip_serializing_if = "Vec::is_empty")]
+    related: Vec<RelatedJson<'a>>,
     remediation: &'a str,
     compliance: &'static [&'static str],
     fingerprint: String,
     /// Only for findings of a rendered kustomization.
     #[serde(skip_serializing_if = "Option::is_none")]
     input: Option<InputJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct RelatedJson<'a> {
+    path: &'a str,
+    line: u32,
+    column: u32,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
@@ -126,6 +137,16 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
         },
         message: &f.message,
         evidence: &f.evidence,
+        related: f
+            .related
+            .iter()
+            .map(|r| RelatedJson {
+                path: &r.location.path,
+                line: r.location.line,
+                column: r.location.column,
+                message: &r.message,
+            })
+            .collect(),
         remediation: &f.remediation,
         compliance: f.rule.compliance,
         fingerprint: f.fingerprint(),

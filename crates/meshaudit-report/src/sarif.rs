@@ -127,6 +127,23 @@ fn result_json(f: &Finding, rule_index: Option<usize>) -> Value {
     if let Some(i) = rule_index {
         result["ruleIndex"] = json!(i);
     }
+    if !f.related.is_empty() {
+        result["relatedLocations"] = f
+            .related
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                json!({
+                    "id": i,
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": artifact_uri(&r.location.path), "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": r.location.line.max(1), "startColumn": r.location.column.max(1)},
+                    },
+                    "message": {"text": r.message},
+                })
+            })
+            .collect();
+    }
     if let Some(k) = &f.kustomization {
         result["properties"]["kustomization"] = json!(k);
         result["properties"]["renderedLocation"] = json!(format!(

@@ -4,7 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use meshaudit_model::{Location, Object, ObjectId, Step};
+use meshaudit_engine::Because;
+use meshaudit_model::{Inventory, Location, Object, ObjectId, Step};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -167,6 +168,9 @@ pub struct Finding {
     pub location: Location,
     pub message: String,
     pub evidence: Vec<String>,
+    /// Other places the evidence points at (the policy that decided, the mode it inherits),
+    /// each with what it says there: SARIF `relatedLocations`.
+    pub related: Vec<Related>,
     pub remediation: String,
     /// What distinguishes this finding from others of the same rule on the same resource
     /// (a field path, a port), so the fingerprint survives unrelated edits.
@@ -180,6 +184,14 @@ pub struct Finding {
     /// 0, or this finding's rank among findings that would otherwise share a fingerprint (see
     /// `analyze`): the last resort that keeps fingerprints unique.
     pub occurrence: u32,
+}
+
+/// A place a finding's evidence points at, other than the finding's own location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub location: Location,
+    /// What the evidence says about that place.
+    pub message: String,
 }
 
 impl Finding {
@@ -205,6 +217,7 @@ impl Finding {
             location: object.location_of(path),
             message: message.into(),
             evidence,
+            related: Vec::new(),
             remediation: rule.fix_summary(),
             key: render_path(path),
             kustomization: None,
@@ -217,6 +230,40 @@ impl Finding {
     pub fn evidence(mut self, line: impl Into<String>) -> Self {
         self.evidence.push(line.into());
         self
+    }
+
+    /// An evidence line from the engine's evidence chain: the fact with its resource and place,
+    /// and that place as a related location when the fact comes from a resource.
+    #[must_use]
+    pub fn because(mut self, inventory: &Inventory, because: &Because) -> Self {
+        self.add_because(inventory, because);
+        self
+    }
+
+    /// [`because`](Self::because) for a finding being assembled in place.
+    pub fn add_because(&mut self, inventory: &Inventory, because: &Because) {
+        self.evidence.push(because.render(inventory));
+        self.relate(inventory, because);
+    }
+
+    /// Only the related location of `because` (for evidence worded by the rule itself).
+    pub fn relate(&mut self, inventory: &Inventory, because: &Because) {
+        let (Some(id), Some(location)) = (because.object, because.location(inventory)) else {
+            return;
+        };
+        let object = inventory.object(id);
+        let related = Related {
+            location,
+            message: format!(
+                "{} {}: {}",
+                object.kind,
+                object.qualified_name(),
+                because.fact
+            ),
+        };
+        if !self.related.contains(&related) {
+            self.related.push(related);
+        }
     }
 
     #[must_use]

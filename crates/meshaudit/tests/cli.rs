@@ -323,25 +323,41 @@ fn json_report_follows_the_contract() {
         "dependencies",
     ];
     const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
+    let mut related_seen = 0;
     for f in findings(&report) {
         let keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            [
-                "rule",
-                "title",
-                "severity",
-                "category",
-                "mesh",
-                "resource",
-                "location",
-                "message",
-                "evidence",
-                "remediation",
-                "compliance",
-                "fingerprint"
-            ]
-        );
+        // `relatedLocations` is present only when the evidence points at other resources.
+        let mut expected = vec![
+            "rule",
+            "title",
+            "severity",
+            "category",
+            "mesh",
+            "resource",
+            "location",
+            "message",
+            "evidence",
+            "remediation",
+            "compliance",
+            "fingerprint",
+        ];
+        if let Some(related) = f.get("relatedLocations") {
+            expected.insert(9, "relatedLocations");
+            let related = related.as_array().unwrap();
+            assert!(!related.is_empty());
+            for r in related {
+                let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+                assert_eq!(keys, ["path", "line", "column", "message"]);
+                assert!(r["path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("examples/insecure-mesh/"));
+                assert!(r["line"].as_u64().unwrap() >= 1);
+                assert!(!r["message"].as_str().unwrap().is_empty());
+            }
+            related_seen += 1;
+        }
+        assert_eq!(keys, expected);
         assert!(CATEGORIES.contains(&f["category"].as_str().unwrap()));
         assert!(SEVERITIES.contains(&f["severity"].as_str().unwrap()));
         let res: Vec<&str> = f["resource"]
@@ -363,6 +379,44 @@ fn json_report_follows_the_contract() {
         assert!(loc["column"].as_u64().unwrap() >= 1);
         assert!(f["evidence"].is_array() && f["compliance"].is_array());
         assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
+    }
+    assert!(
+        related_seen > 0,
+        "evidence from the graph names the policies that decided"
+    );
+}
+
+#[test]
+fn sarif_results_carry_the_places_their_evidence_points_at() {
+    let out = run(&[
+        "scan",
+        "examples/insecure-mesh",
+        "--format",
+        "sarif",
+        "--select",
+        "AUTHZ010,AUTHN006",
+    ]);
+    let sarif = json(&out);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let related: Vec<&serde_json::Value> = results
+        .iter()
+        .filter_map(|r| r.get("relatedLocations"))
+        .flat_map(|r| r.as_array().unwrap())
+        .collect();
+    assert!(!related.is_empty(), "{results:?}");
+    for (i, r) in related.iter().enumerate() {
+        let uri = r["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(uri.starts_with("examples/insecure-mesh/"), "{uri}");
+        assert!(
+            r["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
+        assert!(r["message"]["text"].as_str().unwrap().contains(':'));
+        assert!(r["id"].as_u64().is_some(), "{i}");
     }
 }
 

@@ -157,13 +157,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "Remove {INJECT_POD_LABEL}: \"false\" from the pod template of {name} and restart it so it gets a sidecar; if it cannot run with one, move it out of the meshed namespace."
         ));
         if let Some(id) = namespace.object {
-            finding = finding.evidence(
-                meshaudit_engine::Because::at(
+            finding = finding.because(
+                inv,
+                &meshaudit_engine::Because::at(
                     id,
                     &[Step::Key("metadata"), Step::Key("labels")],
                     format!("namespace is labelled {ns_label}"),
-                )
-                .render(inv),
+                ),
             );
         }
         if served > 0 {
@@ -174,7 +174,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             for server in graph.ports_of(w).take(MAX_LISTED) {
                 let group = server.other_meshed();
                 if let Some(b) = group.transport_because.last() {
-                    finding = finding.evidence(b.render(inv));
+                    finding = finding.because(inv, b);
                 }
             }
         } else {

@@ -302,6 +302,9 @@ fn ignored_in_root(
             workload_name(inv, w),
             decision.mode.as_str()
         ));
+        if let Some(b) = decision.because.last() {
+            finding.relate(inv, b);
+        }
     }
     if matched.len() > MAX_LISTED {
         finding = finding.evidence(format!(

@@ -198,6 +198,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     server.port,
                     server.protocol_because.render(inv)
                 ));
+                f.relate(inv, &server.protocol_because);
             }
             out.push(f);
         }

@@ -160,6 +160,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     server.port,
                     chain.join("; ")
                 ));
+                for b in &authz.because {
+                    f.relate(inv, b);
+                }
             }
         }
         if let Some(server) = open.iter().find(|s| plaintext.contains(&s.port)) {
@@ -172,6 +175,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 g.transport.as_str(),
                 chain.join("; ")
             ));
+            for b in &g.transport_because {
+                f.relate(inv, b);
+            }
         }
         out.push(f);
     }
