@@ -21,6 +21,7 @@ pub mod peer_authentication;
 pub mod protocol;
 pub mod scope;
 pub mod server_tally;
+pub mod version;
 pub mod webhooks;
 
 pub use evidence::Because;

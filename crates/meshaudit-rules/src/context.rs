@@ -22,7 +22,7 @@ pub struct Context<'a> {
     /// `--advisories` names another file).
     pub advisories: &'a AdvisoryDb,
     /// Components recognised in the workloads' images, shared by the dependency rules.
-    dependency_instances: OnceLock<Vec<crate::rules::dependencies::common::Instance>>,
+    dependency_instances: OnceLock<Vec<meshaudit_engine::components::Instance>>,
     /// Every admission webhook of the input, recognised once.
     webhooks: OnceLock<Vec<Hook<'a>>>,
     /// Istio's resolvers, built once for the rules that ask them directly.
@@ -66,9 +66,9 @@ impl<'a> Context<'a> {
     }
 
     /// The components (mesh control plane, proxies, add-ons) recognised in the workloads.
-    pub(crate) fn dependency_instances(&self) -> &[crate::rules::dependencies::common::Instance] {
+    pub(crate) fn dependency_instances(&self) -> &[meshaudit_engine::components::Instance] {
         self.dependency_instances
-            .get_or_init(|| crate::rules::dependencies::common::find_instances(self.inventory))
+            .get_or_init(|| meshaudit_engine::components::find_instances(self.inventory))
     }
 
     /// Every webhook of every admission webhook configuration, in input order, with the product

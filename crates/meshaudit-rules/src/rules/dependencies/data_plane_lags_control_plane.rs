@@ -9,6 +9,7 @@ use crate::rule::Rule;
 
 use meshaudit_model::Step;
 
+use super::common::InstanceFinding;
 use super::common::{
     instances, istio_revision, workload_label, Component, Instance, PROXY_IMAGE_ANNOTATION,
 };

@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
+use super::common::InstanceFinding;
 use super::common::{instances, workload_label, Component, Instance};
 use super::conditions::evaluate;
 

@@ -10,6 +10,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
+use super::common::InstanceFinding;
 use super::common::{instances, workload_label};
 
 pub static RULE: Rule = Rule {
