@@ -84,20 +84,28 @@ identity service.
 /// so the rule can say which links rest on names only.
 #[derive(Default)]
 struct Links {
-    unverified: RefCell<Vec<String>>,
+    /// (child fingerprint, parent fingerprint, note): one note per pair of certificates, however
+    /// many keys of the Secret repeat them.
+    unverified: RefCell<Vec<(String, String, String)>>,
 }
 
 impl Links {
     fn issued_by(&self, child: &CertificateInfo, parent: &CertificateInfo) -> bool {
         let check = meshaudit_ingest::certs::issued_by(child, parent);
         if let Some(why) = check.unverified() {
-            let note = format!(
-                "{} ({}) taken as issued by {} ({}) on names and key identifiers only: {why}",
-                child.source, child.subject, parent.source, parent.subject
-            );
             let mut notes = self.unverified.borrow_mut();
-            if !notes.contains(&note) {
-                notes.push(note);
+            if !notes
+                .iter()
+                .any(|(c, p, _)| *c == child.fingerprint_sha256 && *p == parent.fingerprint_sha256)
+            {
+                notes.push((
+                    child.fingerprint_sha256.clone(),
+                    parent.fingerprint_sha256.clone(),
+                    format!(
+                        "{} ({}) taken as issued by {} ({}) on names and key identifiers only: {why}",
+                        child.source, child.subject, parent.source, parent.subject
+                    ),
+                ));
             }
         }
         check.linked()
@@ -124,7 +132,7 @@ impl Links {
             out.push(f);
         }
         for f in &mut out[start..] {
-            for note in notes.iter() {
+            for (_, _, note) in notes.iter() {
                 f.evidence.push(format!("signature not checked: {note}"));
             }
         }
