@@ -6,7 +6,8 @@
 //! Self-signed and issued-by are decided by signature ([`issued_by`], and
 //! [`CertificateInfo::self_signed`] at parse time), never by names alone: see `docs/certs.md`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use meshaudit_model::{CertificateDer, CertificateInfo, IssuerCheck, SignatureCheck};
 use sha2::{Digest, Sha256};
@@ -174,9 +175,8 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
             _ => {}
         }
     }
-    // Self-issued (the names match) is only the precondition; the signature decides.
-    let self_signature = (cert.subject().as_raw() == cert.issuer().as_raw())
-        .then(|| crate::signature::check(cert, cert.public_key()));
+    let fingerprint: [u8; 32] = Sha256::digest(cert.as_ref()).into();
+    let (der, self_signature) = seen(fingerprint, cert);
     CertificateInfo {
         source,
         subject: cert.subject().to_string(),
@@ -207,10 +207,41 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
             .and_then(|bc| bc.value.path_len_constraint),
         subject_key_id,
         authority_key_id,
-        fingerprint_sha256: hex(&Sha256::digest(cert.as_ref())),
+        fingerprint_sha256: hex(&fingerprint),
         public_key_sha256: hex(&Sha256::digest(cert.public_key().raw)),
-        der: CertificateDer(Arc::from(cert.as_raw())),
+        der,
     }
+}
+
+/// What is kept of each distinct certificate (by SHA-256 of its DER): its bytes, shared by every
+/// copy, and its self-signature check. The same root sits in an `istio-ca-root-cert` ConfigMap
+/// of every namespace; its signature is checked once, not once per namespace.
+type Seen = HashMap<[u8; 32], (CertificateDer, Option<SignatureCheck>)>;
+
+/// Bounded so a stream of distinct certificates cannot grow it without end; past the bound it
+/// starts over (a cache, not a record).
+const SEEN_MAX: usize = 4096;
+
+fn seen(
+    fingerprint: [u8; 32],
+    cert: &X509Certificate<'_>,
+) -> (CertificateDer, Option<SignatureCheck>) {
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
+    let cache = SEEN.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&fingerprint).cloned()) {
+        return hit;
+    }
+    // Self-issued (the names match) is only the precondition; the signature decides.
+    let self_signature = (cert.subject().as_raw() == cert.issuer().as_raw())
+        .then(|| crate::signature::check(cert, cert.public_key()));
+    let entry = (CertificateDer(Arc::from(cert.as_raw())), self_signature);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= SEEN_MAX {
+            c.clear();
+        }
+        c.insert(fingerprint, entry.clone());
+    }
+    entry
 }
 
 fn curve_name(cert: &X509Certificate<'_>) -> Option<String> {
