@@ -297,7 +297,7 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
         );
     }
     if !chain.is_empty() {
-        chain_order(inv, secret, &place, ca, &chain, &roots, &links, out);
+        chain_order(inv, secret, ca, &chain, &roots, &links, out);
     }
     links.report(out, start, || {
         at(
@@ -317,17 +317,16 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
 }
 
 /// cert-chain.pem must be ca-cert.pem, then each issuer, up to (or issued by) root-cert.pem.
-#[allow(clippy::too_many_arguments)]
 fn chain_order(
     inv: &Inventory,
     secret: &Secret,
-    place: &str,
     ca: &CertificateInfo,
     chain: &[&CertificateInfo],
     roots: &[&CertificateInfo],
     links: &Links,
     out: &mut Vec<Finding>,
 ) {
+    let place = format!("Secret {}/{}", secret.namespace, secret.name);
     let trusted = |c: &CertificateInfo| links.trusted(c, roots);
     let mut problems = Vec::new();
     if chain[0].fingerprint_sha256 != ca.fingerprint_sha256 {
