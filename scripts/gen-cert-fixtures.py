@@ -9,13 +9,16 @@ key is ever written to a fixture.
 Certificates that modern `cryptography` refuses to make (SHA-1 or MD5 signatures, X.509 v1) are
 made by rewriting a normal certificate's DER (signature algorithm, version) and signing the new
 TBSCertificate again with the issuer's key where the library allows that hash; otherwise the
-signature bytes are filler. meshaudit never verifies signatures, it reads the fields.
+signature bytes are filler. meshaudit verifies signatures (self-signed and issued-by are decided by
+them): every signature here is real except that filler, which only MD5 signatures get, and MD5 is
+an algorithm meshaudit reports as unverifiable anyway.
 
 Exception: CERT014 (private-key-mismatch) needs private keys in its fixtures. They are throwaway
 test keys made by this script, used nowhere else.
 
 Usage: python3 scripts/gen-cert-fixtures.py            (every code)
-       python3 scripts/gen-cert-fixtures.py CERT011 ...  (only these codes)
+       python3 scripts/gen-cert-fixtures.py CERT011 ...  (only these codes; CERT008-signatures and
+       CERT009-signatures are the fixtures about deciding self-signed and issued-by by signature)
 """
 
 import base64
@@ -46,6 +49,8 @@ def new_key(kind):
         return ec.generate_private_key(ec.SECP256R1())
     if kind == "ec384":
         return ec.generate_private_key(ec.SECP384R1())
+    if kind == "ec521":
+        return ec.generate_private_key(ec.SECP521R1())
     if kind == "ec192":
         return ec.generate_private_key(ec.SECP192R1())
     if kind == "dsa":
@@ -81,19 +86,21 @@ def make(
     sig="sha256",
     v1=False,
     org="example",
+    key_ids=True,
 ):
     """A certificate for `cn`, signed by `issuer` (a Cert) or self-signed.
 
     ca: True/False writes basicConstraints (critical), None leaves it out.
     ku: key usage names; default keyCertSign+cRLSign+digitalSignature for CAs,
         digitalSignature+keyEncipherment for leaves; [] leaves the extension out.
+    sig: sha256, sha384 or sha512 are signed directly; sha1 and md5 by rewriting (see above).
+    key_ids: False leaves out the subject and authority key identifiers (older tooling).
     """
     k = new_key(key)
+    # org="" leaves the organization out: CN only, as Linkerd's generated certificates are named.
     name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
+        ([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)] if org else [])
+        + [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
     )
     signer_key = issuer.key if issuer else k
     issuer_name = issuer.name if issuer else name
@@ -133,14 +140,16 @@ def make(
     sans = [x509.DNSName(d) for d in dns] + [x509.UniformResourceIdentifier(u) for u in uris]
     if sans:
         b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False)
-    if issuer:
+    if key_ids:
+        b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False)
+    if issuer and key_ids:
         b = b.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
-    der = b.sign(signer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-    if sig != "sha256" or v1:
+    direct = {"sha384": hashes.SHA384, "sha512": hashes.SHA512}.get(sig, hashes.SHA256)
+    der = b.sign(signer_key, direct()).public_bytes(serialization.Encoding.DER)
+    if sig not in ("sha256", "sha384", "sha512") or v1:
         der = rewrite(der, signer_key, sig, v1)
     return Cert(der, k, name)
 
@@ -626,6 +635,81 @@ def cert008():
         ISTIO_NS,
         cacerts(root, ca),
         istio_ca_secret(make("cluster.local", org="cluster.local", ca=True, nb=-200, na=3450)),
+    )
+
+
+def cert008_signatures():
+    """CERT008 decides "self-signed" by signature: fixtures where the names say one thing."""
+    anchor = make("identity.linkerd.cluster.local", org="", ca=True, nb=-300, na=3000)
+    issuer = make("identity.linkerd.cluster.local", org="", issuer=anchor, ca=True, pathlen=0, na=300)
+    write(
+        "CERT008",
+        "passes-linkerd-shared-subject.yaml",
+        "Linkerd as `linkerd install` sets it up: the trust anchor and the identity issuer are both\n"
+        "named identity.linkerd.cluster.local, but the issuer is signed by the anchor's key (its\n"
+        "signature does not verify with its own key): a proper intermediate, not self-signed.",
+        LINKERD_NS,
+        linkerd_issuer(issuer, ca=anchor),
+        trust_roots(anchor),
+    )
+    root = root_ca()
+    ca = signing_ca(root, cn="Istio Root CA")
+    write(
+        "CERT008",
+        "passes-istio-shared-subject.yaml",
+        "cacerts' signing CA carries its root's name (O=example, CN=Istio Root CA) but is signed by the\n"
+        "root's key: an intermediate, not the root itself.",
+        ISTIO_NS,
+        cacerts(root, ca, chain=[ca, root]),
+    )
+    root = root_ca()
+    p521 = make("Istio Root CA", key="ec521", sig="sha512", ca=True, nb=-100, na=3000)
+    write(
+        "CERT008",
+        "fires-unverifiable.yaml",
+        "cacerts' ca-cert.pem names itself as its issuer, but it is signed with ECDSA P-521/SHA-512,\n"
+        "which meshaudit cannot verify: reported at info, saying so, not called self-signed.",
+        ISTIO_NS,
+        cacerts(root, p521, chain=[]),
+    )
+
+
+def cert009_signatures():
+    """CERT009 decides issuer links by signature: fixtures that names alone get wrong."""
+    new = make("root.linkerd.cluster.local", ca=True, nb=-300, na=3000, key_ids=False)
+    old = make("root.linkerd.cluster.local", ca=True, nb=-800, na=300, key_ids=False)
+    issuer = make("identity.linkerd.cluster.local", issuer=old, ca=True, pathlen=0, na=300, key_ids=False)
+    write(
+        "CERT009",
+        "fires-linkerd-no-key-ids.yaml",
+        "Linkerd: the issuer was signed by an old trust anchor with the same name, and no certificate\n"
+        "carries key identifiers, so only the signature tells the anchors apart: the bundle's anchor\n"
+        "did not sign the issuer.",
+        LINKERD_NS,
+        linkerd_issuer(issuer),
+        trust_roots(new),
+    )
+    anchor = make("identity.linkerd.cluster.local", org="", ca=True, nb=-300, na=3000)
+    issuer = make("identity.linkerd.cluster.local", org="", issuer=anchor, ca=True, pathlen=0, na=300)
+    write(
+        "CERT009",
+        "passes-linkerd-shared-subject.yaml",
+        "Linkerd's default naming: anchor and issuer both identity.linkerd.cluster.local; the anchor in\n"
+        "the trust roots signed the issuer.",
+        LINKERD_NS,
+        linkerd_issuer(issuer, ca=anchor),
+        trust_roots(anchor),
+    )
+    root = make("Istio Root CA", key="ec521", sig="sha512", ca=True, nb=-365, na=9 * 365)
+    ca = make("Istio Intermediate CA", key="ec521", sig="sha512", issuer=root, ca=True, pathlen=0, nb=-100, na=700)
+    write(
+        "CERT009",
+        "fires-unverifiable.yaml",
+        "cacerts signed with ECDSA P-521/SHA-512, which meshaudit cannot verify: names and key\n"
+        "identifiers agree, so the chain is not called broken, but one info finding says it could not\n"
+        "be verified.",
+        ISTIO_NS,
+        cacerts(root, ca, chain=[ca, root]),
     )
 
 
@@ -1241,7 +1325,9 @@ GENERATORS = {
     "CERT006": cert006,
     "CERT007": cert007,
     "CERT008": cert008,
+    "CERT008-signatures": cert008_signatures,
     "CERT009": cert009,
+    "CERT009-signatures": cert009_signatures,
     "CERT010": cert010,
     "CERT011": cert011,
     "CERT012": cert012,

@@ -4,7 +4,8 @@
 //! `cacerts` and self-signed `istio-ca-secret`, Linkerd's `linkerd-identity-issuer` and
 //! `linkerd-identity-trust-roots`, Consul's CA secrets), from Gateway `credentialName`
 //! references, from webhook `caBundle`s, and otherwise from the certificate itself
-//! (basicConstraints, self-signed or not).
+//! (basicConstraints, self-signed or not — self-signed as decided by signature at ingest,
+//! [`CertificateInfo::self_signed`], never by comparing names).
 
 use meshaudit_model::{CertificateInfo, Inventory, ObjectId, Step};
 
@@ -257,6 +258,16 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
                     ),
                 });
             }
+        }
+    }
+    // Self-signed is decided by signature at ingest; a certificate that names itself as its
+    // issuer but whose signature could not be checked is not taken as self-signed (its role
+    // follows from that), and every finding on it says so through its role evidence.
+    for cert in &mut out {
+        if let Some(why) = cert.info.self_signature_unverifiable() {
+            cert.role_because.push_str(&format!(
+                "; it names itself as its issuer, but its signature could not be checked ({why}), so it is not taken as self-signed"
+            ));
         }
     }
     out

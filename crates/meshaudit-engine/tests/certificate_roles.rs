@@ -157,3 +157,54 @@ webhooks:
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
 }
+
+/// A CA named `name` signed by `issuer` (params and key), whatever its name.
+fn ca_signed_by(name: &str, issuer: &rcgen::Issuer<'_, rcgen::KeyPair>) -> rcgen::Certificate {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.signed_by(&key, issuer).unwrap()
+}
+
+#[test]
+fn chain_roles_follow_the_signature_not_the_name() {
+    // cert-chain.pem: an intermediate named exactly like its root (signed by the root), the
+    // root, and a root whose signature cannot be checked (ECDSA P-521 with SHA-512).
+    let (root, root_issuer) = ca("Shared Name CA");
+    let namesake = ca_signed_by("Shared Name CA", &root_issuer);
+    let p521 = include_str!("../../meshaudit-ingest/tests/data/p521-self-signed.crt");
+    let chain = format!("{}{}{p521}", namesake.pem(), root.pem());
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: cacerts, namespace: istio-system}}\ndata:\n  cert-chain.pem: {}\n",
+        b64(&chain)
+    );
+    let ingested = ingest(&[SourceText {
+        path: Arc::from("chain.yaml"),
+        text: yaml,
+    }]);
+    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+    let certs = certificates(&ingested.inventory);
+    let roles: Vec<(&str, CertRole)> = certs.iter().map(|c| (c.key.as_str(), c.role)).collect();
+    assert_eq!(
+        roles,
+        [
+            ("cert-chain.pem", CertRole::ChainIntermediate),
+            ("cert-chain.pem#2", CertRole::TrustAnchor),
+            ("cert-chain.pem#3", CertRole::ChainIntermediate),
+        ]
+    );
+    assert!(certs[0].info.self_issued() && !certs[0].info.self_signed);
+    assert!(!certs[0].role_because.contains("could not be checked"));
+    // The unverifiable one says why it is not taken as self-signed.
+    assert!(
+        certs[2]
+            .role_because
+            .contains("its signature could not be checked")
+            && certs[2].role_because.contains("ecdsa-with-SHA512"),
+        "{}",
+        certs[2].role_because
+    );
+}

@@ -2,8 +2,14 @@
 //! [`CertificateInfo`]; and private keys reduced to the SHA-256 of their public key
 //! ([`private_key_public_sha256`]), so a rule can tell whether a key matches its certificate
 //! without the key ever being kept, logged or printed.
+//!
+//! Self-signed and issued-by are decided by signature ([`issued_by`], and
+//! [`CertificateInfo::self_signed`] at parse time), never by names alone: see `docs/certs.md`.
 
-use meshaudit_model::CertificateInfo;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use meshaudit_model::{CertificateDer, CertificateInfo, IssuerCheck, SignatureCheck};
 use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -49,6 +55,50 @@ pub fn certificates_in(source: &str, bytes: &[u8]) -> Vec<CertificateInfo> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Does `parent` issue `child`? `child` must name `parent` as its issuer (issuer name = subject
+/// name, the precondition of every path builder) and its signature must verify with `parent`'s
+/// public key. When the signature cannot be checked, key identifiers (when both certificates
+/// carry one) still rule a candidate out; otherwise the answer is [`IssuerCheck::Unverified`],
+/// which callers must report as such.
+pub fn issued_by(child: &CertificateInfo, parent: &CertificateInfo) -> IssuerCheck {
+    if child.issuer != parent.subject {
+        return IssuerCheck::NotIssued;
+    }
+    match signed_by(child, parent) {
+        SignatureCheck::Verified => IssuerCheck::Issued,
+        SignatureCheck::Mismatch => IssuerCheck::NotIssued,
+        SignatureCheck::Unverifiable(why) => {
+            match (&child.authority_key_id, &parent.subject_key_id) {
+                (Some(aki), Some(ski)) if aki != ski => IssuerCheck::NotIssued,
+                _ => IssuerCheck::Unverified(why),
+            }
+        }
+    }
+}
+
+/// Does `child`'s signature verify with `signer`'s public key? Names are not looked at.
+pub fn signed_by(child: &CertificateInfo, signer: &CertificateInfo) -> SignatureCheck {
+    if child.fingerprint_sha256 == signer.fingerprint_sha256 {
+        if let Some(own) = &child.self_signature {
+            return own.clone();
+        }
+    }
+    let (child_der, signer_der) = (child.der.as_bytes(), signer.der.as_bytes());
+    if child_der.is_empty() || signer_der.is_empty() {
+        return SignatureCheck::Unverifiable(
+            "the certificate's bytes were not kept, so its signature cannot be checked".to_owned(),
+        );
+    }
+    match (
+        X509Certificate::from_der(child_der),
+        X509Certificate::from_der(signer_der),
+    ) {
+        (Ok((_, c)), Ok((_, s))) => crate::signature::check(&c, s.public_key()),
+        // Both parsed once already; bytes that no longer parse cannot be checked.
+        _ => SignatureCheck::Unverifiable("the certificate could not be parsed again".to_owned()),
+    }
 }
 
 fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
@@ -125,6 +175,8 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
             _ => {}
         }
     }
+    let fingerprint: [u8; 32] = Sha256::digest(cert.as_ref()).into();
+    let (der, self_signature) = seen(fingerprint, cert);
     CertificateInfo {
         source,
         subject: cert.subject().to_string(),
@@ -138,7 +190,8 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
             .ok()
             .flatten()
             .map(|bc| bc.value.ca),
-        self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+        self_signed: self_signature == Some(SignatureCheck::Verified),
+        self_signature,
         dns_names,
         uris,
         ip_addresses,
@@ -154,28 +207,64 @@ fn describe(source: String, cert: &X509Certificate<'_>) -> CertificateInfo {
             .and_then(|bc| bc.value.path_len_constraint),
         subject_key_id,
         authority_key_id,
-        fingerprint_sha256: hex(&Sha256::digest(cert.as_ref())),
+        fingerprint_sha256: hex(&fingerprint),
         public_key_sha256: hex(&Sha256::digest(cert.public_key().raw)),
+        der,
     }
+}
+
+/// What is kept of each distinct certificate (by SHA-256 of its DER): its bytes, shared by every
+/// copy, and its self-signature check. The same root sits in an `istio-ca-root-cert` ConfigMap
+/// of every namespace; its signature is checked once, not once per namespace.
+type Seen = HashMap<[u8; 32], (CertificateDer, Option<SignatureCheck>)>;
+
+/// Bounded so a stream of distinct certificates cannot grow it without end; past the bound it
+/// starts over (a cache, not a record).
+const SEEN_MAX: usize = 4096;
+
+fn seen(
+    fingerprint: [u8; 32],
+    cert: &X509Certificate<'_>,
+) -> (CertificateDer, Option<SignatureCheck>) {
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
+    let cache = SEEN.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&fingerprint).cloned()) {
+        return hit;
+    }
+    // Self-issued (the names match) is only the precondition; the signature decides.
+    let self_signature = (cert.subject().as_raw() == cert.issuer().as_raw())
+        .then(|| crate::signature::check(cert, cert.public_key()));
+    let entry = (CertificateDer(Arc::from(cert.as_raw())), self_signature);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= SEEN_MAX {
+            c.clear();
+        }
+        c.insert(fingerprint, entry.clone());
+    }
+    entry
 }
 
 fn curve_name(cert: &X509Certificate<'_>) -> Option<String> {
     let params = cert.public_key().algorithm.parameters.as_ref()?;
     let oid = params.as_oid().ok()?.to_id_string();
-    Some(
-        match oid.as_str() {
-            "1.2.840.10045.3.1.7" => "EC P-256",
-            "1.3.132.0.34" => "EC P-384",
-            "1.3.132.0.35" => "EC P-521",
-            "1.2.840.10045.3.1.1" => "EC P-192",
-            "1.3.132.0.33" => "EC P-224",
-            _ => return Some(format!("EC {oid}")),
-        }
-        .to_owned(),
-    )
+    Some(format!("EC {}", curve_label(&oid)))
 }
 
-fn signature_name(oid: &str) -> String {
+/// `P-256` for the named curve's OID; the OID itself for others.
+pub(crate) fn curve_label(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.3.1.7" => "P-256",
+        "1.3.132.0.34" => "P-384",
+        "1.3.132.0.35" => "P-521",
+        "1.2.840.10045.3.1.1" => "P-192",
+        "1.3.132.0.33" => "P-224",
+        "" => "(not named)",
+        other => other,
+    }
+    .to_owned()
+}
+
+pub(crate) fn signature_name(oid: &str) -> String {
     match oid {
         "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
         "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
@@ -427,6 +516,190 @@ mod tests {
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         assert_eq!(c.fingerprint_sha256, hex(&Sha256::digest(cert.der())));
         assert_eq!(c.public_key_sha256.len(), 64);
+    }
+
+    /// A CA named `cn`, self-signed or signed by `issuer` (params and key).
+    fn ca(
+        cn: &str,
+        issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
+    ) -> (rcgen::CertificateParams, rcgen::KeyPair, CertificateInfo) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.use_authority_key_identifier_extension = true;
+        let cert = match issuer {
+            None => params.self_signed(&key).unwrap(),
+            Some((p, k)) => params
+                .signed_by(&key, &rcgen::Issuer::from_params(p, k))
+                .unwrap(),
+        };
+        let info = certificates_in("ca.crt", cert.der()).remove(0);
+        (params, key, info)
+    }
+
+    #[test]
+    fn self_signed_is_decided_by_signature_not_by_name() {
+        // Linkerd's generated anchor and issuer share one name; only the anchor signs itself.
+        let (anchor_p, anchor_k, anchor) = ca("identity.linkerd.cluster.local", None);
+        let (issuer_p, issuer_k, issuer) = ca(
+            "identity.linkerd.cluster.local",
+            Some((&anchor_p, &anchor_k)),
+        );
+        assert!(anchor.self_signed);
+        assert_eq!(anchor.self_signature, Some(SignatureCheck::Verified));
+        assert!(issuer.self_issued(), "the names match");
+        assert!(!issuer.self_signed, "but the anchor's key signed it");
+        assert_eq!(issuer.self_signature, Some(SignatureCheck::Mismatch));
+
+        assert_eq!(issued_by(&issuer, &anchor), IssuerCheck::Issued);
+        assert_eq!(issued_by(&anchor, &issuer), IssuerCheck::NotIssued);
+        assert_eq!(issued_by(&anchor, &anchor), IssuerCheck::Issued);
+        assert_eq!(signed_by(&issuer, &anchor), SignatureCheck::Verified);
+        assert_eq!(signed_by(&issuer, &issuer), SignatureCheck::Mismatch);
+
+        // A leaf of the issuer: issued by it, not by the anchor (another name, another key).
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["web.shop.svc".to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "web");
+        let leaf = params
+            .signed_by(&key, &rcgen::Issuer::from_params(&issuer_p, &issuer_k))
+            .unwrap();
+        let leaf = certificates_in("tls.crt", leaf.der()).remove(0);
+        assert!(!leaf.self_signed && !leaf.self_issued());
+        assert_eq!(leaf.self_signature, None);
+        assert_eq!(issued_by(&leaf, &issuer), IssuerCheck::Issued);
+        assert_eq!(issued_by(&leaf, &anchor), IssuerCheck::NotIssued);
+        // The signature alone: the anchor's key did not sign the leaf.
+        assert_eq!(signed_by(&leaf, &anchor), SignatureCheck::Mismatch);
+    }
+
+    #[test]
+    fn a_regenerated_anchor_with_the_same_name_did_not_issue() {
+        let (old_p, old_k, old) = ca("root.linkerd.cluster.local", None);
+        let (_, _, new) = ca("root.linkerd.cluster.local", None);
+        let (_, _, issuer) = ca("identity.linkerd.cluster.local", Some((&old_p, &old_k)));
+        assert_eq!(issued_by(&issuer, &old), IssuerCheck::Issued);
+        assert_eq!(issued_by(&issuer, &new), IssuerCheck::NotIssued);
+        // Without key identifiers to tell them apart, the signature still does.
+        let strip = |c: &CertificateInfo| CertificateInfo {
+            subject_key_id: None,
+            authority_key_id: None,
+            ..c.clone()
+        };
+        assert_eq!(
+            issued_by(&strip(&issuer), &strip(&new)),
+            IssuerCheck::NotIssued
+        );
+        assert_eq!(
+            issued_by(&strip(&issuer), &strip(&old)),
+            IssuerCheck::Issued
+        );
+    }
+
+    #[test]
+    fn other_key_types_and_sizes_are_verified() {
+        for alg in [&rcgen::PKCS_ECDSA_P384_SHA384, &rcgen::PKCS_ED25519] {
+            let key = rcgen::KeyPair::generate_for(alg).unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["a.example".to_owned()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap();
+            let info = certificates_in("tls.crt", cert.der()).remove(0);
+            assert!(info.self_signed, "{}", info.signature_algorithm);
+        }
+        // A 1024-bit RSA key with SHA-256 (ring's legacy range) and RSASSA-PSS over SHA-256.
+        for pem in [
+            include_str!("../tests/data/rsa-test-key.crt"),
+            include_str!("../tests/data/rsa-pss-self-signed.crt"),
+        ] {
+            let info = certificates_in("tls.crt", pem.as_bytes()).remove(0);
+            assert_eq!(
+                info.self_signature,
+                Some(SignatureCheck::Verified),
+                "{info:?}"
+            );
+            assert!(info.self_signed);
+        }
+    }
+
+    #[test]
+    fn an_altered_signature_does_not_verify() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["a.example".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let mut der = cert.der().to_vec();
+        // The signature BIT STRING ends the certificate: change its last byte.
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let info = certificates_in("tls.crt", &der).remove(0);
+        assert!(info.self_issued());
+        assert!(!info.self_signed);
+        assert_eq!(info.self_signature, Some(SignatureCheck::Mismatch));
+    }
+
+    #[test]
+    fn unsupported_algorithms_are_unverifiable_not_self_signed() {
+        // ECDSA P-521 with SHA-512: a sound algorithm ring does not verify.
+        let pem = include_str!("../tests/data/p521-self-signed.crt");
+        let info = certificates_in("ca.crt", pem.as_bytes()).remove(0);
+        assert!(info.self_issued());
+        assert!(
+            !info.self_signed,
+            "not called self-signed when it cannot be checked"
+        );
+        let why = info.self_signature_unverifiable().expect("unverifiable");
+        assert!(why.contains("ecdsa-with-SHA512"), "{why}");
+        // As an issuer candidate: names agree, the signature cannot decide.
+        assert!(matches!(
+            issued_by(&info, &info),
+            IssuerCheck::Unverified(_)
+        ));
+        // Key identifiers that differ still rule a candidate out.
+        let other = CertificateInfo {
+            subject_key_id: Some("aa".to_owned()),
+            ..info.clone()
+        };
+        let child = CertificateInfo {
+            authority_key_id: Some("bb".to_owned()),
+            fingerprint_sha256: "child".to_owned(),
+            ..info.clone()
+        };
+        assert_eq!(issued_by(&child, &other), IssuerCheck::NotIssued);
+
+        // A certificate whose bytes were not kept cannot be checked either.
+        let bare = CertificateInfo {
+            der: CertificateDer::default(),
+            fingerprint_sha256: "bare".to_owned(),
+            ..info.clone()
+        };
+        assert!(matches!(
+            signed_by(&bare, &info),
+            SignatureCheck::Unverifiable(_)
+        ));
+    }
+
+    #[test]
+    fn signature_algorithm_and_key_type_must_agree() {
+        // An ECDSA signature cannot come from an Ed25519 key: a mismatch, not "unsupported".
+        let ec = rcgen::KeyPair::generate().unwrap();
+        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let mk = |key: &rcgen::KeyPair| {
+            let cert = rcgen::CertificateParams::new(vec!["a.example".to_owned()])
+                .unwrap()
+                .self_signed(key)
+                .unwrap();
+            certificates_in("tls.crt", cert.der()).remove(0)
+        };
+        let (ec_cert, ed_cert) = (mk(&ec), mk(&ed));
+        assert_eq!(signed_by(&ec_cert, &ed_cert), SignatureCheck::Mismatch);
+        assert_eq!(signed_by(&ed_cert, &ec_cert), SignatureCheck::Mismatch);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod json;
 pub mod kustomize;
 pub mod objects;
+mod signature;
 pub mod source;
 pub mod yaml;
 

@@ -15,7 +15,7 @@ pub mod object;
 pub mod parallel;
 pub mod selector;
 
-pub use cert::CertificateInfo;
+pub use cert::{CertificateDer, CertificateInfo, IssuerCheck, SignatureCheck};
 pub use de::{from_node, FieldError};
 pub use inventory::Inventory;
 pub use location::{InputError, Location};

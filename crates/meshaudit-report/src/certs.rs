@@ -55,12 +55,19 @@ impl Place {
     }
 }
 
-/// Whether the certificate's issuer is part of the input.
+/// Whether the certificate's issuer is part of the input, decided by signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chain {
+    /// Names itself as its issuer and its signature verifies with its own key.
     SelfSigned,
-    /// The issuer, where it lives (the first place it was found).
+    /// The issuer, where it lives (the first place it was found): named as the issuer, and its
+    /// key verifies the signature.
     IssuerInInput(String),
+    /// A certificate named as the issuer is in the input (where), but the signature could not
+    /// be checked (why).
+    IssuerUnverified(String, String),
+    /// Names itself as its issuer, but its signature could not be checked (why).
+    SelfIssuedUnverified(String),
     IssuerNotInInput,
 }
 
@@ -69,7 +76,25 @@ impl Chain {
         match self {
             Chain::SelfSigned => "self-signed",
             Chain::IssuerInInput(_) => "issuer-in-input",
+            Chain::IssuerUnverified(..) => "issuer-unverified",
+            Chain::SelfIssuedUnverified(_) => "self-issued-unverified",
             Chain::IssuerNotInInput => "issuer-not-in-input",
+        }
+    }
+
+    /// The issuer's place, when one is named in the input.
+    fn issuer(&self) -> Option<&str> {
+        match self {
+            Chain::IssuerInInput(w) | Chain::IssuerUnverified(w, _) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// Why the signature could not be checked, when it could not.
+    fn unverified(&self) -> Option<&str> {
+        match self {
+            Chain::IssuerUnverified(_, why) | Chain::SelfIssuedUnverified(why) => Some(why),
+            _ => None,
         }
     }
 }
@@ -242,6 +267,12 @@ pub fn table(report: &CertsReport<'_>) -> String {
         let chain = match &c.chain {
             Chain::SelfSigned => "self-signed".to_owned(),
             Chain::IssuerInInput(w) => format!("issued by {w}"),
+            Chain::IssuerUnverified(w, why) => {
+                format!("issuer named {w}; signature not checked ({why})")
+            }
+            Chain::SelfIssuedUnverified(why) => {
+                format!("names itself as its issuer; signature not checked ({why})")
+            }
             Chain::IssuerNotInInput => "issuer not in input".to_owned(),
         };
         let _ = writeln!(s, "{pad}chain:     {chain}");
@@ -368,10 +399,8 @@ fn entry_json(c: &CertEntry<'_>, now: i64) -> Value {
         "fingerprintSha256": info.fingerprint_sha256,
         "chain": {
             "status": c.chain.as_str(),
-            "issuer": match &c.chain {
-                Chain::IssuerInInput(w) => Value::from(w.as_str()),
-                _ => Value::Null,
-            },
+            "issuer": c.chain.issuer(),
+            "unverified": c.chain.unverified(),
         },
         "findings": c.findings.iter().map(|f| json!({
             "rule": f.rule.code,

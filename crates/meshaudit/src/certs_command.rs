@@ -2,15 +2,16 @@
 //! `caBundle`s of the manifests, and in PEM/DER files given directly — with where it lives,
 //! its role, expiry, chain status and the `certificates` findings on it.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use meshaudit_engine::certificates::{certificates, CertMesh};
-use meshaudit_ingest::certs::certificates_in;
+use meshaudit_ingest::certs::{certificates_in, issued_by};
 use meshaudit_ingest::source::{MANIFEST_EXTENSIONS, MAX_INPUT_BYTES};
-use meshaudit_model::{CertificateInfo, InputError};
+use meshaudit_model::{CertificateInfo, InputError, IssuerCheck};
 use meshaudit_report::certs::{json, table, CertEntry, CertsReport, Chain, Place};
 use meshaudit_rules::{analyze, Context, Finding, ResourceRef, Settings};
 
@@ -212,24 +213,53 @@ fn key_matches(key: &str, cert_key: &str) -> bool {
     }
 }
 
-/// The issuer among `all` (by issuer DN == subject DN, and AKI == SKI when both are known).
-fn chain_of(i: usize, all: &[(Place, &CertificateInfo)]) -> Chain {
+/// The issuer among `all`, decided by signature ([`issued_by`]): the first certificate (in input
+/// order) that the certificate names as its issuer and whose key verifies its signature; else
+/// the first such candidate whose signature could not be checked, said as such. Names alone
+/// never make a certificate self-signed or another's issuer. `memo` keeps the answer per
+/// certificate (by fingerprint): the same certificate in many places is checked once.
+fn chain_of(
+    i: usize,
+    all: &[(Place, &CertificateInfo)],
+    memo: &mut HashMap<String, Chain>,
+) -> Chain {
     let info = all[i].1;
-    if info.self_signed {
-        return Chain::SelfSigned;
+    if let Some(chain) = memo.get(&info.fingerprint_sha256) {
+        return chain.clone();
     }
-    let issuer = all.iter().find(|(_, c)| {
-        c.fingerprint_sha256 != info.fingerprint_sha256
-            && c.subject == info.issuer
-            && match (&info.authority_key_id, &c.subject_key_id) {
-                (Some(aki), Some(ski)) => aki == ski,
-                _ => true,
+    let chain = if info.self_signed {
+        Chain::SelfSigned
+    } else {
+        let mut unverified = None;
+        let mut tried: HashSet<&str> = HashSet::new();
+        let mut found = None;
+        for (place, c) in all {
+            if c.fingerprint_sha256 == info.fingerprint_sha256
+                || c.subject != info.issuer
+                || !tried.insert(&c.fingerprint_sha256)
+            {
+                continue;
             }
-    });
-    match issuer {
-        Some((place, _)) => Chain::IssuerInInput(place.display()),
-        None => Chain::IssuerNotInInput,
-    }
+            match issued_by(info, c) {
+                IssuerCheck::Issued => {
+                    found = Some(Chain::IssuerInInput(place.display()));
+                    break;
+                }
+                IssuerCheck::Unverified(why) if unverified.is_none() => {
+                    unverified = Some(Chain::IssuerUnverified(place.display(), why));
+                }
+                _ => {}
+            }
+        }
+        found
+            .or(unverified)
+            .unwrap_or_else(|| match info.self_signature_unverifiable() {
+                Some(why) => Chain::SelfIssuedUnverified(why.to_owned()),
+                None => Chain::IssuerNotInInput,
+            })
+    };
+    memo.insert(info.fingerprint_sha256.clone(), chain.clone());
+    chain
 }
 
 pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
@@ -343,7 +373,7 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
     }
 
     // Files and endpoints as inventory entries; remember how to show each.
-    let mut extra: std::collections::HashMap<usize, Origin> = std::collections::HashMap::new();
+    let mut extra: HashMap<usize, Origin> = HashMap::new();
     let mut by_path: Vec<(String, Vec<CertificateInfo>)> = Vec::new();
     for (path, _, info) in file_certs {
         match by_path.iter_mut().find(|(p, _)| *p == path) {
@@ -426,9 +456,10 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
     }
     let mut attached = vec![false; findings.len()];
     let mut entries: Vec<CertEntry<'_>> = Vec::new();
+    let mut chains = HashMap::new();
     for (i, (place, info)) in all.iter().enumerate() {
         let r = &refs[i];
-        let chain = chain_of(i, &all);
+        let chain = chain_of(i, &all, &mut chains);
         let on: Vec<&Finding> = findings
             .iter()
             .enumerate()

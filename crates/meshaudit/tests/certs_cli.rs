@@ -664,3 +664,101 @@ fn rule_findings_cover_certificate_files() {
         "{doc:#}"
     );
 }
+
+#[test]
+fn chain_status_is_decided_by_signature_not_by_names() {
+    // Linkerd's default naming: anchor and issuer are both identity.linkerd.cluster.local, the
+    // issuer signed by the anchor. A re-generated anchor with the same name signed nothing here.
+    // And a P-521/SHA-512 root, whose signature meshaudit cannot check.
+    let dir = TempDir::new("chain-signatures");
+    let now = OffsetDateTime::now_utc();
+    let window = |mut p: CertificateParams| {
+        p.not_before = now - Duration::days(10);
+        p.not_after = now + Duration::days(300);
+        p
+    };
+    let anchor_key = KeyPair::generate().unwrap();
+    let anchor_p = window(ca_params("identity.linkerd.cluster.local"));
+    let anchor = anchor_p.self_signed(&anchor_key).unwrap();
+    let issuer_key = KeyPair::generate().unwrap();
+    let issuer = window(ca_params("identity.linkerd.cluster.local"))
+        .signed_by(&issuer_key, &Issuer::from_params(&anchor_p, &anchor_key))
+        .unwrap();
+    let other_key = KeyPair::generate().unwrap();
+    let regenerated = window(ca_params("identity.linkerd.cluster.local"))
+        .self_signed(&other_key)
+        .unwrap();
+    dir.write("anchor.pem", anchor.pem());
+    dir.write("issuer.pem", issuer.pem());
+    dir.write("regenerated.pem", regenerated.pem());
+    dir.write(
+        "p521.pem",
+        include_str!("../../meshaudit-ingest/tests/data/p521-self-signed.crt"),
+    );
+    let (doc, out) = certs_json(
+        &dir.0,
+        &[
+            "--no-config",
+            "regenerated.pem",
+            "issuer.pem",
+            "anchor.pem",
+            "p521.pem",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let chain = |place: &str| entry(&doc, place)["chain"].clone();
+    assert_eq!(chain("anchor.pem")["status"], "self-signed");
+    assert_eq!(chain("regenerated.pem")["status"], "self-signed");
+    // The issuer names itself as its issuer, but only the anchor's key verifies it; the
+    // same-named regenerated anchor comes first in the input and is passed over.
+    let issuer_entry = entry(&doc, "issuer.pem");
+    assert_eq!(issuer_entry["selfSigned"], false);
+    assert_eq!(issuer_entry["chain"]["status"], "issuer-in-input");
+    assert!(
+        issuer_entry["chain"]["issuer"]
+            .as_str()
+            .unwrap()
+            .ends_with("anchor.pem"),
+        "{issuer_entry:#}"
+    );
+    let p521 = entry(&doc, "p521.pem");
+    assert_eq!(p521["selfSigned"], false);
+    assert_eq!(p521["chain"]["status"], "self-issued-unverified");
+    assert!(
+        p521["chain"]["unverified"]
+            .as_str()
+            .unwrap()
+            .contains("ecdsa-with-SHA512"),
+        "{p521:#}"
+    );
+    assert!(p521["roleBecause"]
+        .as_str()
+        .unwrap()
+        .contains("its signature could not be checked"));
+    assert!(chain("anchor.pem")["unverified"].is_null());
+    // The table says the same.
+    let out = run(
+        &dir.0,
+        &[
+            "certs",
+            "--no-config",
+            "issuer.pem",
+            "anchor.pem",
+            "p521.pem",
+        ],
+    );
+    let table = text(&out.stdout);
+    assert!(table.contains("chain:     self-signed"), "{table}");
+    assert!(
+        table.lines().any(
+            |l| l.trim_start().starts_with("chain:     issued by") && l.ends_with("anchor.pem")
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "chain:     names itself as its issuer; signature not checked (ecdsa-with-SHA512"
+        ),
+        "{table}"
+    );
+}

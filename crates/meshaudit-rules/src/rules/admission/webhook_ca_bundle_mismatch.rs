@@ -1,6 +1,7 @@
 //! ADM010: a webhook's `caBundle` does not vouch for the serving certificate the input shows
 //! for the webhook's Service.
 
+use meshaudit_ingest::certs::issued_by;
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::CertificateInfo;
 
@@ -25,7 +26,9 @@ input also holds the webhook's serving certificate — a TLS Secret in the Servi
 a certificate for `<service>.<namespace>.svc` (Linkerd's `linkerd-proxy-injector-k8s-tls`,
 Gatekeeper's `gatekeeper-webhook-server-cert`, a cert-manager Certificate's Secret, ...) — and no
 certificate of the bundle is that certificate, its issuer, or the issuer of a certificate of its
-chain in the same Secret. Issuers are matched by authority/subject key identifier, else by name.
+chain in the same Secret. A bundle certificate is an issuer when the certificate names it as its
+issuer and its signature verifies with that certificate's key (names alone never decide; when the
+signature uses an algorithm meshaudit cannot verify, names and key identifiers do).
 
 Severity: `high` for mesh and policy-engine webhooks and for any webhook failing closed, `medium`
 otherwise. Expiry of the bundle itself is CERT001's.
@@ -68,15 +71,11 @@ values, the product's own patching controller.
     check,
 };
 
-/// Does `ca` vouch for `cert`: the same certificate, or its issuer?
+/// Does `ca` vouch for `cert`: the same certificate, or its issuer — decided by signature
+/// (names alone never link two certificates; a re-generated CA with the same name does not
+/// vouch for certificates the old one issued).
 fn vouches(ca: &CertificateInfo, cert: &CertificateInfo) -> bool {
-    if ca.fingerprint_sha256 == cert.fingerprint_sha256 {
-        return true;
-    }
-    match (&cert.authority_key_id, &ca.subject_key_id) {
-        (Some(aki), Some(ski)) => aki == ski,
-        _ => ca.subject == cert.issuer,
-    }
+    ca.fingerprint_sha256 == cert.fingerprint_sha256 || issued_by(cert, ca).linked()
 }
 
 /// The TLS Secret serving `service.namespace.svc`, and that certificate's index in it.
@@ -190,45 +189,41 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meshaudit_ingest::certs::certificates_in;
 
-    fn cert(subject: &str, issuer: &str, ski: Option<&str>, aki: Option<&str>) -> CertificateInfo {
-        CertificateInfo {
-            source: "tls.crt".into(),
-            subject: subject.into(),
-            issuer: issuer.into(),
-            serial: "1".into(),
-            not_before: 0,
-            not_after: 1,
-            version: 3,
-            is_ca: None,
-            self_signed: subject == issuer,
-            dns_names: Vec::new(),
-            uris: Vec::new(),
-            ip_addresses: Vec::new(),
-            key_algorithm: "EC".into(),
-            key_bits: Some(256),
-            signature_algorithm: "ecdsa-with-SHA256".into(),
-            key_usage: Vec::new(),
-            extended_key_usage: Vec::new(),
-            path_len: None,
-            subject_key_id: ski.map(str::to_owned),
-            authority_key_id: aki.map(str::to_owned),
-            fingerprint_sha256: format!("{subject}|{ski:?}"),
-            public_key_sha256: String::new(),
-        }
+    fn cert(
+        cn: &str,
+        issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
+    ) -> (rcgen::CertificateParams, rcgen::KeyPair, CertificateInfo) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec![format!("{cn}.svc")]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let der = match issuer {
+            None => params.self_signed(&key).unwrap(),
+            Some((p, k)) => params
+                .signed_by(&key, &rcgen::Issuer::from_params(p, k))
+                .unwrap(),
+        };
+        let info = certificates_in("tls.crt", der.der()).remove(0);
+        (params, key, info)
     }
 
     #[test]
-    fn key_identifiers_decide_over_names() {
-        let leaf = cert("CN=webhook", "CN=ca", Some("11"), Some("aa"));
-        assert!(vouches(&cert("CN=ca", "CN=ca", Some("aa"), None), &leaf));
+    fn signatures_decide_not_names() {
+        let (ca_p, ca_k, ca) = cert("ca", None);
+        let (_, _, leaf) = cert("webhook", Some((&ca_p, &ca_k)));
+        assert!(vouches(&ca, &leaf));
         // Same name, another key: a re-generated CA does not vouch for the old leaf.
-        assert!(!vouches(&cert("CN=ca", "CN=ca", Some("bb"), None), &leaf));
-        // Without key identifiers, the issuer name decides.
-        let plain = cert("CN=webhook", "CN=ca", None, None);
-        assert!(vouches(&cert("CN=ca", "CN=ca", None, None), &plain));
-        assert!(!vouches(&cert("CN=other", "CN=other", None, None), &plain));
+        let (_, _, regenerated) = cert("ca", None);
+        assert!(!vouches(&regenerated, &leaf));
+        // Another CA altogether.
+        let (_, _, other) = cert("other", None);
+        assert!(!vouches(&other, &leaf));
         // The certificate itself (a self-signed serving certificate) vouches for itself.
         assert!(vouches(&leaf, &leaf));
+        assert!(vouches(&ca, &ca));
     }
 }

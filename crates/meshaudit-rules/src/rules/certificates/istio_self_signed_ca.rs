@@ -1,7 +1,7 @@
 //! CERT008: the mesh signs workload certificates with a self-signed root kept in the cluster
 //! (Istio's self-signed CA, a self-signed `cacerts`, or a self-signed Linkerd issuer).
 
-use meshaudit_model::Step;
+use meshaudit_model::{CertificateInfo, Step};
 
 use super::common::{date, finding, unique_certificates};
 use crate::context::Context;
@@ -23,14 +23,26 @@ pub static RULE: Rule = Rule {
   namespace (istio-system unless the mesh config says otherwise) and no plug-in CA Secret `cacerts`
   there, so istiod generated its own root at install and signs workload certificates with it.
 - A plug-in CA Secret `cacerts` whose `ca-cert.pem` (or `tls.crt`, in the kubernetes.io/tls layout
-  istio-csr and cert-manager write) is **self-signed**: the root itself is used as the signing CA
-  instead of an intermediate.
+  istio-csr and cert-manager write) is **self-signed**, or is the very certificate of
+  `root-cert.pem` (`ca.crt`): the root itself is used as the signing CA instead of an
+  intermediate.
 - A Linkerd identity issuer (`linkerd-identity-issuer`, `crt.pem` or `tls.crt`) that is
-  **self-signed**: the trust anchor itself issues workload certificates, so its key is in the
-  cluster (Linkerd's docs keep the anchor's key offline and issue an intermediate issuer).
+  **self-signed**, or is the very certificate held by `linkerd-identity-trust-roots`: the trust
+  anchor itself issues workload certificates, so its key is in the cluster (Linkerd's docs keep
+  the anchor's key offline and issue an intermediate issuer).
 
-Both are `medium`. A leftover `istio-ca-secret` next to a `cacerts` is not reported: istiod uses
+These are `medium`. A leftover `istio-ca-secret` next to a `cacerts` is not reported: istiod uses
 `cacerts` when it exists.
+
+**Self-signed is decided by signature, never by names.** A certificate is self-signed when its
+issuer name is its own subject name *and* its signature verifies with its own public key. The
+names alone prove nothing: Linkerd's generated trust anchor and identity issuer are both named
+`identity.linkerd.cluster.local` (many guides name both `root.linkerd.cluster.local`), so the
+issuer names "itself" as its issuer while the anchor's key signed it — such an issuer is a proper
+intermediate and is not reported. When the signature uses an algorithm meshaudit cannot verify
+(MD5, ECDSA with SHA-1 or SHA-512, the P-521 curve, RSA keys outside 1024–8192 bits), a CA that
+names itself as its issuer is reported at `info` only, saying the signature could not be checked,
+never called self-signed.
 
 ## Why it matters
 
@@ -72,6 +84,54 @@ restart istiod and roll workloads. Keep the root's key out of the cluster.
 "#,
     check,
 };
+
+/// What CERT008 can say about a signing CA from its signature and from where else it sits.
+enum Verdict {
+    /// Its signature verifies with its own key.
+    SelfSigned,
+    /// It is the very certificate the trust bundle holds (the root itself signs).
+    SameAsAnchor(String),
+    /// It names itself as its issuer but its signature could not be checked (why).
+    Unknown(String),
+    /// Not self-signed: another certificate (or key) issued it, whatever its name.
+    NotSelfSigned,
+}
+
+/// Self-signed by signature, never by name: a CA that merely shares its issuer's name (Linkerd's
+/// generated anchor and issuer are both `identity.linkerd.cluster.local`) is not reported.
+fn verdict(info: &CertificateInfo, anchor_copy: Option<String>) -> Verdict {
+    if info.self_signed {
+        return Verdict::SelfSigned;
+    }
+    if let Some(place) = anchor_copy {
+        return Verdict::SameAsAnchor(place);
+    }
+    match info.self_signature_unverifiable() {
+        Some(why) => Verdict::Unknown(why.to_owned()),
+        None => Verdict::NotSelfSigned,
+    }
+}
+
+fn self_signed_evidence(info: &CertificateInfo) -> String {
+    format!(
+        "its {} signature verifies with its own public key: the certificate signed itself",
+        info.signature_algorithm
+    )
+}
+
+/// The finding for a self-issued CA whose signature could not be checked: `info`, worded so as
+/// not to call it self-signed.
+fn unknown(f: Finding, why: &str) -> Finding {
+    let mut f = f
+        .evidence(format!(
+            "signature not checked: {why}; a CA that names itself as its issuer may be a self-signed root or an intermediate named like its root"
+        ))
+        .remediation(
+            "Check by hand whether this certificate signed itself (`openssl verify -CAfile CERT CERT` succeeds only for a self-signed certificate). If it did, issue an intermediate from it and keep the root's key offline.",
+        );
+    f.severity = Severity::Info;
+    f
+}
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
@@ -126,9 +186,6 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         && (u.cert.key == "ca-cert.pem" || u.cert.key == "tls.crt")
                 })
             {
-                if !u.cert.info.self_signed {
-                    continue;
-                }
                 let key = u.cert.key.as_str();
                 let root_key = if key == "tls.crt" {
                     "ca.crt"
@@ -141,22 +198,38 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                             && r.cert.key.starts_with(root_key)
                             && r.cert.info.fingerprint_sha256 == u.cert.info.fingerprint_sha256
                     });
+                let info = u.cert.info;
+                let verdict = verdict(info, same_as_root.then(|| root_key.to_owned()));
+                let what = match &verdict {
+                    Verdict::NotSelfSigned => continue,
+                    Verdict::SelfSigned => "is self-signed: the root itself signs workload certificates, so the root's private key must live in the cluster".to_owned(),
+                    Verdict::SameAsAnchor(root) => format!(
+                        "is the same certificate as {root}: the root itself signs workload certificates, so the root's private key must live in the cluster"
+                    ),
+                    Verdict::Unknown(_) => "names itself as its issuer, but its signature could not be checked, so whether the root itself signs workload certificates is not known".to_owned(),
+                };
                 let mut f = finding(
                     &RULE,
                     inv,
                     u,
                     None,
                     format!(
-                        "{key} of Secret {root_ns}/cacerts ({}) is self-signed: the root itself signs workload certificates, so the root's private key must live in the cluster",
-                        u.cert.info.subject
+                        "{key} of Secret {root_ns}/cacerts ({}) {what}",
+                        info.subject
                     ),
                 );
+                if let Verdict::SelfSigned = verdict {
+                    f = f.evidence(self_signed_evidence(info));
+                }
                 if same_as_root {
                     f = f.evidence(format!("{key} is the same certificate as {root_key}"));
                 }
                 f = f.remediation(
                     "Keep the root offline: issue an intermediate CA from it for this cluster and put the intermediate in ca-cert.pem/ca-key.pem, with cert-chain.pem = intermediate + root.",
                 );
+                if let Verdict::Unknown(why) = &verdict {
+                    f = unknown(f, why);
+                }
                 out.push(f);
             }
         }
@@ -166,25 +239,51 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if object.kind != "Secret"
             || object.name != "linkerd-identity-issuer"
             || !(u.cert.key == "crt.pem" || u.cert.key == "tls.crt")
-            || !u.cert.info.self_signed
         {
             continue;
         }
+        let ns = object.namespace.as_deref().unwrap_or_default();
+        let info = u.cert.info;
+        // The issuer is the anchor itself when the trust roots the proxies use hold this very
+        // certificate.
+        let anchor_copy = inv
+            .config_maps
+            .iter()
+            .filter(|c| c.name == "linkerd-identity-trust-roots" && c.namespace == ns)
+            .find(|c| {
+                c.certificates
+                    .iter()
+                    .any(|a| a.fingerprint_sha256 == info.fingerprint_sha256)
+            })
+            .map(|c| format!("ConfigMap {}/{}", c.namespace, c.name));
+        let verdict = verdict(info, anchor_copy);
+        let what = match &verdict {
+            Verdict::NotSelfSigned => continue,
+            Verdict::SelfSigned => "is self-signed: the trust anchor itself issues workload certificates, so its private key lives in the cluster".to_owned(),
+            Verdict::SameAsAnchor(place) => format!(
+                "is the trust anchor in {place}: the anchor itself issues workload certificates, so its private key lives in the cluster"
+            ),
+            Verdict::Unknown(_) => "names itself as its issuer, but its signature could not be checked, so whether the trust anchor itself issues workload certificates is not known".to_owned(),
+        };
         let mut f = finding(
             &RULE,
             inv,
             u,
             None,
             format!(
-                "{} of Secret {}/linkerd-identity-issuer ({}) is self-signed: the trust anchor itself issues workload certificates, so its private key lives in the cluster",
-                u.cert.key,
-                object.namespace.as_deref().unwrap_or_default(),
-                u.cert.info.subject
+                "{} of Secret {ns}/linkerd-identity-issuer ({}) {what}",
+                u.cert.key, info.subject
             ),
-        )
-        .remediation(
+        );
+        if let Verdict::SelfSigned = verdict {
+            f = f.evidence(self_signed_evidence(info));
+        }
+        f = f.remediation(
             "Keep the trust anchor's key offline: issue an intermediate issuer certificate from the anchor (CA:TRUE, pathlen 0) and put it with its key in linkerd-identity-issuer; keep only the anchor certificate in the trust roots bundle.",
         );
+        if let Verdict::Unknown(why) = &verdict {
+            f = unknown(f, why);
+        }
         f.mesh = Mesh::Linkerd;
         out.push(f);
     }

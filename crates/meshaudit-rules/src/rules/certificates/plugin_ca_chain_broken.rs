@@ -1,5 +1,7 @@
 //! CERT009: the mesh's signing CA does not chain to the trust anchors the proxies use.
 
+use std::cell::RefCell;
+
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::{CertificateInfo, Inventory, Step};
 
@@ -27,10 +29,14 @@ pub static RULE: Rule = Rule {
   certificate of the trust roots the proxies use: the ConfigMap `linkerd-identity-trust-roots`
   (`ca-bundle.crt`), or, when the input does not have it, the issuer Secret's `ca.crt`. `critical`.
 
-Links are matched by name and key identifier, not by verifying signatures: a certificate is taken
-as issued by another when its issuer DN equals the other's subject DN and, when both are present,
-its authorityKeyIdentifier equals the other's subjectKeyIdentifier. A root re-issued under the same
-name with a new key is therefore caught; a forged signature is not.
+Links are decided by signature: a certificate is issued by another when its issuer name is the
+other's subject name (the precondition every path builder uses) **and** its signature verifies
+with the other's public key. Names and key identifiers alone prove nothing: a root re-issued under
+the same name with a new key is caught whether or not the certificates carry key identifiers. When
+a signature uses an algorithm meshaudit cannot verify (MD5, ECDSA with SHA-1 or SHA-512, the P-521
+curve, RSA keys outside 1024–8192 bits), the link is taken from names and key identifiers (which
+must not disagree) and the finding says which links rest on names only; a chain that is sound
+except for such links gets one `info` finding saying it could not be verified.
 
 ## Why it matters
 
@@ -73,13 +79,64 @@ identity service.
     check,
 };
 
-/// `child` names `parent` as its issuer (DN, and key identifier when both carry one).
-fn issued_by(child: &CertificateInfo, parent: &CertificateInfo) -> bool {
-    child.issuer == parent.subject
-        && match (&child.authority_key_id, &parent.subject_key_id) {
-            (Some(a), Some(s)) => a == s,
-            _ => true,
+/// Issuer links decided by signature ([`meshaudit_ingest::certs::issued_by`]). A link whose
+/// signature could not be checked (names and key identifiers agree) is accepted and remembered,
+/// so the rule can say which links rest on names only.
+#[derive(Default)]
+struct Links {
+    /// (child fingerprint, parent fingerprint, note): one note per pair of certificates, however
+    /// many keys of the Secret repeat them.
+    unverified: RefCell<Vec<(String, String, String)>>,
+}
+
+impl Links {
+    fn issued_by(&self, child: &CertificateInfo, parent: &CertificateInfo) -> bool {
+        let check = meshaudit_ingest::certs::issued_by(child, parent);
+        if let Some(why) = check.unverified() {
+            let mut notes = self.unverified.borrow_mut();
+            if !notes
+                .iter()
+                .any(|(c, p, _)| *c == child.fingerprint_sha256 && *p == parent.fingerprint_sha256)
+            {
+                notes.push((
+                    child.fingerprint_sha256.clone(),
+                    parent.fingerprint_sha256.clone(),
+                    format!(
+                        "{} ({}) taken as issued by {} ({}) on names and key identifiers only: {why}",
+                        child.source, child.subject, parent.source, parent.subject
+                    ),
+                ));
+            }
         }
+        check.linked()
+    }
+
+    /// `c` is one of `roots`, or issued by one.
+    fn trusted(&self, c: &CertificateInfo, roots: &[&CertificateInfo]) -> bool {
+        roots
+            .iter()
+            .any(|r| r.fingerprint_sha256 == c.fingerprint_sha256 || self.issued_by(c, r))
+    }
+
+    /// Says, on the findings pushed since `start`, which links rest on names only; when there is
+    /// none but some link could not be checked, adds one `info` finding at `key` saying so, so
+    /// that an unverifiable chain is never silently taken as sound.
+    fn report(&self, out: &mut Vec<Finding>, start: usize, unverified: impl FnOnce() -> Finding) {
+        let notes = self.unverified.borrow();
+        if notes.is_empty() {
+            return;
+        }
+        if out.len() == start {
+            let mut f = unverified();
+            f.severity = Severity::Info;
+            out.push(f);
+        }
+        for f in &mut out[start..] {
+            for (_, _, note) in notes.iter() {
+                f.evidence.push(format!("signature not checked: {note}"));
+            }
+        }
+    }
 }
 
 fn base(source: &str) -> &str {
@@ -95,15 +152,19 @@ fn certs_of<'a>(secret: &'a Secret, key: &str) -> Vec<&'a CertificateInfo> {
 }
 
 /// Why `cert` is not issued by any of `candidates`: names a candidate with the same name but
-/// another key identifier, if there is one.
+/// another key, if there is one.
 fn why_not(cert: &CertificateInfo, candidates: &[&CertificateInfo]) -> String {
     match candidates.iter().find(|c| c.subject == cert.issuer) {
-        Some(c) => format!(
-            "{} has the issuer's name but another key (subjectKeyIdentifier {}, the certificate's authorityKeyIdentifier {}): a different key with the same name",
-            c.source,
-            c.subject_key_id.as_deref().unwrap_or("-"),
-            cert.authority_key_id.as_deref().unwrap_or("-")
-        ),
+        Some(c) => match (&cert.authority_key_id, &c.subject_key_id) {
+            (Some(aki), Some(ski)) if aki != ski => format!(
+                "{} has the issuer's name but another key (subjectKeyIdentifier {ski}, the certificate's authorityKeyIdentifier {aki}): a different key with the same name",
+                c.source
+            ),
+            _ => format!(
+                "{} has the issuer's name, but the certificate's signature does not verify with its public key: a different key with the same name",
+                c.source
+            ),
+        },
         None => format!("no certificate there is named {}", cert.issuer),
     }
 }
@@ -176,11 +237,9 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
         }
         return;
     }
-    let trusted = |c: &CertificateInfo| {
-        roots
-            .iter()
-            .any(|r| r.fingerprint_sha256 == c.fingerprint_sha256 || issued_by(c, r))
-    };
+    let start = out.len();
+    let links = Links::default();
+    let trusted = |c: &CertificateInfo| links.trusted(c, &roots);
     // ca-cert.pem up to a root, through cert-chain.pem intermediates.
     let mut current = ca;
     let mut path = vec![ca.source.clone()];
@@ -189,10 +248,9 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
         if trusted(current) {
             break;
         }
-        match chain
-            .iter()
-            .find(|p| p.fingerprint_sha256 != current.fingerprint_sha256 && issued_by(current, p))
-        {
+        match chain.iter().find(|p| {
+            p.fingerprint_sha256 != current.fingerprint_sha256 && links.issued_by(current, p)
+        }) {
             Some(parent) if !path.contains(&parent.source) => {
                 path.push(parent.source.clone());
                 current = parent;
@@ -207,6 +265,11 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
         let link = if last.self_signed {
             format!(
                 "{} ({}) is a self-signed root that is not in root-cert.pem",
+                last.source, last.subject
+            )
+        } else if let Some(why) = last.self_signature_unverifiable() {
+            format!(
+                "{} ({}) names itself as its issuer and is not in root-cert.pem (its signature could not be checked: {why})",
                 last.source, last.subject
             )
         } else {
@@ -233,9 +296,38 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
             .evidence(format!("root-cert.pem: {}", subjects(&roots))),
         );
     }
-    if chain.is_empty() {
-        return;
+    if !chain.is_empty() {
+        chain_order(inv, secret, ca, &chain, &roots, &links, out);
     }
+    links.report(out, start, || {
+        at(
+            inv,
+            secret,
+            "ca-cert.pem",
+            Some("unverified"),
+            Mesh::Istio,
+            format!(
+                "the chain of {place} from ca-cert.pem to root-cert.pem could not be verified: names and key identifiers agree, but some signatures use an algorithm meshaudit cannot check"
+            ),
+        )
+        .remediation(
+            "Verify the chain by hand (`openssl verify -CAfile root-cert.pem -untrusted cert-chain.pem ca-cert.pem`), or re-issue it with ECDSA P-256/P-384 or RSA (2048 to 8192 bits) and SHA-256 or SHA-384, which meshaudit verifies.",
+        )
+    });
+}
+
+/// cert-chain.pem must be ca-cert.pem, then each issuer, up to (or issued by) root-cert.pem.
+fn chain_order(
+    inv: &Inventory,
+    secret: &Secret,
+    ca: &CertificateInfo,
+    chain: &[&CertificateInfo],
+    roots: &[&CertificateInfo],
+    links: &Links,
+    out: &mut Vec<Finding>,
+) {
+    let place = format!("Secret {}/{}", secret.namespace, secret.name);
+    let trusted = |c: &CertificateInfo| links.trusted(c, roots);
     let mut problems = Vec::new();
     if chain[0].fingerprint_sha256 != ca.fingerprint_sha256 {
         problems.push(format!(
@@ -244,7 +336,7 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
         ));
     }
     for pair in chain.windows(2) {
-        if !issued_by(pair[0], pair[1]) {
+        if !links.issued_by(pair[0], pair[1]) {
             problems.push(format!(
                 "{} ({}) is not issued by the next certificate {} ({})",
                 pair[0].source, pair[0].subject, pair[1].source, pair[1].subject
@@ -272,8 +364,8 @@ fn istio(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
                     problems.join("; ")
                 ),
             )
-            .evidence(format!("cert-chain.pem: {}", subjects(&chain)))
-            .evidence(format!("root-cert.pem: {}", subjects(&roots))),
+            .evidence(format!("cert-chain.pem: {}", subjects(chain)))
+            .evidence(format!("root-cert.pem: {}", subjects(roots))),
         );
     }
 }
@@ -304,10 +396,25 @@ fn linkerd(inv: &Inventory, secret: &Secret, out: &mut Vec<Finding>) {
     if roots.is_empty() {
         return;
     }
-    if roots
-        .iter()
-        .any(|r| r.fingerprint_sha256 == issuer.fingerprint_sha256 || issued_by(issuer, r))
-    {
+    let start = out.len();
+    let links = Links::default();
+    if links.trusted(issuer, &roots) {
+        links.report(out, start, || {
+            at(
+                inv,
+                secret,
+                &key,
+                Some("unverified"),
+                Mesh::Linkerd,
+                format!(
+                    "Linkerd's identity issuer {key} of Secret {}/{} ({}) names a trust anchor in {from} as its issuer, but its signature could not be checked, so whether that anchor issued it is not verified",
+                    secret.namespace, secret.name, issuer.subject
+                ),
+            )
+            .remediation(
+                "Verify by hand (`openssl verify -CAfile ca-bundle.crt crt.pem`), or re-issue the issuer with ECDSA P-256/P-384 or RSA (2048 to 8192 bits) and SHA-256 or SHA-384, which meshaudit verifies.",
+            )
+        });
         return;
     }
     let mut f = at(

@@ -1,7 +1,8 @@
 //! CERT016: a trust bundle the proxies read misses the root the mesh CA currently chains to.
 
+use meshaudit_ingest::certs::issued_by;
 use meshaudit_model::k8s::{ConfigMap, Secret};
-use meshaudit_model::{CertificateInfo, Inventory, Step};
+use meshaudit_model::{CertificateInfo, Inventory, IssuerCheck, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -26,7 +27,11 @@ pub static RULE: Rule = Rule {
 - **Linkerd**: the trust roots bundle (`linkerd-identity-trust-roots`, key `ca-bundle.crt`) does
   not hold the certificate that issued the current issuer: the issuer Secret's `ca.crt` when
   present (cert-manager writes it), otherwise a CA certificate elsewhere in the input (such as the
-  `linkerd-trust-anchor` Secret) that the issuer names as its issuer. `critical`. When no such
+  `linkerd-trust-anchor` Secret) that issued it. "Issued" is decided by signature: the issuer names
+  that certificate as its issuer and its signature verifies with that certificate's key, so an old
+  anchor with the same name (and no key identifiers) is not mistaken for the new one; a link whose
+  signature meshaudit cannot check is used only when no verified one exists, and the finding says
+  so. `critical`. When no such
   certificate is in the input, CERT009 (plugin-ca-chain-broken) already reports an issuer that the
   bundle does not vouch for.
 
@@ -77,15 +82,6 @@ fn base(source: &str) -> &str {
 
 fn certs_of<'a>(certs: &'a [CertificateInfo], key: &str) -> Vec<&'a CertificateInfo> {
     certs.iter().filter(|c| base(&c.source) == key).collect()
-}
-
-/// `child` names `parent` as its issuer (DN, and key identifier when both carry one).
-fn issued_by(child: &CertificateInfo, parent: &CertificateInfo) -> bool {
-    child.issuer == parent.subject
-        && match (&child.authority_key_id, &parent.subject_key_id) {
-            (Some(a), Some(s)) => a == s,
-            _ => true,
-        }
 }
 
 fn short(fp: &str) -> &str {
@@ -197,35 +193,46 @@ fn linkerd(inv: &Inventory, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        // The certificate that issued the issuer: ca.crt of the issuer Secret, else a CA in
-        // another Secret of the input that the issuer names.
-        let from_ca_crt = certs_of(&secret.certificates, "ca.crt")
+        // The certificate that issued the issuer, decided by signature: ca.crt of the issuer
+        // Secret, else a CA in another Secret of the input. One whose signature could not be
+        // checked (names and key identifiers agree) is used only when no verified one exists.
+        let ca_crt = certs_of(&secret.certificates, "ca.crt")
             .into_iter()
-            .find(|c| issued_by(issuer, c))
             .map(|c| {
                 (
                     c,
                     format!("ca.crt of Secret {}/{}", secret.namespace, secret.name),
                 )
             });
-        let parent = from_ca_crt.or_else(|| {
-            inv.secrets.iter().find_map(|s| {
-                s.certificates
-                    .iter()
-                    .find(|c| {
-                        c.is_ca == Some(true)
-                            && c.fingerprint_sha256 != issuer.fingerprint_sha256
-                            && issued_by(issuer, c)
-                    })
-                    .map(|c| {
-                        (
-                            c,
-                            format!("{} of Secret {}/{}", c.source, s.namespace, s.name),
-                        )
-                    })
-            })
+        let elsewhere = inv.secrets.iter().flat_map(|s| {
+            s.certificates
+                .iter()
+                .filter(|c| {
+                    c.is_ca == Some(true) && c.fingerprint_sha256 != issuer.fingerprint_sha256
+                })
+                .map(|c| {
+                    (
+                        c,
+                        format!("{} of Secret {}/{}", c.source, s.namespace, s.name),
+                    )
+                })
         });
-        let Some((parent, from)) = parent else {
+        let mut unverified = None;
+        let mut parent = None;
+        for (c, from) in ca_crt.chain(elsewhere) {
+            match issued_by(issuer, c) {
+                IssuerCheck::Issued => {
+                    parent = Some((c, from, None));
+                    break;
+                }
+                IssuerCheck::Unverified(why) if unverified.is_none() => {
+                    unverified = Some((c, from, Some(why)));
+                }
+                _ => {}
+            }
+        }
+        let parent = parent.or(unverified);
+        let Some((parent, from, unverified)) = parent else {
             continue;
         };
         if cm
@@ -262,6 +269,12 @@ fn linkerd(inv: &Inventory, out: &mut Vec<Finding>) {
                     .join("; ")
             }
         ));
+        if let Some(why) = unverified {
+            f = f.evidence(format!(
+                "signature not checked: {} is taken as the issuer's issuer on names and key identifiers only: {why}",
+                parent.subject
+            ));
+        }
         f.severity = Severity::Critical;
         f.mesh = Mesh::Linkerd;
         out.push(f);
