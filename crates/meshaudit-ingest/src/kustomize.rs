@@ -14,12 +14,12 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::path::{Component, Path, PathBuf};
 use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use meshaudit_model::{InputError, Node, Object, ObjectId, Value};
 
@@ -327,8 +327,18 @@ fn run_bounded(mut command: Command, timeout: Duration) -> Result<RunOutput, Bou
             bytes
         })
     };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
