@@ -429,6 +429,7 @@ impl<'de> Deserialize<'de> for NetworkCidr {
 
 /// One entry of `networks`: a range, minus its exceptions.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(expecting = "a network (a mapping with cidr)")]
 pub struct Network {
     pub cidr: NetworkCidr,
     /// `None`: not written; `Some([])`: written empty. Both exclude nothing.
@@ -469,6 +470,7 @@ fn refers_to_kind(ref_group: Option<&str>, ref_kind: &str, group: &str, kind: &s
 
 /// `targetRef` and `requiredAuthenticationRefs` entries of an `AuthorizationPolicy`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(expecting = "a reference (a mapping with kind and name)")]
 pub struct ResourceRef {
     /// Absent or empty: the core group.
     #[serde(default)]
@@ -508,6 +510,7 @@ impl ResourceRef {
 /// `Namespace` (every service account of it). The CRD makes `name` optional, but Linkerd's own
 /// parser requires it: a ref without a name makes the controller skip the whole resource.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(expecting = "a reference (a mapping with kind and name)")]
 pub struct IdentityRef {
     #[serde(default)]
     pub group: Option<String>,
@@ -773,6 +776,7 @@ pub struct ServerAuthorizationMeshTls {
 
 /// A service account by name; `namespace` absent means the referring resource's namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(expecting = "a service account reference (a mapping with name)")]
 pub struct ServiceAccountRef {
     pub name: String,
     #[serde(default)]
@@ -845,6 +849,7 @@ impl RouteApiGroup {
 /// `sectionName`; any other parent (a Gateway, a Service) is outbound or ingress routing.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(expecting = "a parent reference (a mapping with name)")]
 pub struct ParentRef {
     /// Absent: `gateway.networking.k8s.io`.
     #[serde(default)]
