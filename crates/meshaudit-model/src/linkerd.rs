@@ -252,7 +252,8 @@ impl InvalidPortEntry {
 /// A comma-separated list of ports and `low-high` ranges, as Linkerd's annotations and Helm
 /// values write them (`"25,587,3306"`, `"8000-8100,9090"`).
 ///
-/// Entries are trimmed, empty entries skipped. `0` is accepted as proxy-init accepts it
+/// Entries are trimmed (as the policy controller does; whether proxy-init tolerates spaces is not
+/// confirmed), empty entries skipped. `0` is accepted as proxy-init accepts it
 /// (`0-65535` skips every port there); the policy controller, which reads `opaque-ports` and
 /// `proxy-require-identity-inbound-ports`, rejects a list holding 0. Entries that are not ports
 /// are kept in [`PortSet::invalid`]: proxy-init drops each one alone, while the policy
@@ -326,11 +327,12 @@ fn parse_port_entry(entry: &str) -> Result<PortRange, &'static str> {
         }
         digits.parse::<u16>().map_err(|_| "above 65535")
     };
+    // Port names (`http`, `http-alt`) hold a letter; numbers and ranges never do.
+    if entry.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return Err("a port name, not a number");
+    }
     match entry.split_once('-') {
         None => {
-            if entry.bytes().any(|b| b.is_ascii_alphabetic()) {
-                return Err("a port name, not a number");
-            }
             let p = port(entry)?;
             Ok(PortRange { low: p, high: p })
         }
@@ -1624,6 +1626,9 @@ mod tests {
         // Only junk: nothing is contained, nothing panics.
         let junk = PortSet::parse("\u{1F600},99999999999999999999,a-b");
         assert!(junk.is_empty() && junk.invalid.len() == 3);
+        let named = PortSet::parse("http-alt");
+        assert_eq!(named.invalid[0].reason, "a port name, not a number");
+        assert!(named.invalid[0].is_name());
     }
 
     #[test]
