@@ -15,6 +15,8 @@ use serde::de::DeserializeOwned;
 use crate::certs::certificates_in;
 use crate::yaml::parse_documents;
 
+mod linkerd;
+
 /// API versions meshaudit reads for each kind it types. Other versions of these kinds are
 /// reported, not guessed at.
 fn supported_versions(group: &str, kind: &str) -> Option<&'static [&'static str]> {
@@ -52,6 +54,18 @@ fn supported_versions(group: &str, kind: &str) -> Option<&'static [&'static str]
         ("extensions.istio.io", "WasmPlugin") => &["v1alpha1"],
         ("telemetry.istio.io", "Telemetry") => &["v1", "v1alpha1"],
         ("cert-manager.io", "Certificate" | "Issuer" | "ClusterIssuer") => &["v1"],
+        ("policy.linkerd.io", "Server" | "HTTPRoute") => {
+            &["v1beta3", "v1beta2", "v1beta1", "v1alpha1"]
+        }
+        ("policy.linkerd.io", "ServerAuthorization") => &["v1beta1", "v1alpha1"],
+        (
+            "policy.linkerd.io",
+            "AuthorizationPolicy" | "MeshTLSAuthentication" | "NetworkAuthentication",
+        ) => &["v1alpha1"],
+        // v1alpha2 is still served by the experimental channel; the API server converts
+        // between these versions, so Linkerd sees a route whichever one wrote it.
+        ("gateway.networking.k8s.io", "HTTPRoute") => &["v1", "v1beta1", "v1alpha2"],
+        ("gateway.networking.k8s.io", "GRPCRoute") => &["v1", "v1alpha2"],
         _ => return None,
     })
 }
@@ -100,6 +114,7 @@ impl Builder {
                         labels: Default::default(),
                         object: None,
                         first_member: Some(id),
+                        linkerd: Default::default(),
                     });
             }
             match supported_versions(&group, &kind) {
@@ -193,6 +208,7 @@ impl Builder {
         match (group, kind) {
             ("", "Namespace") => {
                 let labels = obj.labels.clone();
+                let linkerd = self.linkerd_namespace_settings(id);
                 let entry = self
                     .inventory
                     .namespaces
@@ -202,9 +218,11 @@ impl Builder {
                         labels: Default::default(),
                         object: None,
                         first_member: None,
+                        linkerd: Default::default(),
                     });
                 entry.labels = labels;
                 entry.object = Some(id);
+                entry.linkerd = linkerd;
             }
             (
                 _,
@@ -318,6 +336,10 @@ impl Builder {
                 }
             }
             (g, k) if ISTIO_GROUPS.contains(&g) => self.add_istio(id, k, namespace, name),
+            (meshaudit_model::linkerd::POLICY_GROUP, k) => self.add_linkerd(id, k, namespace, name),
+            (meshaudit_model::linkerd::GATEWAY_API_GROUP, k) => {
+                self.add_gateway_route(id, k, namespace, name)
+            }
             ("cert-manager.io", k) => self.add_cert_manager(id, k, namespace, name),
             _ => {}
         }
@@ -398,6 +420,7 @@ impl Builder {
         let Some(pod) = self.typed::<PodSpec>(id, &spec_path) else {
             return;
         };
+        let linkerd = self.linkerd_pod_settings(id, template_path, &annotations, &labels, &pod);
         let obj = &self.inventory.objects[id];
         let explicit_sa = pod
             .service_account_name
@@ -423,6 +446,7 @@ impl Builder {
             init_containers: pod.init_containers.into_iter().map(with_uid).collect(),
             run_as_user: pod_uid,
             template_path,
+            linkerd,
         });
     }
 
@@ -444,6 +468,9 @@ impl Builder {
                 });
                 self.add_mesh_config(id, mesh, first_line, name == "istio");
             }
+        }
+        if name == meshaudit_model::linkerd::CONFIG_MAP_NAME {
+            self.add_linkerd_config(id, &namespace);
         }
         let certificates = data
             .iter()

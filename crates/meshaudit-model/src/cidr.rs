@@ -66,6 +66,14 @@ impl Cidr {
         Cidr::bits(self.addr) & mask == Cidr::bits(other.addr) & mask
     }
 
+    /// Is `addr` inside the range? Addresses of the other family never are.
+    pub fn contains_addr(&self, addr: IpAddr) -> bool {
+        self.overlaps(&Cidr {
+            addr,
+            prefix: if addr.is_ipv4() { 32 } else { 128 },
+        })
+    }
+
     /// Does the range share an address with a private range?
     pub fn overlaps_private(&self) -> bool {
         PRIVATE_RANGES.iter().any(|range| self.overlaps(range))

@@ -8,6 +8,7 @@ use crate::k8s::{
     ConfigMap, Namespace, NetworkPolicy, Secret, Service, ServiceAccount, WebhookConfiguration,
     Workload,
 };
+use crate::linkerd::LinkerdResources;
 use crate::object::{Object, ObjectId};
 
 pub const CERTIFICATE_FILE_API_VERSION: &str = "meshaudit.io/v1";
@@ -34,6 +35,9 @@ pub struct Inventory {
     pub config_maps: Vec<ConfigMap>,
     pub secrets: Vec<Secret>,
     pub istio: IstioResources,
+    /// Linkerd's policy resources, routes and `linkerd-config`. Per-workload and per-namespace
+    /// Linkerd settings are on [`Workload::linkerd`] and [`Namespace::linkerd`].
+    pub linkerd: LinkerdResources,
     /// Certificates from PEM/DER files or live endpoints (`meshaudit certs`), each file or
     /// endpoint with a synthetic object so findings can name it.
     pub certificate_files: Vec<CertificateFile>,
@@ -229,6 +233,7 @@ mod tests {
             init_containers: Vec::new(),
             run_as_user: None,
             template_path: &[],
+            linkerd: None,
         }
     }
 

@@ -11,14 +11,8 @@ use serde::Deserialize;
 use crate::object::ObjectId;
 use crate::selector::{Labels, WorkloadSelector};
 
-/// A typed resource with the identity of the object it came from.
-#[derive(Debug, Clone)]
-pub struct Typed<T> {
-    pub object: ObjectId,
-    pub namespace: String,
-    pub name: String,
-    pub spec: T,
-}
+/// Re-exported from [`crate::object`], where every mesh's typed resources share it.
+pub use crate::object::Typed;
 
 /// `targetRef` / `targetRefs` entries (Gateway API attachment).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::cert::CertificateInfo;
+use crate::linkerd::{LinkerdNamespaceSettings, LinkerdPodSettings};
 use crate::object::ObjectId;
 use crate::selector::{LabelSelector, Labels};
 
@@ -17,6 +18,8 @@ pub struct Namespace {
     pub object: Option<ObjectId>,
     /// The first object that lives in it, where the namespace is only implied.
     pub first_member: Option<ObjectId>,
+    /// Its Linkerd annotations (empty when the namespace is only implied).
+    pub linkerd: LinkerdNamespaceSettings,
 }
 
 /// The object a finding about the whole namespace points at.
@@ -46,9 +49,21 @@ pub struct Workload {
     pub run_as_user: Option<i64>,
     /// Path of the pod template inside the owner (`spec.template`), for locations.
     pub template_path: &'static [&'static str],
+    /// What the pod template says about Linkerd, computed at ingest; `None` when it says
+    /// nothing (no Linkerd annotation, label or container), which keeps the many workloads of
+    /// other meshes small. Read it through [`Workload::linkerd`].
+    pub linkerd: Option<Box<LinkerdPodSettings>>,
 }
 
+/// The settings of templates that say nothing about Linkerd.
+static NO_LINKERD_SETTINGS: LinkerdPodSettings = LinkerdPodSettings::EMPTY;
+
 impl Workload {
+    /// The pod template's Linkerd settings (all empty when it has none).
+    pub fn linkerd(&self) -> &LinkerdPodSettings {
+        self.linkerd.as_deref().unwrap_or(&NO_LINKERD_SETTINGS)
+    }
+
     /// `runAsUser` of a container, falling back to the pod's.
     pub fn effective_uid(&self, container: &Container) -> Option<i64> {
         container.run_as_user.or(self.run_as_user)

@@ -1,5 +1,5 @@
 //! The typed inventory of a service mesh: objects that remember where they came from, label
-//! selectors, and typed views of the Kubernetes and Istio resources an audit reads.
+//! selectors, and typed views of the Kubernetes, Istio and Linkerd resources an audit reads.
 
 pub mod cert;
 pub mod certmanager;
@@ -8,6 +8,7 @@ pub mod de;
 pub mod inventory;
 pub mod istio;
 pub mod k8s;
+pub mod linkerd;
 pub mod location;
 pub mod mesh;
 pub mod node;
@@ -21,4 +22,4 @@ pub use inventory::Inventory;
 pub use location::{InputError, Location};
 pub use mesh::Mesh;
 pub use node::{Entry, Node, NodeStr, Step, Value};
-pub use object::{Object, ObjectId};
+pub use object::{Object, ObjectId, Typed};

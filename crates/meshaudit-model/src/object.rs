@@ -8,6 +8,17 @@ use crate::node::{Node, Step};
 /// Index of an object in [`crate::Inventory::objects`].
 pub type ObjectId = usize;
 
+/// A typed resource (usually its `spec`) with the identity of the object it came from. Every
+/// mesh's resources use it: `object` indexes [`crate::Inventory::objects`], where the labels,
+/// annotations, API version and positions of the object stay reachable.
+#[derive(Debug, Clone)]
+pub struct Typed<T> {
+    pub object: ObjectId,
+    pub namespace: String,
+    pub name: String,
+    pub spec: T,
+}
+
 /// The annotation users put on an object to silence findings on it.
 pub const IGNORE_ANNOTATION: &str = "meshaudit.io/ignore";
 
