@@ -7,7 +7,7 @@
 //! (basicConstraints, self-signed or not — self-signed as decided by signature at ingest,
 //! [`CertificateInfo::self_signed`], never by comparing names).
 
-use meshaudit_model::{CertificateInfo, Inventory, ObjectId, Step};
+use meshaudit_model::{CertificateInfo, Inventory, Mesh, ObjectId, Step};
 
 use crate::evidence::FieldStep;
 
@@ -57,15 +57,6 @@ impl CertRole {
     }
 }
 
-/// The mesh a certificate belongs to, from where it was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CertMesh {
-    Istio,
-    Linkerd,
-    Consul,
-    Kubernetes,
-}
-
 /// One certificate of the input.
 #[derive(Debug, Clone)]
 pub struct CertificateRef<'a> {
@@ -77,7 +68,7 @@ pub struct CertificateRef<'a> {
     pub field: Vec<FieldStep>,
     pub info: &'a CertificateInfo,
     pub role: CertRole,
-    pub mesh: CertMesh,
+    pub mesh: Mesh,
     /// Why it has that role, for people.
     pub role_because: String,
 }
@@ -129,29 +120,29 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
         for info in &secret.certificates {
             let key = base_key(&info.source);
             let (role, mesh, why) = match (name, key) {
-                ("cacerts", "root-cert.pem") => (CertRole::TrustAnchor, CertMesh::Istio, "root-cert.pem of Istio's plug-in CA secret cacerts"),
-                ("cacerts", "ca-cert.pem") => (CertRole::SigningCa, CertMesh::Istio, "ca-cert.pem of Istio's plug-in CA secret cacerts: istiod signs workload certificates with it"),
+                ("cacerts", "root-cert.pem") => (CertRole::TrustAnchor, Mesh::Istio, "root-cert.pem of Istio's plug-in CA secret cacerts"),
+                ("cacerts", "ca-cert.pem") => (CertRole::SigningCa, Mesh::Istio, "ca-cert.pem of Istio's plug-in CA secret cacerts: istiod signs workload certificates with it"),
                 ("cacerts", "cert-chain.pem") => (
                     if info.self_signed { CertRole::TrustAnchor } else if info.is_ca == Some(true) { CertRole::ChainIntermediate } else { CertRole::Leaf },
-                    CertMesh::Istio,
+                    Mesh::Istio,
                     "cert-chain.pem of Istio's plug-in CA secret cacerts",
                 ),
                 // The kubernetes.io/tls layout of cacerts (istio-csr, cert-manager): tls.crt is
                 // the signing CA (then its chain), ca.crt the root.
-                ("cacerts", "tls.crt") if !info.source.contains('#') => (CertRole::SigningCa, CertMesh::Istio, "tls.crt of Istio's plug-in CA secret cacerts (kubernetes.io/tls layout): istiod signs workload certificates with it"),
+                ("cacerts", "tls.crt") if !info.source.contains('#') => (CertRole::SigningCa, Mesh::Istio, "tls.crt of Istio's plug-in CA secret cacerts (kubernetes.io/tls layout): istiod signs workload certificates with it"),
                 ("cacerts", "tls.crt") => (
                     if info.self_signed { CertRole::TrustAnchor } else if info.is_ca == Some(true) { CertRole::ChainIntermediate } else { CertRole::Leaf },
-                    CertMesh::Istio,
+                    Mesh::Istio,
                     "chain in tls.crt of Istio's plug-in CA secret cacerts",
                 ),
-                ("cacerts", "ca.crt") => (CertRole::TrustAnchor, CertMesh::Istio, "ca.crt of Istio's plug-in CA secret cacerts (kubernetes.io/tls layout): the root"),
-                ("istio-ca-secret", "ca-cert.pem") => (CertRole::SigningCa, CertMesh::Istio, "Istio's self-signed CA (istio-ca-secret): root and signing CA at once"),
-                ("linkerd-identity-issuer", "crt.pem" | "tls.crt") => (CertRole::SigningCa, CertMesh::Linkerd, "Linkerd's identity issuer certificate"),
-                ("linkerd-identity-issuer" | "linkerd-trust-anchor", "ca.crt") => (CertRole::TrustAnchor, CertMesh::Linkerd, "Linkerd's trust anchor"),
-                (n, _) if n.starts_with("consul") && n.contains("ca") && info.is_ca == Some(true) => (CertRole::TrustAnchor, CertMesh::Consul, "Consul's CA certificate"),
-                (n, "tls.crt" | "cert") if gateway_credentials.contains(&n) => (CertRole::GatewayServing, CertMesh::Istio, "served by a Gateway (credentialName)"),
-                (n, "ca.crt" | "cacert") if gateway_credentials.contains(&n) => (CertRole::OtherCa, CertMesh::Istio, "CA a Gateway uses to verify clients (credentialName)"),
-                _ => (generic_role(info), CertMesh::Kubernetes, ""),
+                ("cacerts", "ca.crt") => (CertRole::TrustAnchor, Mesh::Istio, "ca.crt of Istio's plug-in CA secret cacerts (kubernetes.io/tls layout): the root"),
+                ("istio-ca-secret", "ca-cert.pem") => (CertRole::SigningCa, Mesh::Istio, "Istio's self-signed CA (istio-ca-secret): root and signing CA at once"),
+                ("linkerd-identity-issuer", "crt.pem" | "tls.crt") => (CertRole::SigningCa, Mesh::Linkerd, "Linkerd's identity issuer certificate"),
+                ("linkerd-identity-issuer" | "linkerd-trust-anchor", "ca.crt") => (CertRole::TrustAnchor, Mesh::Linkerd, "Linkerd's trust anchor"),
+                (n, _) if n.starts_with("consul") && n.contains("ca") && info.is_ca == Some(true) => (CertRole::TrustAnchor, Mesh::Consul, "Consul's CA certificate"),
+                (n, "tls.crt" | "cert") if gateway_credentials.contains(&n) => (CertRole::GatewayServing, Mesh::Istio, "served by a Gateway (credentialName)"),
+                (n, "ca.crt" | "cacert") if gateway_credentials.contains(&n) => (CertRole::OtherCa, Mesh::Istio, "CA a Gateway uses to verify clients (credentialName)"),
+                _ => (generic_role(info), Mesh::Kubernetes, ""),
             };
             let why = if why.is_empty() {
                 format!(
@@ -184,17 +175,17 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
             let (role, mesh, why) = match (cm.name.as_str(), key) {
                 ("linkerd-identity-trust-roots", _) => (
                     CertRole::TrustAnchor,
-                    CertMesh::Linkerd,
+                    Mesh::Linkerd,
                     "Linkerd's trust roots bundle".to_owned(),
                 ),
                 ("istio-ca-root-cert", _) => (
                     CertRole::TrustAnchor,
-                    CertMesh::Istio,
+                    Mesh::Istio,
                     "Istio's root certificate as distributed to namespaces".to_owned(),
                 ),
                 _ => (
                     generic_role(info),
-                    CertMesh::Kubernetes,
+                    Mesh::Kubernetes,
                     format!("certificate in ConfigMap {}/{}", cm.namespace, cm.name),
                 ),
             };
@@ -244,13 +235,13 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
                     info,
                     role: CertRole::WebhookCa,
                     mesh: if hook.name.contains("istio.io") {
-                        CertMesh::Istio
+                        Mesh::Istio
                     } else if hook.name.contains("linkerd") {
-                        CertMesh::Linkerd
+                        Mesh::Linkerd
                     } else if hook.name.contains("consul") {
-                        CertMesh::Consul
+                        Mesh::Consul
                     } else {
-                        CertMesh::Kubernetes
+                        Mesh::Kubernetes
                     },
                     role_because: format!(
                         "CA bundle the API server trusts for webhook {}",
@@ -274,18 +265,18 @@ pub fn certificates(inventory: &Inventory) -> Vec<CertificateRef<'_>> {
 }
 
 /// The role of a certificate from a file: Istio's plug-in CA file names, else by the certificate.
-fn file_role(path: &str, info: &CertificateInfo) -> (CertRole, CertMesh, String) {
+fn file_role(path: &str, info: &CertificateInfo) -> (CertRole, Mesh, String) {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
     let ca = info.is_ca == Some(true);
     match name {
         "root-cert.pem" => (
             CertRole::TrustAnchor,
-            CertMesh::Istio,
+            Mesh::Istio,
             "file named like the root of Istio's plug-in CA (root-cert.pem)".to_owned(),
         ),
         "ca-cert.pem" => (
             CertRole::SigningCa,
-            CertMesh::Istio,
+            Mesh::Istio,
             "file named like the signing CA of Istio's plug-in CA (ca-cert.pem)".to_owned(),
         ),
         "cert-chain.pem" => (
@@ -296,12 +287,12 @@ fn file_role(path: &str, info: &CertificateInfo) -> (CertRole, CertMesh, String)
             } else {
                 CertRole::Leaf
             },
-            CertMesh::Istio,
+            Mesh::Istio,
             "file named like the chain of Istio's plug-in CA (cert-chain.pem)".to_owned(),
         ),
         _ if ca => (
             CertRole::OtherCa,
-            CertMesh::Kubernetes,
+            Mesh::Kubernetes,
             format!(
                 "CA certificate (basicConstraints CA:TRUE{}) in {}",
                 if info.self_signed {
@@ -318,7 +309,7 @@ fn file_role(path: &str, info: &CertificateInfo) -> (CertRole, CertMesh, String)
         ),
         _ => (
             CertRole::Leaf,
-            CertMesh::Kubernetes,
+            Mesh::Kubernetes,
             format!(
                 "leaf certificate (not a CA) in {}",
                 if path.starts_with("tls://") {

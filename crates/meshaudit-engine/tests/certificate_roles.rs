@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use meshaudit_engine::certificates::{certificates, CertMesh, CertRole};
+use meshaudit_engine::certificates::{certificates, CertRole};
 use meshaudit_ingest::{ingest, SourceText};
+use meshaudit_model::Mesh;
 
 fn ca(name: &str) -> (rcgen::Certificate, rcgen::Issuer<'static, rcgen::KeyPair>) {
     let key = rcgen::KeyPair::generate().unwrap();
@@ -98,7 +99,7 @@ webhooks:
     }]);
     assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
     let inv = &ingested.inventory;
-    let found: Vec<(String, String, CertRole, CertMesh)> = certificates(inv)
+    let found: Vec<(String, String, CertRole, Mesh)> = certificates(inv)
         .into_iter()
         .map(|c| {
             (
@@ -114,37 +115,27 @@ webhooks:
             "cacerts",
             "root-cert.pem",
             CertRole::TrustAnchor,
-            CertMesh::Istio,
+            Mesh::Istio,
         ),
-        (
-            "cacerts",
-            "ca-cert.pem",
-            CertRole::SigningCa,
-            CertMesh::Istio,
-        ),
+        ("cacerts", "ca-cert.pem", CertRole::SigningCa, Mesh::Istio),
         (
             "istio-ca-secret",
             "ca-cert.pem",
             CertRole::SigningCa,
-            CertMesh::Istio,
+            Mesh::Istio,
         ),
-        (
-            "shop-tls",
-            "tls.crt",
-            CertRole::GatewayServing,
-            CertMesh::Istio,
-        ),
+        ("shop-tls", "tls.crt", CertRole::GatewayServing, Mesh::Istio),
         (
             "linkerd-identity-trust-roots",
             "ca-bundle.crt",
             CertRole::TrustAnchor,
-            CertMesh::Linkerd,
+            Mesh::Linkerd,
         ),
         (
             "istio-validator",
             "webhooks[0].clientConfig.caBundle",
             CertRole::WebhookCa,
-            CertMesh::Istio,
+            Mesh::Istio,
         ),
     ];
     for (name, key, role, mesh) in expect {

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use meshaudit_engine::certificates::{certificates, CertMesh};
+use meshaudit_engine::certificates::certificates;
 use meshaudit_ingest::certs::{certificates_in, issued_by};
 use meshaudit_ingest::source::{MANIFEST_EXTENSIONS, MAX_INPUT_BYTES};
+use meshaudit_model::Mesh;
 use meshaudit_model::{CertificateInfo, InputError, IssuerCheck};
 use meshaudit_report::certs::{json, table, CertEntry, CertsReport, Chain, Place};
 use meshaudit_rules::{analyze, Context, Finding, ResourceRef, Settings};
@@ -191,13 +192,8 @@ fn split_inputs(paths: &[PathBuf], stdin: &mut dyn Read) -> Inputs {
     inputs
 }
 
-fn mesh_name(mesh: CertMesh) -> &'static str {
-    match mesh {
-        CertMesh::Istio => "istio",
-        CertMesh::Linkerd => "linkerd",
-        CertMesh::Consul => "consul",
-        CertMesh::Kubernetes => "kubernetes",
-    }
+fn mesh_name(mesh: Mesh) -> &'static str {
+    mesh.as_str()
 }
 
 /// Does finding key `key` belong to the certificate whose key is `cert_key`? The rule
@@ -470,7 +466,7 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
             })
             .collect();
         let mesh = match (place, r.mesh) {
-            (Place::File { .. } | Place::Endpoint { .. }, CertMesh::Kubernetes) => None,
+            (Place::File { .. } | Place::Endpoint { .. }, Mesh::Kubernetes) => None,
             (_, m) => Some(mesh_name(m)),
         };
         entries.push(CertEntry {

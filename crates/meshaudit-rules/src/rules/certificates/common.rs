@@ -7,7 +7,7 @@
 //! same rule (`ca-cert.pem:keyCertSign`). `meshaudit certs` attaches findings to certificates by
 //! (object, key up to the first `:`).
 
-use meshaudit_engine::certificates::{certificates, CertMesh, CertRole, CertificateRef};
+use meshaudit_engine::certificates::{certificates, CertRole, CertificateRef};
 use meshaudit_model::Inventory;
 
 use crate::finding::{Finding, Mesh};
@@ -53,12 +53,7 @@ fn is_chain_key(key: &str) -> bool {
 }
 
 pub fn mesh_of(cert: &CertificateRef<'_>) -> Mesh {
-    match cert.mesh {
-        CertMesh::Istio => Mesh::Istio,
-        CertMesh::Linkerd => Mesh::Linkerd,
-        CertMesh::Consul => Mesh::Consul,
-        CertMesh::Kubernetes => Mesh::Kubernetes,
-    }
+    cert.mesh
 }
 
 /// `Secret istio-system/cacerts`.

@@ -1,6 +1,6 @@
 //! CERT014: a Secret's private key does not belong to the certificate next to it.
 
-use meshaudit_engine::certificates::{certificates, CertMesh, CertRole};
+use meshaudit_engine::certificates::{certificates, CertRole};
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::Step;
 
@@ -140,10 +140,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let authority = cert.role.is_authority();
             let effect = match (cert.role, cert.mesh) {
-                (CertRole::SigningCa | CertRole::TrustAnchor, CertMesh::Istio) => {
+                (CertRole::SigningCa | CertRole::TrustAnchor, Mesh::Istio) => {
                     "istiod cannot load this CA, so it cannot sign (or renew) workload certificates"
                 }
-                (CertRole::SigningCa | CertRole::TrustAnchor, CertMesh::Linkerd) => {
+                (CertRole::SigningCa | CertRole::TrustAnchor, Mesh::Linkerd) => {
                     "Linkerd's identity service cannot issue workload certificates with it"
                 }
                 (CertRole::GatewayServing, _) => {

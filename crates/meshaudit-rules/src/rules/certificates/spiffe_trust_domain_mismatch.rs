@@ -1,7 +1,5 @@
 //! CERT010: a certificate's SPIFFE identity is outside the mesh's trust domain.
 
-use meshaudit_engine::certificates::CertMesh;
-
 use super::common::{describe, finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -86,7 +84,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let accepted =
         |d: &str| d.eq_ignore_ascii_case(td) || aliases.iter().any(|a| d.eq_ignore_ascii_case(a));
     for u in unique_certificates(inv) {
-        if matches!(u.cert.mesh, CertMesh::Linkerd | CertMesh::Consul) {
+        if matches!(u.cert.mesh, Mesh::Linkerd | Mesh::Consul) {
             continue;
         }
         let foreign: Vec<&String> = u
