@@ -5,7 +5,7 @@ use meshaudit_engine::authorization::Decision;
 use std::collections::HashMap;
 
 use meshaudit_engine::server_tally::ServerTally;
-use meshaudit_engine::{Client, EdgeGroup, Graph, ServerPort, Transport};
+use meshaudit_engine::{Because, Client, EdgeGroup, Graph, ServerPort, Transport};
 use meshaudit_model::{Inventory, Step};
 
 /// `Deployment shop/orders`.
@@ -64,13 +64,19 @@ pub fn unmeshed_outcome(inv: &Inventory, server: &ServerPort) -> String {
     }
 }
 
-/// The authorization reasons behind the unmeshed outcome, rendered for evidence.
-pub fn unmeshed_authz_evidence(inv: &Inventory, server: &ServerPort) -> Vec<String> {
+/// The authorization reasons behind the unmeshed outcome.
+pub fn unmeshed_authz_because(server: &ServerPort) -> impl Iterator<Item = &Because> + '_ {
     server
         .other_unmeshed()
         .authorization
         .iter()
-        .flat_map(|a| a.because.iter().map(|b| b.render(inv)))
+        .flat_map(|a| a.because.iter())
+}
+
+/// [`unmeshed_authz_because`], rendered for evidence.
+pub fn unmeshed_authz_evidence(inv: &Inventory, server: &ServerPort) -> Vec<String> {
+    unmeshed_authz_because(server)
+        .map(|b| b.render(inv))
         .collect()
 }
 

@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use meshaudit_engine::ServerPort;
+use meshaudit_engine::{Because, ServerPort};
 use meshaudit_model::istio::{MtlsMode, PeerAuthenticationSpec, Typed};
 use meshaudit_model::{ObjectId, Step};
 
 use super::common::{
-    unmeshed_authz_evidence, unmeshed_outcome, unmeshed_plaintext_open, workload_name,
+    unmeshed_authz_because, unmeshed_authz_evidence, unmeshed_outcome, unmeshed_plaintext_open,
+    workload_name,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -161,8 +162,13 @@ fn selector_text(policy: &Typed<PeerAuthenticationSpec>) -> String {
         .unwrap_or_default()
 }
 
-/// Severity and evidence for a mode that applies to `ports`.
-fn exposure(ctx: &Context<'_>, ports: &[&ServerPort], mode: MtlsMode) -> (Severity, Vec<String>) {
+/// Severity and evidence for a mode that applies to `ports`, and the policies that evidence
+/// names (related locations).
+fn exposure(
+    ctx: &Context<'_>,
+    ports: &[&ServerPort],
+    mode: MtlsMode,
+) -> (Severity, Vec<String>, Vec<Because>) {
     let inv = ctx.inventory;
     let mut evidence: Vec<String> = ports
         .iter()
@@ -173,9 +179,11 @@ fn exposure(ctx: &Context<'_>, ports: &[&ServerPort], mode: MtlsMode) -> (Severi
         evidence.push(format!("… and {} more port(s)", ports.len() - MAX_LISTED));
     }
     let open = ports.iter().find(|s| unmeshed_plaintext_open(s));
+    let mut related = Vec::new();
     let severity = match open {
         Some(server) => {
             evidence.extend(unmeshed_authz_evidence(inv, server));
+            related.extend(unmeshed_authz_because(server).cloned());
             Severity::High
         }
         None if ports.is_empty() => {
@@ -199,7 +207,7 @@ fn exposure(ctx: &Context<'_>, ports: &[&ServerPort], mode: MtlsMode) -> (Severi
                 .to_owned(),
         );
     }
-    (severity, evidence)
+    (severity, evidence, related)
 }
 
 /// A selector policy in the root namespace: istiod ignores it (it is neither mesh-wide nor
@@ -407,7 +415,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .copied()
                 .filter(|s| !overridden(s.port))
                 .collect();
-            let (severity, evidence) = exposure(ctx, &ports, mode);
+            let (severity, evidence, related) = exposure(ctx, &ports, mode);
             let subject = if workloads.len() == 1 {
                 "it accepts"
             } else {
@@ -436,6 +444,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ));
             for line in evidence {
                 finding = finding.evidence(line);
+            }
+            for b in &related {
+                finding.relate(inv, b);
             }
             finding.severity = severity;
             out.push(finding);
@@ -530,7 +541,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .copied()
                 .filter(|s| u32::from(s.port) == port)
                 .collect();
-            let (severity, evidence) = exposure(ctx, &ports, port_mode);
+            let (severity, evidence, related) = exposure(ctx, &ports, port_mode);
             let effect = if port_mode == MtlsMode::Disable {
                 "it accepts only plaintext"
             } else {
@@ -553,6 +564,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ));
             for line in evidence {
                 finding = finding.evidence(line);
+            }
+            for b in &related {
+                finding.relate(inv, b);
             }
             finding.severity = severity;
             out.push(finding);
