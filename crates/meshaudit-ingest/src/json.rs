@@ -17,7 +17,9 @@ use jsonc_parser::tokens::Token;
 use jsonc_parser::{Scanner, ScannerOptions};
 use meshaudit_model::{Entry, Node, NodeStr, Value};
 
-use crate::yaml::{resolve_plain, skipped_field, YamlError, MAX_DEPTH, MAX_NODES_PER_DOCUMENT};
+use crate::yaml::{
+    resolve_plain, skipped_field, MapKind, MapParent, YamlError, MAX_DEPTH, MAX_NODES_PER_DOCUMENT,
+};
 
 /// Strict JSON: no single quotes, hexadecimal, `+1`, `.5`, `NaN` or extended escapes.
 const STRICT: ScannerOptions = ScannerOptions {
@@ -92,15 +94,6 @@ pub enum Role {
     Document,
     /// One item of a List: a Kubernetes object.
     Item,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum MapKind {
-    Plain,
-    /// A Kubernetes object: its `status` is skipped.
-    Object,
-    /// An object's `metadata`: its `managedFields` is skipped.
-    Metadata,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -471,16 +464,14 @@ impl<'t> Parser<'t> {
 
     /// Kind of a mapping that starts now, from where it sits.
     fn child_map_kind(&self) -> MapKind {
-        match self.stack.last() {
-            None => MapKind::Object,
-            Some(Frame::Array { objects: true, .. }) => MapKind::Object,
-            Some(Frame::Object {
-                kind: MapKind::Object,
-                pending: Some((key, ..)),
-                ..
-            }) if key == "metadata" => MapKind::Metadata,
-            _ => MapKind::Plain,
-        }
+        MapKind::of_child(match self.stack.last() {
+            None => MapParent::Root,
+            Some(Frame::Array { objects, .. }) => MapParent::Sequence { objects: *objects },
+            Some(Frame::Object { kind, pending, .. }) => MapParent::Mapping {
+                kind: *kind,
+                key: pending.as_ref().map(|(key, ..)| &**key),
+            },
+        })
     }
 
     /// Whether an array that starts now holds objects: the `items` of a document's root.

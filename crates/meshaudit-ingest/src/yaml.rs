@@ -34,11 +34,38 @@ enum Role {
     Item,
 }
 
+/// What a mapping is to the fields both parsers skip (see [`skipped_field`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MapKind {
+pub(crate) enum MapKind {
     Plain,
+    /// A Kubernetes object: its `status` is skipped.
     Object,
+    /// An object's `metadata`: its `managedFields` is skipped.
     Metadata,
+}
+
+/// Where a mapping starts, in terms both parsers' frames translate to.
+pub(crate) enum MapParent<'a> {
+    /// Nothing: the mapping is the document's root.
+    Root,
+    /// A sequence; `objects` when its items are Kubernetes objects (a List's `items`).
+    Sequence { objects: bool },
+    /// A mapping of `kind`, the new one being the value of `key`.
+    Mapping { kind: MapKind, key: Option<&'a str> },
+}
+
+impl MapKind {
+    /// The kind of a mapping that starts under `parent`.
+    pub(crate) fn of_child(parent: MapParent<'_>) -> MapKind {
+        match parent {
+            MapParent::Root | MapParent::Sequence { objects: true } => MapKind::Object,
+            MapParent::Mapping {
+                kind: MapKind::Object,
+                key: Some("metadata"),
+            } => MapKind::Metadata,
+            _ => MapKind::Plain,
+        }
+    }
 }
 
 /// One document of a stream.
@@ -399,16 +426,16 @@ impl Builder {
     }
 
     fn child_map_kind(&self) -> MapKind {
-        match self.stack.last() {
-            None => MapKind::Object,
-            Some(Frame::Seq { objects: true, .. }) => MapKind::Object,
+        MapKind::of_child(match self.stack.last() {
+            None => MapParent::Root,
+            Some(Frame::Seq { objects, .. }) => MapParent::Sequence { objects: *objects },
             Some(Frame::Map {
-                kind: MapKind::Object,
-                pending_key: Some((key, ..)),
-                ..
-            }) if key == "metadata" => MapKind::Metadata,
-            _ => MapKind::Plain,
-        }
+                kind, pending_key, ..
+            }) => MapParent::Mapping {
+                kind: *kind,
+                key: pending_key.as_ref().map(|(key, ..)| &**key),
+            },
+        })
     }
 
     fn child_seq_holds_objects(&self) -> bool {

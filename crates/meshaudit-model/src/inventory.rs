@@ -104,6 +104,19 @@ impl Inventory {
             .map(|&i| &self.workloads[i])
     }
 
+    /// The workloads carrying the pair of `selector` that the fewest carry (a superset of those
+    /// it selects), or `None` when no workload carries one of its pairs (or it has none).
+    fn rarest_pair(&self, selector: &crate::selector::Labels) -> Option<&[usize]> {
+        let mut rarest: Option<&[usize]> = None;
+        for (k, v) in selector {
+            let list = self.workloads_by_label.get(k).and_then(|m| m.get(v))?;
+            if rarest.is_none_or(|r| list.len() < r.len()) {
+                rarest = Some(list);
+            }
+        }
+        rarest
+    }
+
     /// The workloads (indexes, in order) in any namespace whose pod labels carry every pair of
     /// `selector`; every workload for an empty selector.
     pub fn workloads_matching(&self, selector: &crate::selector::Labels) -> Vec<usize> {
@@ -111,18 +124,11 @@ impl Inventory {
             return (0..self.workloads.len()).collect();
         }
         // Start from the rarest pair, then check the others.
-        let mut rarest: Option<&Vec<usize>> = None;
-        for (k, v) in selector {
-            let Some(list) = self.workloads_by_label.get(k).and_then(|m| m.get(v)) else {
-                return Vec::new();
-            };
-            if rarest.is_none_or(|r| list.len() < r.len()) {
-                rarest = Some(list);
-            }
-        }
+        let Some(rarest) = self.rarest_pair(selector) else {
+            return Vec::new();
+        };
         rarest
-            .into_iter()
-            .flatten()
+            .iter()
             .copied()
             .filter(|&i| crate::selector::map_selects(selector, &self.workloads[i].labels))
             .collect()
@@ -142,27 +148,22 @@ impl Inventory {
         if selector.is_empty() {
             return in_namespace.to_vec();
         }
-        let mut rarest: Option<&Vec<usize>> = None;
-        for (k, v) in selector {
-            let Some(list) = self.workloads_by_label.get(k).and_then(|m| m.get(v)) else {
-                return Vec::new();
-            };
-            if rarest.is_none_or(|r| list.len() < r.len()) {
-                rarest = Some(list);
-            }
-        }
+        let Some(rarest) = self.rarest_pair(selector) else {
+            return Vec::new();
+        };
         let selects = |i: usize| crate::selector::map_selects(selector, &self.workloads[i].labels);
-        match rarest {
-            Some(list) if list.len() < in_namespace.len() => list
+        if rarest.len() < in_namespace.len() {
+            rarest
                 .iter()
                 .copied()
                 .filter(|&i| self.workloads[i].namespace == namespace && selects(i))
-                .collect(),
-            _ => in_namespace
+                .collect()
+        } else {
+            in_namespace
                 .iter()
                 .copied()
                 .filter(|&i| selects(i))
-                .collect(),
+                .collect()
         }
     }
 

@@ -382,6 +382,13 @@ impl CidrList {
         list
     }
 
+    /// The entries that are not CIDRs, quoted, with their verb: "`a` is", "`a`, `b` are".
+    pub fn invalid_entries(&self) -> String {
+        let quoted: Vec<String> = self.invalid.iter().map(|e| format!("`{e}`")).collect();
+        let verb = if self.invalid.len() == 1 { "is" } else { "are" };
+        format!("{} {verb}", quoted.join(", "))
+    }
+
     pub fn contains_addr(&self, addr: IpAddr) -> bool {
         self.cidrs.iter().any(|c| c.contains_addr(addr))
     }
@@ -1411,16 +1418,7 @@ impl LinkerdAnnotations {
                     annotation: SKIP_SUBNETS_ANNOTATION,
                     message: format!(
                         "{} not a CIDR; proxy-init cannot apply it",
-                        list.invalid
-                            .iter()
-                            .map(|e| format!("`{e}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                            + if list.invalid.len() == 1 {
-                                " is"
-                            } else {
-                                " are"
-                            }
+                        list.invalid_entries()
                     ),
                 });
             }

@@ -535,16 +535,7 @@ fn read_config(
                 format!(
                     "{}: {} not a CIDR; Linkerd cannot use this list",
                     keys.join("."),
-                    list.invalid
-                        .iter()
-                        .map(|e| format!("`{e}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                        + if list.invalid.len() == 1 {
-                            " is"
-                        } else {
-                            " are"
-                        }
+                    list.invalid_entries()
                 ),
             ));
         }
