@@ -27,6 +27,8 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 use meshaudit_model::selector::LabelSelector;
 use meshaudit_model::Inventory;
 
+use meshaudit_model::Mesh;
+
 use crate::authorization::PeerIdentity;
 use crate::graph::{Client, EdgeGroup, Graph, ServerPort, ServicePortRef, Transport};
 use crate::membership::DataPlane;
@@ -39,6 +41,8 @@ pub struct ClientFilter {
     workloads: Vec<bool>,
     pub other_meshed: bool,
     pub other_unmeshed: bool,
+    /// The other meshes whose catch-all class is shown ([`Client::OtherMesh`]).
+    pub other_meshes: Vec<Mesh>,
 }
 
 impl ClientFilter {
@@ -48,6 +52,7 @@ impl ClientFilter {
             workloads: vec![true; graph.workloads.len()],
             other_meshed: true,
             other_unmeshed: true,
+            other_meshes: graph.other_meshes.clone(),
         }
     }
 
@@ -59,6 +64,12 @@ impl ClientFilter {
                 .collect(),
             other_meshed: keep(Client::OtherMeshed),
             other_unmeshed: keep(Client::OtherUnmeshed),
+            other_meshes: graph
+                .other_meshes
+                .iter()
+                .copied()
+                .filter(|&m| keep(Client::OtherMesh(m)))
+                .collect(),
         }
     }
 
@@ -67,6 +78,7 @@ impl ClientFilter {
             Client::Workload(w) => self.workloads.get(w).copied().unwrap_or(false),
             Client::OtherMeshed => self.other_meshed,
             Client::OtherUnmeshed => self.other_unmeshed,
+            Client::OtherMesh(m) => self.other_meshes.contains(&m),
         }
     }
 }
@@ -689,7 +701,7 @@ impl<'g> EdgeRows<'g> {
             RowClients::Many(m) => m.first,
             RowClients::One(_) => usize::MAX,
         });
-        for client in [Client::OtherMeshed, Client::OtherUnmeshed] {
+        for client in graph.catch_all_classes() {
             if self.filter.includes(client) {
                 rows.push(Row {
                     server,
@@ -710,7 +722,8 @@ impl<'g> EdgeRows<'g> {
             .filter(move |&w| w != own && self.class_of[w].is_some())
             .map(Client::Workload)
             .chain(
-                [Client::OtherMeshed, Client::OtherUnmeshed]
+                self.graph
+                    .catch_all_classes()
                     .into_iter()
                     .filter(|c| self.filter.includes(*c)),
             )
@@ -802,7 +815,7 @@ impl<'g> EdgeRows<'g> {
         }
         for &(p, _) in &members.profiles {
             let profile = &self.profiles[p as usize];
-            h.write(&[6, u8::from(profile.catch_all == Client::OtherMeshed)]);
+            h.write(&[6, catch_all_code(profile.catch_all)]);
             for name in &profile.egress_policies {
                 h.write(name.as_bytes());
                 h.write(&[7]);
@@ -819,13 +832,23 @@ impl<'g> EdgeRows<'g> {
     }
 }
 
+/// A catch-all class as one byte of a digest: 0 without a proxy, 1 for the primary mesh (as
+/// before there were several meshes, so ids stay stable), then one per other mesh.
+fn catch_all_code(client: Client) -> u8 {
+    match client {
+        Client::OtherMeshed => 1,
+        Client::OtherMesh(m) => 2 + m as u8,
+        Client::OtherUnmeshed | Client::Workload(_) => 0,
+    }
+}
+
 /// A stable hash of what defines a class: namespace, data plane and the selectors it matches.
 fn class_digest(class: &ClientClass, selectors: &[String]) -> u64 {
     let mut h = Fnv::default();
     h.write(class.namespace.as_bytes());
     h.write(&[
         0,
-        u8::from(class.catch_all == Client::OtherMeshed),
+        catch_all_code(class.catch_all),
         u8::from(class.ambient),
         u8::from(class.host_network),
     ]);

@@ -213,6 +213,7 @@ spec:
             let mut ids: Vec<String> = match &row.clients {
                 RowClients::One(Client::OtherMeshed) => vec!["*meshed".into()],
                 RowClients::One(Client::OtherUnmeshed) => vec!["*unmeshed".into()],
+                RowClients::One(Client::OtherMesh(m)) => vec![format!("*{}", m.as_str())],
                 RowClients::One(Client::Workload(w)) => vec![id(&inv, *w)],
                 RowClients::Many(m) => m.iter(&rows, s).map(|w| id(&inv, w)).collect(),
             };

@@ -55,7 +55,13 @@ pub fn client_id(inventory: &Inventory, client: Client) -> String {
         Client::Workload(w) => workload_id(inventory, w),
         Client::OtherMeshed => OTHER_MESHED.to_owned(),
         Client::OtherUnmeshed => OTHER_UNMESHED.to_owned(),
+        Client::OtherMesh(mesh) => other_mesh_id(mesh),
     }
+}
+
+/// The identifier of another mesh's catch-all group: `*linkerd`, `*istio`.
+pub fn other_mesh_id(mesh: meshaudit_model::Mesh) -> String {
+    format!("*{}", mesh.as_str())
 }
 
 pub fn workload_id(inventory: &Inventory, w: usize) -> String {
@@ -68,6 +74,9 @@ fn client_description(client: Client) -> &'static str {
         Client::Workload(_) => "workload",
         Client::OtherMeshed => "any other meshed workload (one the server's policies do not name)",
         Client::OtherUnmeshed => "any workload without a proxy",
+        Client::OtherMesh(_) => {
+            "any workload of another mesh (its proxy and the server's do not share mutual TLS)"
+        }
     }
 }
 
@@ -327,6 +336,7 @@ struct Seen {
     workloads: BTreeSet<usize>,
     groups: foldhash::HashMap<String, GroupDef>,
     other_meshed: bool,
+    other_meshes: std::collections::BTreeSet<meshaudit_model::Mesh>,
     other_unmeshed: bool,
 }
 
@@ -339,6 +349,7 @@ impl Seen {
             self.groups.entry(id).or_insert(def);
         }
         self.other_meshed |= other.other_meshed;
+        self.other_meshes.extend(other.other_meshes);
         self.other_unmeshed |= other.other_unmeshed;
     }
 
@@ -357,6 +368,10 @@ impl Seen {
             LineClients::One(Client::OtherUnmeshed) => {
                 self.answers += 1;
                 self.other_unmeshed = true;
+            }
+            LineClients::One(Client::OtherMesh(mesh)) => {
+                self.answers += 1;
+                self.other_meshes.insert(*mesh);
             }
             LineClients::Group {
                 count,
@@ -1128,9 +1143,12 @@ fn dot_nodes(view: &GraphView<'_>, seen: &Seen) -> Vec<String> {
         ));
     }
     for (shown, id) in [
-        (seen.other_meshed, OTHER_MESHED),
-        (seen.other_unmeshed, OTHER_UNMESHED),
-    ] {
+        (seen.other_meshed, OTHER_MESHED.to_owned()),
+        (seen.other_unmeshed, OTHER_UNMESHED.to_owned()),
+    ]
+    .into_iter()
+    .chain(seen.other_meshes.iter().map(|&m| (true, other_mesh_id(m))))
+    {
         if shown {
             out.push(format!("  \"{id}\" [label=\"{id}\", style=dashed];\n"));
         }
