@@ -14,6 +14,7 @@ pub mod edge_rows;
 pub mod evidence;
 pub mod graph;
 pub mod istio;
+pub mod linkerd;
 pub mod network_policy;
 pub mod protocol;
 pub mod scope;
