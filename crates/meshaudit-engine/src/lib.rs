@@ -15,6 +15,7 @@ pub mod destination_rule;
 pub mod edge_rows;
 pub mod evidence;
 pub mod graph;
+pub mod linkerd;
 pub mod membership;
 pub mod network_policy;
 pub mod peer_authentication;
