@@ -55,6 +55,17 @@ pub struct WorkloadNode {
     pub services: Vec<usize>,
 }
 
+impl WorkloadNode {
+    /// The workload's Istio data plane: what Istio's rules ask about. A workload of another
+    /// mesh has none, whatever proxy it runs.
+    pub fn istio_data_plane(&self) -> DataPlane {
+        match self.mesh {
+            Some(Mesh::Istio) | None => self.membership.data_plane,
+            Some(_) => DataPlane::None,
+        }
+    }
+}
+
 /// A Service port that leads to a server port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServicePortRef {
@@ -182,6 +193,8 @@ pub struct ServerPort {
     /// The mesh whose evaluator decided the port: its workload's, or the graph's primary mesh
     /// for a workload without a proxy.
     pub mesh: Mesh,
+    /// Linkerd's inbound policy for the port (Linkerd servers behind their proxy only).
+    pub linkerd: Option<crate::linkerd::evaluator::PortPolicy>,
     pub(crate) individual: SortedMap<usize>,
     /// Meshed clients of one identity (namespace, service account) the policies name, by
     /// identity id (see [`Graph::identity_of`]).
@@ -196,6 +209,19 @@ pub struct ServerPort {
 }
 
 impl ServerPort {
+    /// What the port enforces, in its mesh's terms: Istio's PeerAuthentication mode, or
+    /// Linkerd's inbound policy (`server` when a Server governs the port, else the default
+    /// policy); `None` when no proxy stands in front of it.
+    pub fn mode_text(&self) -> Option<&'static str> {
+        if !self.proxied {
+            return None;
+        }
+        Some(match &self.linkerd {
+            Some(policy) => policy.mode_text(),
+            None => self.mode.mode.as_str(),
+        })
+    }
+
     /// The answer for `client`.
     pub fn group_for(&self, graph: &Graph, client: Client) -> &EdgeGroup {
         &self.groups[self.group_index_for(graph, client)]
@@ -306,8 +332,9 @@ pub struct Graph {
     pub servers: Vec<ServerPort>,
     /// Istio's trust domain.
     pub trust_domain: String,
-    /// Linkerd's trust domain (from linkerd-config; `cluster.local` by default).
-    pub linkerd_trust_domain: String,
+    /// What Linkerd identities end with: `identity.<control-plane namespace>.<trust domain>`
+    /// (from linkerd-config; `identity.linkerd.cluster.local` by default).
+    pub linkerd_identity_domain: String,
     pub auto_mtls: bool,
     /// The mesh [`Client::OtherMeshed`] stands for: Istio when any workload has an Istio proxy,
     /// else the mesh with workloads in the input (Istio when none has).
@@ -520,6 +547,37 @@ impl Graph {
         }
     }
 
+    /// The identity a server of `mesh` sees, in that mesh's form.
+    pub fn peer_text(&self, mesh: Mesh, peer: &PeerIdentity) -> Option<String> {
+        let td = &self.trust_domain;
+        let ld = &self.linkerd_identity_domain;
+        match (mesh, peer) {
+            (_, PeerIdentity::None) => None,
+            (
+                Mesh::Linkerd,
+                PeerIdentity::Known {
+                    namespace,
+                    service_account,
+                },
+            ) => Some(format!("{service_account}.{namespace}.serviceaccount.{ld}")),
+            (Mesh::Linkerd, PeerIdentity::Other) => Some(format!("*.{ld}")),
+            (Mesh::Linkerd, PeerIdentity::Namespace { namespace }) => {
+                Some(format!("*.{namespace}.serviceaccount.{ld}"))
+            }
+            (
+                _,
+                PeerIdentity::Known {
+                    namespace,
+                    service_account,
+                },
+            ) => Some(format!("spiffe://{td}/ns/{namespace}/sa/{service_account}")),
+            (_, PeerIdentity::Other) => Some(format!("spiffe://{td}/*")),
+            (_, PeerIdentity::Namespace { namespace }) => {
+                Some(format!("spiffe://{td}/ns/{namespace}/sa/*"))
+            }
+        }
+    }
+
     /// Whether `class` is a catch-all class of clients with a proxy.
     pub fn is_meshed_class(class: Client) -> bool {
         matches!(class, Client::OtherMeshed | Client::OtherMesh(_))
@@ -544,6 +602,13 @@ impl Graph {
             }
             for port in &node.membership.capture.excluded_outbound_ports {
                 out.extend_from_slice(self.servers_at_destination_port(*port));
+            }
+            if let Some(set) = &node.membership.capture.excluded_outbound_set {
+                for (&port, servers) in &self.index.by_destination_port {
+                    if set.contains(port) {
+                        out.extend_from_slice(servers);
+                    }
+                }
             }
         }
         out.sort_unstable();
@@ -707,10 +772,17 @@ pub(crate) struct PortToEvaluate {
 pub fn build(inventory: &Inventory) -> Graph {
     let inv = inventory;
     let istio = crate::istio::evaluator::Builder::new(inv);
+    let linkerd = crate::linkerd::evaluator::Evaluator::new(inv);
     let indexes: Vec<usize> = (0..inv.workloads.len()).collect();
     // A workload runs at most one mesh's proxy: an Istio one when Istio injects it (or it
     // already carries it), else a Linkerd one when Linkerd does.
-    let mut nodes: Vec<WorkloadNode> = map_in_order(&indexes, |&i| istio.node(i));
+    let mut nodes: Vec<WorkloadNode> = map_in_order(&indexes, |&i| {
+        let node = istio.node(i);
+        if node.membership.data_plane.is_meshed() {
+            return node;
+        }
+        linkerd.node(i, node)
+    });
 
     // Which workloads each Service selects, by namespace index.
     let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::default();
@@ -750,7 +822,7 @@ pub fn build(inventory: &Inventory) -> Graph {
     // Declared container ports that no Service covers are reachable by pod address.
     for (w, workload) in inv.workloads.iter().enumerate() {
         for c in &workload.containers {
-            if c.name == "istio-proxy" {
+            if c.name == "istio-proxy" || c.name == meshaudit_model::linkerd::PROXY_CONTAINER {
                 continue;
             }
             for p in &c.ports {
@@ -784,6 +856,14 @@ pub fn build(inventory: &Inventory) -> Graph {
     meshes.dedup();
     let primary = meshes.first().copied().unwrap_or(Mesh::Istio);
     let other_meshes: Vec<Mesh> = meshes.into_iter().filter(|&m| m != primary).collect();
+    if primary == Mesh::Linkerd {
+        // Say why a workload has no proxy in the terms of the mesh the input is about.
+        for (i, node) in nodes.iter_mut().enumerate() {
+            if node.mesh.is_none() {
+                linkerd.explain_unmeshed(i, node);
+            }
+        }
+    }
 
     let todo: Vec<PortToEvaluate> = keys
         .into_iter()
@@ -803,15 +883,18 @@ pub fn build(inventory: &Inventory) -> Graph {
         other_meshes: &other_meshes,
     };
     let istio_ready = istio.prepare(&shared);
+    let linkerd_ready = linkerd.prepare(&shared);
     // Server ports are independent of each other: evaluate them on every core, each by its
     // workload's mesh (the primary mesh for a workload without a proxy).
     let servers = map_in_order(&todo, |todo| {
         match nodes[todo.workload].mesh.unwrap_or(primary) {
+            Mesh::Linkerd => linkerd_ready.server_port(&shared, todo),
             _ => istio_ready.server_port(&shared, todo),
         }
     });
     let ambient_namespaces = istio_ready.ambient_namespaces();
     drop(istio_ready);
+    drop(linkerd_ready);
     Graph {
         index: Index::new(inv, &nodes, &servers),
         network_policies: NetworkPolicyIndex::new(inv),
@@ -820,7 +903,7 @@ pub fn build(inventory: &Inventory) -> Graph {
         workloads: nodes,
         servers,
         trust_domain: istio.trust_domain().to_owned(),
-        linkerd_trust_domain: String::from("cluster.local"),
+        linkerd_identity_domain: linkerd.identity_domain(),
         auto_mtls: istio.auto_mtls(),
         primary_mesh: primary,
         other_meshes,

@@ -87,26 +87,12 @@ fn edge_peer(view: &GraphView<'_>, edge: &Edge<'_>) -> Option<String> {
         (Client::Workload(w), PeerIdentity::Other | PeerIdentity::Namespace { .. }) => {
             view.graph.workloads[w].identity.clone()
         }
-        (_, peer) => peer_text(view.graph, peer),
+        (_, peer) => peer_text(view.graph, edge, peer),
     }
 }
 
-fn peer_text(graph: &Graph, peer: &PeerIdentity) -> Option<String> {
-    match peer {
-        PeerIdentity::None => None,
-        PeerIdentity::Known {
-            namespace,
-            service_account,
-        } => Some(format!(
-            "spiffe://{}/ns/{namespace}/sa/{service_account}",
-            graph.trust_domain
-        )),
-        PeerIdentity::Other => Some(format!("spiffe://{}/*", graph.trust_domain)),
-        PeerIdentity::Namespace { namespace } => Some(format!(
-            "spiffe://{}/ns/{namespace}/sa/*",
-            graph.trust_domain
-        )),
-    }
+fn peer_text(graph: &Graph, edge: &Edge<'_>, peer: &PeerIdentity) -> Option<String> {
+    graph.peer_text(edge.server.mesh, peer)
 }
 
 /// The resources that decided an edge: for an edge that fails or is plaintext, those of the
@@ -168,6 +154,11 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) ->
                     out.push(id);
                 }
             }
+            for &id in &authz.objects {
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
         }
     }
     for p in policies {
@@ -203,11 +194,7 @@ fn authorization_text(edge: &Edge<'_>) -> &'static str {
 }
 
 fn mode_text(edge: &Edge<'_>) -> &'static str {
-    if edge.server.proxied {
-        edge.server.mode.mode.as_str()
-    } else {
-        "no proxy"
-    }
+    edge.server.mode_text().unwrap_or("no proxy")
 }
 
 fn render_chain(inventory: &Inventory, chain: &[Because]) -> Vec<String> {
@@ -314,7 +301,7 @@ impl Line<'_> {
     fn peer(&self, view: &GraphView<'_>) -> Option<String> {
         match &self.clients {
             LineClients::One(_) => edge_peer(view, &self.edge),
-            LineClients::Group { .. } => peer_text(view.graph, &self.edge.group.peer),
+            LineClients::Group { .. } => peer_text(view.graph, &self.edge, &self.edge.group.peer),
         }
     }
 }
@@ -565,18 +552,21 @@ fn table_widths(view: &GraphView<'_>) -> [usize; 9] {
     }
     let mut to = HEADER[1].len();
     let mut protocol = HEADER[3].len();
+    // Istio's modes fit in "PERMISSIVE"; Linkerd's policies are longer.
+    let mut mode = "PERMISSIVE".len();
     for &s in &view.servers {
         let port = &view.graph.servers[s];
         let wl = &inv.workloads[port.workload];
         to = to.max(wl.namespace.len() + 1 + wl.name.len());
         protocol = protocol.max(port.protocol.as_str().len());
+        mode = mode.max(port.mode_text().map_or(0, str::len));
     }
     [
         from,
         to,
         HEADER[2].len(),
         protocol,
-        "PERMISSIVE".len(),
+        mode,
         "restricted".len(),
         "plaintext".len(),
         "not enforced".len(),
@@ -770,7 +760,7 @@ fn json_row(view: &GraphView<'_>, line: &Line<'_>, cache: &mut FactCache, out: &
         port: e.server.port,
         protocol: e.server.protocol.as_str(),
         service,
-        server_mode: e.server.proxied.then(|| e.server.mode.mode.as_str()),
+        server_mode: e.server.mode_text(),
         transport: g.transport.as_str(),
         peer_identity: line.peer(view),
         authorization: match (&g.authorization, g.reach()) {
@@ -1185,7 +1175,7 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
         let wl = &inv.workloads[w];
         let node = &graph.workloads[w];
         let loc = inv.object(wl.object).name_location();
-        let value = json!({
+        let mut value = json!({
             "id": workload_id(inv, w),
             "kind": wl.kind,
             "namespace": wl.namespace,
@@ -1195,6 +1185,10 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
             "identity": node.identity,
             "location": {"path": &*loc.path, "line": loc.line, "column": loc.column},
         });
+        // Istio's workloads carry no `mesh` (the contract predates other meshes).
+        if let Some(mesh) = node.mesh.filter(|&m| m != meshaudit_model::Mesh::Istio) {
+            value["mesh"] = json!(mesh.as_str());
+        }
         serde_json::to_writer(buf, &value).expect("writing JSON to memory");
     })?;
     out.write_all(if workloads.is_empty() {

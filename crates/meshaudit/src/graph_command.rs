@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use meshaudit_engine::edge_rows::{ClientFilter, EdgeRows};
 use meshaudit_engine::graph::Client;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, Mesh};
 use meshaudit_report::graph::{
-    client_id, workload_id, write_graph, GraphFormat, GraphView, OTHER_MESHED, OTHER_UNMESHED,
+    client_id, other_mesh_id, workload_id, write_graph, GraphFormat, GraphView, OTHER_MESHED,
+    OTHER_UNMESHED,
 };
 
 use crate::cli::{GraphArgs, GraphFormatArg};
@@ -27,9 +28,16 @@ fn selects(selector: &str, id: &str) -> bool {
         && id.split_once('/').is_some_and(|(ns, _)| ns == selector)
 }
 
+/// `*istio`, `*linkerd`, `*consul`: the catch-all group of another mesh's workloads.
+fn is_mesh_group(selector: &str) -> bool {
+    [Mesh::Istio, Mesh::Linkerd, Mesh::Consul]
+        .into_iter()
+        .any(|m| selector == other_mesh_id(m))
+}
+
 fn check_selector(inventory: &Inventory, selector: &str, allow_groups: bool) -> anyhow::Result<()> {
     let s = selector.trim_end_matches("/*");
-    if allow_groups && (s == OTHER_MESHED || s == OTHER_UNMESHED) {
+    if allow_groups && (s == OTHER_MESHED || s == OTHER_UNMESHED || is_mesh_group(s)) {
         return Ok(());
     }
     let known = inventory.workloads.iter().any(|w| {
@@ -42,7 +50,7 @@ fn check_selector(inventory: &Inventory, selector: &str, allow_groups: bool) -> 
         anyhow::bail!(
             "`{selector}` names no workload in the input (use namespace/name or a namespace{})",
             if allow_groups {
-                ", or *meshed / *unmeshed"
+                ", or *meshed / *unmeshed / *istio / *linkerd"
             } else {
                 ""
             }

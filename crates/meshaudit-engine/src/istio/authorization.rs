@@ -569,8 +569,11 @@ impl Decision {
 #[derive(Debug, Clone)]
 pub struct AuthzDecision {
     pub decision: Decision,
-    /// The policies that decided (empty when no policy applies).
+    /// The Istio AuthorizationPolicies that decided (empty when no policy applies).
     pub decided_by: Vec<usize>,
+    /// The resources that decided, for meshes whose policies are of several kinds (Linkerd's
+    /// Server, AuthorizationPolicy, MeshTLSAuthentication…); empty for Istio.
+    pub objects: Vec<meshaudit_model::ObjectId>,
     pub because: Vec<Because>,
     /// What the conditional part depends on.
     pub conditions: Vec<String>,
@@ -674,6 +677,7 @@ impl<'a> AuthorizationPolicies<'a> {
                             format!("DENY rule {r} matches this client"),
                         ));
                         return AuthzDecision {
+                            objects: Vec::new(),
                             decision: Decision::Denied,
                             decided_by: vec![i],
                             because,
@@ -771,6 +775,7 @@ impl<'a> AuthorizationPolicies<'a> {
             decided_by.extend(custom_hit);
         }
         AuthzDecision {
+            objects: Vec::new(),
             decision,
             decided_by,
             because,

@@ -578,6 +578,7 @@ impl<'a> Builder<'a> {
             groups,
             // Each list was built in key order, without repeats.
             mesh: Mesh::Istio,
+            linkerd: None,
             individual: SortedMap::from_sorted(individual),
             identity_groups: SortedMap::from_sorted(identity_groups),
             namespace_groups: SortedMap::from_sorted(namespace_groups),

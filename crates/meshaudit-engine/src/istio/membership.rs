@@ -76,7 +76,7 @@ impl NamespaceMesh {
 }
 
 /// What runs beside (or in front of) a workload's application.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataPlane {
     /// An injected Envoy sidecar.
     Sidecar,
@@ -110,6 +110,8 @@ pub enum InboundCapture {
     AllExcept(Vec<u16>),
     Only(Vec<u16>),
     Nothing,
+    /// Every port but a set with ranges (Linkerd's `skip-inbound-ports`).
+    Skipping(meshaudit_model::linkerd::PortSet),
 }
 
 impl InboundCapture {
@@ -119,6 +121,7 @@ impl InboundCapture {
             InboundCapture::AllExcept(ports) => !ports.contains(&port),
             InboundCapture::Only(ports) => ports.contains(&port),
             InboundCapture::Nothing => false,
+            InboundCapture::Skipping(set) => !set.contains(port),
         }
     }
 }
@@ -128,6 +131,9 @@ impl InboundCapture {
 pub struct Capture {
     pub inbound: InboundCapture,
     pub excluded_outbound_ports: Vec<u16>,
+    /// Outbound ports that bypass the proxy, as a set with ranges (Linkerd's
+    /// `skip-outbound-ports`).
+    pub excluded_outbound_set: Option<meshaudit_model::linkerd::PortSet>,
     /// Outbound traffic to every address bypasses the proxy (`excludeOutboundIPRanges` covering
     /// everything, or `includeOutboundIPRanges: ""`).
     pub outbound_bypass_all: bool,
@@ -139,10 +145,11 @@ pub struct Capture {
 }
 
 impl Capture {
-    fn everything() -> Self {
+    pub fn everything() -> Self {
         Capture {
             inbound: InboundCapture::All,
             excluded_outbound_ports: Vec::new(),
+            excluded_outbound_set: None,
             outbound_bypass_all: false,
             excluded_outbound_ranges: Vec::new(),
             proxy_uid_containers: Vec::new(),
@@ -155,11 +162,16 @@ impl Capture {
         !self.outbound_bypass_all
             && self.proxy_uid_containers.is_empty()
             && !self.excluded_outbound_ports.contains(&port)
+            && !self
+                .excluded_outbound_set
+                .as_ref()
+                .is_some_and(|set| set.contains(port))
     }
 
     pub fn bypasses_anything(&self) -> bool {
         self.inbound != InboundCapture::All
             || !self.excluded_outbound_ports.is_empty()
+            || self.excluded_outbound_set.is_some()
             || self.outbound_bypass_all
             || !self.excluded_outbound_ranges.is_empty()
             || !self.proxy_uid_containers.is_empty()
@@ -568,7 +580,8 @@ fn capture_of(workload: &Workload) -> Capture {
                         .filter(|p| !excluded.contains(p))
                         .collect(),
                 ),
-                InboundCapture::Nothing => InboundCapture::Nothing,
+                // Istio's own capture never holds Linkerd's skip set.
+                other @ (InboundCapture::Nothing | InboundCapture::Skipping(_)) => other,
             };
             capture.because.push(Because::at(
                 workload.object,

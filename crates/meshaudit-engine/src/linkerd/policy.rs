@@ -69,13 +69,9 @@ pub enum LinkerdClient<'c> {
     Unauthenticated { from: ClientNetwork },
 }
 
-/// The default inbound policy in force for a pod (its annotation, else the cluster's), with
-/// the evidence for it. Computed elsewhere; taken as given here.
-#[derive(Debug, Clone)]
-pub struct DefaultPolicy {
-    pub policy: DefaultInboundPolicy,
-    pub because: Vec<Because>,
-}
+/// The default inbound policy in force for a pod, with its evidence: computed by
+/// [`crate::linkerd::defaults`], taken as given here.
+pub use crate::linkerd::defaults::DefaultPolicy;
 
 /// What Linkerd decides for one client on one pod port.
 #[derive(Debug, Clone)]

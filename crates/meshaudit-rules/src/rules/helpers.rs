@@ -35,7 +35,7 @@ pub use meshaudit_engine::peer_authentication::oldest;
 pub fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<usize> {
     if gateway.spec.selector.is_empty() {
         return (0..ctx.graph().workloads.len())
-            .filter(|&i| ctx.graph().workloads[i].membership.data_plane == DataPlane::Gateway)
+            .filter(|&i| ctx.graph().workloads[i].istio_data_plane() == DataPlane::Gateway)
             .collect();
     }
     ctx.inventory.workloads_matching(&gateway.spec.selector)

@@ -81,7 +81,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut tally = BypassTally::new(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         let node = &graph.workloads[w];
-        if node.membership.data_plane != DataPlane::Sidecar
+        if node.istio_data_plane() != DataPlane::Sidecar
             || node.membership.capture.proxy_uid_containers.is_empty()
         {
             continue;

@@ -356,7 +356,7 @@ fn clients_using<'a>(
 /// Does this client get a proxy that applies DestinationRules?
 fn proxied_client(ctx: &Context<'_>, w: usize) -> bool {
     matches!(
-        ctx.graph().workloads[w].membership.data_plane,
+        ctx.graph().workloads[w].istio_data_plane(),
         DataPlane::Sidecar | DataPlane::Gateway
     )
 }
@@ -547,7 +547,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let groups = clients_using(inv, rules, index, dr, service);
             for &s in graph.servers_of_service(si) {
                 let server = &graph.servers[s];
-                if graph.workloads[server.workload].membership.data_plane != DataPlane::Sidecar {
+                if graph.workloads[server.workload].istio_data_plane() != DataPlane::Sidecar {
                     continue;
                 }
                 let workload = &inv.workloads[server.workload];

@@ -123,7 +123,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let workloads: Vec<usize> = inv.workload_indexes_in(name).to_vec();
         let any_injected = workloads
             .iter()
-            .any(|&w| graph.workloads[w].membership.data_plane == DataPlane::Sidecar);
+            .any(|&w| graph.workloads[w].istio_data_plane() == DataPlane::Sidecar);
         if by_webhook || any_injected {
             continue;
         }
@@ -134,7 +134,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .collect();
         let uninjected: Vec<String> = workloads
             .iter()
-            .filter(|&&w| graph.workloads[w].membership.data_plane == DataPlane::None)
+            .filter(|&&w| graph.workloads[w].istio_data_plane() == DataPlane::None)
             .map(|&w| workload_name(inv, w))
             .collect();
         let mut f = Finding::new(

@@ -120,7 +120,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     if !crate::rules::helpers::istio_in_use(inv) {
         return;
     }
-    let meshed = |w: usize| graph.workloads[w].membership.data_plane.is_meshed();
+    let meshed = |w: usize| graph.workloads[w].istio_data_plane().is_meshed();
     if !(0..inv.workloads.len()).any(meshed) {
         return;
     }
@@ -149,7 +149,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .into_iter()
             .flatten()
             .copied()
-            .filter(|&w| graph.workloads[w].membership.data_plane == DataPlane::None)
+            .filter(|&w| graph.workloads[w].istio_data_plane() == DataPlane::None)
             .collect();
         if unmeshed.is_empty() {
             continue;

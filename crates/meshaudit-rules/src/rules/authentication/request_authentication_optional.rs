@@ -143,7 +143,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .iter()
             .filter_map(|&w| {
                 let node = &graph.workloads[w];
-                if node.membership.data_plane == DataPlane::Gateway {
+                if node.istio_data_plane() == DataPlane::Gateway {
                     return Some((w, "it is an Istio gateway".to_owned()));
                 }
                 node.services.iter().find_map(|&s| {

@@ -84,7 +84,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut tally = meshed_server_tally(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
         let node = &graph.workloads[w];
-        if node.membership.data_plane != DataPlane::None || workload.host_network {
+        if node.istio_data_plane() != DataPlane::None || workload.host_network {
             continue;
         }
         let (value, place) = match (

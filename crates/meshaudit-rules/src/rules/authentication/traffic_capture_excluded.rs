@@ -92,7 +92,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = ctx.graph();
     let mut tally = BypassTally::new(graph);
     for (w, workload) in inv.workloads.iter().enumerate() {
-        if graph.workloads[w].membership.data_plane != DataPlane::Sidecar {
+        if graph.workloads[w].istio_data_plane() != DataPlane::Sidecar {
             continue;
         }
         let name = workload_name(inv, w);

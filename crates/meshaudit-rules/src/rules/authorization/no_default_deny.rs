@@ -114,7 +114,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut meshed: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (i, node) in ctx.graph().workloads.iter().enumerate() {
         if !matches!(
-            node.membership.data_plane,
+            node.istio_data_plane(),
             DataPlane::Sidecar | DataPlane::Ambient
         ) {
             continue;

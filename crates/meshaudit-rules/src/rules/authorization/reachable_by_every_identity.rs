@@ -94,7 +94,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for (w, node) in ctx.graph().workloads.iter().enumerate() {
         if !matches!(
-            node.membership.data_plane,
+            node.istio_data_plane(),
             DataPlane::Sidecar | DataPlane::Ambient
         ) {
             continue;

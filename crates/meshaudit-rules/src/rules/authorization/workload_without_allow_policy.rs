@@ -108,7 +108,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let Some(node) = ctx.graph().workloads.get(w) else {
             continue;
         };
-        if !node.membership.data_plane.is_meshed() {
+        if !node.istio_data_plane().is_meshed() {
             continue;
         }
         let why = node
@@ -123,7 +123,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .graph()
             .workloads
             .get(w)
-            .is_some_and(|n| n.membership.data_plane == DataPlane::Gateway)
+            .is_some_and(|n| n.istio_data_plane() == DataPlane::Gateway)
         {
             continue;
         }

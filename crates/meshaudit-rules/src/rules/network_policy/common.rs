@@ -73,7 +73,7 @@ pub use meshaudit_engine::components::is_istiod;
 
 /// Gateways (ingress/egress) are meant to be reached from outside.
 pub fn is_gateway(ctx: &Context<'_>, w: usize) -> bool {
-    ctx.graph().workloads[w].membership.data_plane == DataPlane::Gateway
+    ctx.graph().workloads[w].istio_data_plane() == DataPlane::Gateway
 }
 
 /// Label values that mark data as sensitive, and the keys that carry them.

@@ -135,7 +135,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .workloads
         .iter()
         .enumerate()
-        .filter(|(_, node)| node.membership.data_plane == DataPlane::Sidecar)
+        .filter(|(_, node)| node.istio_data_plane() == DataPlane::Sidecar)
         .map(|(w, _)| w)
         .filter(|&w| index.egress_to_outside(inv, w).verdict == NetVerdict::Allowed)
         .collect();

@@ -107,8 +107,7 @@ fn hbone_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let index = &graph.network_policies;
     let mut blocked: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
     for (w, node) in graph.workloads.iter().enumerate() {
-        if node.membership.data_plane != DataPlane::Ambient || index.ingress_policies(w).is_empty()
-        {
+        if node.istio_data_plane() != DataPlane::Ambient || index.ingress_policies(w).is_empty() {
             continue;
         }
         if index.connection_verdict(inv, Source::AnyPod, w, HBONE_PORT) == NetVerdict::Denied {
@@ -177,7 +176,7 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // Ambient pods have no proxy of their own: ztunnel talks to istiod.
         if w == istiod
             || !matches!(
-                node.membership.data_plane,
+                node.istio_data_plane(),
                 DataPlane::Sidecar | DataPlane::Gateway
             )
         {

@@ -184,7 +184,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .graph()
             .workloads
             .get(i)
-            .is_some_and(|n| n.membership.data_plane == DataPlane::Sidecar);
+            .is_some_and(|n| n.istio_data_plane() == DataPlane::Sidecar);
         if !meshed {
             continue;
         }

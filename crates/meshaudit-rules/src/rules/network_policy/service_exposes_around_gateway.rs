@@ -96,7 +96,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for &sp in graph.servers_of_service(s) {
             let server = &graph.servers[sp];
             let w = server.workload;
-            if is_gateway(ctx, w) || !graph.workloads[w].membership.data_plane.is_meshed() {
+            if is_gateway(ctx, w) || !graph.workloads[w].istio_data_plane().is_meshed() {
                 continue;
             }
             let workload = &inv.workloads[w];

@@ -1,0 +1,539 @@
+//! Linkerd's evaluator for the effective-policy graph, in Linkerd's own terms.
+//!
+//! - Membership comes from [`crate::linkerd::membership`]: the `linkerd.io/inject` decision
+//!   and the proxy injector's selectors; skipped ports bypass the proxy both ways.
+//! - Transport: between two meshed pods the client's proxy originates mutual TLS with the
+//!   identity the destination controller gives for the endpoint — on pod addresses as on
+//!   Services. A client without Linkerd's proxy (unmeshed, another mesh's, or one whose port is
+//!   skipped) sends plaintext, which a Linkerd server accepts and authorizes as unauthenticated;
+//!   a skipped server port gets no identity, so even meshed clients send plaintext to it.
+//! - Authorization comes from [`crate::linkerd::policy`]: the Server that governs the port and
+//!   its authorizations, else the pod's default inbound policy
+//!   ([`crate::linkerd::defaults`]).
+
+use meshaudit_model::linkerd::{DefaultInboundPolicy, ProxyProtocol};
+use meshaudit_model::{Inventory, Mesh};
+
+use crate::authorization::{AuthzDecision, PeerIdentity};
+use crate::evidence::Because;
+use crate::graph::{
+    Client, EdgeGroup, PortToEvaluate, ServerPort, Shared, SortedMap, Transport, WorkloadNode,
+};
+use crate::linkerd::defaults::{resolve_for_port, DefaultPolicy};
+use crate::linkerd::membership::{InboundPath, LinkerdMembership};
+use crate::linkerd::policy::{ClientNetwork, LinkerdClient, LinkerdPolicy};
+use crate::membership::{Capture, DataPlane, InboundCapture, Membership};
+use crate::protocol::Protocol;
+use crate::HashMap;
+
+/// How Linkerd decides one server port: the Server that governs it, or the default policy.
+#[derive(Debug, Clone)]
+pub struct PortPolicy {
+    /// The Server (index into the inventory's list) that governs the port.
+    pub server: Option<usize>,
+    /// The pod's default inbound policy for the port (what decides it when no Server does).
+    pub default: DefaultInboundPolicy,
+    pub because: Vec<Because>,
+}
+
+impl PortPolicy {
+    /// What the graph's MODE column shows: `server` when a Server governs the port, else the
+    /// default policy.
+    pub fn mode_text(&self) -> &'static str {
+        match self.server {
+            Some(_) => "server",
+            None => self.default.as_str(),
+        }
+    }
+}
+
+/// Linkerd's evaluator, built once per inventory.
+pub(crate) struct Evaluator<'a> {
+    inventory: &'a Inventory,
+    /// Per workload (empty when the input holds nothing of Linkerd).
+    memberships: Vec<LinkerdMembership>,
+    policy: LinkerdPolicy<'a>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub(crate) fn new(inventory: &'a Inventory) -> Self {
+        let hooks = crate::webhooks::hooks(inventory);
+        let memberships = if has_linkerd(inventory) {
+            LinkerdMembership::of_all(inventory, &hooks)
+        } else {
+            Vec::new()
+        };
+        Evaluator {
+            inventory,
+            memberships,
+            policy: LinkerdPolicy::new(inventory),
+        }
+    }
+
+    /// What Linkerd identities end with: `identity.<control-plane namespace>.<trust domain>`.
+    pub(crate) fn identity_domain(&self) -> String {
+        let l = &self.inventory.linkerd;
+        format!(
+            "identity.{}.{}",
+            l.control_plane_namespace(),
+            l.trust_domain()
+        )
+    }
+
+    /// Workload `i` as Linkerd sees it, when Linkerd's proxy runs in its pods; else `istio`
+    /// (what Istio's evaluator made of it) unchanged.
+    pub(crate) fn node(&self, i: usize, istio: WorkloadNode) -> WorkloadNode {
+        match self.memberships.get(i) {
+            Some(m) if m.meshed => WorkloadNode {
+                mesh: Some(Mesh::Linkerd),
+                membership: graph_membership(m),
+                identity: m.identity.clone(),
+                // Istio's policies do not apply where no Envoy runs.
+                authorization_policies: Vec::new(),
+                request_authentications: Vec::new(),
+                ..istio
+            },
+            _ => istio,
+        }
+    }
+
+    /// For an input whose primary mesh is Linkerd: why a workload without a proxy has none, in
+    /// Linkerd's terms.
+    pub(crate) fn explain_unmeshed(&self, i: usize, node: &mut WorkloadNode) {
+        if let Some(m) = self.memberships.get(i).filter(|m| !m.meshed) {
+            node.membership.because = m.because.clone();
+            node.membership.known = m.known;
+        }
+    }
+
+    pub(crate) fn prepare<'b>(&'b self, shared: &Shared<'_, 'a>) -> Prepared<'b, 'a> {
+        // Identities and namespaces with a Linkerd-meshed workload: the only ones a group of
+        // named clients is worth making for.
+        let mut identities = vec![false; shared.identity_ids.len()];
+        let mut namespaces: HashMap<&'a str, bool> = HashMap::default();
+        for (w, workload) in self.inventory.workloads.iter().enumerate() {
+            if shared.nodes[w].mesh != Some(Mesh::Linkerd) {
+                continue;
+            }
+            let key = (
+                workload.namespace.as_str(),
+                workload.service_account.as_str(),
+            );
+            if let Some(&id) = shared.identity_ids.get(&key) {
+                identities[id as usize] = true;
+            }
+            namespaces.insert(workload.namespace.as_str(), true);
+        }
+        Prepared {
+            evaluator: self,
+            meshed_identities: identities,
+            meshed_namespaces: namespaces,
+        }
+    }
+}
+
+/// Linkerd's evaluator, ready to evaluate server ports.
+pub(crate) struct Prepared<'b, 'a> {
+    evaluator: &'b Evaluator<'a>,
+    /// Per identity id: some workload of it runs Linkerd's proxy.
+    meshed_identities: Vec<bool>,
+    meshed_namespaces: HashMap<&'a str, bool>,
+}
+
+/// Who connects, as Linkerd's evaluator tells clients apart.
+#[derive(Clone)]
+enum Caller {
+    /// A client with Linkerd's proxy that handles the connection, presenting `peer`.
+    Meshed(PeerIdentity),
+    /// A client without a proxy.
+    Unmeshed,
+    /// A client of another mesh: its proxy sends what it sends to a pod outside its mesh.
+    Foreign(Mesh),
+}
+
+/// The server side of one port, as every client's evaluation reads it.
+struct Side<'s> {
+    w: usize,
+    port: u16,
+    name: String,
+    /// Linkerd's membership of the server (none when its pods have no Linkerd proxy).
+    membership: Option<&'s LinkerdMembership>,
+    inbound: Option<InboundPath>,
+    node: &'s WorkloadNode,
+    default: DefaultPolicy,
+}
+
+impl Prepared<'_, '_> {
+    pub(crate) fn server_port(&self, shared: &Shared<'_, '_>, todo: &PortToEvaluate) -> ServerPort {
+        let ev = self.evaluator;
+        let inv = ev.inventory;
+        let (w, port) = (todo.workload, todo.port);
+        let workload = &inv.workloads[w];
+        let node = &shared.nodes[w];
+        let membership = ev
+            .memberships
+            .get(w)
+            .filter(|_| node.mesh == Some(Mesh::Linkerd));
+        let inbound = membership.and_then(|m| m.capture.as_ref().map(|c| c.inbound(port)));
+        let proxied = inbound.is_some_and(|p| p != InboundPath::Skipped);
+        let server = proxied.then(|| ev.policy.server_for(w, port)).flatten();
+        let resolved = resolve_for_port(inv, w, port, server.is_some());
+        let default = resolved.default;
+        let (protocol, protocol_because) = self.protocol(w, port, server, todo);
+
+        let side = Side {
+            w,
+            port,
+            name: format!("{}/{}", workload.namespace, workload.name),
+            membership,
+            inbound,
+            node,
+            default,
+        };
+        let mut port_because = Vec::new();
+        if let Some(s) = server {
+            let srv = &inv.linkerd.servers[s];
+            port_because.push(Because::at(
+                srv.object,
+                &["spec".into(), "port".into()],
+                format!(
+                    "Server {}/{} governs port {port} of {}: its accessPolicy and authorizations decide",
+                    srv.namespace, srv.name, side.name
+                ),
+            ));
+        } else {
+            port_because.extend(side.default.because.iter().cloned());
+        }
+        let port_policy = proxied.then(|| PortPolicy {
+            server,
+            default: side.default.policy,
+            because: port_because,
+        });
+
+        // Clients the port's authorizations name one by one get a group each.
+        let named = if proxied {
+            ev.policy.named_clients(w, port)
+        } else {
+            Default::default()
+        };
+        let mut groups = Vec::new();
+        let mut identity_groups = Vec::new();
+        let mut ids: Vec<(u32, &str, &str)> = named
+            .identities
+            .iter()
+            .filter_map(|&(ns, sa)| {
+                let id = *shared.identity_ids.get(&(ns, sa))?;
+                self.meshed_identities[id as usize].then_some((id, ns, sa))
+            })
+            .collect();
+        ids.sort_unstable();
+        for (id, ns, sa) in ids {
+            identity_groups.push((id, groups.len()));
+            let peer = PeerIdentity::Known {
+                namespace: ns.to_owned(),
+                service_account: sa.to_owned(),
+            };
+            groups.push(self.evaluate(&side, Client::OtherMeshed, Some(ns), Caller::Meshed(peer)));
+        }
+        let mut namespace_groups = Vec::new();
+        for &ns in &named.namespaces {
+            if !self.meshed_namespaces.contains_key(ns) {
+                continue;
+            }
+            namespace_groups.push((ns.to_owned(), groups.len()));
+            let peer = PeerIdentity::Namespace {
+                namespace: ns.to_owned(),
+            };
+            groups.push(self.evaluate(&side, Client::OtherMeshed, Some(ns), Caller::Meshed(peer)));
+        }
+        let (mut other_meshed, mut other_unmeshed) = (0, 0);
+        let mut other_meshes = Vec::new();
+        for (class, mesh) in shared.catch_all_classes() {
+            let caller = match mesh {
+                Some(Mesh::Linkerd) => Caller::Meshed(PeerIdentity::Other),
+                Some(other) => Caller::Foreign(other),
+                None => Caller::Unmeshed,
+            };
+            let index = groups.len();
+            groups.push(self.evaluate(&side, class, None, caller));
+            match class {
+                Client::OtherMeshed => other_meshed = index,
+                Client::OtherUnmeshed => other_unmeshed = index,
+                Client::OtherMesh(m) => other_meshes.push((m, index)),
+                Client::Workload(_) => {}
+            }
+        }
+        ServerPort {
+            workload: w,
+            port,
+            protocol,
+            protocol_because,
+            services: todo.services.clone(),
+            proxied,
+            mode: node.mtls.for_port(port).clone(),
+            groups,
+            mesh: Mesh::Linkerd,
+            linkerd: port_policy,
+            individual: SortedMap::from_sorted(Vec::new()),
+            identity_groups: SortedMap::from_sorted(identity_groups),
+            namespace_groups: SortedMap::from_sorted(namespace_groups),
+            other_meshed,
+            other_unmeshed,
+            other_meshes,
+        }
+    }
+
+    /// How Linkerd's proxy reads the port: the governing Server's `proxyProtocol`, else opaque
+    /// when the pod marks the port opaque, else protocol detection.
+    fn protocol(
+        &self,
+        w: usize,
+        port: u16,
+        server: Option<usize>,
+        todo: &PortToEvaluate,
+    ) -> (Protocol, Because) {
+        let inv = self.evaluator.inventory;
+        let workload = &inv.workloads[w];
+        if let Some(s) = server {
+            let srv = &inv.linkerd.servers[s];
+            let protocol = match srv.spec.proxy_protocol {
+                ProxyProtocol::Unknown => Protocol::Auto,
+                ProxyProtocol::Http1 => Protocol::Http,
+                ProxyProtocol::Http2 => Protocol::Http2,
+                ProxyProtocol::Grpc => Protocol::Grpc,
+                ProxyProtocol::Opaque => Protocol::Tcp,
+                ProxyProtocol::Tls => Protocol::Tls,
+            };
+            return (
+                protocol,
+                Because::at(
+                    srv.object,
+                    &["spec".into(), "proxyProtocol".into()],
+                    format!(
+                        "Server {}/{} declares proxyProtocol {}",
+                        srv.namespace,
+                        srv.name,
+                        srv.spec.proxy_protocol.as_str()
+                    ),
+                ),
+            );
+        }
+        // The pod's annotation, else its namespace's (the injector copies it to the pod).
+        let opaque = workload
+            .linkerd()
+            .annotations
+            .opaque_ports
+            .as_ref()
+            .or_else(|| {
+                inv.namespace(&workload.namespace)
+                    .and_then(|n| n.linkerd.annotations.opaque_ports.as_ref())
+            })
+            .map(|p| p.contains(port));
+        if opaque == Some(true) {
+            return (
+                Protocol::Tcp,
+                Because::object(
+                    workload.object,
+                    format!("the pod template marks port {port} opaque (config.linkerd.io/opaque-ports): proxied as TCP, without protocol detection"),
+                ),
+            );
+        }
+        match todo.services.first() {
+            Some(r) => {
+                let service = &inv.services[r.service];
+                (
+                    Protocol::Auto,
+                    Because::at(
+                        service.object,
+                        &["spec".into(), "ports".into(), r.index.into()],
+                        format!(
+                            "no Server sets a protocol for port {port} and the pod does not mark it opaque, so Linkerd's proxy detects HTTP/1 and HTTP/2 and handles anything else as TCP"
+                        ),
+                    ),
+                )
+            }
+            None => (
+                Protocol::Auto,
+                Because::object(
+                    workload.object,
+                    format!("container port {port} is in no Service; no Server sets its protocol, so Linkerd's proxy detects HTTP and handles anything else as TCP"),
+                ),
+            ),
+        }
+    }
+
+    fn evaluate(
+        &self,
+        side: &Side<'_>,
+        client: Client,
+        namespace: Option<&str>,
+        caller: Caller,
+    ) -> EdgeGroup {
+        let mut because = Vec::new();
+        let server = &side.name;
+        let port = side.port;
+        let (transport, peer) = match (side.inbound, &caller) {
+            // The server has no Linkerd proxy.
+            (None, caller) => {
+                match caller {
+                    Caller::Meshed(_) => because.push(Because::default(
+                        "the client's Linkerd proxy gets no identity for a pod without Linkerd's proxy, so it sends plaintext",
+                    )),
+                    Caller::Unmeshed => because.push(Because::default(
+                        "a client without a proxy sends plaintext",
+                    )),
+                    Caller::Foreign(m) => because.push(Because::default(foreign_text(*m))),
+                }
+                because.extend(side.node.membership.because.iter().cloned());
+                because.push(Because::default(format!(
+                    "{server} has no Linkerd proxy: plaintext reaches the application on port {port} directly"
+                )));
+                (Transport::Plaintext, PeerIdentity::None)
+            }
+            (Some(InboundPath::Skipped), caller) => {
+                if let Some(c) = side.membership.and_then(|m| m.capture.as_ref()) {
+                    if let Some(b) = &c.skip_inbound.because {
+                        because.push(b.clone());
+                    }
+                }
+                match caller {
+                    Caller::Meshed(_) => because.push(Because::default(format!(
+                        "the destination controller gives no identity for a skipped port, so the client's proxy sends plaintext to port {port}"
+                    ))),
+                    Caller::Unmeshed => because.push(Because::default(
+                        "a client without a proxy sends plaintext",
+                    )),
+                    Caller::Foreign(m) => because.push(Because::default(foreign_text(*m))),
+                }
+                because.push(Because::default(format!(
+                    "port {port} of {server} bypasses its proxy: plaintext, no identity and no policy"
+                )));
+                (Transport::Plaintext, PeerIdentity::None)
+            }
+            (Some(_), Caller::Meshed(peer)) => {
+                because.push(Because::default(format!(
+                    "both pods run Linkerd's proxy: the client's proxy originates mutual TLS to {server}, with the identity the destination controller gives for it"
+                )));
+                (Transport::Mtls, peer.clone())
+            }
+            (Some(_), Caller::Unmeshed) => {
+                because.push(Because::default("a client without a proxy sends plaintext"));
+                because.push(Because::default(format!(
+                    "Linkerd's proxy on {server} accepts plaintext on port {port} and authorizes it as an unauthenticated client"
+                )));
+                (Transport::Plaintext, PeerIdentity::None)
+            }
+            (Some(_), Caller::Foreign(m)) => {
+                because.push(Because::default(foreign_text(*m)));
+                because.push(Because::default(format!(
+                    "Linkerd's proxy on {server} accepts plaintext on port {port} and authorizes it as an unauthenticated client"
+                )));
+                (Transport::Plaintext, PeerIdentity::None)
+            }
+        };
+        let proxied = side.inbound.is_some_and(|p| p != InboundPath::Skipped);
+        let authorization = proxied.then(|| {
+            let linkerd_client = match transport {
+                Transport::Mtls => LinkerdClient::Meshed { peer: &peer },
+                _ => LinkerdClient::Unauthenticated {
+                    from: ClientNetwork::ClusterPod,
+                },
+            };
+            let d =
+                self.evaluator
+                    .policy
+                    .authorize(side.w, side.port, &linkerd_client, &side.default);
+            let mut conditions = d.conditions;
+            if d.audit {
+                conditions
+                    .push("audit: allowed, and logged as what a policy would deny".to_owned());
+            }
+            // A fact shared by several authorizations (a route's and its Server's) is said once.
+            let mut because: Vec<Because> = Vec::with_capacity(d.because.len());
+            for b in d.because {
+                if !because.contains(&b) {
+                    because.push(b);
+                }
+            }
+            AuthzDecision {
+                decision: d.decision,
+                decided_by: Vec::new(),
+                objects: d.deciders,
+                because,
+                conditions,
+            }
+        });
+        EdgeGroup {
+            client,
+            namespace: namespace.map(str::to_owned),
+            transport,
+            peer,
+            via: None,
+            transport_because: because,
+            authorization,
+        }
+    }
+}
+
+/// What a client of another mesh sends to a Linkerd server (or to a pod without a proxy that
+/// Linkerd's evaluator decides).
+fn foreign_text(mesh: Mesh) -> String {
+    match mesh {
+        Mesh::Istio => "the client runs Istio's sidecar, whose auto mTLS sends plaintext to pods without an Istio sidecar — no mutual TLS across meshes".to_owned(),
+        other => format!(
+            "the client runs {}'s proxy, which does not speak Linkerd's mutual TLS: it sends plaintext — no mutual TLS across meshes",
+            other.as_str()
+        ),
+    }
+}
+
+/// Linkerd's membership in the graph's mesh-neutral shape.
+fn graph_membership(m: &LinkerdMembership) -> Membership {
+    let mut because = m.because.clone();
+    because.extend(m.identity_because.iter().cloned());
+    let capture = match &m.capture {
+        Some(c) => Capture {
+            inbound: if c.skip_inbound.ports.is_empty() {
+                InboundCapture::All
+            } else {
+                InboundCapture::Skipping(c.skip_inbound.ports.clone())
+            },
+            excluded_outbound_ports: Vec::new(),
+            excluded_outbound_set: (!c.skip_outbound.ports.is_empty())
+                .then(|| c.skip_outbound.ports.clone()),
+            outbound_bypass_all: false,
+            excluded_outbound_ranges: Vec::new(),
+            proxy_uid_containers: c.proxy_uid_containers.clone(),
+            because: c.because.clone(),
+        },
+        None => Capture::everything(),
+    };
+    Membership {
+        data_plane: if m.meshed {
+            DataPlane::Sidecar
+        } else {
+            DataPlane::None
+        },
+        known: m.known,
+        because,
+        capture,
+    }
+}
+
+/// Whether the input holds anything of Linkerd: its configuration, a policy resource, a pod or
+/// namespace that asks for (or carries) its proxy.
+fn has_linkerd(inv: &Inventory) -> bool {
+    let l = &inv.linkerd;
+    l.config.is_some()
+        || !l.servers.is_empty()
+        || inv
+            .namespaces
+            .values()
+            .any(|n| n.linkerd.annotations.inject.is_some())
+        || inv.workloads.iter().any(|w| {
+            w.annotations.contains_key("linkerd.io/inject")
+                || w.containers
+                    .iter()
+                    .any(|c| c.name == meshaudit_model::linkerd::PROXY_CONTAINER)
+        })
+}
