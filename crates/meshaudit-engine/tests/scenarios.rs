@@ -1072,7 +1072,7 @@ webhooks:
         let Client::Workload(w) = client(&inv, id) else {
             unreachable!()
         };
-        graph.workloads[w].membership.data_plane.clone()
+        graph.workloads[w].membership.data_plane
     };
     assert_eq!(plane("shop/web"), DataPlane::Sidecar);
     assert_eq!(

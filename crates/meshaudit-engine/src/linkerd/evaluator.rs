@@ -57,9 +57,8 @@ pub(crate) struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     pub(crate) fn new(inventory: &'a Inventory) -> Self {
-        let hooks = crate::webhooks::hooks(inventory);
         let memberships = if has_linkerd(inventory) {
-            LinkerdMembership::of_all(inventory, &hooks)
+            LinkerdMembership::of_all(inventory, &crate::webhooks::hooks(inventory))
         } else {
             Vec::new()
         };

@@ -1,4 +1,6 @@
 //! Helpers the scenario test files share.
+// Each test file uses the helpers it needs.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 
