@@ -768,11 +768,34 @@ pub(crate) struct PortToEvaluate {
     pub services: Vec<ServicePortRef>,
 }
 
+/// The facts the graph reads that others read too, built once by whoever holds them (the rules'
+/// `Context`) and lent to [`build_from`].
+pub struct Resolvers<'r, 'a> {
+    pub hooks: &'r [crate::webhooks::Hook<'a>],
+    pub peer_authentications: &'r crate::peer_authentication::PeerAuthentications<'a>,
+    pub destination_rules: &'r crate::destination_rule::DestinationRules<'a>,
+}
+
 /// Builds the graph for the inventory.
 pub fn build(inventory: &Inventory) -> Graph {
+    let hooks = crate::webhooks::hooks(inventory);
+    let peer_authentications = crate::peer_authentication::PeerAuthentications::new(inventory);
+    let destination_rules = crate::destination_rule::DestinationRules::new(inventory);
+    build_from(
+        inventory,
+        &Resolvers {
+            hooks: &hooks,
+            peer_authentications: &peer_authentications,
+            destination_rules: &destination_rules,
+        },
+    )
+}
+
+/// Builds the graph for the inventory from facts already built for it.
+pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
     let inv = inventory;
-    let istio = crate::istio::evaluator::Builder::new(inv);
-    let linkerd = crate::linkerd::evaluator::Evaluator::new(inv);
+    let istio = crate::istio::evaluator::Builder::new(inv, facts);
+    let linkerd = crate::linkerd::evaluator::Evaluator::new(inv, facts.hooks);
     let indexes: Vec<usize> = (0..inv.workloads.len()).collect();
     // A workload runs at most one mesh's proxy: an Istio one when Istio injects it (or it
     // already carries it), else a Linkerd one when Linkerd does.

@@ -90,9 +90,18 @@ impl<'a> Context<'a> {
             .get_or_init(|| DestinationRules::new(self.inventory))
     }
 
-    /// The effective-policy graph of the inventory.
+    /// The effective-policy graph of the inventory, built from the same resolvers and webhook
+    /// classification the rules read.
     pub fn graph(&self) -> &Graph {
-        self.graph
-            .get_or_init(|| meshaudit_engine::build_graph(self.inventory))
+        self.graph.get_or_init(|| {
+            meshaudit_engine::graph::build_from(
+                self.inventory,
+                &meshaudit_engine::graph::Resolvers {
+                    hooks: self.webhooks(),
+                    peer_authentications: self.peer_authentications(),
+                    destination_rules: self.destination_rules(),
+                },
+            )
+        })
     }
 }

@@ -21,7 +21,7 @@ use crate::graph::{
     Client, EdgeGroup, PortToEvaluate, ServerPort, ServicePortRef, Shared, SortedMap, Transport,
     WorkloadNode,
 };
-use crate::membership::{injector_webhooks, membership, DataPlane, InjectorWebhook, Membership};
+use crate::membership::{injectors_of, membership, DataPlane, InjectorWebhook, Membership};
 use crate::peer_authentication::{ModeDecision, PeerAuthentications};
 use crate::protocol::{Layer, Protocol};
 use crate::scope::applies_to;
@@ -44,15 +44,15 @@ struct ClientSide<'a> {
 /// policies, the port, how the proxy parses it (as a number), and whether a JWT is validated.
 type AuthzKey = (u32, u16, u8, bool);
 
-pub(crate) struct Builder<'a> {
+pub(crate) struct Builder<'r, 'a> {
     inventory: &'a Inventory,
     /// Answers of [`AuthorizationPolicies::evaluate`] by (id of the list of policies that apply,
     /// request): workloads under the same namespace-wide policies ask the same questions for
     /// every port, so each is answered once. Shared by the threads that build server ports.
     /// By peer within the request, so that a lookup borrows the peer rather than copying it.
     authz_answers: std::sync::Mutex<HashMap<AuthzKey, HashMap<PeerIdentity, AuthzDecision>>>,
-    peer_authentications: PeerAuthentications<'a>,
-    destination_rules: DestinationRules<'a>,
+    peer_authentications: &'r PeerAuthentications<'a>,
+    destination_rules: &'r DestinationRules<'a>,
     authorization: AuthorizationPolicies<'a>,
     trust_domain: &'a str,
     aliases: &'a [String],
@@ -65,8 +65,8 @@ pub(crate) struct Builder<'a> {
     request_authentications: Vec<Vec<usize>>,
 }
 
-impl<'a> Builder<'a> {
-    pub(crate) fn new(inventory: &'a Inventory) -> Self {
+impl<'r, 'a> Builder<'r, 'a> {
+    pub(crate) fn new(inventory: &'a Inventory, facts: &crate::graph::Resolvers<'r, 'a>) -> Self {
         let inv = inventory;
         let mesh = inv.istio.mesh_config.as_ref();
         let auto_mtls = mesh.and_then(|m| m.config.enable_auto_mtls).unwrap_or(true);
@@ -102,14 +102,14 @@ impl<'a> Builder<'a> {
         Builder {
             inventory,
             authz_answers: Default::default(),
-            peer_authentications: PeerAuthentications::new(inventory),
-            destination_rules: DestinationRules::new(inventory),
+            peer_authentications: facts.peer_authentications,
+            destination_rules: facts.destination_rules,
             authorization: AuthorizationPolicies::new(inventory),
             trust_domain: inventory.istio.trust_domain(),
             aliases,
             auto_mtls,
             auto_mtls_because,
-            injectors: injector_webhooks(inv),
+            injectors: injectors_of(facts.hooks),
             authorization_policies,
             request_authentications,
         }
@@ -148,7 +148,7 @@ impl<'a> Builder<'a> {
     }
 
     /// What every server port's evaluation reads, computed once before them.
-    pub(crate) fn prepare<'b>(&'b self, shared: &Shared<'_, 'a>) -> Prepared<'b, 'a> {
+    pub(crate) fn prepare<'b>(&'b self, shared: &Shared<'_, 'a>) -> Prepared<'b, 'r, 'a> {
         let inv = self.inventory;
         // Workloads under the same policies share an id, the key of their answers.
         // Lists whose policies never read the destination port answer alike on every port.
@@ -184,8 +184,8 @@ impl<'a> Builder<'a> {
 }
 
 /// The Istio evaluator, ready to evaluate server ports.
-pub(crate) struct Prepared<'b, 'a> {
-    builder: &'b Builder<'a>,
+pub(crate) struct Prepared<'b, 'r, 'a> {
+    builder: &'b Builder<'r, 'a>,
     /// Per workload: the id of the list of AuthorizationPolicies that apply to it.
     policy_lists: Vec<u32>,
     /// Per list id: none of its policies reads the destination port.
@@ -194,7 +194,7 @@ pub(crate) struct Prepared<'b, 'a> {
     policy_names: Vec<PolicyNames<'a>>,
 }
 
-impl Prepared<'_, '_> {
+impl Prepared<'_, '_, '_> {
     pub(crate) fn server_port(&self, shared: &Shared<'_, '_>, todo: &PortToEvaluate) -> ServerPort {
         let lookups = Lookups {
             policy_lists: &self.policy_lists,
@@ -314,7 +314,7 @@ fn principal_names(pattern: &str, domains: &[&str], namespace: &str, sa: &str) -
         .any(|td| pattern_matches(pattern, &format!("{td}/ns/{namespace}/sa/{sa}")))
 }
 
-impl<'a> Builder<'a> {
+impl<'a> Builder<'_, 'a> {
     fn server_port(
         &self,
         shared: &Shared<'_, '_>,

@@ -201,8 +201,13 @@ pub struct InjectorWebhook {
 }
 
 pub fn injector_webhooks(inventory: &Inventory) -> Vec<InjectorWebhook> {
-    crate::webhooks::hooks(inventory)
-        .into_iter()
+    injectors_of(&crate::webhooks::hooks(inventory))
+}
+
+/// [`injector_webhooks`] among webhooks already classified.
+pub fn injectors_of(hooks: &[crate::webhooks::Hook<'_>]) -> Vec<InjectorWebhook> {
+    hooks
+        .iter()
         .filter(|h| h.product == Some(Product::Istio) && h.role == Role::Injector)
         .map(|h| InjectorWebhook {
             configuration: h.config.object,

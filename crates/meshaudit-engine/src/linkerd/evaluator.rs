@@ -56,9 +56,9 @@ pub(crate) struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
-    pub(crate) fn new(inventory: &'a Inventory) -> Self {
+    pub(crate) fn new(inventory: &'a Inventory, hooks: &[crate::webhooks::Hook<'_>]) -> Self {
         let memberships = if has_linkerd(inventory) {
-            LinkerdMembership::of_all(inventory, &crate::webhooks::hooks(inventory))
+            LinkerdMembership::of_all(inventory, hooks)
         } else {
             Vec::new()
         };
