@@ -543,18 +543,25 @@ impl LinkerdAdvisory {
         if !self.parts().contains(&LinkerdPart::VizPrometheus) {
             return None;
         }
-        let (target, fix) = self
-            .fixed
-            .all()
-            .filter_map(|f| Some((f.image_version()?, f)))
-            .max_by(|a, b| a.0.cmp(&b.0))?;
+        let (target, release) = self.prometheus_fix()?;
         (version < &target).then(|| Match {
             range: format!(
-                "Prometheus images before v{target} (the image {} ships)",
-                fix.text
+                "Prometheus images older than v{target}, the one {release} ships (derived from the fix)"
             ),
             inferred: true,
         })
+    }
+
+    /// The newest Prometheus image the fixes name, and the release (`edge-25.3.4`) that
+    /// ships it.
+    pub fn prometheus_fix(&self) -> Option<(Version, &str)> {
+        self.fixed
+            .all()
+            .filter_map(|f| {
+                let release = f.text.split(' ').next().unwrap_or(&f.text);
+                Some((f.image_version()?, release))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
     }
 
     /// The edge release that fixes it for `part`, if the data names one.
