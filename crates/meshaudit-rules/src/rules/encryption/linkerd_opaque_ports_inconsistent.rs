@@ -8,13 +8,16 @@
 //! `Server`'s `proxyProtocol`). What the injector writes at creation is simulated here from the
 //! Namespace annotation and the default list.
 
+use std::collections::HashMap;
+
 use meshaudit_engine::version::{LinkerdChannel, LinkerdRelease, Version};
 use meshaudit_engine::Because;
 use meshaudit_model::k8s::{IntOrString, Service, ServicePort, Workload};
 use meshaudit_model::linkerd::{
-    InjectMode, PortSet, ProxyProtocol, ServerPort, DEFAULT_OPAQUE_PORTS, OPAQUE_PORTS_ANNOTATION,
+    InjectMode, PortSet, ProxyProtocol, ServerPort, ServerSpec, DEFAULT_OPAQUE_PORTS,
+    OPAQUE_PORTS_ANNOTATION,
 };
-use meshaudit_model::{Inventory, ObjectId, Step};
+use meshaudit_model::{Inventory, ObjectId, Step, Typed};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
@@ -125,6 +128,8 @@ struct Side {
     because: Because,
 }
 
+type ServersByNamespace<'i> = HashMap<&'i str, Vec<&'i Typed<ServerSpec>>>;
+
 /// What a pod template's proxy does on its container ports.
 struct ServerSide<'a> {
     w: &'a Workload,
@@ -145,6 +150,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .map(|c| c.opaque_ports.value.clone())
         .unwrap_or_else(|| PortSet::parse(DEFAULT_OPAQUE_PORTS));
     let app_protocol_honoured = app_protocol_honoured(inv);
+    // Servers by namespace, once: a Server only selects pods of its own namespace.
+    let mut servers_by_namespace: ServersByNamespace<'_> = HashMap::new();
+    for s in &inv.linkerd.servers {
+        servers_by_namespace
+            .entry(s.namespace.as_str())
+            .or_default()
+            .push(s);
+    }
     for svc in &inv.services {
         let Some(selector) = svc.spec.selector.as_ref().filter(|s| !s.is_empty()) else {
             continue;
@@ -174,7 +187,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     continue;
                 };
                 let client = client_side(svc, pi, sp, &service_list, app_protocol_honoured);
-                let srv = pod_side(inv, server, cp, cp_name);
+                let srv = pod_side(&servers_by_namespace, server, cp, cp_name);
                 match (client.mode, srv.mode) {
                     (Mode::Opaque, Mode::Detect) => {
                         missing.push((sp.port, cp, client.because));
@@ -470,14 +483,21 @@ fn server_side<'a>(inv: &Inventory, w: &'a Workload, defaults: &PortSet) -> Serv
 
 /// The server side of container port `cp` of `server`'s pods: a Server selecting it decides;
 /// else the pod's list (discarded whole when an entry is not a port).
-fn pod_side(inv: &Inventory, server: &ServerSide<'_>, cp: u16, cp_name: Option<&str>) -> Side {
+fn pod_side(
+    servers: &ServersByNamespace<'_>,
+    server: &ServerSide<'_>,
+    cp: u16,
+    cp_name: Option<&str>,
+) -> Side {
     let w = server.w;
-    let selecting = inv.linkerd.servers.iter().find(|s| {
-        s.namespace == w.namespace
-            && s.spec
-                .pod_selector
-                .as_ref()
-                .is_some_and(|sel| sel.matches(&w.labels))
+    let in_namespace = servers
+        .get(w.namespace.as_str())
+        .map_or(&[][..], Vec::as_slice);
+    let selecting = in_namespace.iter().find(|s| {
+        s.spec
+            .pod_selector
+            .as_ref()
+            .is_some_and(|sel| sel.matches(&w.labels))
             && match &s.spec.port {
                 ServerPort::Number(n) => *n == cp,
                 ServerPort::Name(n) => Some(n.as_str()) == cp_name,
