@@ -96,8 +96,9 @@ spec:
 
 Declare the port on both sides: add it to the pod template's (or the Namespace's)
 `config.linkerd.io/opaque-ports`, or give the port a `Server` with `proxyProtocol: opaque`, and to
-the Service's `config.linkerd.io/opaque-ports` (the Service port number). Pods and Services read
-the annotation when they are created: restart the pods afterwards.
+the Service's `config.linkerd.io/opaque-ports` (the Service port number). Linkerd reads a
+Service's annotation as it changes; a pod's is read from the pod, so a changed pod template takes
+effect as its new pods roll out (a Namespace annotation only reaches pods created after it).
 
 ## References
 
