@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::{Inventory, Mesh, Node, ObjectId, Step};
 
-use crate::version::Version;
+use crate::version::{LinkerdChannel, LinkerdRelease, Version};
 
 /// Software whose control plane and admission webhooks meshaudit recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -161,6 +161,9 @@ pub enum Component {
     LinkerdProxy,
     LinkerdPolicyController,
     LinkerdVizWeb,
+    /// Other Linkerd extension controllers released with Linkerd's numbers: viz `metrics-api`
+    /// and `tap` (tap and its injector), jaeger's `jaeger-webhook`.
+    LinkerdExtension,
     Consul,
     ConsulK8s,
     ConsulDataplane,
@@ -183,6 +186,7 @@ impl Component {
             Component::LinkerdProxy => "Linkerd proxy",
             Component::LinkerdPolicyController => "Linkerd policy controller",
             Component::LinkerdVizWeb => "Linkerd viz dashboard",
+            Component::LinkerdExtension => "Linkerd extension controller",
             Component::Consul => "Consul",
             Component::ConsulK8s => "consul-k8s control plane",
             Component::ConsulDataplane => "Consul dataplane",
@@ -220,7 +224,8 @@ impl Component {
             Component::LinkerdController
             | Component::LinkerdProxy
             | Component::LinkerdPolicyController
-            | Component::LinkerdVizWeb => Mesh::Linkerd,
+            | Component::LinkerdVizWeb
+            | Component::LinkerdExtension => Mesh::Linkerd,
             Component::Consul | Component::ConsulK8s | Component::ConsulDataplane => Mesh::Consul,
             Component::Envoy
             | Component::Grafana
@@ -237,6 +242,7 @@ impl Component {
                 | Component::LinkerdProxy
                 | Component::LinkerdPolicyController
                 | Component::LinkerdVizWeb
+                | Component::LinkerdExtension
         )
     }
 
@@ -268,6 +274,7 @@ impl Component {
             "proxy" if linkerd => Component::LinkerdProxy,
             "policy-controller" if linkerd => Component::LinkerdPolicyController,
             "web" if linkerd => Component::LinkerdVizWeb,
+            "metrics-api" | "tap" | "jaeger-webhook" if linkerd => Component::LinkerdExtension,
             "consul" | "consul-enterprise" => Component::Consul,
             "consul-k8s-control-plane" => Component::ConsulK8s,
             "consul-dataplane" => Component::ConsulDataplane,
@@ -319,6 +326,18 @@ impl Instance {
     /// Whether the container is in the workload's own pod template (not only in one of its pods).
     pub fn in_template(&self, inv: &Inventory) -> bool {
         self.object == inv.workloads[self.workload].object
+    }
+
+    /// The Linkerd release it runs (`edge-25.1.2`), when it is a Linkerd component whose tag or
+    /// annotation names a channel.
+    pub fn linkerd_release(&self) -> Option<LinkerdRelease> {
+        if !self.component.is_linkerd() {
+            return None;
+        }
+        let channel = LinkerdChannel::parse(self.channel.as_deref()?)?;
+        let version = self.version.clone()?;
+        version.patch?;
+        Some(LinkerdRelease::new(channel, version))
     }
 
     /// `docker.io/istio/pilot:1.22.0 (version 1.22.0)` — what the evidence says it runs.
@@ -388,6 +407,25 @@ fn label_version(inv: &Inventory, w: &Workload) -> Option<(Version, Option<Strin
 /// Annotation that replaces the injected sidecar's image.
 pub const PROXY_IMAGE_ANNOTATION: &str = "sidecar.istio.io/proxyImage";
 
+/// Pod-template annotation that makes Linkerd's injector use another proxy version
+/// (`stable-2.14.10`) than the control plane's.
+pub const LINKERD_PROXY_VERSION_OVERRIDE: &str = "config.linkerd.io/proxy-version";
+/// Pod-template annotation that makes Linkerd's injector use another proxy image name.
+pub const LINKERD_PROXY_IMAGE_OVERRIDE: &str = "config.linkerd.io/proxy-image";
+/// Annotation the injector records on an injected pod: the proxy version it added.
+pub const LINKERD_PROXY_VERSION_RECORD: &str = "linkerd.io/proxy-version";
+/// Label of every pod of a Linkerd extension (`viz`, `multicluster`, `jaeger`).
+pub const LINKERD_EXTENSION_LABEL: &str = "linkerd.io/extension";
+
+/// The Linkerd extension (`viz`, `multicluster`, ...) a workload belongs to, from the label its
+/// chart puts on the pod template and on the workload itself.
+pub fn linkerd_extension<'w>(inv: &'w Inventory, w: &'w Workload) -> Option<&'w str> {
+    w.labels
+        .get(LINKERD_EXTENSION_LABEL)
+        .or_else(|| inv.object(w.object).labels.get(LINKERD_EXTENSION_LABEL))
+        .map(String::as_str)
+}
+
 /// Every recognised component in the input's workloads, in workload order.
 pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
     let mut out = Vec::new();
@@ -422,9 +460,19 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
                     Step::Key("image"),
                 ]);
                 let from_tag = r.tag.and_then(version_of);
-                let (version, channel, source) = match from_tag {
-                    Some((v, ch)) => (Some(v), ch, VersionSource::Tag),
-                    None => match label_version(inv, w) {
+                // A Linkerd proxy pinned by digest: the injector recorded its version.
+                let recorded = (component == Component::LinkerdProxy)
+                    .then(|| w.annotations.get(LINKERD_PROXY_VERSION_RECORD))
+                    .flatten()
+                    .and_then(|t| version_of(t));
+                let (version, channel, source) = match (from_tag, recorded) {
+                    (Some((v, ch)), _) => (Some(v), ch, VersionSource::Tag),
+                    (None, Some((v, ch))) => (
+                        Some(v),
+                        ch,
+                        VersionSource::Metadata(LINKERD_PROXY_VERSION_RECORD.to_owned()),
+                    ),
+                    (None, None) => match label_version(inv, w) {
                         // Labels speak for the workload's main software, not for a sidecar.
                         Some((v, ch, key)) if !is_sidecar(component, &c.name, w) => {
                             (Some(v), ch, VersionSource::Metadata(key))
@@ -477,9 +525,44 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
                 });
             }
         }
+        if let Some(instance) = linkerd_proxy_override(wi, w) {
+            out.push(instance);
+        }
     }
     pod_instances(inv, &mut out);
     out
+}
+
+/// The proxy a pod template asks Linkerd's injector for with `config.linkerd.io/proxy-version`,
+/// when the template has no proxy yet (an injected template shows its proxy container instead).
+fn linkerd_proxy_override(wi: usize, w: &Workload) -> Option<Instance> {
+    let text = w.annotations.get(LINKERD_PROXY_VERSION_OVERRIDE)?;
+    if w.linkerd().proxy.is_some() {
+        return None;
+    }
+    let (version, channel) = version_of(text)?;
+    let name = w
+        .annotations
+        .get(LINKERD_PROXY_IMAGE_OVERRIDE)
+        .map_or("cr.l5d.io/linkerd/proxy", String::as_str);
+    let mut path: Vec<Step<'static>> = w.template_path.iter().map(|k| Step::Key(k)).collect();
+    path.extend([
+        Step::Key("metadata"),
+        Step::Key("annotations"),
+        Step::Key(LINKERD_PROXY_VERSION_OVERRIDE),
+    ]);
+    Some(Instance {
+        workload: wi,
+        object: w.object,
+        key: format!("annotation {LINKERD_PROXY_VERSION_OVERRIDE}"),
+        component: Component::LinkerdProxy,
+        image: format!("{name}:{}", text.trim()),
+        version: Some(version),
+        channel,
+        source: VersionSource::Metadata(LINKERD_PROXY_VERSION_OVERRIDE.to_owned()),
+        path,
+        place: format!("annotation `{LINKERD_PROXY_VERSION_OVERRIDE}`"),
+    })
 }
 
 /// Containers seen only in pods whose controller is in the input: ingest folds such pods into
@@ -637,4 +720,146 @@ pub fn istio_revision(inv: &Inventory, w: &Workload) -> String {
         return rev.clone();
     }
     "default".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use meshaudit_ingest::{ingest, SourceText};
+
+    use super::*;
+
+    fn inventory(yaml: &str) -> Inventory {
+        let ingested = ingest(&[SourceText {
+            path: Arc::from("t.yaml"),
+            text: yaml.to_owned(),
+        }]);
+        assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+        ingested.inventory
+    }
+
+    #[test]
+    fn linkerd_extension_controllers_are_recognised() {
+        let c = |image: &str| Component::of_image(&ImageRef::parse(image).unwrap(), "x");
+        assert_eq!(
+            c("cr.l5d.io/linkerd/metrics-api:edge-25.1.2"),
+            Some(Component::LinkerdExtension)
+        );
+        assert_eq!(
+            c("cr.l5d.io/linkerd/tap:stable-2.14.10"),
+            Some(Component::LinkerdExtension)
+        );
+        assert_eq!(
+            c("cr.l5d.io/linkerd/jaeger-webhook:edge-24.5.1"),
+            Some(Component::LinkerdExtension)
+        );
+        // Not Linkerd's: a `tap` image of someone else.
+        assert_eq!(c("ghcr.io/acme/tap:1.0.0"), None);
+        assert!(Component::LinkerdExtension.is_linkerd());
+    }
+
+    const INJECTED: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {linkerd.io/extension: viz}}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {linkerd.io/proxy-version: edge-25.1.2}
+    spec:
+      containers:
+      - name: web
+        image: registry.example.com/web:1.0.0
+      - name: linkerd-proxy
+        image: cr.l5d.io/linkerd/proxy@sha256:0123
+";
+
+    #[test]
+    fn a_digest_pinned_linkerd_proxy_takes_the_injectors_record() {
+        let inv = inventory(INJECTED);
+        let found = find_instances(&inv);
+        let proxy = found
+            .iter()
+            .find(|i| i.component == Component::LinkerdProxy)
+            .expect("the proxy container is recognised");
+        let release = proxy.linkerd_release().expect("a Linkerd release");
+        assert_eq!(release.to_string(), "edge-25.1.2");
+        assert_eq!(
+            proxy.source,
+            VersionSource::Metadata(LINKERD_PROXY_VERSION_RECORD.to_owned())
+        );
+        assert_eq!(linkerd_extension(&inv, &inv.workloads[0]), Some("viz"));
+    }
+
+    #[test]
+    fn a_proxy_version_override_is_a_proxy_instance_until_injected() {
+        let yaml = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata:
+      labels: {app: api}
+      annotations:
+        linkerd.io/inject: enabled
+        config.linkerd.io/proxy-version: stable-2.14.10
+    spec:
+      containers:
+      - name: api
+        image: registry.example.com/api:2.0.0
+";
+        let inv = inventory(yaml);
+        let found = find_instances(&inv);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let i = &found[0];
+        assert_eq!(i.component, Component::LinkerdProxy);
+        assert_eq!(i.image, "cr.l5d.io/linkerd/proxy:stable-2.14.10");
+        assert_eq!(
+            i.linkerd_release().map(|r| r.to_string()).as_deref(),
+            Some("stable-2.14.10")
+        );
+        let object = inv.object(i.object);
+        assert_eq!(object.location_of(&i.path).line, 11);
+        // Once the proxy is in the template, its container speaks for it.
+        let injected = yaml.replace(
+            "        image: registry.example.com/api:2.0.0\n",
+            "        image: registry.example.com/api:2.0.0\n      - name: linkerd-proxy\n        image: cr.l5d.io/linkerd/proxy:stable-2.14.10\n",
+        );
+        let inv = inventory(&injected);
+        let found = find_instances(&inv);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].place.contains("containers[1]"),
+            "{}",
+            found[0].place
+        );
+    }
+
+    #[test]
+    fn only_linkerd_components_with_a_channel_have_a_linkerd_release() {
+        let inv = inventory(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: linkerd}
+spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers:
+      - {name: destination, image: 'cr.l5d.io/linkerd/controller:edge-24.10.3'}
+      - {name: custom, image: 'cr.l5d.io/linkerd/policy-controller:2.14.10'}
+      - {name: pilot, image: 'docker.io/istio/pilot:1.22.0'}
+",
+        );
+        let found = find_instances(&inv);
+        let releases: Vec<Option<String>> = found
+            .iter()
+            .map(|i| i.linkerd_release().map(|r| r.to_string()))
+            .collect();
+        assert_eq!(releases, [Some("edge-24.10.3".to_owned()), None, None]);
+    }
 }

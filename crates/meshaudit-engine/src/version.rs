@@ -122,3 +122,121 @@ fn parse_number(s: &str) -> Option<u64> {
     }
     s.parse().ok()
 }
+
+/// Linkerd's release channels. Their numbers live in different spaces: `edge-25.1.2` is a
+/// year.month.sequence, `stable-2.14.10` and `enterprise-2.17.1` are 2.minor.patch, so releases
+/// of two channels never compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LinkerdChannel {
+    /// `edge-YY.M.N`: the open-source channel since 2024.
+    Edge,
+    /// `stable-2.X.Y`: the open-source stable channel, which ended with `stable-2.14.10`.
+    Stable,
+    /// `enterprise-2.X.Y`: Buoyant Enterprise for Linkerd, a vendor build.
+    Enterprise,
+}
+
+impl LinkerdChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkerdChannel::Edge => "edge",
+            LinkerdChannel::Stable => "stable",
+            LinkerdChannel::Enterprise => "enterprise",
+        }
+    }
+
+    /// The channel a prefix (`edge`, `stable`, `enterprise`) names.
+    pub fn parse(prefix: &str) -> Option<LinkerdChannel> {
+        match prefix {
+            "edge" => Some(LinkerdChannel::Edge),
+            "stable" => Some(LinkerdChannel::Stable),
+            "enterprise" => Some(LinkerdChannel::Enterprise),
+            _ => None,
+        }
+    }
+}
+
+/// A Linkerd release as its images, `linkerdVersion` and `linkerd.io/proxy-version` write it:
+/// `edge-25.1.2`, `stable-2.14.10`, `enterprise-2.17.1` (a hotpatch suffix such as
+/// `enterprise-2.17.1-1` is read as its base release).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LinkerdRelease {
+    pub channel: LinkerdChannel,
+    pub version: Version,
+}
+
+impl LinkerdRelease {
+    pub fn new(channel: LinkerdChannel, version: Version) -> Self {
+        LinkerdRelease { channel, version }
+    }
+
+    /// Parses `<channel>-<major>.<minor>.<patch>`; a release without its patch (`edge-25.1`)
+    /// or without a channel is not a Linkerd release.
+    pub fn parse(text: &str) -> Option<LinkerdRelease> {
+        let text = text.trim();
+        let (prefix, rest) = text.split_once('-')?;
+        let channel = LinkerdChannel::parse(prefix)?;
+        let version = Version::parse(rest)?;
+        version.patch?;
+        Some(LinkerdRelease { channel, version })
+    }
+
+    /// How `self` compares with `other`; `None` across channels, whose numbers do not compare.
+    pub fn cmp_in_channel(&self, other: &LinkerdRelease) -> Option<Ordering> {
+        (self.channel == other.channel).then(|| self.version.cmp(&other.version))
+    }
+}
+
+impl fmt::Display for LinkerdRelease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.channel.as_str(), self.version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linkerd_releases_parse_by_channel() {
+        let r = LinkerdRelease::parse("edge-25.1.2").unwrap();
+        assert_eq!(r.channel, LinkerdChannel::Edge);
+        assert_eq!(r.version, Version::new(25, 1, 2));
+        assert_eq!(r.to_string(), "edge-25.1.2");
+        let s = LinkerdRelease::parse("stable-2.14.10").unwrap();
+        assert_eq!(
+            (s.channel, s.version.clone()),
+            (LinkerdChannel::Stable, Version::new(2, 14, 10))
+        );
+        let e = LinkerdRelease::parse("enterprise-2.17.1-1").unwrap();
+        assert_eq!(
+            (e.channel, e.version),
+            (LinkerdChannel::Enterprise, Version::new(2, 17, 1))
+        );
+        for bad in [
+            "edge-25.1",
+            "2.14.10",
+            "version-2.16",
+            "edge-",
+            "latest",
+            "edge-x.y.z",
+        ] {
+            assert!(LinkerdRelease::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn linkerd_releases_compare_only_within_a_channel() {
+        let p = |s: &str| LinkerdRelease::parse(s).unwrap();
+        assert_eq!(
+            p("edge-25.1.2").cmp_in_channel(&p("edge-25.2.1")),
+            Some(Ordering::Less)
+        );
+        // edge-24.10.3 is later than edge-24.9.1: numbers, not text.
+        assert_eq!(
+            p("edge-24.10.3").cmp_in_channel(&p("edge-24.9.1")),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(p("stable-2.14.10").cmp_in_channel(&p("edge-25.1.2")), None);
+    }
+}

@@ -1,8 +1,11 @@
-//! The advisory database the `dependencies` rules match component versions against: the
-//! published Istio security bulletins as data (`data/istio-advisories.json`, bundled), or a newer
-//! file of the same format given with `meshaudit scan --advisories FILE`.
+//! The advisory databases the `dependencies` rules match component versions against: the
+//! published Istio security bulletins as data (`data/istio-advisories.json`, bundled), Linkerd's
+//! advisories and security fixes (`data/linkerd-advisories.json`, see [`linkerd`]), or newer
+//! files of the same formats given with `meshaudit scan --advisories FILE` (see [`parse_any`]).
 //!
 //! Also the version numbers those advisories speak of, and how they compare.
+
+pub mod linkerd;
 
 use std::sync::LazyLock;
 
@@ -314,15 +317,10 @@ pub struct AdvisoryError {
     pub message: String,
 }
 
-impl AdvisoryDb {
-    /// The database shipped with meshaudit.
-    pub fn bundled() -> &'static AdvisoryDb {
-        &BUNDLED
-    }
-
-    /// Parses and validates a database in the bundled format.
-    pub fn parse(text: &str) -> Result<AdvisoryDb, AdvisoryError> {
-        let db: AdvisoryDb = serde_json::from_str(text).map_err(|e| AdvisoryError {
+impl AdvisoryError {
+    /// A syntax or type error of the JSON parser, which knows its position.
+    fn from_json(e: &serde_json::Error) -> AdvisoryError {
+        AdvisoryError {
             line: e.line(),
             column: e.column(),
             message: e
@@ -331,7 +329,20 @@ impl AdvisoryDb {
                 .next()
                 .unwrap_or("")
                 .to_owned(),
-        })?;
+        }
+    }
+}
+
+impl AdvisoryDb {
+    /// The database shipped with meshaudit.
+    pub fn bundled() -> &'static AdvisoryDb {
+        &BUNDLED
+    }
+
+    /// Parses and validates a database in the bundled format.
+    pub fn parse(text: &str) -> Result<AdvisoryDb, AdvisoryError> {
+        let db: AdvisoryDb =
+            serde_json::from_str(text).map_err(|e| AdvisoryError::from_json(&e))?;
         for (i, b) in db.bulletins.iter().enumerate() {
             let problem = if b.id.trim().is_empty() {
                 Some("has an empty `id`".to_owned())
@@ -353,7 +364,7 @@ impl AdvisoryDb {
                     })
             };
             if let Some(p) = problem {
-                let (line, column) = locate_bulletin(text, i);
+                let (line, column) = locate_entry(text, "bulletins", i);
                 return Err(AdvisoryError {
                     line,
                     column,
@@ -373,10 +384,51 @@ impl AdvisoryDb {
     }
 }
 
-/// Line and column of the `index`-th bulletin's `"id"` key, for semantic errors (the JSON
-/// parser only positions syntax and type errors).
-fn locate_bulletin(text: &str, index: usize) -> (usize, usize) {
-    let Some(start) = text.find("\"bulletins\"") else {
+/// An advisory database file (`--advisories FILE`), recognised by its content.
+#[derive(Debug, Clone)]
+pub enum AdvisoryFile {
+    /// Istio security bulletins (a top-level `bulletins` list).
+    Istio(AdvisoryDb),
+    /// Linkerd advisories (a top-level `advisories` list, schema
+    /// [`linkerd::SCHEMA`]).
+    Linkerd(linkerd::LinkerdAdvisoryDb),
+}
+
+impl AdvisoryFile {
+    /// `Istio security bulletins` / `Linkerd advisories`, for messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            AdvisoryFile::Istio(_) => "Istio security bulletins",
+            AdvisoryFile::Linkerd(_) => "Linkerd advisories",
+        }
+    }
+}
+
+/// Reads a database in either bundled format: a `schema` naming Linkerd's format, or a
+/// top-level `advisories` list, makes it a Linkerd database; a `bulletins` list an Istio one.
+pub fn parse_any(text: &str) -> Result<AdvisoryFile, AdvisoryError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| AdvisoryError::from_json(&e))?;
+    let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+    if schema.starts_with("meshaudit/linkerd-advisories")
+        || value.get("bulletins").is_none() && value.get("advisories").is_some()
+    {
+        return linkerd::LinkerdAdvisoryDb::parse(text).map(AdvisoryFile::Linkerd);
+    }
+    if value.get("bulletins").is_some() {
+        return AdvisoryDb::parse(text).map(AdvisoryFile::Istio);
+    }
+    Err(AdvisoryError {
+        line: 1,
+        column: 1,
+        message: "neither Istio security bulletins (a top-level `bulletins` list) nor Linkerd advisories (a top-level `advisories` list)".to_owned(),
+    })
+}
+
+/// Line and column of the `"id"` key of the `index`-th entry of the top-level list `key`, for
+/// semantic errors (the JSON parser only positions syntax and type errors).
+fn locate_entry(text: &str, key: &str, index: usize) -> (usize, usize) {
+    let Some(start) = text.find(&format!("\"{key}\"")) else {
         return (1, 1);
     };
     let offset = text[start..]
@@ -474,6 +526,27 @@ mod tests {
             .find(|b| b.id == "ISTIO-SECURITY-2023-005")
             .unwrap();
         assert_eq!(cni.parts(), vec![Part::Cni]);
+    }
+
+    #[test]
+    fn files_are_recognised_by_their_content() {
+        assert!(matches!(
+            parse_any(BUNDLED_JSON),
+            Ok(AdvisoryFile::Istio(db)) if !db.bulletins.is_empty()
+        ));
+        assert!(matches!(
+            parse_any(linkerd::BUNDLED_JSON),
+            Ok(AdvisoryFile::Linkerd(db)) if !db.advisories.is_empty()
+        ));
+        assert!(matches!(
+            parse_any(r#"{"advisories": []}"#),
+            Ok(AdvisoryFile::Linkerd(_))
+        ));
+        let e = parse_any(r#"{"items": []}"#).unwrap_err();
+        assert!(e.message.contains("neither"), "{e}");
+        let e = parse_any("{\n  \"advisories\": [\n    {\"id\": 3}\n  ]\n}").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(parse_any("[1, 2").is_err());
     }
 
     #[test]

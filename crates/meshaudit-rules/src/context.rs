@@ -6,6 +6,7 @@ use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
 use meshaudit_model::Inventory;
 
+use crate::advisories::linkerd::LinkerdAdvisoryDb;
 use crate::advisories::AdvisoryDb;
 
 /// What a rule reads: the inventory, the effective-policy graph built from it, and the time
@@ -21,6 +22,8 @@ pub struct Context<'a> {
     /// Security bulletins component versions are matched against (the bundled database unless
     /// `--advisories` names another file).
     pub advisories: &'a AdvisoryDb,
+    /// Linkerd's advisories (the bundled database unless `--advisories` names another file).
+    pub linkerd_advisories: &'a LinkerdAdvisoryDb,
     /// Components recognised in the workloads' images, shared by the dependency rules.
     dependency_instances: OnceLock<Vec<meshaudit_engine::components::Instance>>,
     /// Every admission webhook of the input, recognised once.
@@ -58,6 +61,7 @@ impl<'a> Context<'a> {
             now,
             expiry: ExpiryThresholds::default(),
             advisories: AdvisoryDb::bundled(),
+            linkerd_advisories: LinkerdAdvisoryDb::bundled(),
             dependency_instances: OnceLock::new(),
             webhooks: OnceLock::new(),
             peer_authentications: OnceLock::new(),

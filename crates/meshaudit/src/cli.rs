@@ -194,10 +194,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
-    /// Match component versions against the Istio security bulletins in FILE instead of the
-    /// bundled database (same JSON format as crates/meshaudit-rules/data/istio-advisories.json).
+    /// Match component versions against the advisories in FILE instead of the bundled
+    /// database of the same mesh: Istio bulletins (the format of
+    /// crates/meshaudit-rules/data/istio-advisories.json) or Linkerd advisories (that of
+    /// linkerd-advisories.json), recognised by content. Repeat it to replace both.
     #[arg(long, value_name = "FILE")]
-    pub advisories: Option<PathBuf>,
+    pub advisories: Vec<PathBuf>,
 
     /// Group text output by severity or by resource.
     #[arg(long, value_enum, default_value_t = GroupByArg::Severity)]

@@ -20,7 +20,8 @@ use meshaudit_ingest::{ingest, read_sources, Ingested};
 use meshaudit_model::{InputError, ObjectId};
 use meshaudit_report::text::{GroupBy, TextOptions};
 use meshaudit_report::{render, Format, ScanReport};
-use meshaudit_rules::advisories::AdvisoryDb;
+use meshaudit_rules::advisories::linkerd::LinkerdAdvisoryDb;
+use meshaudit_rules::advisories::{parse_any, AdvisoryDb, AdvisoryFile};
 use meshaudit_rules::baseline::Baseline;
 use meshaudit_rules::selection::validate_selector;
 use meshaudit_rules::{
@@ -328,7 +329,7 @@ fn analyze_meshes(
     scanned: &ScannedMeshes,
     settings: &Settings,
     config: &config::Config,
-    advisories: Option<&AdvisoryDb>,
+    advisories: &Advisories,
     progress: &Progress,
 ) -> (Vec<Finding>, Suppressed, usize) {
     let mut findings = Vec::new();
@@ -339,8 +340,11 @@ fn analyze_meshes(
         resources += inventory.objects.len();
         let mut ctx = Context::new(inventory, now());
         ctx.expiry = config.expiry;
-        if let Some(db) = advisories {
+        if let Some(db) = &advisories.istio {
             ctx.advisories = db;
+        }
+        if let Some(db) = &advisories.linkerd {
+            ctx.linkerd_advisories = db;
         }
         let what = mesh.kustomization.as_deref().unwrap_or("manifests");
         if progress.is_on() {
@@ -387,15 +391,12 @@ fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
         None => config.fail_on.unwrap_or(Some(Severity::High)),
     };
 
-    let advisories = match &args.advisories {
-        Some(path) => Some(load_advisories(path)?),
-        None => None,
-    };
+    let advisories = load_advisories(&args.advisories)?;
 
     let mut progress = Progress::for_stderr();
     let scanned = read_inputs(&args.input, &progress);
     let (findings, suppressed, resources) =
-        analyze_meshes(&scanned, &settings, &config, advisories.as_ref(), &progress);
+        analyze_meshes(&scanned, &settings, &config, &advisories, &progress);
     let rules = settings.enabled_rules();
 
     let format = match args.format {
@@ -451,20 +452,47 @@ fn scan(args: cli::ScanArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// Reads an advisory database given with `--advisories`; a file that cannot be read or is not
-/// in the bundled format is a usage error naming the place of the mistake.
-fn load_advisories(path: &std::path::Path) -> anyhow::Result<AdvisoryDb> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the advisory database", path.display()))?;
-    AdvisoryDb::parse(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}:{}:{}: not an advisory database: {}",
-            path.display(),
-            e.line,
-            e.column,
-            e.message
-        )
-    })
+/// Databases given with `--advisories`, by mesh; `None` keeps the bundled one.
+#[derive(Default)]
+struct Advisories {
+    istio: Option<AdvisoryDb>,
+    linkerd: Option<LinkerdAdvisoryDb>,
+}
+
+/// Reads the databases given with `--advisories`, each recognised by its content; a file that
+/// cannot be read, is in neither format, or repeats a mesh already given is a usage error
+/// naming the place of the mistake.
+fn load_advisories(paths: &[std::path::PathBuf]) -> anyhow::Result<Advisories> {
+    let mut loaded = Advisories::default();
+    let mut first: [Option<&std::path::Path>; 2] = [None, None];
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the advisory database", path.display()))?;
+        let file = parse_any(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: not an advisory database: {}",
+                path.display(),
+                e.line,
+                e.column,
+                e.message
+            )
+        })?;
+        let slot = usize::from(matches!(file, AdvisoryFile::Linkerd(_)));
+        if let Some(earlier) = first[slot] {
+            anyhow::bail!(
+                "{}: a second database of {} (the first is {}); give one file per mesh",
+                path.display(),
+                file.describe(),
+                earlier.display()
+            );
+        }
+        first[slot] = Some(path);
+        match file {
+            AdvisoryFile::Istio(db) => loaded.istio = Some(db),
+            AdvisoryFile::Linkerd(db) => loaded.linkerd = Some(db),
+        }
+    }
+    Ok(loaded)
 }
 
 /// Leaves `value` for the operating system to reclaim when the process exits: freeing a large
@@ -502,7 +530,13 @@ fn baseline(args: cli::BaselineArgs) -> anyhow::Result<ExitCode> {
     let Resolved { settings, config } = resolve(&args.input)?;
     let progress = Progress::off();
     let scanned = read_inputs(&args.input, &progress);
-    let (findings, _, _) = analyze_meshes(&scanned, &settings, &config, None, &progress);
+    let (findings, _, _) = analyze_meshes(
+        &scanned,
+        &settings,
+        &config,
+        &Advisories::default(),
+        &progress,
+    );
     let baseline = Baseline::from_findings(&findings);
     std::fs::write(&args.output, baseline.to_json())
         .with_context(|| format!("{}: cannot write", args.output.display()))?;

@@ -1267,6 +1267,101 @@ fn advisories_file_replaces_the_bundled_database() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
 }
 
+#[test]
+fn advisories_file_replaces_the_bundled_linkerd_data() {
+    let dir = TempDir::new("linkerd-advisories");
+    // An advisory for the hardened Linkerd mesh's own release, in the bundled Linkerd format.
+    let linkerd = dir.write(
+        "linkerd.json",
+        r#"{
+  "schema": "meshaudit/linkerd-advisories v1",
+  "taken": "2027-01-15",
+  "source": "test",
+  "advisories": [
+    {
+      "id": "GHSA-test-0001",
+      "kind": "linkerd",
+      "cves": ["CVE-2027-0002"],
+      "severity": "high",
+      "summary": "Example proxy crash",
+      "component": "proxy",
+      "affected": {"edge": [{"introduced": "edge-26.1.1", "before": "edge-26.9.1"}]},
+      "fixed": {"edge": ["edge-26.9.1"]}
+    }
+  ]
+}
+"#,
+    );
+    let istio = dir.write(
+        "istio.json",
+        r#"{"bulletins": [{"id": "ISTIO-SECURITY-2027-001", "severity": "Low", "component": "envoy",
+            "affected": [{"introduced": "1.30.0", "last_affected": "1.30.4"}], "fixed": ["1.30.5"]}]}"#,
+    );
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "examples/linkerd-hardened", "--format", "json"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let bundled = json(&scan(&[]));
+    assert!(!findings(&bundled).iter().any(|f| f["rule"] == "DEP011"));
+    // Both databases at once, in either order: each replaces its own mesh's data.
+    for order in [[&linkerd, &istio], [&istio, &linkerd]] {
+        let out = scan(&[
+            "--advisories",
+            order[0].to_str().unwrap(),
+            "--advisories",
+            order[1].to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = json(&out);
+        let dep011: Vec<&Value> = findings(&report)
+            .iter()
+            .filter(|f| f["rule"] == "DEP011")
+            .collect();
+        let names: Vec<&str> = dep011
+            .iter()
+            .map(|f| f["resource"]["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"linkerd-config") && names.contains(&"linkerd-destination"),
+            "{names:?}"
+        );
+        let f = dep011[0];
+        assert_eq!(f["severity"], "high");
+        let evidence = f["evidence"].to_string();
+        assert!(evidence.contains("GHSA-test-0001") && evidence.contains("taken 2027-01-15"));
+        assert!(f["remediation"].as_str().unwrap().contains("edge-26.9.1"));
+    }
+    // Two files for one mesh, or a mistake in a file: usage errors naming the file.
+    let out = scan(&[
+        "--advisories",
+        linkerd.to_str().unwrap(),
+        "--advisories",
+        linkerd.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a second database of Linkerd advisories")
+    );
+    let bad = dir.write(
+        "bad-linkerd.json",
+        "{\n  \"advisories\": [\n    {\"id\": \"X\", \"fixed\": {\"edge\": [\"edge-26\"]}}\n  ]\n}\n",
+    );
+    let out = scan(&["--advisories", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3:", bad.display())) && stderr.contains("`edge-26`"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
 /// The report's findings are written on every core and spliced into the document: the result
 /// must be exactly what serializing the whole document gives, with findings, without, and
 /// with errors.

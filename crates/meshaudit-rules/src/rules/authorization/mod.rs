@@ -4,6 +4,7 @@ mod common;
 pub mod http_rule_on_tcp_port;
 pub mod identity_bypassed_by_plaintext;
 pub mod jwt_rule_without_request_authentication;
+pub mod linkerd_multicluster_gateway_open;
 pub mod no_default_deny;
 pub mod policy_selects_nothing;
 pub mod principal_wrong_trust_domain;
@@ -28,4 +29,5 @@ pub static RULES: &[&Rule] = &[
     &reachable_by_every_identity::RULE,
     &jwt_rule_without_request_authentication::RULE,
     &http_rule_on_tcp_port::RULE,
+    &linkerd_multicluster_gateway_open::RULE,
 ];

@@ -5,6 +5,8 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+use meshaudit_engine::version::{LinkerdChannel, LinkerdRelease};
+
 use crate::advisories::Version;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -36,12 +38,17 @@ with their source in `crates/meshaudit-rules/data/istio-support.json`). Dates th
 "expected" are marked approximate in the evidence. Minor releases newer than the table are not
 reported (their end of life was not published when the data was taken).
 
-Linkerd components (controller, proxy, policy controller, viz) tagged `stable-2.x.y` are
-reported at `medium`: the Linkerd project stopped publishing open-source stable releases with
-2.15 (February 2024), the last being `stable-2.14.10`, so a `stable-` image gets no further
-open-source fixes (data with its source in `crates/meshaudit-rules/data/linkerd-support.json`).
-Edge releases (`edge-24.5.1`) and vendor builds (`enterprise-2.16.1`) are not judged: they have
-no published end of life. Consul end-of-life dates are not in the data.
+A Linkerd release of the open-source stable channel (`stable-2.x.y`) is reported at `medium`
+wherever it is written: the `linkerdVersion` of the control plane's `linkerd-config`, the images
+of the controllers, proxies, viz dashboard and extension controllers, a proxy pinned by digest
+whose injector recorded `linkerd.io/proxy-version`, and a pod template's
+`config.linkerd.io/proxy-version` override. The Linkerd project stopped publishing open-source
+stable releases on 2024-02-20, the last being `stable-2.14.10`, and now ships fixes only in new
+edge releases, so a `stable-` release gets no further open-source fixes (data with its sources
+in `crates/meshaudit-rules/data/linkerd-support.json`). Edge releases (`edge-24.5.1`) have no
+end-of-life date — each is superseded by the next, and DEP011 reports the published fixes one
+lacks — and vendor builds (`enterprise-2.16.1`) have no published dates in the data. Consul
+end-of-life dates are not in the data.
 
 It also reports, at `low`, pre-release builds (`1.23.0-beta.1`, `-rc.0`): they are not supported
 releases and get no security patches.
@@ -143,6 +150,7 @@ fn end_of_life(version: &Version) -> Option<(String, bool)> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
+    linkerd_config_stable(ctx, out);
     let Some(data) = SUPPORT.as_ref() else {
         return;
     };
@@ -217,6 +225,49 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             )),
         );
     }
+}
+
+/// A control plane installed from the discontinued open-source stable channel, as its
+/// `linkerd-config` records (`linkerdVersion`).
+fn linkerd_config_stable(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let inv = ctx.inventory;
+    let (Some(data), Some(config)) = (LINKERD_SUPPORT.as_ref(), inv.linkerd.config.as_ref()) else {
+        return;
+    };
+    let Some(version) = &config.version else {
+        return;
+    };
+    let Some(release) = LinkerdRelease::parse(&version.value) else {
+        return;
+    };
+    if release.channel != LinkerdChannel::Stable {
+        return;
+    }
+    let object = inv.object(config.object);
+    let mut f = Finding::new(
+        &RULE,
+        config.object,
+        object,
+        &[],
+        format!(
+            "ConfigMap {} records a Linkerd {release} install: Linkerd's open-source stable channel ended with stable-{} ({}), so this control plane, and the proxies its injector adds, get no further open-source fixes",
+            object.qualified_name(),
+            data.open_source_stable_last,
+            data.open_source_stable_ended
+        ),
+    )
+    .key("linkerdVersion:end-of-life")
+    .evidence(format!("linkerdVersion: {}", version.value))
+    .evidence(format!(
+        "since Linkerd 2.15 the project publishes edge releases; stable releases come from vendors (data taken {})",
+        data.taken
+    ))
+    .remediation(
+        "Upgrade the Linkerd control plane to a current edge release, or to a vendor-supported stable distribution, then restart meshed workloads so their proxies are re-injected.",
+    );
+    f.location = version.location.clone();
+    f.mesh = Mesh::Linkerd;
+    out.push(f);
 }
 
 /// A Linkerd image from the discontinued open-source stable channel.

@@ -8,6 +8,7 @@ pub mod exposure;
 pub mod extension_writers_unrestricted;
 pub mod istio_version_has_advisory;
 pub mod kiali_anonymous_access;
+pub mod linkerd_version_has_advisory;
 pub mod linkerd_viz_host_check_disabled;
 pub mod mesh_version_end_of_life;
 pub mod wasm_plugin_unpinned;
@@ -26,4 +27,5 @@ pub static RULES: &[&Rule] = &[
     &linkerd_viz_host_check_disabled::RULE,
     &consul_ui_without_acls::RULE,
     &extension_writers_unrestricted::RULE,
+    &linkerd_version_has_advisory::RULE,
 ];

@@ -4,6 +4,7 @@ pub mod gateway_passthrough_exposure;
 pub mod gateway_plaintext_http;
 pub mod gateway_weak_cipher_suites;
 pub mod gateway_weak_tls_version;
+pub mod linkerd_opaque_ports_inconsistent;
 pub mod tls_origination_without_verification;
 
 use crate::rule::Rule;
@@ -16,4 +17,5 @@ pub static RULES: &[&Rule] = &[
     &gateway_passthrough_exposure::RULE,
     &gateway_credential_missing::RULE,
     &tls_origination_without_verification::RULE,
+    &linkerd_opaque_ports_inconsistent::RULE,
 ];
