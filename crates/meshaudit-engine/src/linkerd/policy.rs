@@ -181,14 +181,26 @@ impl Authorization<'_> {
     }
 
     /// The identity part in words: `any client, plaintext included`, `any meshed client`,
-    /// `identities web.storefront...`.
+    /// `ServiceAccount storefront/web, namespace `ops``.
     pub fn describe_authentication(&self) -> String {
         match &self.authentication {
             Authentication::Unauthenticated => "any client, plaintext included".to_owned(),
             Authentication::AnyMeshTls => "any meshed client".to_owned(),
             Authentication::Identities(ids) => {
-                let list: Vec<String> = ids.iter().map(|i| i.pattern.text()).collect();
-                format!("identities {}", list.join(", "))
+                let list: Vec<String> = ids
+                    .iter()
+                    .map(|i| match i.names {
+                        Names::ServiceAccount { namespace, name } => {
+                            format!("ServiceAccount {namespace}/{name}")
+                        }
+                        Names::Namespace(ns) => format!("namespace `{ns}`"),
+                        Names::WholeMesh => {
+                            format!("every meshed workload (`{}`)", i.pattern.text())
+                        }
+                        Names::Foreign => format!("identity `{}`", i.pattern.text()),
+                    })
+                    .collect();
+                list.join(", ")
             }
         }
     }
@@ -853,9 +865,9 @@ impl<'a> LinkerdPolicy<'a> {
             let why = if p.namespace.as_deref().is_some_and(|n| n != namespace) {
                 Some("it names a Server of another namespace")
             } else if p.port.is_some() {
-                Some("it sets `port`, which Linkerd refuses on a Server parent")
+                Some("it sets `port`, which a Server parent must not")
             } else if p.section_name.is_some() {
-                Some("it sets `sectionName`, which Linkerd refuses on a Server parent")
+                Some("it sets `sectionName`, which a Server parent must not")
             } else {
                 None
             };
@@ -1282,10 +1294,12 @@ impl<'a> LinkerdPolicy<'a> {
             PolicyProblem::RefsOmitted => "requiredAuthenticationRefs is missing, which the CRD requires (`[]` requires nothing): the API server rejects the policy".to_owned(),
             PolicyProblem::UnsupportedTarget => {
                 let t = &p.spec.target_ref;
+                let written = match t.group.as_deref().filter(|g| !g.is_empty()) {
+                    Some(g) => format!("`{g}/{}`", t.kind),
+                    None => format!("`{}` without a group (read as the core group)", t.kind),
+                };
                 format!(
-                    "targetRef {}{} is not a kind Linkerd accepts (Server and HTTPRoute of group policy.linkerd.io, HTTPRoute and GRPCRoute of gateway.networking.k8s.io, or the policy's own Namespace)",
-                    t.group.as_deref().map(|g| format!("{g}/")).unwrap_or_default(),
-                    t.kind
+                    "targetRef {written} is not a kind Linkerd accepts (Server and HTTPRoute of group policy.linkerd.io, HTTPRoute and GRPCRoute of gateway.networking.k8s.io, or the policy's own Namespace)"
                 )
             }
             PolicyProblem::NamespaceElsewhere => format!(
