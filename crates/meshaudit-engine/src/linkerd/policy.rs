@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::linkerd::{
     AuthorizationPolicySpec, CidrList, DefaultInboundPolicy, InjectMode, MeshTlsAuthenticationSpec,
-    NetworkAuthenticationSpec, ParentRef, ProxyProtocol, ServerAuthorizationSpec, ServerPort,
+    NetworkAuthenticationSpec, ParentRef, ServerAuthorizationSpec, ServerPort,
     DEFAULT_CLUSTER_NETWORKS, GATEWAY_API_GROUP, POLICY_GROUP, PROXY_ADMIN_PORT,
     PROXY_INBOUND_PORT,
 };
@@ -1779,16 +1779,5 @@ fn read_network_auth(n: &Typed<NetworkAuthenticationSpec>) -> NetworkAuthFacts {
     NetworkAuthFacts {
         addrs: AddrSet::from_networks(&n.spec.networks),
         problem,
-    }
-}
-
-/// Which protocol-level routes a Server's protocol reads, in words.
-pub fn routes_used(protocol: ProxyProtocol) -> &'static str {
-    if protocol.uses_http_routes() {
-        "HTTPRoutes"
-    } else if protocol.uses_grpc_routes() {
-        "GRPCRoutes"
-    } else {
-        "no routes"
     }
 }
