@@ -1015,3 +1015,162 @@ fn linkerd_hardened_ground_truth() {
         );
     }
 }
+
+/// §3.7: `audit` is credited only when nothing else admits the client; an explicit
+/// authorization that admits it makes the decision a plain allow.
+#[test]
+fn audit_only_when_nothing_else_admits() {
+    let yaml = format!(
+        "{CONFIG}{}{}{}",
+        namespace("shop"),
+        app("shop", "api", &[("http", 8080)]),
+        r#"apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: api-http, namespace: shop}
+spec: {podSelector: {matchLabels: {app: api}}, port: http, accessPolicy: audit}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: api-from-web, namespace: shop}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: api-http}
+  requiredAuthenticationRefs: [{kind: ServiceAccount, name: web}]
+"#
+    );
+    let inv = mesh(&yaml);
+    let c = check(&inv);
+    let web = c.decide(
+        "shop/api",
+        8080,
+        &LinkerdClient::Meshed {
+            peer: &known("shop", "web"),
+        },
+    );
+    assert_eq!((web.decision, web.audit), (Allowed, false));
+    let other = c.decide("shop/api", 8080, &OUTSIDE);
+    assert_eq!((other.decision, other.audit), (Allowed, true));
+}
+
+/// Facts the rules word: inclusion between authorizations, the Services in front of a port,
+/// why a policy is ignored.
+#[test]
+fn inclusion_services_and_problem_wording() {
+    let yaml = format!(
+        "{CONFIG}{}{}{}",
+        namespace("shop"),
+        app("shop", "cart", &[("http", 8080)]),
+        r#"apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {app: cart}
+  ports: [{name: http, port: 80, targetPort: http}, {name: other, port: 81, targetPort: 9999}]
+---
+apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: cart-http, namespace: shop}
+spec: {podSelector: {matchLabels: {app: cart}}, port: http}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: MeshTLSAuthentication
+metadata: {name: shop-namespace, namespace: shop}
+spec:
+  identityRefs: [{kind: Namespace, name: shop}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: from-shop, namespace: shop}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}
+  requiredAuthenticationRefs: [{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: shop-namespace}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: from-web, namespace: shop}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}
+  requiredAuthenticationRefs: [{kind: ServiceAccount, name: web}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: broken, namespace: shop}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: cart-http}
+  requiredAuthenticationRefs:
+    - {kind: ServiceAccount, name: web}
+    - {kind: ServiceAccount, name: cart}
+"#
+    );
+    let inv = mesh(&yaml);
+    let lp = LinkerdPolicy::new(&inv);
+    let namespace_wide = lp.policy(0).authorization.as_ref().unwrap();
+    let one = lp.policy(1).authorization.as_ref().unwrap();
+    assert!(lp.includes(namespace_wide, one));
+    assert!(!lp.includes(one, namespace_wide));
+    assert_eq!(one.describe_authentication(), "ServiceAccount shop/web");
+    assert_eq!(namespace_wide.describe_authentication(), "namespace `shop`");
+    let cart = workload(&inv, "shop/cart");
+    assert_eq!(lp.services_to(cart, 8080), [(0, 0)]);
+    assert_eq!(lp.services_to(cart, 9999), [(0, 1)]);
+    assert!(lp.services_to(cart, 7000).is_empty());
+    let problem = &lp.policy(2).problems[0];
+    assert_eq!(
+        lp.problem_text(2, problem),
+        "it requires more than one identity (MeshTLSAuthentication or ServiceAccount); Linkerd accepts one"
+    );
+    assert_eq!(
+        lp.describe_ports(&[(cart, 8080), (cart, 9090)], 1),
+        "Deployment shop/cart:8080, and 1 more"
+    );
+}
+
+/// §3.6: a GRPCRoute on a Server makes its HTTPRoutes conflicted; a gRPC Server uses
+/// GRPCRoutes only.
+#[test]
+fn grpc_routes_take_precedence_on_grpc_servers() {
+    let yaml = format!(
+        "{CONFIG}{}{}{}",
+        namespace("shop"),
+        app("shop", "ledger", &[("grpc", 9090)]),
+        r#"apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: ledger-grpc, namespace: shop}
+spec: {podSelector: {matchLabels: {app: ledger}}, port: grpc, proxyProtocol: gRPC}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: ledger-write, namespace: shop}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: ledger-grpc}]
+  rules: [{matches: [{method: {service: shop.Ledger, method: Write}}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ledger-http, namespace: shop}
+spec:
+  parentRefs: [{group: policy.linkerd.io, kind: Server, name: ledger-grpc}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: ledger-write-from-payments, namespace: shop}
+spec:
+  targetRef: {group: gateway.networking.k8s.io, kind: GRPCRoute, name: ledger-write}
+  requiredAuthenticationRefs: [{kind: ServiceAccount, name: payments}]
+"#
+    );
+    let inv = mesh(&yaml);
+    let c = check(&inv);
+    let server = c.lp.server(0);
+    assert_eq!(server.routes.len(), 1);
+    assert_eq!(server.unused_routes.len(), 1);
+    let d = c.decide(
+        "shop/ledger",
+        9090,
+        &LinkerdClient::Meshed {
+            peer: &known("shop", "payments"),
+        },
+    );
+    // The only route admits payments: allowed (other methods get NOT_FOUND, for everyone).
+    assert_eq!(d.decision, Allowed);
+    assert_eq!(c.meshed("shop/ledger", 9090, &known("shop", "web")), Denied);
+}

@@ -1,6 +1,7 @@
 use std::sync::OnceLock;
 
 use meshaudit_engine::destination_rule::DestinationRules;
+use meshaudit_engine::linkerd::policy::LinkerdPolicy;
 use meshaudit_engine::peer_authentication::PeerAuthentications;
 use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
@@ -31,6 +32,8 @@ pub struct Context<'a> {
     /// Istio's resolvers, built once for the rules that ask them directly.
     peer_authentications: OnceLock<PeerAuthentications<'a>>,
     destination_rules: OnceLock<DestinationRules<'a>>,
+    /// Linkerd's authorization model, built once for the Linkerd rules.
+    linkerd_policy: OnceLock<LinkerdPolicy<'a>>,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -66,6 +69,7 @@ impl<'a> Context<'a> {
             webhooks: OnceLock::new(),
             peer_authentications: OnceLock::new(),
             destination_rules: OnceLock::new(),
+            linkerd_policy: OnceLock::new(),
         }
     }
 
@@ -92,6 +96,13 @@ impl<'a> Context<'a> {
     pub fn destination_rules(&self) -> &DestinationRules<'a> {
         self.destination_rules
             .get_or_init(|| DestinationRules::new(self.inventory))
+    }
+
+    /// Linkerd's authorization model: which Server governs each pod port, what each
+    /// authorization admits, and the reference facts the Linkerd rules report.
+    pub fn linkerd_policy(&self) -> &LinkerdPolicy<'a> {
+        self.linkerd_policy
+            .get_or_init(|| LinkerdPolicy::new(self.inventory))
     }
 
     /// The effective-policy graph of the inventory, built from the same resolvers and webhook

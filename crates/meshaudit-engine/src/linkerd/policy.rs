@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::linkerd::{
     AuthorizationPolicySpec, CidrList, DefaultInboundPolicy, InjectMode, MeshTlsAuthenticationSpec,
-    NetworkAuthenticationSpec, ParentRef, ProxyProtocol, ServerAuthorizationSpec, ServerPort,
+    NetworkAuthenticationSpec, ParentRef, ServerAuthorizationSpec, ServerPort,
     DEFAULT_CLUSTER_NETWORKS, GATEWAY_API_GROUP, POLICY_GROUP, PROXY_ADMIN_PORT,
     PROXY_INBOUND_PORT,
 };
@@ -177,14 +177,26 @@ impl Authorization<'_> {
     }
 
     /// The identity part in words: `any client, plaintext included`, `any meshed client`,
-    /// `identities web.storefront...`.
+    /// `ServiceAccount storefront/web, namespace `ops``.
     pub fn describe_authentication(&self) -> String {
         match &self.authentication {
             Authentication::Unauthenticated => "any client, plaintext included".to_owned(),
             Authentication::AnyMeshTls => "any meshed client".to_owned(),
             Authentication::Identities(ids) => {
-                let list: Vec<String> = ids.iter().map(|i| i.pattern.text()).collect();
-                format!("identities {}", list.join(", "))
+                let list: Vec<String> = ids
+                    .iter()
+                    .map(|i| match i.names {
+                        Names::ServiceAccount { namespace, name } => {
+                            format!("ServiceAccount {namespace}/{name}")
+                        }
+                        Names::Namespace(ns) => format!("namespace `{ns}`"),
+                        Names::WholeMesh => {
+                            format!("every meshed workload (`{}`)", i.pattern.text())
+                        }
+                        Names::Foreign => format!("identity `{}`", i.pattern.text()),
+                    })
+                    .collect();
+                list.join(", ")
             }
         }
     }
@@ -404,9 +416,13 @@ pub struct LinkerdPolicy<'a> {
     inv: &'a Inventory,
     domain: IdentityDomain,
     cluster_networks: AddrSet,
+    /// Every address outside `clusterNetworks`.
+    outside_networks: AddrSet,
     cluster_networks_text: String,
     servers: Vec<ServerFacts<'a>>,
     port_server: HashMap<(usize, u16), usize>,
+    /// Servers that select a pod port another Server governs, by that port.
+    port_shadowed: HashMap<(usize, u16), Vec<usize>>,
     servers_by_namespace: HashMap<&'a str, Vec<usize>>,
     policies: Vec<PolicyFacts<'a>>,
     server_authorizations: Vec<ServerAuthorizationFacts<'a>>,
@@ -530,13 +546,16 @@ impl<'a> LinkerdPolicy<'a> {
                 DEFAULT_CLUSTER_NETWORKS.to_owned(),
             ),
         };
+        let outside_networks = cluster_networks.complement();
         let mut lp = LinkerdPolicy {
             inv,
             domain,
             cluster_networks,
+            outside_networks,
             cluster_networks_text,
             servers: Vec::new(),
             port_server: HashMap::default(),
+            port_shadowed: HashMap::default(),
             servers_by_namespace: HashMap::default(),
             policies: Vec::new(),
             server_authorizations: Vec::new(),
@@ -571,6 +590,13 @@ impl<'a> LinkerdPolicy<'a> {
 
     pub fn inventory(&self) -> &'a Inventory {
         self.inv
+    }
+
+    /// Does workload `w` run Linkerd's proxy (or will the injector add it, by the pod's or the
+    /// namespace's `linkerd.io/inject`)? The minimum this module needs; the webhook's selectors
+    /// and the other exclusions are the membership evaluator's.
+    pub fn gets_proxy(&self, w: usize) -> bool {
+        gets_proxy(self.inv, &self.inv.workloads[w])
     }
 
     /// The identity format of this mesh's control plane.
@@ -623,7 +649,10 @@ impl<'a> LinkerdPolicy<'a> {
                     for port in select_ports(inv, workload, &server.spec.port) {
                         self.servers[s].selected.push((w, port));
                         match self.port_server.get(&(w, port)) {
-                            Some(&winner) => self.servers[s].shadowed.push((w, port, winner)),
+                            Some(&winner) => {
+                                self.servers[s].shadowed.push((w, port, winner));
+                                self.port_shadowed.entry((w, port)).or_default().push(s);
+                            }
                             None => {
                                 self.port_server.insert((w, port), s);
                                 self.servers[s].governs.push((w, port));
@@ -649,6 +678,14 @@ impl<'a> LinkerdPolicy<'a> {
         &self.servers[server].selected
     }
 
+    /// The Servers that also select port `port` of workload `w` but lose it to
+    /// [`server_for`](Self::server_for)'s, oldest first.
+    pub fn shadowed_at(&self, w: usize, port: u16) -> &[usize] {
+        self.port_shadowed
+            .get(&(w, port))
+            .map_or(&[], Vec::as_slice)
+    }
+
     pub fn server(&self, server: usize) -> &ServerFacts<'a> {
         &self.servers[server]
     }
@@ -658,6 +695,54 @@ impl<'a> LinkerdPolicy<'a> {
         self.servers_by_namespace
             .get(namespace)
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// `Deployment billing/ledger:9091, Deployment billing/ledger:4191`, at most `max` of them,
+    /// then how many more.
+    pub fn describe_ports(&self, ports: &[(usize, u16)], max: usize) -> String {
+        let mut parts: Vec<String> = ports
+            .iter()
+            .take(max)
+            .map(|&(w, p)| {
+                let wl = &self.inv.workloads[w];
+                format!("{} {}/{}:{p}", wl.kind, wl.namespace, wl.name)
+            })
+            .collect();
+        if ports.len() > max {
+            parts.push(format!("and {} more", ports.len() - max));
+        }
+        parts.join(", ")
+    }
+
+    /// The Service ports that route to port `port` of workload `w`: (index into
+    /// `inventory.services`, index into its `spec.ports`). A Service of the workload's namespace
+    /// whose selector selects its pods, with a target port that resolves to `port`.
+    pub fn services_to(&self, w: usize, port: u16) -> Vec<(usize, usize)> {
+        let inv = self.inv;
+        let wl = &inv.workloads[w];
+        let mut out = Vec::new();
+        for (si, svc) in inv.services.iter().enumerate() {
+            if svc.namespace != wl.namespace {
+                continue;
+            }
+            let Some(selector) = svc.spec.selector.as_ref().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            if !meshaudit_model::selector::map_selects(selector, &wl.labels) {
+                continue;
+            }
+            for (pi, p) in svc.spec.ports.iter().enumerate() {
+                let target = if p.resolved_target_ports.is_empty() {
+                    p.target_port.as_ref().map_or(Some(p.port), |t| t.as_port()) == Some(port)
+                } else {
+                    p.resolved_target_ports.contains(&port)
+                };
+                if target {
+                    out.push((si, pi));
+                }
+            }
+        }
+        out
     }
 
     /// The Server of that name in `namespace`.
@@ -776,9 +861,9 @@ impl<'a> LinkerdPolicy<'a> {
             let why = if p.namespace.as_deref().is_some_and(|n| n != namespace) {
                 Some("it names a Server of another namespace")
             } else if p.port.is_some() {
-                Some("it sets `port`, which Linkerd refuses on a Server parent")
+                Some("it sets `port`, which a Server parent must not")
             } else if p.section_name.is_some() {
-                Some("it sets `sectionName`, which Linkerd refuses on a Server parent")
+                Some("it sets `sectionName`, which a Server parent must not")
             } else {
                 None
             };
@@ -1184,6 +1269,84 @@ impl<'a> LinkerdPolicy<'a> {
         &self.policies[index]
     }
 
+    /// Why Linkerd ignores policy `index`, in words, for one of its problems.
+    pub fn problem_text(&self, index: usize, problem: &PolicyProblem) -> String {
+        let p = &self.inv.linkerd.authorization_policies[index];
+        let refs = p
+            .spec
+            .required_authentication_refs
+            .as_deref()
+            .unwrap_or_default();
+        let named = |i: usize| {
+            refs.get(i).map_or_else(String::new, |r| {
+                format!(
+                    "{}/{}",
+                    r.namespace.as_deref().unwrap_or(&p.namespace),
+                    r.name
+                )
+            })
+        };
+        match problem {
+            PolicyProblem::RefsOmitted => "requiredAuthenticationRefs is missing, which the CRD requires (`[]` requires nothing): the API server rejects the policy".to_owned(),
+            PolicyProblem::UnsupportedTarget => {
+                let t = &p.spec.target_ref;
+                let written = match t.group.as_deref().filter(|g| !g.is_empty()) {
+                    Some(g) => format!("`{g}/{}`", t.kind),
+                    None => format!("`{}` without a group (read as the core group)", t.kind),
+                };
+                format!(
+                    "targetRef {written} is not a kind Linkerd accepts (Server and HTTPRoute of group policy.linkerd.io, HTTPRoute and GRPCRoute of gateway.networking.k8s.io, or the policy's own Namespace)"
+                )
+            }
+            PolicyProblem::NamespaceElsewhere => format!(
+                "targetRef names Namespace `{}`, not the policy's own namespace `{}`: Linkerd's admission refuses it",
+                p.spec.target_ref.name, p.namespace
+            ),
+            PolicyProblem::UnsupportedAuthentication { index: i } => format!(
+                "requiredAuthenticationRefs[{i}] is a {}, not a MeshTLSAuthentication, NetworkAuthentication or ServiceAccount",
+                refs.get(*i).map_or("", |r| r.kind.as_str())
+            ),
+            PolicyProblem::MissingMeshTls { index: i } => format!(
+                "requiredAuthenticationRefs[{i}] names MeshTLSAuthentication {}, which does not exist",
+                named(*i)
+            ),
+            PolicyProblem::InvalidMeshTls { index: i, mesh_tls } => format!(
+                "requiredAuthenticationRefs[{i}] names MeshTLSAuthentication {}, which Linkerd refuses: {}",
+                named(*i),
+                self.mesh_tls[*mesh_tls].problem.as_deref().unwrap_or_default()
+            ),
+            PolicyProblem::MissingNetwork { index: i } => format!(
+                "requiredAuthenticationRefs[{i}] names NetworkAuthentication {}, which does not exist",
+                named(*i)
+            ),
+            PolicyProblem::InvalidNetwork { index: i, network } => format!(
+                "requiredAuthenticationRefs[{i}] names NetworkAuthentication {}, which Linkerd refuses: {}",
+                named(*i),
+                self.network_auth[*network].problem.unwrap_or_default()
+            ),
+            PolicyProblem::TooMany { what } => {
+                format!("it requires more than one {what}; Linkerd accepts one")
+            }
+        }
+    }
+
+    /// Does authorization `wide` admit every client `narrow` admits (from every address
+    /// `narrow` admits)?
+    pub fn includes(&self, wide: &Authorization<'_>, narrow: &Authorization<'_>) -> bool {
+        if !wide.networks.addrs.covers(&narrow.networks.addrs) {
+            return false;
+        }
+        match (&wide.authentication, &narrow.authentication) {
+            (Authentication::Unauthenticated, _) => true,
+            (_, Authentication::Unauthenticated) => false,
+            (Authentication::AnyMeshTls, _) => true,
+            (_, Authentication::AnyMeshTls) => false,
+            (Authentication::Identities(w), Authentication::Identities(n)) => n
+                .iter()
+                .all(|a| w.iter().any(|b| b.pattern.includes(&a.pattern))),
+        }
+    }
+
     // --- ServerAuthorization ---------------------------------------------------------------
 
     fn read_server_authorization(&self, index: usize) -> ServerAuthorizationFacts<'a> {
@@ -1543,12 +1706,12 @@ impl<'a> LinkerdPolicy<'a> {
     /// Do these addresses hold every address of the client's network class, some, or none?
     pub fn network_admits(&self, addrs: &AddrSet, network: ClientNetwork) -> Admits {
         let class = match network {
-            ClientNetwork::ClusterPod => self.cluster_networks.clone(),
-            ClientNetwork::Outside => self.cluster_networks.complement(),
+            ClientNetwork::ClusterPod => &self.cluster_networks,
+            ClientNetwork::Outside => &self.outside_networks,
         };
-        if addrs.covers(&class) {
+        if addrs.covers(class) {
             Admits::Yes
-        } else if addrs.intersects(&class) {
+        } else if addrs.intersects(class) {
             Admits::Some
         } else {
             Admits::No
@@ -1612,16 +1775,5 @@ fn read_network_auth(n: &Typed<NetworkAuthenticationSpec>) -> NetworkAuthFacts {
     NetworkAuthFacts {
         addrs: AddrSet::from_networks(&n.spec.networks),
         problem,
-    }
-}
-
-/// Which protocol-level routes a Server's protocol reads, in words.
-pub fn routes_used(protocol: ProxyProtocol) -> &'static str {
-    if protocol.uses_http_routes() {
-        "HTTPRoutes"
-    } else if protocol.uses_grpc_routes() {
-        "GRPCRoutes"
-    } else {
-        "no routes"
     }
 }

@@ -155,20 +155,15 @@ fn by_server(
             workload_text(lp, w)
         ),
     )];
-    for (other, f) in (0..inv.linkerd.servers.len()).map(|o| (o, lp.server(o))) {
-        if f.shadowed
-            .iter()
-            .any(|&(sw, sp, winner)| (sw, sp, winner) == (w, port, s))
-        {
-            let o = &inv.linkerd.servers[other];
-            because.push(Because::object(
-                o.object,
-                format!(
-                    "Server {}/{} selects the same port; Linkerd 2.18 and later apply the older one (then the first by name), earlier releases either",
-                    o.namespace, o.name
-                ),
-            ));
-        }
+    for &other in lp.shadowed_at(w, port) {
+        let o = &inv.linkerd.servers[other];
+        because.push(Because::object(
+            o.object,
+            format!(
+                "Server {}/{} selects the same port; Linkerd 2.18 and later apply the older one (then the first by name), earlier releases either",
+                o.namespace, o.name
+            ),
+        ));
     }
     let mut deciders = vec![server.object];
     let mut conditions = Vec::new();

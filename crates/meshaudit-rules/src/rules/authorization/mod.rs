@@ -5,6 +5,14 @@ pub mod http_rule_on_tcp_port;
 pub mod identity_bypassed_by_plaintext;
 pub mod jwt_rule_without_request_authentication;
 pub mod linkerd_multicluster_gateway_open;
+pub mod linkerd_any_identity_on_sensitive_workload;
+pub mod linkerd_authorization_admits_unauthenticated;
+pub mod linkerd_policy_ignored;
+pub mod linkerd_policy_names_nothing;
+pub mod linkerd_policy_selects_nothing;
+pub mod linkerd_route_policy_does_not_restrict;
+pub mod linkerd_server_authorization_in_use;
+pub mod linkerd_server_authorizes_nobody;
 pub mod no_default_deny;
 pub mod policy_selects_nothing;
 pub mod principal_wrong_trust_domain;
@@ -30,4 +38,12 @@ pub static RULES: &[&Rule] = &[
     &jwt_rule_without_request_authentication::RULE,
     &http_rule_on_tcp_port::RULE,
     &linkerd_multicluster_gateway_open::RULE,
+    &linkerd_server_authorizes_nobody::RULE,
+    &linkerd_authorization_admits_unauthenticated::RULE,
+    &linkerd_any_identity_on_sensitive_workload::RULE,
+    &linkerd_server_authorization_in_use::RULE,
+    &linkerd_policy_names_nothing::RULE,
+    &linkerd_policy_selects_nothing::RULE,
+    &linkerd_route_policy_does_not_restrict::RULE,
+    &linkerd_policy_ignored::RULE,
 ];
