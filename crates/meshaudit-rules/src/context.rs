@@ -1,6 +1,7 @@
 use std::sync::OnceLock;
 
 use meshaudit_engine::destination_rule::DestinationRules;
+use meshaudit_engine::linkerd::membership::{app_ports_all, AppPort, LinkerdMembership};
 use meshaudit_engine::peer_authentication::PeerAuthentications;
 use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
@@ -28,6 +29,10 @@ pub struct Context<'a> {
     /// Istio's resolvers, built once for the rules that ask them directly.
     peer_authentications: OnceLock<PeerAuthentications<'a>>,
     destination_rules: OnceLock<DestinationRules<'a>>,
+    /// Every workload's Linkerd membership, in inventory order.
+    linkerd_membership: OnceLock<Vec<LinkerdMembership>>,
+    /// Every workload's served ports (declared, or targeted by a Service), in inventory order.
+    app_ports: OnceLock<Vec<Vec<AppPort>>>,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -62,6 +67,8 @@ impl<'a> Context<'a> {
             webhooks: OnceLock::new(),
             peer_authentications: OnceLock::new(),
             destination_rules: OnceLock::new(),
+            linkerd_membership: OnceLock::new(),
+            app_ports: OnceLock::new(),
         }
     }
 
@@ -88,6 +95,19 @@ impl<'a> Context<'a> {
     pub fn destination_rules(&self) -> &DestinationRules<'a> {
         self.destination_rules
             .get_or_init(|| DestinationRules::new(self.inventory))
+    }
+
+    /// Does each workload get Linkerd's proxy, what does it capture, which identity does it
+    /// get (indexed like `inventory.workloads`).
+    pub fn linkerd_membership(&self) -> &[LinkerdMembership] {
+        self.linkerd_membership
+            .get_or_init(|| LinkerdMembership::of_all(self.inventory, self.webhooks()))
+    }
+
+    /// The ports each workload serves: TCP ports its containers declare and ports Services
+    /// selecting it target (indexed like `inventory.workloads`).
+    pub fn app_ports(&self) -> &[Vec<AppPort>] {
+        self.app_ports.get_or_init(|| app_ports_all(self.inventory))
     }
 
     /// The effective-policy graph of the inventory.

@@ -93,11 +93,11 @@ impl Annotated<'_> {
         Because::at(self.object, &self.path, fact)
     }
 
-    /// `pod template` or `namespace shop`, for a sentence.
+    /// `the pod template` or `namespace shop`, for a sentence.
     pub fn place(&self, namespace: &str) -> String {
         match self.level {
             Level::Namespace => format!("namespace {namespace}"),
-            _ => "pod template".to_owned(),
+            _ => "the pod template".to_owned(),
         }
     }
 }
