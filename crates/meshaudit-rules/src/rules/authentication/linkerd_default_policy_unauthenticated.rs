@@ -40,7 +40,9 @@ affected workloads and ports listed and each workload as a related location:
 - a pod template annotated `config.linkerd.io/default-inbound-policy`.
 
 `high` for `all-unauthenticated` (any address), `medium` for `cluster-unauthenticated` (sources in
-`clusterNetworks`, which holds every pod of the cluster). Ports listed in
+`clusterNetworks`, which holds every pod of the cluster) and when only Linkerd's own extensions
+(pods labelled `linkerd.io/extension`, such as viz, whose APIs carry Servers of their own) are
+affected. Ports listed in
 `config.linkerd.io/proxy-require-identity-inbound-ports` are tightened to the authenticated variant
 and not reported; ports skipped by the proxy are AUTHN015's; `audit` is AUTHN014's. Linkerd's own
 control-plane components, whose chart pins `all-unauthenticated` because the API server calls
@@ -94,6 +96,9 @@ written down.
 "#,
     check,
 };
+
+/// Pod label of Linkerd's extensions (viz, multicluster, jaeger).
+const EXTENSION_LABEL: &str = "linkerd.io/extension";
 
 /// Workloads listed by name in the message; all of them are related locations.
 const MAX_LISTED: usize = 6;
@@ -150,6 +155,15 @@ fn finding(ctx: &Context<'_>, group: &PolicyGroup) -> Option<Finding> {
     }
     for b in group.members_because(inv) {
         f.relate(inv, &b);
+    }
+    let extensions_only = by_workload
+        .iter()
+        .all(|(w, _)| inv.workloads[*w].labels.contains_key(EXTENSION_LABEL));
+    if extensions_only && policy == DefaultInboundPolicy::AllUnauthenticated {
+        f.severity = Severity::Medium;
+        f = f.evidence(
+            "severity medium: only Linkerd's own extensions (linkerd.io/extension) are affected; their APIs carry Servers of their own, and what is left are metrics and admin endpoints and the viz dashboard",
+        );
     }
     if policy == DefaultInboundPolicy::ClusterUnauthenticated {
         f.severity = Severity::Medium;
