@@ -1,7 +1,7 @@
 use std::sync::OnceLock;
 
 use meshaudit_engine::destination_rule::DestinationRules;
-use meshaudit_engine::linkerd::membership::{app_ports_all, AppPort, LinkerdMembership};
+use meshaudit_engine::linkerd::membership::{app_ports, AppPort, LinkerdMembership, NotMeshed};
 use meshaudit_engine::peer_authentication::PeerAuthentications;
 use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
@@ -31,8 +31,8 @@ pub struct Context<'a> {
     destination_rules: OnceLock<DestinationRules<'a>>,
     /// Every workload's Linkerd membership, in inventory order.
     linkerd_membership: OnceLock<Vec<LinkerdMembership>>,
-    /// Every workload's served ports (declared, or targeted by a Service), in inventory order.
-    app_ports: OnceLock<Vec<Vec<AppPort>>>,
+    /// Served ports of the workloads Linkerd rules look at, in inventory order.
+    linkerd_app_ports: OnceLock<Vec<Vec<AppPort>>>,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -68,7 +68,7 @@ impl<'a> Context<'a> {
             peer_authentications: OnceLock::new(),
             destination_rules: OnceLock::new(),
             linkerd_membership: OnceLock::new(),
-            app_ports: OnceLock::new(),
+            linkerd_app_ports: OnceLock::new(),
         }
     }
 
@@ -104,10 +104,22 @@ impl<'a> Context<'a> {
             .get_or_init(|| LinkerdMembership::of_all(self.inventory, self.webhooks()))
     }
 
-    /// The ports each workload serves: TCP ports its containers declare and ports Services
-    /// selecting it target (indexed like `inventory.workloads`).
-    pub fn app_ports(&self) -> &[Vec<AppPort>] {
-        self.app_ports.get_or_init(|| app_ports_all(self.inventory))
+    /// The ports each Linkerd-meshed workload serves — TCP ports its containers declare and
+    /// ports Services selecting it target — and those of workloads opted out of injection
+    /// (indexed like `inventory.workloads`; other workloads get none, which keeps inputs
+    /// without Linkerd cheap).
+    pub fn linkerd_app_ports(&self) -> &[Vec<AppPort>] {
+        self.linkerd_app_ports.get_or_init(|| {
+            let memberships = self.linkerd_membership();
+            app_ports(self.inventory, |w| {
+                let m = &memberships[w];
+                m.meshed
+                    || matches!(
+                        m.not_meshed,
+                        Some(NotMeshed::PodDisabled | NotMeshed::InvalidPodValue)
+                    )
+            })
+        })
     }
 
     /// The effective-policy graph of the inventory.

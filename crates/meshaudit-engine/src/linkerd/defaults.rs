@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use meshaudit_model::{Inventory, Location, ObjectId, Step};
 
 use super::membership::{
-    annotation, config_because, has_proxy, namespace_annotation, InboundPath, Level,
+    annotation, config_because, has_proxy, namespace_annotation, Annotated, InboundPath, Level,
     LinkerdMembership,
 };
 use crate::evidence::Because;
@@ -144,6 +144,17 @@ pub fn default_policy(inv: &Inventory, w: usize) -> DefaultPolicy {
 /// holds an entry that is not a port or 0: the controller then ignores the whole list.
 pub fn require_identity_ports(inv: &Inventory, w: usize) -> Option<(PortSet, Because)> {
     let workload = &inv.workloads[w];
+    let (ports, a) = require_identity_annotation(inv, w)?;
+    let b = a.because(format!(
+        "{} sets {REQUIRE_IDENTITY_PORTS_ANNOTATION}: \"{}\"",
+        a.place(&workload.namespace),
+        a.value
+    ));
+    Some((ports, b))
+}
+
+fn require_identity_annotation(inv: &Inventory, w: usize) -> Option<(PortSet, Annotated<'_>)> {
+    let workload = &inv.workloads[w];
     let a = annotation(
         inv,
         workload,
@@ -154,12 +165,7 @@ pub fn require_identity_ports(inv: &Inventory, w: usize) -> Option<(PortSet, Bec
     if !ports.is_valid() || ports.contains(0) || ports.is_empty() {
         return None;
     }
-    let b = a.because(format!(
-        "{} sets {REQUIRE_IDENTITY_PORTS_ANNOTATION}: \"{}\"",
-        a.place(&workload.namespace),
-        a.value
-    ));
-    Some((ports, b))
+    Some((ports, a))
 }
 
 /// [`resolve_default_policy`] for one port, with
@@ -171,21 +177,22 @@ pub fn resolve_for_port(inv: &Inventory, w: usize, port: u16, has_server: bool) 
     if has_server {
         return resolved;
     }
-    if let Some((ports, b)) = require_identity_ports(inv, w) {
+    if let Some((ports, a)) = require_identity_annotation(inv, w) {
         if ports.contains(port) {
             let policy = resolved.default.policy;
             let tightened = policy.requiring_identity();
+            let set = format!(
+                "{} sets {REQUIRE_IDENTITY_PORTS_ANNOTATION}: \"{}\"",
+                a.place(&inv.workloads[w].namespace),
+                a.value
+            );
             let fact = if tightened == policy {
-                format!("{b}: port {port} is listed, but {policy} is not tightened by it")
+                format!("{set}: port {port} is listed, but {policy} is not tightened by it")
             } else {
-                format!("{b}: on port {port}, {policy} becomes {tightened}")
+                format!("{set}: on port {port}, {policy} becomes {tightened}")
             };
             resolved.default.policy = tightened;
-            let object = b.object.expect("annotations are on an object");
-            resolved
-                .default
-                .because
-                .insert(0, Because::at(object, &b.steps(), fact));
+            resolved.default.because.insert(0, a.because(fact));
         }
     }
     resolved

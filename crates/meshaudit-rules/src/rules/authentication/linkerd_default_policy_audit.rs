@@ -76,7 +76,7 @@ const MAX_LISTED: usize = 6;
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let app_ports = ctx.app_ports();
+    let app_ports = ctx.linkerd_app_ports();
     let groups = default_policy_groups(
         inv,
         ctx.linkerd_membership(),

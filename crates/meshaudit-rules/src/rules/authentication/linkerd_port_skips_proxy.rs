@@ -112,7 +112,7 @@ struct Group {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let memberships = ctx.linkerd_membership();
-    let app_ports = ctx.app_ports();
+    let app_ports = ctx.linkerd_app_ports();
     let meshed_service_ports = meshed_service_ports(inv, memberships);
     let mut groups: BTreeMap<(Direction, ObjectId, String), Group> = BTreeMap::new();
     for (w, m) in memberships.iter().enumerate() {
