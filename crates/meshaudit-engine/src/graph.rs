@@ -774,6 +774,9 @@ pub struct Resolvers<'r, 'a> {
     pub hooks: &'r [crate::webhooks::Hook<'a>],
     pub peer_authentications: &'r crate::peer_authentication::PeerAuthentications<'a>,
     pub destination_rules: &'r crate::destination_rule::DestinationRules<'a>,
+    /// Per workload (may be empty when the input holds nothing of Linkerd).
+    pub linkerd_membership: &'r [crate::linkerd::membership::LinkerdMembership],
+    pub linkerd_policy: &'r crate::linkerd::policy::LinkerdPolicy<'a>,
 }
 
 /// Builds the graph for the inventory.
@@ -781,12 +784,20 @@ pub fn build(inventory: &Inventory) -> Graph {
     let hooks = crate::webhooks::hooks(inventory);
     let peer_authentications = crate::peer_authentication::PeerAuthentications::new(inventory);
     let destination_rules = crate::destination_rule::DestinationRules::new(inventory);
+    let linkerd_membership = if crate::linkerd::evaluator::has_linkerd(inventory) {
+        crate::linkerd::membership::LinkerdMembership::of_all(inventory, &hooks)
+    } else {
+        Vec::new()
+    };
+    let linkerd_policy = crate::linkerd::policy::LinkerdPolicy::new(inventory);
     build_from(
         inventory,
         &Resolvers {
             hooks: &hooks,
             peer_authentications: &peer_authentications,
             destination_rules: &destination_rules,
+            linkerd_membership: &linkerd_membership,
+            linkerd_policy: &linkerd_policy,
         },
     )
 }
@@ -795,7 +806,7 @@ pub fn build(inventory: &Inventory) -> Graph {
 pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
     let inv = inventory;
     let istio = crate::istio::evaluator::Builder::new(inv, facts);
-    let linkerd = crate::linkerd::evaluator::Evaluator::new(inv, facts.hooks);
+    let linkerd = crate::linkerd::evaluator::Evaluator::new(inv, facts);
     let indexes: Vec<usize> = (0..inv.workloads.len()).collect();
     // A workload runs at most one mesh's proxy: an Istio one when Istio injects it (or it
     // already carries it), else a Linkerd one when Linkerd does.

@@ -8,7 +8,7 @@ use meshaudit_ingest::{ingest, SourceText};
 
 use meshaudit_engine::linkerd::defaults::{
     cluster_default, cluster_networks, default_policy, default_policy_for_port,
-    resolve_default_policy, selecting_server,
+    default_policy_groups, resolve_default_policy, selecting_server,
 };
 use meshaudit_engine::linkerd::membership::{
     app_ports_all, InboundPath, Inject, Injection, Level, LinkerdMembership, NotMeshed, Redirect,
@@ -668,6 +668,47 @@ fn the_examples_membership_is_the_documented_one() {
     assert_eq!(
         resolve_default_policy(&inv, index(&inv, "checkout/events")).level,
         Level::Cluster
+    );
+
+    // Grouped by the place that sets the policy: linkerd-config, Namespace storefront, and
+    // catalog's pod template (audit), control plane left out.
+    let groups = default_policy_groups(
+        &inv,
+        &m,
+        |w| app_ports_all(&inv)[w].iter().map(|p| p.port).collect(),
+        |m, p| !m.control_plane && p.admits_unauthenticated(),
+    );
+    let summary: Vec<(Level, DefaultInboundPolicy, String)> = groups
+        .iter()
+        .map(|g| (g.level, g.policy, g.listed(&inv, 10)))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                Level::Workload,
+                Audit,
+                "Deployment storefront/catalog (8080)".to_owned()
+            ),
+            (
+                Level::Namespace,
+                ClusterUnauthenticated,
+                "Deployment storefront/web (8080)".to_owned()
+            ),
+            (
+                Level::Cluster,
+                AllUnauthenticated,
+                "Deployment billing/payments-api (9990), Deployment checkout/events (4222), Deployment ingress-nginx/ingress-nginx-controller (80, 443, 10254), Deployment linkerd-viz/web (8084, 9994), Deployment linkerd-viz/metrics-api (9995)".to_owned()
+            ),
+        ]
+    );
+    let (_, path, location) = groups[2].written_at(&inv).unwrap();
+    assert_eq!(path.len(), 2);
+    // The value's own line inside data.values.
+    assert_eq!(location.line, 74);
+    assert_eq!(
+        groups[1].setter(&inv),
+        "Namespace storefront (config.linkerd.io/default-inbound-policy)"
     );
 
     let hardened = example("linkerd-hardened");

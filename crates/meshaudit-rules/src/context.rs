@@ -2,6 +2,7 @@ use std::sync::OnceLock;
 
 use meshaudit_engine::destination_rule::DestinationRules;
 use meshaudit_engine::linkerd::policy::LinkerdPolicy;
+use meshaudit_engine::linkerd::membership::{app_ports, AppPort, LinkerdMembership, NotMeshed};
 use meshaudit_engine::peer_authentication::PeerAuthentications;
 use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
@@ -34,6 +35,10 @@ pub struct Context<'a> {
     destination_rules: OnceLock<DestinationRules<'a>>,
     /// Linkerd's authorization model, built once for the Linkerd rules.
     linkerd_policy: OnceLock<LinkerdPolicy<'a>>,
+    /// Every workload's Linkerd membership, in inventory order.
+    linkerd_membership: OnceLock<Vec<LinkerdMembership>>,
+    /// Served ports of the workloads Linkerd rules look at, in inventory order.
+    linkerd_app_ports: OnceLock<Vec<Vec<AppPort>>>,
 }
 
 /// Days before `notAfter` at which a certificate's expiry is reported. An authority (trust
@@ -70,6 +75,8 @@ impl<'a> Context<'a> {
             peer_authentications: OnceLock::new(),
             destination_rules: OnceLock::new(),
             linkerd_policy: OnceLock::new(),
+            linkerd_membership: OnceLock::new(),
+            linkerd_app_ports: OnceLock::new(),
         }
     }
 
@@ -105,6 +112,31 @@ impl<'a> Context<'a> {
             .get_or_init(|| LinkerdPolicy::new(self.inventory))
     }
 
+    /// Does each workload get Linkerd's proxy, what does it capture, which identity does it
+    /// get (indexed like `inventory.workloads`).
+    pub fn linkerd_membership(&self) -> &[LinkerdMembership] {
+        self.linkerd_membership
+            .get_or_init(|| LinkerdMembership::of_all(self.inventory, self.webhooks()))
+    }
+
+    /// The ports each Linkerd-meshed workload serves — TCP ports its containers declare and
+    /// ports Services selecting it target — and those of workloads opted out of injection
+    /// (indexed like `inventory.workloads`; other workloads get none, which keeps inputs
+    /// without Linkerd cheap).
+    pub fn linkerd_app_ports(&self) -> &[Vec<AppPort>] {
+        self.linkerd_app_ports.get_or_init(|| {
+            let memberships = self.linkerd_membership();
+            app_ports(self.inventory, |w| {
+                let m = &memberships[w];
+                m.meshed
+                    || matches!(
+                        m.not_meshed,
+                        Some(NotMeshed::PodDisabled | NotMeshed::InvalidPodValue)
+                    )
+            })
+        })
+    }
+
     /// The effective-policy graph of the inventory, built from the same resolvers and webhook
     /// classification the rules read.
     pub fn graph(&self) -> &Graph {
@@ -115,6 +147,8 @@ impl<'a> Context<'a> {
                     hooks: self.webhooks(),
                     peer_authentications: self.peer_authentications(),
                     destination_rules: self.destination_rules(),
+                    linkerd_membership: self.linkerd_membership(),
+                    linkerd_policy: self.linkerd_policy(),
                 },
             )
         })

@@ -22,9 +22,14 @@ use meshaudit_model::linkerd::{
     DEFAULT_INBOUND_POLICY_ANNOTATION, PROXY_ADMIN_PORT, PROXY_INBOUND_PORT,
     REQUIRE_IDENTITY_PORTS_ANNOTATION,
 };
-use meshaudit_model::Inventory;
+use std::collections::BTreeMap;
 
-use super::membership::{annotation, config_because, has_proxy, namespace_annotation, Level};
+use meshaudit_model::{Inventory, Location, ObjectId, Step};
+
+use super::membership::{
+    annotation, config_because, has_proxy, namespace_annotation, Annotated, InboundPath, Level,
+    LinkerdMembership,
+};
 use crate::evidence::Because;
 
 /// A default inbound policy and why it applies. (The policy evaluator takes it as a parameter.)
@@ -139,6 +144,17 @@ pub fn default_policy(inv: &Inventory, w: usize) -> DefaultPolicy {
 /// holds an entry that is not a port or 0: the controller then ignores the whole list.
 pub fn require_identity_ports(inv: &Inventory, w: usize) -> Option<(PortSet, Because)> {
     let workload = &inv.workloads[w];
+    let (ports, a) = require_identity_annotation(inv, w)?;
+    let b = a.because(format!(
+        "{} sets {REQUIRE_IDENTITY_PORTS_ANNOTATION}: \"{}\"",
+        a.place(&workload.namespace),
+        a.value
+    ));
+    Some((ports, b))
+}
+
+fn require_identity_annotation(inv: &Inventory, w: usize) -> Option<(PortSet, Annotated<'_>)> {
+    let workload = &inv.workloads[w];
     let a = annotation(
         inv,
         workload,
@@ -149,12 +165,7 @@ pub fn require_identity_ports(inv: &Inventory, w: usize) -> Option<(PortSet, Bec
     if !ports.is_valid() || ports.contains(0) || ports.is_empty() {
         return None;
     }
-    let b = a.because(format!(
-        "{} sets {REQUIRE_IDENTITY_PORTS_ANNOTATION}: \"{}\"",
-        a.place(&workload.namespace),
-        a.value
-    ));
-    Some((ports, b))
+    Some((ports, a))
 }
 
 /// [`resolve_default_policy`] for one port, with
@@ -166,21 +177,22 @@ pub fn resolve_for_port(inv: &Inventory, w: usize, port: u16, has_server: bool) 
     if has_server {
         return resolved;
     }
-    if let Some((ports, b)) = require_identity_ports(inv, w) {
+    if let Some((ports, a)) = require_identity_annotation(inv, w) {
         if ports.contains(port) {
             let policy = resolved.default.policy;
             let tightened = policy.requiring_identity();
+            let set = format!(
+                "{} sets {REQUIRE_IDENTITY_PORTS_ANNOTATION}: \"{}\"",
+                a.place(&inv.workloads[w].namespace),
+                a.value
+            );
             let fact = if tightened == policy {
-                format!("{b}: port {port} is listed, but {policy} is not tightened by it")
+                format!("{set}: port {port} is listed, but {policy} is not tightened by it")
             } else {
-                format!("{b}: on port {port}, {policy} becomes {tightened}")
+                format!("{set}: on port {port}, {policy} becomes {tightened}")
             };
             resolved.default.policy = tightened;
-            let object = b.object.expect("annotations are on an object");
-            resolved
-                .default
-                .because
-                .insert(0, Because::at(object, &b.steps(), fact));
+            resolved.default.because.insert(0, a.because(fact));
         }
     }
     resolved
@@ -254,4 +266,200 @@ pub fn selecting_server(inv: &Inventory, w: usize, port: u16) -> Option<usize> {
                 ServerPort::Name(name) => named(name),
             }
     })
+}
+
+/// Ports of meshed workloads that fall back to one default inbound policy set at one place.
+#[derive(Debug, Clone)]
+pub struct PolicyGroup {
+    pub policy: DefaultInboundPolicy,
+    pub level: Level,
+    /// What sets it: the workload (its pod template annotation), the Namespace, or
+    /// `linkerd-config`; `None` for Linkerd's built-in default when the input has no
+    /// `linkerd-config`.
+    pub object: Option<ObjectId>,
+    /// Why, as resolved for the first port of the group (the deciding fact first).
+    pub because: Vec<Because>,
+    /// `(workload, port)`, in workload then port order.
+    pub ports: Vec<(usize, u16)>,
+}
+
+/// Groups, by the place that sets their policy, the ports of meshed workloads that the proxy
+/// handles (redirected, or its admin port) and that no `Server` selects — `ports_of(w)` gives the
+/// ports to look at, `wanted` which policies to keep (after
+/// `proxy-require-identity-inbound-ports`). Groups come in level, then object, then policy
+/// order.
+pub fn default_policy_groups(
+    inv: &Inventory,
+    memberships: &[LinkerdMembership],
+    ports_of: impl Fn(usize) -> Vec<u16>,
+    wanted: impl Fn(&LinkerdMembership, DefaultInboundPolicy) -> bool,
+) -> Vec<PolicyGroup> {
+    let mut groups: BTreeMap<(Level, Option<ObjectId>, DefaultInboundPolicy), PolicyGroup> =
+        BTreeMap::new();
+    for (w, m) in memberships.iter().enumerate() {
+        let Some(capture) = m.capture.as_ref() else {
+            continue;
+        };
+        for port in ports_of(w) {
+            if !matches!(
+                capture.inbound(port),
+                InboundPath::Proxied | InboundPath::ProxyAdmin
+            ) || selecting_server(inv, w, port).is_some()
+            {
+                continue;
+            }
+            let resolved = resolve_for_port(inv, w, port, false);
+            let policy = resolved.default.policy;
+            if !wanted(m, policy) {
+                continue;
+            }
+            let object = match resolved.level {
+                Level::Workload => Some(inv.workloads[w].object),
+                Level::Namespace => inv
+                    .namespace(&inv.workloads[w].namespace)
+                    .and_then(|n| n.object),
+                Level::Cluster | Level::Default => inv.linkerd.config.as_ref().map(|c| c.object),
+            };
+            groups
+                .entry((resolved.level, object, policy))
+                .or_insert_with(|| PolicyGroup {
+                    policy,
+                    level: resolved.level,
+                    object,
+                    because: resolved.default.because,
+                    ports: Vec::new(),
+                })
+                .ports
+                .push((w, port));
+        }
+    }
+    groups.into_values().collect()
+}
+
+impl PolicyGroup {
+    /// Where the group's policy is written: the object, the field, and its location — for
+    /// `linkerd-config`, the value's own line inside `data.values` (or the `values` key when
+    /// it is not written there). `None` without an object (Linkerd's built-in default).
+    pub fn written_at(&self, inv: &Inventory) -> Option<(ObjectId, Vec<Step<'static>>, Location)> {
+        let object = self.object?;
+        let annotation_path = |prefix: &'static [&'static str]| -> Vec<Step<'static>> {
+            prefix
+                .iter()
+                .map(|k| Step::Key(k))
+                .chain([
+                    Step::Key("metadata"),
+                    Step::Key("annotations"),
+                    Step::Key(DEFAULT_INBOUND_POLICY_ANNOTATION),
+                ])
+                .collect()
+        };
+        let (path, location) = match self.level {
+            Level::Workload => {
+                let (w, _) = self.ports.first()?;
+                let path = annotation_path(inv.workloads[*w].template_path);
+                let location = inv.object(object).location_of(&path);
+                (path, location)
+            }
+            Level::Namespace => {
+                let path = annotation_path(&[]);
+                let location = inv.object(object).location_of(&path);
+                (path, location)
+            }
+            Level::Cluster | Level::Default => {
+                let config = inv.linkerd.config.as_ref()?;
+                (
+                    vec![Step::Key("data"), Step::Key("values")],
+                    config.default_inbound_policy.location.clone(),
+                )
+            }
+        };
+        Some((object, path, location))
+    }
+
+    /// Who sets the policy, for a sentence: `linkerd-config (proxy.defaultInboundPolicy)`,
+    /// `linkerd-config (proxy.defaultInboundPolicy not set: the chart's default)`,
+    /// `Namespace shop (config.linkerd.io/default-inbound-policy)`, `the pod template of
+    /// Deployment shop/web (config.linkerd.io/default-inbound-policy)`, or `Linkerd's built-in
+    /// default`.
+    pub fn setter(&self, inv: &Inventory) -> String {
+        let key = DEFAULT_INBOUND_POLICY_ANNOTATION;
+        match (self.level, self.object) {
+            (_, None) => "Linkerd's built-in default (no linkerd-config in the input)".to_owned(),
+            (Level::Cluster, Some(_)) => "linkerd-config (proxy.defaultInboundPolicy)".to_owned(),
+            (Level::Default, Some(_)) => {
+                "linkerd-config (proxy.defaultInboundPolicy not set: the chart's default)"
+                    .to_owned()
+            }
+            (Level::Namespace, Some(id)) => {
+                format!("Namespace {} ({key})", inv.object(id).name)
+            }
+            (Level::Workload, Some(id)) => {
+                let o = inv.object(id);
+                format!(
+                    "the pod template of {} {} ({key})",
+                    o.kind,
+                    o.qualified_name()
+                )
+            }
+        }
+    }
+
+    /// The first `max` workloads with their ports, for a message:
+    /// `Deployment shop/web (8080, 9090), Deployment shop/api (80) and 3 more`.
+    pub fn listed(&self, inv: &Inventory, max: usize) -> String {
+        let by_workload = self.by_workload();
+        let listed: Vec<String> = by_workload
+            .iter()
+            .take(max)
+            .map(|(w, ports)| {
+                let workload = &inv.workloads[*w];
+                let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+                format!(
+                    "{} {}/{} ({})",
+                    workload.kind,
+                    workload.namespace,
+                    workload.name,
+                    ports.join(", ")
+                )
+            })
+            .collect();
+        let more = by_workload.len().saturating_sub(max);
+        if more > 0 {
+            format!("{} and {more} more", listed.join(", "))
+        } else {
+            listed.join(", ")
+        }
+    }
+
+    /// One fact per workload of the group, at its name: which of its ports fall back to the
+    /// policy (for related locations).
+    pub fn members_because(&self, inv: &Inventory) -> Vec<Because> {
+        self.by_workload()
+            .into_iter()
+            .map(|(w, ports)| {
+                let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+                Because::at(
+                    inv.workloads[w].object,
+                    &[Step::Key("metadata"), Step::Key("name")],
+                    format!(
+                        "meshed; port(s) {} selected by no Server fall back to {}",
+                        ports.join(", "),
+                        self.policy
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// The workloads of the group, each with its ports, in order.
+    pub fn by_workload(&self) -> Vec<(usize, Vec<u16>)> {
+        let mut out: Vec<(usize, Vec<u16>)> = Vec::new();
+        for &(w, port) in &self.ports {
+            match out.last_mut() {
+                Some((last, ports)) if *last == w => ports.push(port),
+                _ => out.push((w, vec![port])),
+            }
+        }
+        out
+    }
 }

@@ -48,24 +48,19 @@ impl PortPolicy {
 }
 
 /// Linkerd's evaluator, built once per inventory.
-pub(crate) struct Evaluator<'a> {
+pub(crate) struct Evaluator<'r, 'a> {
     inventory: &'a Inventory,
     /// Per workload (empty when the input holds nothing of Linkerd).
-    memberships: Vec<LinkerdMembership>,
-    policy: LinkerdPolicy<'a>,
+    memberships: &'r [LinkerdMembership],
+    policy: &'r LinkerdPolicy<'a>,
 }
 
-impl<'a> Evaluator<'a> {
-    pub(crate) fn new(inventory: &'a Inventory, hooks: &[crate::webhooks::Hook<'_>]) -> Self {
-        let memberships = if has_linkerd(inventory) {
-            LinkerdMembership::of_all(inventory, hooks)
-        } else {
-            Vec::new()
-        };
+impl<'r, 'a> Evaluator<'r, 'a> {
+    pub(crate) fn new(inventory: &'a Inventory, facts: &crate::graph::Resolvers<'r, 'a>) -> Self {
         Evaluator {
             inventory,
-            memberships,
-            policy: LinkerdPolicy::new(inventory),
+            memberships: facts.linkerd_membership,
+            policy: facts.linkerd_policy,
         }
     }
 
@@ -105,7 +100,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    pub(crate) fn prepare<'b>(&'b self, shared: &Shared<'_, 'a>) -> Prepared<'b, 'a> {
+    pub(crate) fn prepare<'b>(&'b self, shared: &Shared<'_, 'a>) -> Prepared<'b, 'r, 'a> {
         // Identities and namespaces with a Linkerd-meshed workload: the only ones a group of
         // named clients is worth making for.
         let mut identities = vec![false; shared.identity_ids.len()];
@@ -132,8 +127,8 @@ impl<'a> Evaluator<'a> {
 }
 
 /// Linkerd's evaluator, ready to evaluate server ports.
-pub(crate) struct Prepared<'b, 'a> {
-    evaluator: &'b Evaluator<'a>,
+pub(crate) struct Prepared<'b, 'r, 'a> {
+    evaluator: &'b Evaluator<'r, 'a>,
     /// Per identity id: some workload of it runs Linkerd's proxy.
     meshed_identities: Vec<bool>,
     meshed_namespaces: HashMap<&'a str, bool>,
@@ -162,7 +157,7 @@ struct Side<'s> {
     default: DefaultPolicy,
 }
 
-impl Prepared<'_, '_> {
+impl Prepared<'_, '_, '_> {
     pub(crate) fn server_port(&self, shared: &Shared<'_, '_>, todo: &PortToEvaluate) -> ServerPort {
         let ev = self.evaluator;
         let inv = ev.inventory;
@@ -521,7 +516,7 @@ fn graph_membership(m: &LinkerdMembership) -> Membership {
 
 /// Whether the input holds anything of Linkerd: its configuration, a policy resource, a pod or
 /// namespace that asks for (or carries) its proxy.
-fn has_linkerd(inv: &Inventory) -> bool {
+pub(crate) fn has_linkerd(inv: &Inventory) -> bool {
     let l = &inv.linkerd;
     l.config.is_some()
         || !l.servers.is_empty()

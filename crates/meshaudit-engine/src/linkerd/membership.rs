@@ -93,11 +93,11 @@ impl Annotated<'_> {
         Because::at(self.object, &self.path, fact)
     }
 
-    /// `pod template` or `namespace shop`, for a sentence.
+    /// `the pod template` or `namespace shop`, for a sentence.
     pub fn place(&self, namespace: &str) -> String {
         match self.level {
             Level::Namespace => format!("namespace {namespace}"),
-            _ => "pod template".to_owned(),
+            _ => "the pod template".to_owned(),
         }
     }
 }
@@ -517,7 +517,7 @@ fn not_meshed(
     }
 }
 
-fn decide(inv: &Inventory, injectors: &Injectors<'_>, w: usize) -> LinkerdMembership {
+fn decide<'a>(inv: &'a Inventory, injectors: &Injectors<'_>, w: usize) -> LinkerdMembership {
     let workload = &inv.workloads[w];
     let control_plane = workload.labels.contains_key(CONTROL_PLANE_COMPONENT_LABEL);
     let ns_name = workload.namespace.as_str();
@@ -537,13 +537,11 @@ fn decide(inv: &Inventory, injectors: &Injectors<'_>, w: usize) -> LinkerdMember
         return meshed(inv, w, Injection::Present, mode, because, control_plane);
     }
 
-    // The annotation truth table (`disabledByAnnotation`).
-    let pod = annotation(inv, workload, INJECT_ANNOTATION, false);
-    let ns = namespace_annotation(inv, ns_name, INJECT_ANNOTATION);
-    let pod_mode = pod.as_ref().and_then(|a| InjectMode::parse(a.value));
-    let ns_mode = ns.as_ref().and_then(|a| InjectMode::parse(a.value));
-    let requested_by: &Annotated<'_>;
-    if let (Some(InjectMode::Invalid(v)), Some(a)) = (&ns_mode, &ns) {
+    // The annotation truth table (`disabledByAnnotation`). An empty value is no value.
+    let with_mode = |a: Annotated<'a>| InjectMode::parse(a.value).map(|m| (a, m));
+    let pod = annotation(inv, workload, INJECT_ANNOTATION, false).and_then(with_mode);
+    let ns = namespace_annotation(inv, ns_name, INJECT_ANNOTATION).and_then(with_mode);
+    if let Some((a, InjectMode::Invalid(v))) = &ns {
         because.push(a.because(format!(
             "namespace {ns_name} sets linkerd.io/inject: \"{v}\", which is not enabled, disabled or ingress: the injector refuses every pod of the namespace, even pods that ask"
         )));
@@ -554,65 +552,74 @@ fn decide(inv: &Inventory, injectors: &Injectors<'_>, w: usize) -> LinkerdMember
             true,
         );
     }
-    if let (Some(InjectMode::Invalid(v)), Some(a)) = (&pod_mode, &pod) {
+    if let Some((a, InjectMode::Invalid(v))) = &pod {
         because.push(a.because(format!(
             "the pod template sets linkerd.io/inject: \"{v}\", which is not enabled, disabled or ingress: the injector refuses the pod"
         )));
         return not_meshed(NotMeshed::InvalidPodValue, because, control_plane, true);
     }
-    let ns_requests = ns_mode.as_ref().is_some_and(InjectMode::requests_injection);
-    let pod_requests = pod_mode
-        .as_ref()
-        .is_some_and(InjectMode::requests_injection);
-    if ns_requests {
-        let ns_a = ns.as_ref().expect("ns_mode comes from ns");
-        if pod_mode == Some(InjectMode::Disabled) {
-            let pod_a = pod.as_ref().expect("pod_mode comes from pod");
-            because.push(pod_a.because(format!(
-                "the pod template sets linkerd.io/inject: disabled, which overrides namespace {ns_name}'s \"{}\": no proxy",
-                ns_a.value
-            )));
-            because.push(ns_a.because(format!(
-                "namespace {ns_name} sets linkerd.io/inject: {}",
-                ns_a.value
-            )));
-            return not_meshed(NotMeshed::PodDisabled, because, control_plane, true);
+    let requested_by: &Annotated<'_> = match (&ns, &pod) {
+        (Some((ns_a, ns_m)), pod) if ns_m.requests_injection() => match pod {
+            Some((pod_a, InjectMode::Disabled)) => {
+                because.push(pod_a.because(format!(
+                    "the pod template sets linkerd.io/inject: disabled, which overrides namespace {ns_name}'s \"{}\": no proxy",
+                    ns_a.value
+                )));
+                because.push(ns_a.because(format!(
+                    "namespace {ns_name} sets linkerd.io/inject: {}",
+                    ns_a.value
+                )));
+                return not_meshed(NotMeshed::PodDisabled, because, control_plane, true);
+            }
+            // The pod's own value wins for the mode; the namespace's is copied only if it has
+            // none.
+            Some((pod_a, pod_m)) if pod_m.requests_injection() => pod_a,
+            _ => ns_a,
+        },
+        (_, Some((pod_a, pod_m))) if pod_m.requests_injection() => pod_a,
+        (None, None) => {
+            // The common case of inputs without Linkerd: fixed wording, no text to allocate.
+            because.push(match ns_object {
+                Some(id) => Because::object(
+                    id,
+                    "neither the namespace nor the pod template has a linkerd.io/inject annotation: the injector adds no proxy",
+                ),
+                None => Because::default(
+                    "the namespace is not in the input and the pod template has no linkerd.io/inject annotation: taken as not injected",
+                ),
+            });
+            return match ns_object {
+                Some(_) => not_meshed(NotMeshed::NotRequested, because, control_plane, true),
+                None => not_meshed(NotMeshed::NamespaceUnknown, because, control_plane, false),
+            };
         }
-        // The pod's own value wins for the mode; the namespace's is copied only if it has none.
-        requested_by = if pod_requests {
-            pod.as_ref().expect("pod_mode comes from pod")
-        } else {
-            ns_a
-        };
-    } else if pod_requests {
-        requested_by = pod.as_ref().expect("pod_mode comes from pod");
-    } else {
-        let pod_says = match &pod {
-            Some(a) => format!("the pod template sets linkerd.io/inject: {}", a.value),
-            None => "the pod template has no linkerd.io/inject annotation".to_owned(),
-        };
-        if ns_object.is_none() {
-            because.push(Because::default(format!(
-                "namespace {ns_name} is not in the input, so its linkerd.io/inject annotation is unknown, and {pod_says}: taken as not injected"
-            )));
-            return not_meshed(NotMeshed::NamespaceUnknown, because, control_plane, false);
+        (ns, pod) => {
+            let pod_says = match pod {
+                Some((a, _)) => format!("the pod template sets linkerd.io/inject: {}", a.value),
+                None => "the pod template has no linkerd.io/inject annotation".to_owned(),
+            };
+            if ns_object.is_none() {
+                because.push(Because::default(format!(
+                    "namespace {ns_name} is not in the input, so its linkerd.io/inject annotation is unknown, and {pod_says}: taken as not injected"
+                )));
+                return not_meshed(NotMeshed::NamespaceUnknown, because, control_plane, false);
+            }
+            let fact = match ns {
+                Some((a, _)) => format!(
+                    "namespace {ns_name} sets linkerd.io/inject: {} and {pod_says}: the injector adds no proxy",
+                    a.value
+                ),
+                None => format!(
+                    "namespace {ns_name} has no linkerd.io/inject annotation and {pod_says}: the injector adds no proxy"
+                ),
+            };
+            // At the pod's own annotation when it has one, else at the namespace's.
+            if let Some((a, _)) = pod.as_ref().or(ns.as_ref()) {
+                because.push(a.because(fact));
+            }
+            return not_meshed(NotMeshed::NotRequested, because, control_plane, true);
         }
-        let fact = match &ns {
-            Some(a) => format!(
-                "namespace {ns_name} sets linkerd.io/inject: {} and {pod_says}: the injector adds no proxy",
-                a.value
-            ),
-            None => format!(
-                "namespace {ns_name} has no linkerd.io/inject annotation and {pod_says}: the injector adds no proxy"
-            ),
-        };
-        because.push(match (&ns, &pod) {
-            (_, Some(a)) => a.because(fact),
-            (Some(a), None) => a.because(fact),
-            (None, None) => Because::object(ns_object.expect("checked above"), fact),
-        });
-        return not_meshed(NotMeshed::NotRequested, because, control_plane, true);
-    }
+    };
     let mode = if requested_by.value == "ingress" {
         Inject::Ingress
     } else {
@@ -924,7 +931,10 @@ fn capture_of(inv: &Inventory, workload: &Workload, injection: Injection) -> Lin
     let skip_list = |flag: &str,
                      key: &'static str,
                      direction: &str,
-                     config_value: Option<&meshaudit_model::linkerd::ConfigValue<PortSet>>,
+                     config_value: Option<(
+        &LinkerdConfig,
+        &meshaudit_model::linkerd::ConfigValue<PortSet>,
+    )>,
                      config_key: &str|
      -> SkipList {
         let what = if direction == "inbound" {
@@ -963,12 +973,12 @@ fn capture_of(inv: &Inventory, workload: &Workload, injection: Injection) -> Lin
             return SkipList::none();
         }
         match config_value {
-            Some(v) if v.written => SkipList {
+            Some((c, v)) if v.written => SkipList {
                 ports: v.value.clone(),
                 level: Level::Cluster,
                 because: (!v.value.is_empty()).then(|| {
                     config_because(
-                        config.expect("config value comes from config"),
+                        c,
                         format!(
                             "linkerd-config sets {config_key}: \"{}\": {what}",
                             v.value.text
@@ -992,14 +1002,14 @@ fn capture_of(inv: &Inventory, workload: &Workload, injection: Injection) -> Lin
         "--inbound-ports-to-ignore",
         SKIP_INBOUND_PORTS_ANNOTATION,
         "inbound",
-        config.map(|c| &c.ignore_inbound_ports),
+        config.map(|c| (c, &c.ignore_inbound_ports)),
         "proxyInit.ignoreInboundPorts",
     );
     let skip_outbound = skip_list(
         "--outbound-ports-to-ignore",
         SKIP_OUTBOUND_PORTS_ANNOTATION,
         "outbound",
-        config.map(|c| &c.ignore_outbound_ports),
+        config.map(|c| (c, &c.ignore_outbound_ports)),
         "proxyInit.ignoreOutboundPorts",
     );
     for list in [&skip_inbound, &skip_outbound] {
@@ -1094,11 +1104,30 @@ pub struct AppPort {
 /// Every workload's served ports (see [`AppPort`]), sorted by port, the proxy's own container
 /// left out; computed for all workloads at once so each Service is matched once.
 pub fn app_ports_all(inv: &Inventory) -> Vec<Vec<AppPort>> {
+    app_ports(inv, |_| true)
+}
+
+/// [`app_ports_all`] for the workloads `wanted` keeps; the others get no port. Services of
+/// namespaces without a wanted workload are not even matched, which keeps inputs without
+/// Linkerd cheap.
+pub fn app_ports(inv: &Inventory, wanted: impl Fn(usize) -> bool) -> Vec<Vec<AppPort>> {
+    let keep: Vec<bool> = (0..inv.workloads.len()).map(wanted).collect();
+    let namespaces: std::collections::HashSet<&str> = inv
+        .workloads
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(w, _)| w.namespace.as_str())
+        .collect();
     let mut out: Vec<Vec<AppPort>> = inv
         .workloads
         .iter()
-        .map(|w| {
+        .zip(&keep)
+        .map(|(w, keep)| {
             let mut ports: Vec<AppPort> = Vec::new();
+            if !keep {
+                return ports;
+            }
             for (ci, c) in w.containers.iter().enumerate() {
                 if is_proxy(c) {
                     continue;
@@ -1121,10 +1150,16 @@ pub fn app_ports_all(inv: &Inventory) -> Vec<Vec<AppPort>> {
         })
         .collect();
     for (s, service) in inv.services.iter().enumerate() {
+        if !namespaces.contains(service.namespace.as_str()) {
+            continue;
+        }
         let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
             continue;
         };
         for w in inv.workloads_matching_in(&service.namespace, selector) {
+            if !keep[w] {
+                continue;
+            }
             let workload = &inv.workloads[w];
             for port in &service.spec.ports {
                 if port.protocol.as_deref().is_some_and(|p| p != "TCP") {

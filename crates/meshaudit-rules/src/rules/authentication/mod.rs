@@ -4,6 +4,11 @@ pub mod destination_rule_disables_mtls;
 pub mod injector_misses_labelled_namespace;
 pub mod jwks_fetch_unrestricted;
 pub mod jwks_uri_plain_http;
+pub mod linkerd_default_policy_audit;
+pub mod linkerd_default_policy_unauthenticated;
+pub mod linkerd_injection_opt_out;
+pub mod linkerd_port_skips_proxy;
+pub mod linkerd_proxy_admin_open;
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
 pub mod namespace_outside_mesh;
@@ -28,4 +33,9 @@ pub static RULES: &[&Rule] = &[
     &request_authentication_optional::RULE,
     &jwks_uri_plain_http::RULE,
     &jwks_fetch_unrestricted::RULE,
+    &linkerd_default_policy_unauthenticated::RULE,
+    &linkerd_default_policy_audit::RULE,
+    &linkerd_port_skips_proxy::RULE,
+    &linkerd_injection_opt_out::RULE,
+    &linkerd_proxy_admin_open::RULE,
 ];
