@@ -789,7 +789,8 @@ pub fn build(inventory: &Inventory) -> Graph {
     } else {
         Vec::new()
     };
-    let linkerd_policy = crate::linkerd::policy::LinkerdPolicy::new(inventory);
+    let linkerd_policy =
+        crate::linkerd::policy::LinkerdPolicy::with_membership(inventory, &linkerd_membership);
     build_from(
         inventory,
         &Resolvers {

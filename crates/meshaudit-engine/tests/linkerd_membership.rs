@@ -8,11 +8,12 @@ use meshaudit_ingest::{ingest, SourceText};
 
 use meshaudit_engine::linkerd::defaults::{
     cluster_default, cluster_networks, default_policy, default_policy_for_port,
-    default_policy_groups, resolve_default_policy, selecting_server,
+    default_policy_groups, resolve_default_policy,
 };
 use meshaudit_engine::linkerd::membership::{
     app_ports_all, InboundPath, Inject, Injection, Level, LinkerdMembership, NotMeshed, Redirect,
 };
+use meshaudit_engine::linkerd::policy::LinkerdPolicy;
 use meshaudit_engine::webhooks::hooks;
 use meshaudit_model::linkerd::DefaultInboundPolicy::{self, *};
 use meshaudit_model::Inventory;
@@ -598,9 +599,10 @@ spec:
     .concat();
     let inv = mesh(&input);
     let w = index(&inv, "shop/web");
-    assert_eq!(selecting_server(&inv, w, 9090), Some(0));
-    assert_eq!(selecting_server(&inv, w, 4191), Some(1));
-    assert_eq!(selecting_server(&inv, w, 8080), None);
+    let policy = LinkerdPolicy::new(&inv);
+    assert_eq!(policy.server_for(w, 9090), Some(0));
+    assert_eq!(policy.server_for(w, 4191), Some(1));
+    assert_eq!(policy.server_for(w, 8080), None);
     let ports = &app_ports_all(&inv)[w];
     let numbers: Vec<u16> = ports.iter().map(|p| p.port).collect();
     assert_eq!(numbers, [8080, 9090, 9464]);
@@ -675,6 +677,7 @@ fn the_examples_membership_is_the_documented_one() {
     let groups = default_policy_groups(
         &inv,
         &m,
+        &LinkerdPolicy::new(&inv),
         |w| app_ports_all(&inv)[w].iter().map(|p| p.port).collect(),
         |m, p| !m.control_plane && p.admits_unauthenticated(),
     );

@@ -1,8 +1,8 @@
 use std::sync::OnceLock;
 
 use meshaudit_engine::destination_rule::DestinationRules;
-use meshaudit_engine::linkerd::policy::LinkerdPolicy;
 use meshaudit_engine::linkerd::membership::{app_ports, AppPort, LinkerdMembership, NotMeshed};
+use meshaudit_engine::linkerd::policy::LinkerdPolicy;
 use meshaudit_engine::peer_authentication::PeerAuthentications;
 use meshaudit_engine::webhooks::Hook;
 use meshaudit_engine::Graph;
@@ -108,8 +108,9 @@ impl<'a> Context<'a> {
     /// Linkerd's authorization model: which Server governs each pod port, what each
     /// authorization admits, and the reference facts the Linkerd rules report.
     pub fn linkerd_policy(&self) -> &LinkerdPolicy<'a> {
-        self.linkerd_policy
-            .get_or_init(|| LinkerdPolicy::new(self.inventory))
+        self.linkerd_policy.get_or_init(|| {
+            LinkerdPolicy::with_membership(self.inventory, self.linkerd_membership())
+        })
     }
 
     /// Does each workload get Linkerd's proxy, what does it capture, which identity does it

@@ -18,9 +18,8 @@
 //! environment variable the proxy no longer reads, so it changes nothing.
 
 use meshaudit_model::linkerd::{
-    CidrList, DefaultInboundPolicy, PortSet, ServerPort, DEFAULT_CLUSTER_NETWORKS,
-    DEFAULT_INBOUND_POLICY_ANNOTATION, PROXY_ADMIN_PORT, PROXY_INBOUND_PORT,
-    REQUIRE_IDENTITY_PORTS_ANNOTATION,
+    CidrList, DefaultInboundPolicy, PortSet, DEFAULT_CLUSTER_NETWORKS,
+    DEFAULT_INBOUND_POLICY_ANNOTATION, REQUIRE_IDENTITY_PORTS_ANNOTATION,
 };
 use std::collections::BTreeMap;
 
@@ -238,36 +237,6 @@ pub fn cluster_networks(inv: &Inventory) -> (CidrList, Because) {
     }
 }
 
-/// A `Server` (index into `inventory.linkerd.servers`) of workload `w`'s namespace whose
-/// `podSelector` selects its pods and whose `port` is `port` — by number, or by the name of a
-/// TCP container port of that number (the proxy's `linkerd-proxy` 4143 and `linkerd-admin` 4191
-/// count, as the injector adds them). When several do, the first in the input; which one wins
-/// is the policy evaluator's question, not this one's.
-pub fn selecting_server(inv: &Inventory, w: usize, port: u16) -> Option<usize> {
-    let workload = &inv.workloads[w];
-    let named = |name: &str| {
-        workload.all_containers().any(|c| {
-            c.ports.iter().any(|p| {
-                p.container_port == port
-                    && p.name.as_deref() == Some(name)
-                    && p.protocol.as_deref().is_none_or(|proto| proto == "TCP")
-            })
-        }) || (name == "linkerd-proxy" && port == PROXY_INBOUND_PORT)
-            || (name == "linkerd-admin" && port == PROXY_ADMIN_PORT)
-    };
-    inv.linkerd.servers.iter().position(|s| {
-        s.namespace == workload.namespace
-            && s.spec
-                .pod_selector
-                .as_ref()
-                .is_some_and(|sel| sel.matches(&workload.labels))
-            && match &s.spec.port {
-                ServerPort::Number(n) => *n == port,
-                ServerPort::Name(name) => named(name),
-            }
-    })
-}
-
 /// Ports of meshed workloads that fall back to one default inbound policy set at one place.
 #[derive(Debug, Clone)]
 pub struct PolicyGroup {
@@ -284,13 +253,14 @@ pub struct PolicyGroup {
 }
 
 /// Groups, by the place that sets their policy, the ports of meshed workloads that the proxy
-/// handles (redirected, or its admin port) and that no `Server` selects — `ports_of(w)` gives the
+/// handles (redirected, or its admin port) and that no `Server` governs (`policy`) — `ports_of(w)` gives the
 /// ports to look at, `wanted` which policies to keep (after
 /// `proxy-require-identity-inbound-ports`). Groups come in level, then object, then policy
 /// order.
 pub fn default_policy_groups(
     inv: &Inventory,
     memberships: &[LinkerdMembership],
+    policy: &crate::linkerd::policy::LinkerdPolicy<'_>,
     ports_of: impl Fn(usize) -> Vec<u16>,
     wanted: impl Fn(&LinkerdMembership, DefaultInboundPolicy) -> bool,
 ) -> Vec<PolicyGroup> {
@@ -304,7 +274,7 @@ pub fn default_policy_groups(
             if !matches!(
                 capture.inbound(port),
                 InboundPath::Proxied | InboundPath::ProxyAdmin
-            ) || selecting_server(inv, w, port).is_some()
+            ) || policy.server_for(w, port).is_some()
             {
                 continue;
             }

@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::linkerd::{
-    AuthorizationPolicySpec, CidrList, DefaultInboundPolicy, InjectMode, MeshTlsAuthenticationSpec,
+    AuthorizationPolicySpec, CidrList, DefaultInboundPolicy, MeshTlsAuthenticationSpec,
     NetworkAuthenticationSpec, ParentRef, ServerAuthorizationSpec, ServerPort,
     DEFAULT_CLUSTER_NETWORKS, GATEWAY_API_GROUP, POLICY_GROUP, PROXY_ADMIN_PORT,
     PROXY_INBOUND_PORT,
@@ -35,6 +35,7 @@ use meshaudit_model::{Inventory, ObjectId, Step, Typed};
 
 use crate::authorization::{Decision, PeerIdentity};
 use crate::evidence::Because;
+use crate::linkerd::membership::LinkerdMembership;
 use crate::HashMap;
 
 pub use addr::AddrSet;
@@ -414,6 +415,8 @@ pub struct NamedClients<'a> {
 /// Linkerd's authorization model of one inventory.
 pub struct LinkerdPolicy<'a> {
     inv: &'a Inventory,
+    /// Per workload: it runs Linkerd's proxy ([`crate::linkerd::membership`]).
+    meshed: Vec<bool>,
     domain: IdentityDomain,
     cluster_networks: AddrSet,
     /// Every address outside `clusterNetworks`.
@@ -436,35 +439,10 @@ fn path<'s>(keys: &[Step<'s>]) -> Vec<Step<'s>> {
     keys.to_vec()
 }
 
-/// Does a pod template get Linkerd's proxy, with its `linkerd-proxy` (4143) and `linkerd-admin`
-/// (4191) ports? The proxy is there already, or the injector will add it: the pod's
-/// `linkerd.io/inject` asks for it, or the namespace's does and the pod does not refuse. This is
-/// the minimum the port names need; the webhook's selectors and the other exclusions are the
-/// membership evaluator's.
-fn gets_proxy(inv: &Inventory, w: &Workload) -> bool {
-    let settings = w.linkerd();
-    if settings.is_injected() {
-        return true;
-    }
-    if w.host_network {
-        return false;
-    }
-    let namespace = inv
-        .namespace(&w.namespace)
-        .and_then(|n| n.linkerd.annotations.inject.as_ref());
-    if matches!(namespace, Some(InjectMode::Invalid(_))) {
-        return false;
-    }
-    match settings.annotations.inject.as_ref() {
-        Some(mode) => mode.requests_injection(),
-        None => namespace.is_some_and(InjectMode::requests_injection),
-    }
-}
-
 /// The container ports a Server's `port` selects on one workload: a number as is (even if the
 /// template does not declare it), a name as every TCP container port of that name — including
 /// the proxy's own ports on templates the injector will complete.
-fn select_ports(inv: &Inventory, w: &Workload, port: &ServerPort) -> Vec<u16> {
+fn select_ports(w: &Workload, meshed: bool, port: &ServerPort) -> Vec<u16> {
     match port {
         ServerPort::Number(n) => vec![*n],
         ServerPort::Name(name) => {
@@ -477,7 +455,7 @@ fn select_ports(inv: &Inventory, w: &Workload, port: &ServerPort) -> Vec<u16> {
                 })
                 .map(|p| p.container_port)
                 .collect();
-            if out.is_empty() && gets_proxy(inv, w) {
+            if out.is_empty() && meshed {
                 match name.as_str() {
                     "linkerd-proxy" => out.push(PROXY_INBOUND_PORT),
                     "linkerd-admin" => out.push(PROXY_ADMIN_PORT),
@@ -531,7 +509,16 @@ fn grpc_route_matches(spec: &meshaudit_model::linkerd::GrpcRouteSpec) -> String 
 }
 
 impl<'a> LinkerdPolicy<'a> {
+    /// The model of `inv`, deciding each workload's membership itself (see
+    /// [`LinkerdPolicy::with_membership`] to reuse memberships already decided).
     pub fn new(inv: &'a Inventory) -> Self {
+        let memberships = LinkerdMembership::of_all(inv, &crate::webhooks::hooks(inv));
+        Self::with_membership(inv, &memberships)
+    }
+
+    /// The model of `inv`, given every workload's Linkerd membership (in inventory order; an
+    /// empty slice when the input holds nothing of Linkerd).
+    pub fn with_membership(inv: &'a Inventory, memberships: &[LinkerdMembership]) -> Self {
         let domain = IdentityDomain::new(
             inv.linkerd.control_plane_namespace(),
             inv.linkerd.trust_domain(),
@@ -549,6 +536,9 @@ impl<'a> LinkerdPolicy<'a> {
         let outside_networks = cluster_networks.complement();
         let mut lp = LinkerdPolicy {
             inv,
+            meshed: (0..inv.workloads.len())
+                .map(|w| memberships.get(w).is_some_and(|m| m.meshed))
+                .collect(),
             domain,
             cluster_networks,
             outside_networks,
@@ -592,11 +582,10 @@ impl<'a> LinkerdPolicy<'a> {
         self.inv
     }
 
-    /// Does workload `w` run Linkerd's proxy (or will the injector add it, by the pod's or the
-    /// namespace's `linkerd.io/inject`)? The minimum this module needs; the webhook's selectors
-    /// and the other exclusions are the membership evaluator's.
+    /// Does workload `w` run Linkerd's proxy (already, or added by the injector)? As the
+    /// membership facts decide it.
     pub fn gets_proxy(&self, w: usize) -> bool {
-        gets_proxy(self.inv, &self.inv.workloads[w])
+        self.meshed.get(w).copied().unwrap_or(false)
     }
 
     /// The identity format of this mesh's control plane.
@@ -646,7 +635,7 @@ impl<'a> LinkerdPolicy<'a> {
                     if !selector.matches(&workload.labels) {
                         continue;
                     }
-                    for port in select_ports(inv, workload, &server.spec.port) {
+                    for port in select_ports(workload, self.meshed[w], &server.spec.port) {
                         self.servers[s].selected.push((w, port));
                         match self.port_server.get(&(w, port)) {
                             Some(&winner) => {

@@ -80,6 +80,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let groups = default_policy_groups(
         inv,
         ctx.linkerd_membership(),
+        ctx.linkerd_policy(),
         |w| app_ports[w].iter().map(|p| p.port).collect(),
         |m, policy| !m.control_plane && policy == DefaultInboundPolicy::Audit,
     );

@@ -110,6 +110,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let groups = default_policy_groups(
         inv,
         memberships,
+        ctx.linkerd_policy(),
         |w| app_ports[w].iter().map(|p| p.port).collect(),
         |m, policy| {
             !m.control_plane

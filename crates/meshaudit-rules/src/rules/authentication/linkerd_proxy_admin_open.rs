@@ -77,6 +77,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let groups = default_policy_groups(
         inv,
         ctx.linkerd_membership(),
+        ctx.linkerd_policy(),
         |_| vec![PROXY_ADMIN_PORT],
         |m, policy| !m.control_plane && policy.admits_unauthenticated(),
     );
