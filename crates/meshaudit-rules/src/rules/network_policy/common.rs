@@ -70,10 +70,14 @@ pub fn peer_is_everyone(peer: &NetworkPolicyPeer) -> bool {
 }
 
 pub use meshaudit_engine::components::is_istiod;
+use meshaudit_engine::linkerd::membership::Inject;
 
-/// Gateways (ingress/egress) are meant to be reached from outside.
+/// A mesh's entry points are meant to be reached from outside: Istio's gateways (ingress and
+/// egress), and an ingress controller whose Linkerd proxy runs in ingress mode
+/// (`linkerd.io/inject: ingress`).
 pub fn is_gateway(ctx: &Context<'_>, w: usize) -> bool {
     ctx.graph().workloads[w].istio_data_plane() == DataPlane::Gateway
+        || ctx.linkerd_membership()[w].mode == Some(Inject::Ingress)
 }
 
 /// Label values that mark data as sensitive, and the keys that carry them.

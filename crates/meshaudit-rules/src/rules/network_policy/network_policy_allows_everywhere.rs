@@ -31,8 +31,9 @@ An ingress rule of a NetworkPolicy that admits every source: a rule with no `fro
 empty rule `- {}`), a peer `namespaceSelector: {}` with no or an empty `podSelector` (every pod of
 every namespace), or an `ipBlock` of `0.0.0.0/0` or `::/0` (every address, pods included, unless an
 exception takes out a whole private range). It is high when the rule also has no `ports`: the
-policy then isolates nothing for the pods it selects. Policies that select only mesh gateways,
-which exist to be reached from everywhere, are left out, and so are rules that open only istiod's
+policy then isolates nothing for the pods it selects. Policies that select only mesh entry points
+(Istio gateways, ingress controllers meshed in Linkerd's `ingress` mode), which exist to be reached
+from everywhere, are left out, and so are rules that open only istiod's
 ports 15012 (xDS and CA over TLS, which every sidecar needs) and 15017 (its webhooks) to everyone.
 
 ## Why it matters
