@@ -95,7 +95,9 @@ pub fn meshed_server_outcome(
     server: &ServerPort,
     group: &EdgeGroup,
 ) -> Option<MeshedServerOutcome> {
-    if !graph.workloads[server.workload].istio_data_plane().is_meshed()
+    if !graph.workloads[server.workload]
+        .istio_data_plane()
+        .is_meshed()
     {
         return None;
     }

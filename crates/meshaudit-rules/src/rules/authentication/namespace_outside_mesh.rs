@@ -96,7 +96,9 @@ enum Outcome {
 }
 
 fn outcome(graph: &Graph, server: &ServerPort, group: &EdgeGroup) -> Option<Outcome> {
-    if !graph.workloads[server.workload].istio_data_plane().is_meshed()
+    if !graph.workloads[server.workload]
+        .istio_data_plane()
+        .is_meshed()
         || !server.proxied
     {
         return None;

@@ -4,13 +4,14 @@
 use meshaudit_engine::linkerd::policy::{
     Admits, AuthRef, Authorization, AuthzSource, ClientNetwork, LinkerdPolicy, NetworksOrigin,
 };
-use meshaudit_model::linkerd::{InjectMode, ProxyProtocol};
+use meshaudit_model::linkerd::ProxyProtocol;
 use meshaudit_model::{Inventory, ObjectId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::network_policy::common::sensitive_marker;
+use meshaudit_engine::linkerd::membership::Inject;
+use meshaudit_engine::sensitivity::workload_sensitivity;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ015",
@@ -121,26 +122,6 @@ struct Candidate<'x, 'a> {
     governs: Vec<(usize, u16)>,
 }
 
-/// Why a workload (or its namespace) holds sensitive data, as NET006 reads it.
-fn sensitive(inv: &Inventory, w: usize) -> Option<String> {
-    let wl = &inv.workloads[w];
-    sensitive_marker(&wl.labels)
-        .or_else(|| sensitive_marker(&wl.annotations))
-        .map(|m| format!("{} {}/{} is marked {m}", wl.kind, wl.namespace, wl.name))
-        .or_else(|| {
-            inv.namespace(&wl.namespace)
-                .and_then(|n| sensitive_marker(&n.labels))
-                .map(|m| format!("namespace `{}` is marked {m}", wl.namespace))
-        })
-}
-
-fn is_ingress(inv: &Inventory, w: usize) -> bool {
-    matches!(
-        inv.workloads[w].linkerd().annotations.inject,
-        Some(InjectMode::Ingress)
-    )
-}
-
 fn raise(s: Severity) -> Severity {
     match s {
         Severity::Info => Severity::Low,
@@ -238,7 +219,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .governs
             .iter()
             .copied()
-            .filter(|&(w, _)| lp.gets_proxy(w) && !is_ingress(inv, w))
+            .filter(|&(w, _)| {
+                lp.gets_proxy(w) && ctx.linkerd_membership()[w].mode != Some(Inject::Ingress)
+            })
             .collect();
         if ports.is_empty() {
             continue;
@@ -278,7 +261,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let marks: Vec<String> = {
             let mut m: Vec<String> = ports
                 .iter()
-                .filter_map(|&(w, _)| sensitive(inv, w))
+                .filter_map(|&(w, _)| workload_sensitivity(inv, w))
                 .collect();
             m.sort();
             m.dedup();
