@@ -173,7 +173,17 @@ impl Prepared<'_, '_, '_> {
         let server = proxied.then(|| ev.policy.server_for(w, port)).flatten();
         let resolved = resolve_for_port(inv, w, port, server.is_some());
         let default = resolved.default;
-        let (protocol, protocol_because) = self.protocol(w, port, server, todo);
+        let (protocol, protocol_because) = if inbound == Some(InboundPath::Skipped) {
+            (
+                Protocol::Auto,
+                Because::object(
+                    workload.object,
+                    format!("port {port} bypasses the proxy: the application's own protocol, unread by Linkerd"),
+                ),
+            )
+        } else {
+            self.protocol(w, port, server, todo)
+        };
 
         let side = Side {
             w,
