@@ -23,10 +23,11 @@ certificate that can be parsed, when nothing will fill it in:
 - **Linkerd** writes the bundle at install time (`linkerd install`, the chart's
   `proxyInjector.caBundle` / `policyValidator.caBundle` / `profileValidator.caBundle`), or lets
   cert-manager's CA injector write it (`cert-manager.io/inject-ca-from` annotations). An empty
-  bundle without such an annotation stays empty — `high` for the proxy injector and for
-  webhooks that fail closed; `medium` for the validators when they fail open (invalid
-  ServiceProfiles and policy resources are then stored, as ADM007 describes, and the policy
-  controller ignores the invalid ones); `low` for other Linkerd webhooks that fail open (viz's
+  bundle without such an annotation stays empty — `high` for the proxy injector, and for other
+  webhooks on pods that fail closed (no pod they select can be created); `medium` for the
+  validators, which then either store invalid ServiceProfiles and policy resources unchecked
+  (`Ignore`, as ADM007 describes; the policy controller ignores the invalid ones) or reject
+  every change to them (`Fail`); `low` for other Linkerd webhooks that fail open (viz's
   tap-injector: pods then start without tap).
 - **Istio** (istiod patches the bundles of its injector and validator webhooks at runtime, once
   it is serving), **Consul** (the connect-injector manages its webhook certificate and patches the
@@ -117,8 +118,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // What a broken bundle costs depends on what the webhook does and how it fails.
         let severity = match (linkerd, h.role, h.fails_open(inv)) {
             (false, _, _) => Severity::Medium,
+            (true, Role::ConfigValidation, _) => Severity::Medium,
             (true, Role::Injector, _) | (true, _, false) => Severity::High,
-            (true, Role::ConfigValidation, true) => Severity::Medium,
             (true, _, true) => Severity::Low,
         };
         let (what, why) = match (present, linkerd) {
