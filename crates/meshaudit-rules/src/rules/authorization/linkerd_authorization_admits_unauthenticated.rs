@@ -131,10 +131,13 @@ fn raise(s: Severity) -> Severity {
     }
 }
 
-/// Does the authorization's own network list hold a `0.0.0.0/0` or `::/0` entry (whatever its
-/// exceptions)? Then it means "everywhere but", not a chosen range.
-fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
-    let networks = match (a.networks.origin, a.source) {
+/// The network list the authorization writes itself (its NetworkAuthentication's, or a
+/// ServerAuthorization's `client.networks`); empty when it writes none.
+fn written_networks<'i>(
+    inv: &'i Inventory,
+    a: &Authorization<'_>,
+) -> &'i [meshaudit_model::linkerd::Network] {
+    match (a.networks.origin, a.source) {
         (NetworksOrigin::NetworkAuthentication(n), _) => inv.linkerd.network_authentications[n]
             .spec
             .networks
@@ -147,9 +150,16 @@ fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
                 .as_deref()
                 .unwrap_or_default()
         }
-        _ => return false,
-    };
-    networks.iter().any(|n| n.cidr.cidr.is_everything())
+        _ => &[],
+    }
+}
+
+/// Does the authorization's own network list hold a `0.0.0.0/0` or `::/0` entry (whatever its
+/// exceptions)? Then it means "everywhere but", not a chosen range.
+fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
+    written_networks(inv, a)
+        .iter()
+        .any(|n| n.cidr.cidr.is_everything())
 }
 
 /// The field of a policy that lets plaintext in: its NetworkAuthentication ref when it has
@@ -233,12 +243,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let (mut severity, reach) = if outside == Admits::Yes {
             (Severity::High, "from any address".to_owned())
         } else if writes_everything(inv, c.authz) {
+            // Without exceptions, a `/0` of one family only (`0.0.0.0/0` alone) still means
+            // every address of that family.
+            let excepted = written_networks(inv, c.authz)
+                .iter()
+                .any(|n| n.except.as_ref().is_some_and(|e| !e.is_empty()));
             (
                 Severity::High,
-                format!(
-                    "from any address but the exceptions ({})",
-                    c.authz.networks.text
-                ),
+                if excepted {
+                    format!(
+                        "from any address but the exceptions ({})",
+                        c.authz.networks.text
+                    )
+                } else {
+                    format!("from any address in {}", c.authz.networks.text)
+                },
             )
         } else if cluster == Admits::Yes {
             (
