@@ -843,11 +843,15 @@ fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
                 .map(|(ns, n)| format!("{ns} ({n})"))
                 .collect();
             let more = summary.namespaces.saturating_sub(listed.len());
+            let of = match (listed.is_empty(), more) {
+                (true, 0) => String::new(),
+                (true, n) => format!(" of {n} namespace(s)"),
+                (false, 0) => format!(" of {}", listed.join(", ")),
+                (false, n) => format!(" of {} and {n} more namespace(s)", listed.join(", ")),
+            };
             let _ = writeln!(
                 out,
-                "  clients: client group {id}, workloads of {}{} that present the same to this port and get the same answer; `--expand` lists them one by one",
-                listed.join(", "),
-                if more > 0 { format!(" and {more} more namespace(s)") } else { String::new() }
+                "  clients: client group {id}, workloads{of} that present the same to this port and get the same answer; `--expand` lists them one by one"
             );
             let _ = writeln!(
                 out,
