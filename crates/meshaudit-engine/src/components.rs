@@ -577,9 +577,7 @@ fn pod_instances(inv: &Inventory, out: &mut Vec<Instance>) {
         .map(|(i, w)| ((w.namespace.as_str(), w.kind.as_str(), w.name.as_str()), i))
         .collect();
     let objects: HashMap<(&str, &str, &str), ObjectId> = inv
-        .objects
-        .iter()
-        .enumerate()
+        .objects_with_ids()
         .filter(|(_, o)| matches!(o.kind.as_str(), "ReplicaSet" | "Job"))
         .map(|(i, o)| {
             (
@@ -610,7 +608,7 @@ fn pod_instances(inv: &Inventory, out: &mut Vec<Instance>) {
             })
     };
     let mut seen: HashSet<(usize, String, String)> = HashSet::new();
-    for (oid, pod) in inv.objects.iter().enumerate() {
+    for (oid, pod) in inv.objects_with_ids() {
         if pod.kind != "Pod" || !pod.group().is_empty() || workload_objects.contains(&oid) {
             continue;
         }

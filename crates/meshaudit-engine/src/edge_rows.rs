@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use meshaudit_model::selector::LabelSelector;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, ObjectId};
 
 use meshaudit_model::Mesh;
 
@@ -264,11 +264,11 @@ struct AnswerKey<'g> {
     peer: &'g PeerIdentity,
     via: Option<(usize, usize)>,
     authorization: Option<(crate::authorization::Decision, &'g [usize], &'g [String])>,
-    transport_objects: Vec<usize>,
+    transport_objects: Vec<ObjectId>,
 }
 
 fn answer_key(group: &EdgeGroup) -> AnswerKey<'_> {
-    let mut transport_objects: Vec<usize> = group
+    let mut transport_objects: Vec<ObjectId> = group
         .transport_because
         .iter()
         .filter_map(|b| b.object)

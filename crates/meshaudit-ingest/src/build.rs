@@ -101,8 +101,10 @@ impl Builder {
             std::mem::take(&mut self.secret_certificates)
                 .into_iter()
                 .collect();
-        for id in 0..self.inventory.objects.len() {
-            let obj = &self.inventory.objects[id];
+        for index in 0..self.inventory.objects.len() {
+            let id = ObjectId::from_index(index);
+            // The field, not `object()`: the namespaces are filled while it is borrowed.
+            let obj = &self.inventory.objects[index];
             let group = obj.group().to_owned();
             let kind = obj.kind.clone();
             if let Some(ns) = obj.namespace.clone() {
@@ -152,7 +154,7 @@ impl Builder {
     }
 
     fn field_error(&mut self, id: ObjectId, field: &str, e: meshaudit_model::FieldError) {
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         let path = if e.path.is_empty() {
             field.to_owned()
         } else {
@@ -180,7 +182,7 @@ impl Builder {
     fn typed<T: DeserializeOwned + Default>(&mut self, id: ObjectId, path: &[&str]) -> Option<T> {
         let steps: Vec<Step<'_>> = path.iter().map(|s| Step::Key(s)).collect();
         // Deserialize while borrowing the tree; only an error needs `&mut self`.
-        let result = match self.inventory.objects[id].node.at(&steps) {
+        let result = match self.inventory.object(id).node.at(&steps) {
             None => Ok(T::default()),
             Some(n) if n.is_null() => Ok(T::default()),
             Some(n) => from_node::<T>(n),
@@ -202,7 +204,7 @@ impl Builder {
         controlled: bool,
         certificates: Option<Vec<CertificateInfo>>,
     ) {
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         let namespace = obj.namespace.clone().unwrap_or_default();
         let name = obj.name.clone();
         match (group, kind) {
@@ -286,7 +288,7 @@ impl Builder {
                     // and leave the policy out, as the cluster would.
                     let problems = network_policy_problems(&spec);
                     if !problems.is_empty() {
-                        let obj = &self.inventory.objects[id];
+                        let obj = self.inventory.object(id);
                         for (steps, message) in problems {
                             let loc = obj.location_of(&steps);
                             self.errors.push(InputError::new(
@@ -401,7 +403,7 @@ impl Builder {
             "CronJob" => &["spec", "jobTemplate", "spec", "template"],
             _ => &["spec", "template"],
         };
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         let (labels, annotations) = if kind == "Pod" {
             (obj.labels.clone(), obj.annotations.clone())
         } else {
@@ -421,7 +423,7 @@ impl Builder {
             return;
         };
         let linkerd = self.linkerd_pod_settings(id, template_path, &annotations, &labels, &pod);
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         let explicit_sa = pod
             .service_account_name
             .clone()
@@ -451,7 +453,7 @@ impl Builder {
     }
 
     fn add_config_map(&mut self, id: ObjectId, namespace: String, name: String) {
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         let data = string_map(obj.node.get("data"));
         let is_mesh_config =
             name == "istio" || (name.starts_with("istio-") && data.contains_key("mesh"));
@@ -487,7 +489,7 @@ impl Builder {
     }
 
     fn add_mesh_config(&mut self, id: ObjectId, text: &str, first_line: u32, canonical: bool) {
-        let path = self.inventory.objects[id].origin.path.clone();
+        let path = self.inventory.object(id).origin.path.clone();
         let (docs, errors) = parse_documents(text, first_line);
         for e in errors {
             self.errors.push(InputError::new(
@@ -496,7 +498,7 @@ impl Builder {
                 e.column,
                 format!(
                     "mesh config in ConfigMap {}: {}",
-                    self.inventory.objects[id].qualified_name(),
+                    self.inventory.object(id).qualified_name(),
                     e.message
                 ),
             ));
@@ -522,7 +524,7 @@ impl Builder {
                 e.column,
                 format!(
                     "mesh config in ConfigMap {}: {e}",
-                    self.inventory.objects[id].qualified_name()
+                    self.inventory.object(id).qualified_name()
                 ),
             )),
         }
@@ -623,7 +625,7 @@ fn controlled_objects(objects: &[Object]) -> HashSet<ObjectId> {
             is_controller && present.contains(&(o.namespace.as_deref().unwrap_or(""), kind, name))
         });
         if controlled {
-            out.insert(id);
+            out.insert(ObjectId::from_index(id));
         }
     }
     out

@@ -568,7 +568,8 @@ pub fn take_origins(objects: &mut [Object]) -> Vec<(ObjectId, Origin)> {
             continue;
         };
         remove_annotation(&mut object.node, ORIGIN_ANNOTATION);
-        out.push((id, parse_origin(&text)));
+        // The objects are final here (duplicates resolved): positions are ids.
+        out.push((ObjectId::from_index(id), parse_origin(&text)));
     }
     out
 }
@@ -677,7 +678,7 @@ mod tests {
         assert_eq!(
             origins,
             vec![(
-                0,
+                ObjectId::from_index(0),
                 Origin {
                     configured_in: Some("../repo/kustomization.yaml".into()),
                     generator: Some("ConfigMapGenerator".into()),

@@ -62,16 +62,21 @@ pub fn ingest(texts: &[SourceText]) -> Ingested {
         mut errors,
         notes,
     } = collected;
+    // The objects' positions are final from here on: they become their ids.
+    let secret_certificates = secret_certificates
+        .into_iter()
+        .map(|(i, certs)| (ObjectId::from_index(i), certs))
+        .collect();
     let (mut inventory, build_errors) = build::Builder::new(objects, secret_certificates).build();
     // Private keys, as public-key hashes, onto their Secrets (kept out of the builder).
-    let secret_of_object: HashMap<usize, usize> = inventory
+    let secret_of_object: HashMap<ObjectId, usize> = inventory
         .secrets
         .iter()
         .enumerate()
         .map(|(i, s)| (s.object, i))
         .collect();
     for (id, hashes) in secret_key_hashes {
-        if let Some(&i) = secret_of_object.get(&id) {
+        if let Some(&i) = secret_of_object.get(&ObjectId::from_index(id)) {
             inventory.secrets[i].private_key_public_sha256 = hashes;
         }
     }

@@ -57,7 +57,15 @@ impl Inventory {
     }
 
     pub fn object(&self, id: ObjectId) -> &Object {
-        &self.objects[id]
+        &self.objects[id.index()]
+    }
+
+    /// Every object with its id, in order.
+    pub fn objects_with_ids(&self) -> impl ExactSizeIterator<Item = (ObjectId, &Object)> + '_ {
+        self.objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (ObjectId::from_index(i), o))
     }
 
     /// Builds the lookup indexes; call once after every resource is added.
@@ -189,7 +197,7 @@ impl Inventory {
         path: &str,
         certificates: Vec<crate::CertificateInfo>,
     ) -> ObjectId {
-        let id = self.objects.len();
+        let id = ObjectId::from_index(self.objects.len());
         self.objects.push(Object {
             api_version: CERTIFICATE_FILE_API_VERSION.to_owned(),
             kind: CERTIFICATE_FILE_KIND.to_owned(),
@@ -218,7 +226,7 @@ mod tests {
 
     fn workload(namespace: &str, name: &str, labels: &[(&str, &str)]) -> Workload {
         Workload {
-            object: 0,
+            object: ObjectId::from_index(0),
             kind: "Deployment".into(),
             namespace: namespace.into(),
             name: name.into(),

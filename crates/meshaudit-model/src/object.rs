@@ -5,8 +5,36 @@ use std::collections::BTreeMap;
 use crate::location::Location;
 use crate::node::{Node, Step};
 
-/// Index of an object in [`crate::Inventory::objects`].
-pub type ObjectId = usize;
+/// Which object of [`crate::Inventory::objects`] a resource, finding or piece of evidence is
+/// about. A type of its own, not a bare `usize`, so that it cannot be mixed up with a position in
+/// one of the inventory's other lists (workloads, Services, policies): those have their own
+/// index types, [`crate::idx::Idx`].
+///
+/// Ids are made where objects are made: by ingest as it adds each object
+/// ([`ObjectId::from_index`]), and by [`crate::Inventory::objects_with_ids`] for code that walks
+/// every object. A `usize` inside, so that turning a position into an id is free and cannot
+/// fail.
+///
+/// A number is not an id:
+///
+/// ```compile_fail
+/// let id: meshaudit_model::ObjectId = 3;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectId(usize);
+
+impl ObjectId {
+    /// The id of the object at `index` in [`crate::Inventory::objects`]. Only for code that
+    /// creates objects (ingest) or walks the whole list.
+    pub const fn from_index(index: usize) -> Self {
+        ObjectId(index)
+    }
+
+    /// The object's position in [`crate::Inventory::objects`].
+    pub const fn index(self) -> usize {
+        self.0
+    }
+}
 
 /// A typed resource (usually its `spec`) with the identity of the object it came from. Every
 /// mesh's resources use it: `object` indexes [`crate::Inventory::objects`], where the labels,

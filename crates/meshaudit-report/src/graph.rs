@@ -11,7 +11,7 @@ use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
 use meshaudit_engine::network_policy::{NetVerdict, NetworkDecision};
 use meshaudit_engine::Because;
 use meshaudit_model::parallel::map_in_order;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, ObjectId};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -97,9 +97,9 @@ fn peer_text(graph: &Graph, edge: &Edge<'_>, peer: &PeerIdentity) -> Option<Stri
 
 /// The resources that decided an edge: for an edge that fails or is plaintext, those of the
 /// transport chain; otherwise the authorization policies (none when no policy applies).
-fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) -> Vec<usize> {
+fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) -> Vec<ObjectId> {
     let group = edge.group;
-    let policies: Vec<usize> = network
+    let policies: Vec<ObjectId> = network
         .decided_by()
         .into_iter()
         .map(|p| view.inventory.network_policies[p].object)
@@ -123,7 +123,7 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) ->
     } else {
         group.transport_because.clone()
     };
-    let transport_objects = || -> Vec<usize> {
+    let transport_objects = || -> Vec<ObjectId> {
         let mut seen = Vec::new();
         for b in &chain {
             if let Some(o) = b.object {
@@ -180,7 +180,7 @@ fn overall_reach(edge: &Edge<'_>, network: NetVerdict) -> &'static str {
     }
 }
 
-fn object_name(inventory: &Inventory, id: usize) -> String {
+fn object_name(inventory: &Inventory, id: ObjectId) -> String {
     let o = inventory.object(id);
     format!("{} {}", o.kind, o.qualified_name())
 }
@@ -267,7 +267,7 @@ struct Line<'a> {
 impl Line<'_> {
     /// Objects of the deciding egress policies that stand for each member's own policy of the
     /// same name (a group that spans namespaces).
-    fn egress_by_name(&self, inventory: &Inventory) -> Vec<usize> {
+    fn egress_by_name(&self, inventory: &Inventory) -> Vec<ObjectId> {
         match &self.clients {
             LineClients::Group {
                 egress_by_name: true,

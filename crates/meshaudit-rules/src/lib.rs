@@ -163,7 +163,8 @@ mod tests {
     }
 
     fn finding(inv: &meshaudit_model::Inventory, message: &str) -> Finding {
-        Finding::new(rule("AUTHN008").unwrap(), 0, inv.object(0), &[], message)
+        let id = ObjectId::from_index(0);
+        Finding::new(rule("AUTHN008").unwrap(), id, inv.object(id), &[], message)
     }
 
     fn fingerprints(findings: &[Finding]) -> Vec<(String, String)> {
@@ -209,7 +210,7 @@ mod tests {
         let inv = inventory();
         let plain = finding(&inv, "a");
         let overlay: Arc<str> = Arc::from("overlays/prod");
-        let sources = vec![(0, "base/deployment.yaml".to_owned())];
+        let sources = vec![(ObjectId::from_index(0), "base/deployment.yaml".to_owned())];
         let mut findings = vec![finding(&inv, "a")];
         attribute(
             &mut findings,

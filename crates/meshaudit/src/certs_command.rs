@@ -12,7 +12,7 @@ use meshaudit_engine::certificates::certificates;
 use meshaudit_ingest::certs::{certificates_in, issued_by};
 use meshaudit_ingest::source::{MANIFEST_EXTENSIONS, MAX_INPUT_BYTES};
 use meshaudit_model::Mesh;
-use meshaudit_model::{CertificateInfo, InputError, IssuerCheck};
+use meshaudit_model::{CertificateInfo, InputError, IssuerCheck, ObjectId};
 use meshaudit_report::certs::{json, table, CertEntry, CertsReport, Chain, Place};
 use meshaudit_rules::{analyze, Context, Finding, ResourceRef, Settings};
 
@@ -369,7 +369,7 @@ pub fn run(args: &CertsArgs) -> anyhow::Result<ExitCode> {
     }
 
     // Files and endpoints as inventory entries; remember how to show each.
-    let mut extra: HashMap<usize, Origin> = HashMap::new();
+    let mut extra: HashMap<ObjectId, Origin> = HashMap::new();
     let mut by_path: Vec<(String, Vec<CertificateInfo>)> = Vec::new();
     for (path, _, info) in file_certs {
         match by_path.iter_mut().find(|(p, _)| *p == path) {

@@ -14,7 +14,7 @@ use crate::HashMap;
 use meshaudit_model::istio::{ClientTlsMode, DestinationRuleSpec, PortTrafficPolicy, Typed};
 use meshaudit_model::k8s::Service;
 use meshaudit_model::selector::{map_selects, Labels};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, ObjectId, Step};
 
 use crate::evidence::Because;
 use crate::peer_authentication::sort_oldest_first;
@@ -591,7 +591,7 @@ fn choice_exposure(choice: ClientTlsChoice) -> u8 {
 fn apply_port_entry(
     choice: &mut ClientTlsChoice,
     because: &mut Vec<Because>,
-    object: usize,
+    object: ObjectId,
     path: &[Step<'_>],
     entry: &PortTrafficPolicy,
     port: u16,

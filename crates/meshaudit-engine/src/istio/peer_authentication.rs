@@ -17,7 +17,7 @@ use crate::HashMap;
 
 use meshaudit_model::istio::{MtlsMode, PeerAuthenticationSpec, Typed};
 use meshaudit_model::k8s::Workload;
-use meshaudit_model::{Inventory, Node, Step};
+use meshaudit_model::{Inventory, Node, ObjectId, Step};
 
 use crate::evidence::Because;
 
@@ -42,7 +42,7 @@ impl WorkloadMtls {
 }
 
 /// `metadata.creationTimestamp` (RFC 3339 sorts as text).
-pub fn creation_timestamp(inventory: &Inventory, object: usize) -> Option<&str> {
+pub fn creation_timestamp(inventory: &Inventory, object: ObjectId) -> Option<&str> {
     inventory
         .object(object)
         .node

@@ -1256,7 +1256,7 @@ mod tests {
     #[test]
     fn init_args_are_read_in_both_spellings() {
         let workload: Workload = Workload {
-            object: 0,
+            object: meshaudit_model::ObjectId::from_index(0),
             kind: "Pod".into(),
             namespace: "a".into(),
             name: "p".into(),

@@ -29,7 +29,7 @@ use crate::yaml::parse_documents;
 impl Builder {
     /// An input error at `path` of object `id` (at its name when the path is not written).
     fn object_error(&mut self, id: ObjectId, path: &[Step<'_>], message: impl Display) {
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         let loc = obj.location_of(path);
         let at = if path.is_empty() {
             String::new()
@@ -46,7 +46,7 @@ impl Builder {
 
     /// Deserializes `spec`, which every kind read here requires.
     fn required_spec<T: DeserializeOwned>(&mut self, id: ObjectId) -> Option<T> {
-        let result = match self.inventory.objects[id].node.get("spec") {
+        let result = match self.inventory.object(id).node.get("spec") {
             Some(n) if !n.is_null() => from_node::<T>(n),
             _ => {
                 self.object_error(
@@ -150,7 +150,7 @@ impl Builder {
 
     fn server_spec(&mut self, id: ObjectId) -> Option<ServerSpec> {
         let mut spec: ServerSpec = self.required_spec(id)?;
-        let version = self.inventory.objects[id].version().to_owned();
+        let version = self.inventory.object(id).version().to_owned();
         // The API server prunes fields the request's version does not define (or refuses the
         // object under strict field validation): either way they do not take effect.
         if spec.access_policy.is_some() && version != "v1beta3" {
@@ -193,7 +193,7 @@ impl Builder {
                 return None;
             }
         }
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         spec.labels = obj.labels.clone();
         spec.created = obj
             .node
@@ -275,7 +275,7 @@ impl Builder {
     /// The Namespace object's Linkerd settings, with its annotation problems reported.
     pub(super) fn linkerd_namespace_settings(&mut self, id: ObjectId) -> LinkerdNamespaceSettings {
         let settings =
-            LinkerdNamespaceSettings::from_annotations(&self.inventory.objects[id].annotations);
+            LinkerdNamespaceSettings::from_annotations(&self.inventory.object(id).annotations);
         self.annotation_problems(id, &[], &settings.annotations);
         settings
     }
@@ -287,7 +287,7 @@ impl Builder {
         annotations: &LinkerdAnnotations,
     ) {
         for problem in annotations.problems() {
-            let obj = &self.inventory.objects[id];
+            let obj = self.inventory.object(id);
             let loc = annotation_location(obj, template_path, problem.annotation);
             self.errors.push(InputError::new(
                 loc.path,
@@ -306,7 +306,7 @@ impl Builder {
 
     /// Reads `data.values` of a `linkerd-config` ConfigMap.
     pub(super) fn add_linkerd_config(&mut self, id: ObjectId, namespace: &str) {
-        let obj = &self.inventory.objects[id];
+        let obj = self.inventory.object(id);
         let Some(entry) = obj.node.get("data").and_then(|d| d.entry("values")) else {
             return;
         };
@@ -322,7 +322,7 @@ impl Builder {
             return;
         };
         if let Some(first) = &self.inventory.linkerd.config {
-            let first = self.inventory.objects[first.object].qualified_name();
+            let first = self.inventory.object(first.object).qualified_name();
             self.object_error(
                 id,
                 &["data".into(), "values".into()],

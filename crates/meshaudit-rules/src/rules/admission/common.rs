@@ -284,7 +284,7 @@ mod tests {
 
     fn config(kind: WebhookKind, name: &str, hook: &str, service: &str) -> WebhookConfiguration {
         WebhookConfiguration {
-            object: 0,
+            object: meshaudit_model::ObjectId::from_index(0),
             name: name.into(),
             kind,
             webhooks: vec![Webhook {

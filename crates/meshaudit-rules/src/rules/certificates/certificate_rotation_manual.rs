@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use meshaudit_model::certmanager::IssuerType;
 use meshaudit_model::k8s::Secret;
+use meshaudit_model::ObjectId;
 
 use super::common::{date, mesh_of, role_words, subject, unique_certificates, Unique};
 use crate::context::Context;
@@ -77,11 +78,11 @@ const MANAGED_ANNOTATION: &str = "cert-manager.io/certificate-name";
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let mut by_secret: BTreeMap<usize, Vec<Unique<'_>>> = BTreeMap::new();
+    let mut by_secret: BTreeMap<ObjectId, Vec<Unique<'_>>> = BTreeMap::new();
     for u in unique_certificates(inv) {
         by_secret.entry(u.cert.object).or_default().push(u);
     }
-    let secrets: HashMap<usize, &Secret> = inv.secrets.iter().map(|s| (s.object, s)).collect();
+    let secrets: HashMap<ObjectId, &Secret> = inv.secrets.iter().map(|s| (s.object, s)).collect();
     for (object_id, certs) in by_secret {
         let Some(&secret) = secrets.get(&object_id) else {
             continue; // ConfigMaps and webhook bundles are distributed copies, not the source.

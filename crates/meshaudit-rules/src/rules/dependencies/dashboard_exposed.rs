@@ -1,7 +1,7 @@
 //! DEP006: a mesh dashboard (Kiali, Grafana, Prometheus, Jaeger, Zipkin, Linkerd viz) published
 //! outside the cluster without authentication in front of it.
 
-use meshaudit_model::{Inventory, Node, Step};
+use meshaudit_model::{Inventory, Node, ObjectId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -176,7 +176,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     );
                 }
             }
-            let (object_id, path, key): (usize, Vec<Step<'_>>, String) = match &e {
+            let (object_id, path, key): (ObjectId, Vec<Step<'_>>, String) = match &e {
                 Exposure::Service { index, .. } => (
                     inv.services[*index].object,
                     vec![Step::Key("spec"), Step::Key("type")],

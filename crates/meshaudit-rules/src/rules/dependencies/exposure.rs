@@ -4,7 +4,7 @@
 
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, GatewaySpec, Typed};
 use meshaudit_model::selector::map_selects;
-use meshaudit_model::{Inventory, Node, Step};
+use meshaudit_model::{Inventory, Node, ObjectId, Step};
 
 use crate::context::Context;
 use crate::rules::helpers::gateway_workloads;
@@ -26,7 +26,7 @@ pub enum Exposure {
     /// A Gateway API HTTPRoute (`objects[object]`) attached to a Gateway sends requests to its
     /// Service, and no AuthorizationPolicy at that Gateway requires a user.
     HttpRoute {
-        object: usize,
+        object: ObjectId,
         backend_path: Vec<String>,
         service: String,
         gateway: String,
@@ -34,7 +34,7 @@ pub enum Exposure {
     /// A Kubernetes Ingress (`objects[object]`) sends a path to its Service, with no
     /// authentication annotation.
     Ingress {
-        object: usize,
+        object: ObjectId,
         backend_path: Vec<String>,
         service: String,
     },
@@ -304,7 +304,7 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
             }
         }
     }
-    for (oi, object) in inv.objects.iter().enumerate() {
+    for (oi, object) in inv.objects_with_ids() {
         if object.kind == "HTTPRoute" && object.group() == "gateway.networking.k8s.io" {
             http_route_exposures(inv, oi, &services, &mut out);
             continue;
@@ -336,7 +336,12 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
 
 /// HTTPRoute `objects[oi]`: backends that are one of `services`, for each parent Gateway that
 /// no AuthorizationPolicy protects with end-user authentication.
-fn http_route_exposures(inv: &Inventory, oi: usize, services: &[usize], out: &mut Vec<Exposure>) {
+fn http_route_exposures(
+    inv: &Inventory,
+    oi: ObjectId,
+    services: &[usize],
+    out: &mut Vec<Exposure>,
+) {
     let route = inv.object(oi);
     let ns = route.namespace.as_deref().unwrap_or("default");
     let node = &route.node;

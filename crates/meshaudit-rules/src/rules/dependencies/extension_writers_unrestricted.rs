@@ -200,7 +200,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let root = inv.istio.root_namespace();
     let note = bulletin_note(ctx);
     let roles = role_index(inv);
-    for (id, object) in inv.objects.iter().enumerate() {
+    for (id, object) in inv.objects_with_ids() {
         // Aggregated into Kubernetes' admin/edit roles: every namespace editor gets it.
         if is_rbac(object, "ClusterRole") {
             let aggregated: Vec<&str> = ["admin", "edit"]

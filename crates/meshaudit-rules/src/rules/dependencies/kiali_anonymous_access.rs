@@ -84,7 +84,7 @@ pub struct KialiStrategy {
 /// Strategies set by Kiali CRs and `kiali` ConfigMaps.
 pub fn strategies(inv: &Inventory) -> Vec<KialiStrategy> {
     let mut out = Vec::new();
-    for (id, object) in inv.objects.iter().enumerate() {
+    for (id, object) in inv.objects_with_ids() {
         if object.kind == "Kiali" && object.group() == "kiali.io" {
             let spec = object.node.get("spec");
             let Some(strategy) = spec

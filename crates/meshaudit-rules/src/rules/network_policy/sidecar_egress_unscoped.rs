@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::istio::{SidecarSpec, Typed};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, ObjectId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
@@ -104,7 +104,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let root = inv.istio.root_namespace();
     let root_default = namespace_default(inv, root);
     // The Sidecar that applies to each namespace with sidecars (None: no Sidecar at all).
-    let mut by_sidecar: BTreeMap<Option<usize>, Vec<String>> = BTreeMap::new();
+    let mut by_sidecar: BTreeMap<Option<ObjectId>, Vec<String>> = BTreeMap::new();
     for name in inv.namespaces.keys() {
         let has_sidecars = inv
             .workload_indexes_in(name)
