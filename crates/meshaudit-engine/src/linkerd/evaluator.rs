@@ -173,7 +173,17 @@ impl Prepared<'_, '_, '_> {
         let server = proxied.then(|| ev.policy.server_for(w, port)).flatten();
         let resolved = resolve_for_port(inv, w, port, server.is_some());
         let default = resolved.default;
-        let (protocol, protocol_because) = if inbound == Some(InboundPath::Skipped) {
+        let (protocol, protocol_because) = if inbound == Some(InboundPath::ProxyAdmin)
+            && server.is_none()
+        {
+            (
+                Protocol::Http,
+                Because::object(
+                    workload.object,
+                    format!("port {port} is the Linkerd proxy's own admin server (HTTP/1: /metrics, /env.json, /live, /ready)"),
+                ),
+            )
+        } else if inbound == Some(InboundPath::Skipped) {
             (
                 Protocol::Auto,
                 Because::object(
