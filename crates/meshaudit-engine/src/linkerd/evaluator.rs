@@ -537,9 +537,7 @@ fn graph_membership(m: &LinkerdMembership) -> Membership {
 /// Whether the input holds anything of Linkerd: its configuration, a policy resource, a pod or
 /// namespace that asks for (or carries) its proxy.
 pub(crate) fn has_linkerd(inv: &Inventory) -> bool {
-    let l = &inv.linkerd;
-    l.config.is_some()
-        || !l.servers.is_empty()
+    inv.linkerd.is_present()
         || inv
             .namespaces
             .values()
