@@ -45,7 +45,10 @@ has a single istiod version, proxies of unknown revision are compared with it.
 
 For Linkerd, a `linkerd-proxy` whose version differs from the Linkerd controller's in the input is
 reported at `low` (Linkerd expects the proxies to be restarted onto the control plane's version
-after each upgrade), `medium` when it is two or more minor releases apart.
+after each upgrade), `medium` when it is two or more minor releases apart, of another major, or
+of another channel. Edge releases (`edge-YY.M.N`) are numbered by year and month, so their
+distance is counted in months, across a year boundary too (`edge-24.11.8` is six months from
+`edge-25.5.1`).
 
 ## Why it matters
 
@@ -148,12 +151,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if pv == cv && proxy.channel == cp.channel {
                 continue;
             }
-            let apart = pv.minors_behind(cv).abs();
-            let (severity, what) = if apart >= 2 || proxy.channel != cp.channel {
-                (
-                    Severity::Medium,
-                    format!("{apart} minor release(s) away from the Linkerd control plane"),
-                )
+            let (severity, what) = if let Some(what) = linkerd_distance(proxy, cp, pv, cv) {
+                (Severity::Medium, what)
             } else {
                 (
                     Severity::Low,
@@ -163,6 +162,31 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             out.push(lag_finding(ctx, proxy, cp, pv, cv, severity, &what, None));
         }
     }
+}
+
+/// How far a Linkerd proxy's release `pv` is from its controller's `cv`, when far enough to be
+/// `medium`: another channel, two or more minor releases, or another major. Edge releases are
+/// numbered `edge-YY.M.N`, by year and month, so across a year boundary the distance is counted
+/// in months, as within a year.
+fn linkerd_distance(proxy: &Instance, cp: &Instance, pv: &Version, cv: &Version) -> Option<String> {
+    if proxy.channel != cp.channel {
+        return Some("a release of another channel than the Linkerd control plane's".to_owned());
+    }
+    let edge = proxy.channel.as_deref() == Some("edge");
+    let apart = if pv.major == cv.major {
+        pv.minor.abs_diff(cv.minor)
+    } else if edge {
+        (pv.major * 12 + pv.minor).abs_diff(cv.major * 12 + cv.minor)
+    } else {
+        return Some("a different major release than the Linkerd control plane".to_owned());
+    };
+    (apart >= 2).then(|| {
+        if edge {
+            format!("{apart} months of edge releases away from the Linkerd control plane")
+        } else {
+            format!("{apart} minor release(s) away from the Linkerd control plane")
+        }
+    })
 }
 
 /// How an Istio proxy release `pv` stands against its istiod release `cv`, per Istio's skew
