@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use meshaudit_model::WorkloadId;
+
 use crate::graph::{Client, EdgeGroup, Graph, ServerPort};
 
 /// Sorts the answer for a client at a server port into a kind (`None`: not counted). It must
@@ -119,11 +121,11 @@ impl<'g, K: Copy + Ord> ServerTally<'g, K> {
     /// For the workloads `clients`: per server port (each client's own ports excepted), the
     /// greatest kind any of them gets there; per kind, how many ports, and the first `examples`
     /// of them.
-    pub fn clients(&mut self, clients: &[usize], examples: usize) -> Tallied<K> {
+    pub fn clients(&mut self, clients: &[WorkloadId], examples: usize) -> Tallied<K> {
         let graph = self.graph;
         let mut in_class = [0usize; 2];
         // (server, client) for every port that treats a client apart.
-        let mut apart: Vec<(usize, usize)> = Vec::new();
+        let mut apart: Vec<(usize, WorkloadId)> = Vec::new();
         for &c in clients {
             in_class[class_of(graph.catch_all(c))] += 1;
             apart.extend(graph.treated_apart(c).into_iter().map(|s| (s, c)));

@@ -10,7 +10,7 @@ use meshaudit_engine::authorization::AuthzDecision;
 use meshaudit_engine::edge_rows::{ClientFilter, EdgeRows, RowClients};
 use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph};
 use meshaudit_engine::network_policy::NetVerdict;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, WorkloadId};
 
 fn example(name: &str) -> Inventory {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -240,7 +240,7 @@ spec:
     );
 }
 
-fn id(inv: &Inventory, w: usize) -> String {
+fn id(inv: &Inventory, w: WorkloadId) -> String {
     format!("{}/{}", inv.workloads[w].namespace, inv.workloads[w].name)
 }
 

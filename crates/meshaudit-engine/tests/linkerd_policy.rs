@@ -13,7 +13,7 @@ use meshaudit_engine::linkerd::policy::{
 use meshaudit_engine::Because;
 use meshaudit_ingest::{ingest, SourceText};
 use meshaudit_model::linkerd::DefaultInboundPolicy;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, ServiceId, WorkloadId};
 
 use Decision::{Allowed, Conditional, Denied};
 
@@ -68,10 +68,10 @@ spec:
     )
 }
 
-fn workload(inv: &Inventory, id: &str) -> usize {
-    inv.workloads
-        .iter()
-        .position(|w| format!("{}/{}", w.namespace, w.name) == id)
+fn workload(inv: &Inventory, id: &str) -> WorkloadId {
+    WorkloadId::enumerate(&inv.workloads)
+        .find(|(_, w)| format!("{}/{}", w.namespace, w.name) == id)
+        .map(|(i, _)| i)
         .unwrap_or_else(|| panic!("no workload {id}"))
 }
 
@@ -1110,8 +1110,8 @@ spec:
     assert_eq!(one.describe_authentication(), "ServiceAccount shop/web");
     assert_eq!(namespace_wide.describe_authentication(), "namespace `shop`");
     let cart = workload(&inv, "shop/cart");
-    assert_eq!(lp.services_to(cart, 8080), [(0, 0)]);
-    assert_eq!(lp.services_to(cart, 9999), [(0, 1)]);
+    assert_eq!(lp.services_to(cart, 8080), [(ServiceId::new(0), 0)]);
+    assert_eq!(lp.services_to(cart, 9999), [(ServiceId::new(0), 1)]);
     assert!(lp.services_to(cart, 7000).is_empty());
     let problem = &lp.policy(2).problems[0];
     assert_eq!(

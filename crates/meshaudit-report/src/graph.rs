@@ -11,7 +11,7 @@ use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
 use meshaudit_engine::network_policy::{NetVerdict, NetworkDecision};
 use meshaudit_engine::Because;
 use meshaudit_model::parallel::map_in_order;
-use meshaudit_model::{Inventory, ObjectId};
+use meshaudit_model::{Inventory, ObjectId, WorkloadId};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -64,7 +64,7 @@ pub fn other_mesh_id(mesh: meshaudit_model::Mesh) -> String {
     format!("*{}", mesh.as_str())
 }
 
-pub fn workload_id(inventory: &Inventory, w: usize) -> String {
+pub fn workload_id(inventory: &Inventory, w: WorkloadId) -> String {
     let wl = &inventory.workloads[w];
     format!("{}/{}", wl.namespace, wl.name)
 }
@@ -85,7 +85,7 @@ fn client_description(client: Client) -> &'static str {
 fn edge_peer(view: &GraphView<'_>, edge: &Edge<'_>) -> Option<String> {
     match (edge.client, &edge.group.peer) {
         (Client::Workload(w), PeerIdentity::Other | PeerIdentity::Namespace { .. }) => {
-            view.graph.workloads[w].identity.clone()
+            view.graph.workload(w).identity.clone()
         }
         (_, peer) => peer_text(view.graph, edge, peer),
     }
@@ -113,7 +113,7 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) ->
     // (or whose proxy does not capture the call) is part of the answer.
     let client_decides = match edge.client {
         Client::Workload(w) => {
-            let m = &view.graph.workloads[w].membership;
+            let m = &view.graph.workload(w).membership;
             !m.data_plane.is_meshed() || m.capture.bypasses_anything()
         }
         _ => false,
@@ -249,8 +249,8 @@ enum LineClients {
         label: String,
         classes: Vec<ClassId>,
         profiles: Vec<ProfileId>,
-        named: Vec<usize>,
-        first: usize,
+        named: Vec<WorkloadId>,
+        first: WorkloadId,
         /// The client side's deciding policies are each member's own, of the same names.
         egress_by_name: bool,
     },
@@ -311,7 +311,7 @@ impl Line<'_> {
 struct GroupDef {
     classes: Vec<ClassId>,
     profiles: Vec<ProfileId>,
-    named: Vec<usize>,
+    named: Vec<WorkloadId>,
 }
 
 /// What the lines written so far covered, for the parts of the output that come after them.
@@ -320,7 +320,7 @@ struct Seen {
     lines: usize,
     /// Client-to-port answers the lines stand for (a group line counts its members).
     answers: usize,
-    workloads: BTreeSet<usize>,
+    workloads: BTreeSet<WorkloadId>,
     groups: foldhash::HashMap<String, GroupDef>,
     other_meshed: bool,
     other_meshes: std::collections::BTreeSet<meshaudit_model::Mesh>,
@@ -532,7 +532,7 @@ fn table_widths(view: &GraphView<'_>) -> [usize; 9] {
         .max()
         .unwrap_or(0);
     let mut namespace_len = 0;
-    for (w, wl) in inv.workloads.iter().enumerate() {
+    for (w, wl) in WorkloadId::enumerate(&inv.workloads) {
         if filter.includes(Client::Workload(w)) {
             from = from.max(wl.namespace.len() + 1 + wl.name.len());
             namespace_len = namespace_len.max(wl.namespace.len());
@@ -1170,10 +1170,10 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
     } else {
         b"\n  ],\n  \"workloads\": ["
     })?;
-    let workloads: Vec<usize> = workloads.into_iter().collect();
+    let workloads: Vec<WorkloadId> = workloads.into_iter().collect();
     write_json_elements(&workloads, out, |&w, buf| {
         let wl = &inv.workloads[w];
-        let node = &graph.workloads[w];
+        let node = graph.workload(w);
         let loc = inv.object(wl.object).name_location();
         let mut value = json!({
             "id": workload_id(inv, w),

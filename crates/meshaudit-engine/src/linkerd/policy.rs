@@ -31,7 +31,7 @@ use meshaudit_model::linkerd::{
     DEFAULT_CLUSTER_NETWORKS, GATEWAY_API_GROUP, POLICY_GROUP, PROXY_ADMIN_PORT,
     PROXY_INBOUND_PORT,
 };
-use meshaudit_model::{Inventory, ObjectId, Step, Typed};
+use meshaudit_model::{Inventory, ObjectId, ServiceId, Step, Typed, WorkloadId};
 
 use crate::authorization::{Decision, PeerIdentity};
 use crate::evidence::Because;
@@ -207,11 +207,11 @@ impl Authorization<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct ServerFacts<'a> {
     /// Every (workload, port) its selector and port select, in workload order.
-    pub selected: Vec<(usize, u16)>,
+    pub selected: Vec<(WorkloadId, u16)>,
     /// Those it governs: the ones no older Server took first.
-    pub governs: Vec<(usize, u16)>,
+    pub governs: Vec<(WorkloadId, u16)>,
     /// (workload, port, the Server that governs it instead).
-    pub shadowed: Vec<(usize, u16, usize)>,
+    pub shadowed: Vec<(WorkloadId, u16, usize)>,
     /// Its own authorizations (ServerAuthorizations, Server- and Namespace-targeted
     /// AuthorizationPolicies that Linkerd accepts, and the access policy), in input order.
     pub authorizations: Vec<Authorization<'a>>,
@@ -415,7 +415,7 @@ pub struct NamedClients<'a> {
 /// Linkerd's authorization model of one inventory.
 pub struct LinkerdPolicy<'a> {
     inv: &'a Inventory,
-    /// Per workload: it runs Linkerd's proxy ([`crate::linkerd::membership`]).
+    /// Per workload (by its index): it runs Linkerd's proxy ([`crate::linkerd::membership`]).
     meshed: Vec<bool>,
     domain: IdentityDomain,
     cluster_networks: AddrSet,
@@ -423,9 +423,9 @@ pub struct LinkerdPolicy<'a> {
     outside_networks: AddrSet,
     cluster_networks_text: String,
     servers: Vec<ServerFacts<'a>>,
-    port_server: HashMap<(usize, u16), usize>,
+    port_server: HashMap<(WorkloadId, u16), usize>,
     /// Servers that select a pod port another Server governs, by that port.
-    port_shadowed: HashMap<(usize, u16), Vec<usize>>,
+    port_shadowed: HashMap<(WorkloadId, u16), Vec<usize>>,
     servers_by_namespace: HashMap<&'a str, Vec<usize>>,
     policies: Vec<PolicyFacts<'a>>,
     server_authorizations: Vec<ServerAuthorizationFacts<'a>>,
@@ -584,8 +584,8 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// Does workload `w` run Linkerd's proxy (already, or added by the injector)? As the
     /// membership facts decide it.
-    pub fn gets_proxy(&self, w: usize) -> bool {
-        self.meshed.get(w).copied().unwrap_or(false)
+    pub fn gets_proxy(&self, w: WorkloadId) -> bool {
+        self.meshed.get(w.index()).copied().unwrap_or(false)
     }
 
     /// The identity format of this mesh's control plane.
@@ -635,7 +635,7 @@ impl<'a> LinkerdPolicy<'a> {
                     if !selector.matches(&workload.labels) {
                         continue;
                     }
-                    for port in select_ports(workload, self.meshed[w], &server.spec.port) {
+                    for port in select_ports(workload, self.gets_proxy(w), &server.spec.port) {
                         self.servers[s].selected.push((w, port));
                         match self.port_server.get(&(w, port)) {
                             Some(&winner) => {
@@ -656,20 +656,20 @@ impl<'a> LinkerdPolicy<'a> {
     /// The Server that governs port `port` of workload `w`: of the Servers selecting it, the
     /// oldest (`metadata.creationTimestamp`), then the first by name — Linkerd 2.18's order;
     /// before 2.18 the controller picked one of them at random.
-    pub fn server_for(&self, w: usize, port: u16) -> Option<usize> {
+    pub fn server_for(&self, w: WorkloadId, port: u16) -> Option<usize> {
         self.port_server.get(&(w, port)).copied()
     }
 
     /// Workloads and ports a Server selects (podSelector against pod template labels; port by
     /// number, or every TCP container port of that name), including those another Server
     /// governs first (see [`ServerFacts::shadowed`]).
-    pub fn selected_by(&self, server: usize) -> &[(usize, u16)] {
+    pub fn selected_by(&self, server: usize) -> &[(WorkloadId, u16)] {
         &self.servers[server].selected
     }
 
     /// The Servers that also select port `port` of workload `w` but lose it to
     /// [`server_for`](Self::server_for)'s, oldest first.
-    pub fn shadowed_at(&self, w: usize, port: u16) -> &[usize] {
+    pub fn shadowed_at(&self, w: WorkloadId, port: u16) -> &[usize] {
         self.port_shadowed
             .get(&(w, port))
             .map_or(&[], Vec::as_slice)
@@ -688,7 +688,7 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// `Deployment billing/ledger:9091, Deployment billing/ledger:4191`, at most `max` of them,
     /// then how many more.
-    pub fn describe_ports(&self, ports: &[(usize, u16)], max: usize) -> String {
+    pub fn describe_ports(&self, ports: &[(WorkloadId, u16)], max: usize) -> String {
         let mut parts: Vec<String> = ports
             .iter()
             .take(max)
@@ -703,14 +703,14 @@ impl<'a> LinkerdPolicy<'a> {
         parts.join(", ")
     }
 
-    /// The Service ports that route to port `port` of workload `w`: (index into
-    /// `inventory.services`, index into its `spec.ports`). A Service of the workload's namespace
-    /// whose selector selects its pods, with a target port that resolves to `port`.
-    pub fn services_to(&self, w: usize, port: u16) -> Vec<(usize, usize)> {
+    /// The Service ports that route to port `port` of workload `w`: (the Service, index into
+    /// its `spec.ports`). A Service of the workload's namespace whose selector selects its pods,
+    /// with a target port that resolves to `port`.
+    pub fn services_to(&self, w: WorkloadId, port: u16) -> Vec<(ServiceId, usize)> {
         let inv = self.inv;
         let wl = &inv.workloads[w];
         let mut out = Vec::new();
-        for (si, svc) in inv.services.iter().enumerate() {
+        for (si, svc) in ServiceId::enumerate(&inv.services) {
             if svc.namespace != wl.namespace {
                 continue;
             }
@@ -1594,7 +1594,7 @@ impl<'a> LinkerdPolicy<'a> {
     /// The pod ports an AuthorizationPolicy applies to: those its Server governs, every port
     /// its namespace's Servers govern, or those of the Servers its route is attached to. Empty
     /// when Linkerd ignores the policy.
-    pub fn policy_governs(&self, index: usize) -> Vec<(usize, u16)> {
+    pub fn policy_governs(&self, index: usize) -> Vec<(WorkloadId, u16)> {
         let f = &self.policies[index];
         if !f.problems.is_empty() {
             return Vec::new();
@@ -1614,7 +1614,7 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// The pod ports a ServerAuthorization applies to (empty when Linkerd skips it).
-    pub fn server_authorization_governs(&self, index: usize) -> Vec<(usize, u16)> {
+    pub fn server_authorization_governs(&self, index: usize) -> Vec<(WorkloadId, u16)> {
         let f = &self.server_authorizations[index];
         if f.authorization.is_none() {
             return Vec::new();
@@ -1622,8 +1622,8 @@ impl<'a> LinkerdPolicy<'a> {
         self.governed_by_servers(&f.servers)
     }
 
-    fn governed_by_servers(&self, servers: &[usize]) -> Vec<(usize, u16)> {
-        let mut out: Vec<(usize, u16)> = servers
+    fn governed_by_servers(&self, servers: &[usize]) -> Vec<(WorkloadId, u16)> {
+        let mut out: Vec<(WorkloadId, u16)> = servers
             .iter()
             .flat_map(|&s| self.servers[s].governs.iter().copied())
             .collect();
@@ -1634,7 +1634,7 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// Identities and namespaces the authorizations of `(w, port)` name one by one (routes'
     /// included), for grouping clients as the graph does. A port with no Server names nobody.
-    pub fn named_clients(&self, w: usize, port: u16) -> NamedClients<'a> {
+    pub fn named_clients(&self, w: WorkloadId, port: u16) -> NamedClients<'a> {
         let Some(s) = self.server_for(w, port) else {
             return NamedClients::default();
         };
@@ -1713,7 +1713,7 @@ impl<'a> LinkerdPolicy<'a> {
     /// caller's to consider.
     pub fn authorize(
         &self,
-        w: usize,
+        w: WorkloadId,
         port: u16,
         client: &LinkerdClient<'_>,
         default: &DefaultPolicy,

@@ -2,7 +2,7 @@
 //! its routes) or the pod's default policy.
 
 use meshaudit_model::linkerd::DefaultInboundPolicy;
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use super::{
     describe_default, Admits, Authorization, AuthzSource, DefaultPolicy, LinkerdClient,
@@ -43,7 +43,7 @@ fn decision_of(admits: Admits) -> Decision {
 
 pub(super) fn authorize(
     lp: &LinkerdPolicy<'_>,
-    w: usize,
+    w: WorkloadId,
     port: u16,
     client: &LinkerdClient<'_>,
     default: &DefaultPolicy,
@@ -54,14 +54,14 @@ pub(super) fn authorize(
     }
 }
 
-fn workload_text(lp: &LinkerdPolicy<'_>, w: usize) -> String {
+fn workload_text(lp: &LinkerdPolicy<'_>, w: WorkloadId) -> String {
     let wl = &lp.inventory().workloads[w];
     format!("{} {}/{}", wl.kind, wl.namespace, wl.name)
 }
 
 fn by_default(
     lp: &LinkerdPolicy<'_>,
-    w: usize,
+    w: WorkloadId,
     port: u16,
     client: &LinkerdClient<'_>,
     default: &DefaultPolicy,
@@ -138,7 +138,7 @@ fn evaluate<'x>(
 fn by_server(
     lp: &LinkerdPolicy<'_>,
     s: usize,
-    w: usize,
+    w: WorkloadId,
     port: u16,
     client: &LinkerdClient<'_>,
 ) -> LinkerdDecision {

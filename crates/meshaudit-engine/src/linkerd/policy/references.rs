@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use meshaudit_model::{Inventory, ObjectId};
+use meshaudit_model::{Inventory, ObjectId, WorkloadId};
 
 use super::identity::{IdentityMatch, Names};
 use super::{Authentication, LinkerdPolicy};
@@ -21,7 +21,7 @@ pub enum NothingSelected {
         workloads: usize,
     },
     /// Some workloads match, but none has a TCP container port of that name.
-    NoPort { pods: Vec<usize> },
+    NoPort { pods: Vec<WorkloadId> },
     /// Every port it selects is governed by an older Server (2.18 on; before, either one).
     Shadowed { by: Vec<usize> },
 }
@@ -129,7 +129,7 @@ impl LinkerdPolicy<'_> {
             by.dedup();
             return Some(NothingSelected::Shadowed { by });
         }
-        let pods: Vec<usize> = in_namespace
+        let pods: Vec<WorkloadId> = in_namespace
             .iter()
             .copied()
             .filter(|&w| selector.matches(&inv.workloads[w].labels))

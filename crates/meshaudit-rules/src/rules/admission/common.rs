@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use meshaudit_engine::membership::{NamespaceMesh, INJECT_POD_LABEL, REVISION_LABEL};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::selector::{LabelSelector, Labels};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, Step, WorkloadId};
 
 use crate::finding::{Finding, Mesh};
 
@@ -136,15 +136,13 @@ pub fn namespaces_injected_by(inv: &Inventory, h: &Hook<'_>) -> Option<Vec<Strin
 /// `sidecar.istio.io/inject` label or revision label) where their namespace does not ask for
 /// it as a whole, and whose pods the webhook is called for: the injector's exposure beyond
 /// [`namespaces_injected_by`]. Indexes into `inv.workloads`.
-pub fn workloads_opted_in_by(inv: &Inventory, h: &Hook<'_>) -> Vec<usize> {
+pub fn workloads_opted_in_by(inv: &Inventory, h: &Hook<'_>) -> Vec<WorkloadId> {
     let Some(product) = h.product else {
         return Vec::new();
     };
     let plain = Labels::new();
     let none = BTreeMap::new();
-    inv.workloads
-        .iter()
-        .enumerate()
+    WorkloadId::enumerate(&inv.workloads)
         .filter(|(_, w)| {
             if w.host_network {
                 return false;

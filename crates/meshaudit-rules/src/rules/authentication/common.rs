@@ -6,16 +6,16 @@ use std::collections::HashMap;
 
 use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_engine::{Because, Client, EdgeGroup, Graph, ServerPort, Transport};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, Step, WorkloadId};
 
 /// `Deployment shop/orders`.
-pub fn workload_name(inv: &Inventory, w: usize) -> String {
+pub fn workload_name(inv: &Inventory, w: WorkloadId) -> String {
     let workload = &inv.workloads[w];
     format!("{} {}/{}", workload.kind, workload.namespace, workload.name)
 }
 
 /// The path of a field inside a workload's pod template (`spec.template` + `tail`).
-pub fn template_path<'a>(inv: &Inventory, w: usize, tail: &[Step<'a>]) -> Vec<Step<'a>> {
+pub fn template_path<'a>(inv: &Inventory, w: WorkloadId, tail: &[Step<'a>]) -> Vec<Step<'a>> {
     let mut path: Vec<Step<'a>> = inv.workloads[w]
         .template_path
         .iter()
@@ -95,7 +95,8 @@ pub fn meshed_server_outcome(
     server: &ServerPort,
     group: &EdgeGroup,
 ) -> Option<MeshedServerOutcome> {
-    if !graph.workloads[server.workload]
+    if !graph
+        .workload(server.workload)
         .membership
         .data_plane
         .is_meshed()
@@ -155,7 +156,12 @@ impl<'g> BypassTally<'g> {
     }
 
     /// What client `w`'s bypassing calls (those `bypassing` selects) get.
-    pub fn reach(&mut self, inv: &Inventory, w: usize, bypassing: Bypassing<'_>) -> BypassReach {
+    pub fn reach(
+        &mut self,
+        inv: &Inventory,
+        w: WorkloadId,
+        bypassing: Bypassing<'_>,
+    ) -> BypassReach {
         let graph = self.graph;
         let example = |server: usize| {
             let server = &graph.servers[server];

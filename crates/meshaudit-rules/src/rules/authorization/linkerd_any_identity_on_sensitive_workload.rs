@@ -6,7 +6,7 @@ use meshaudit_engine::linkerd::policy::{
 };
 use meshaudit_engine::Because;
 use meshaudit_model::linkerd::InjectMode;
-use meshaudit_model::{Inventory, ObjectId};
+use meshaudit_model::{Inventory, ObjectId, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -88,7 +88,7 @@ spec:
 };
 
 /// Why a workload (or its namespace) holds sensitive data, as NET006 reads it.
-fn sensitive(inv: &Inventory, w: usize) -> Option<String> {
+fn sensitive(inv: &Inventory, w: WorkloadId) -> Option<String> {
     let wl = &inv.workloads[w];
     sensitive_marker(&wl.labels)
         .or_else(|| sensitive_marker(&wl.annotations))
@@ -120,7 +120,7 @@ fn any_identity(a: &Authorization<'_>) -> Option<(Because, String)> {
 
 struct Candidate<'x, 'a> {
     authz: &'x Authorization<'a>,
-    governs: Vec<(usize, u16)>,
+    governs: Vec<(WorkloadId, u16)>,
     /// For an AuthorizationPolicy, the policy (a related location; the finding sits on the
     /// MeshTLSAuthentication).
     policy: Option<ObjectId>,
@@ -170,7 +170,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if lp.network_admits(&c.authz.networks.addrs, ClientNetwork::ClusterPod) == Admits::No {
             continue;
         }
-        let ports: Vec<(usize, u16)> = c
+        let ports: Vec<(WorkloadId, u16)> = c
             .governs
             .iter()
             .copied()

@@ -5,7 +5,7 @@ use meshaudit_engine::linkerd::policy::{
     Admits, AuthRef, Authorization, AuthzSource, ClientNetwork, LinkerdPolicy, NetworksOrigin,
 };
 use meshaudit_model::linkerd::{InjectMode, ProxyProtocol};
-use meshaudit_model::{Inventory, ObjectId, Step};
+use meshaudit_model::{Inventory, ObjectId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -118,11 +118,11 @@ struct Candidate<'x, 'a> {
     object: ObjectId,
     path: Vec<Step<'static>>,
     authz: &'x Authorization<'a>,
-    governs: Vec<(usize, u16)>,
+    governs: Vec<(WorkloadId, u16)>,
 }
 
 /// Why a workload (or its namespace) holds sensitive data, as NET006 reads it.
-fn sensitive(inv: &Inventory, w: usize) -> Option<String> {
+fn sensitive(inv: &Inventory, w: WorkloadId) -> Option<String> {
     let wl = &inv.workloads[w];
     sensitive_marker(&wl.labels)
         .or_else(|| sensitive_marker(&wl.annotations))
@@ -134,7 +134,7 @@ fn sensitive(inv: &Inventory, w: usize) -> Option<String> {
         })
 }
 
-fn is_ingress(inv: &Inventory, w: usize) -> bool {
+fn is_ingress(inv: &Inventory, w: WorkloadId) -> bool {
     matches!(
         inv.workloads[w].linkerd().annotations.inject,
         Some(InjectMode::Ingress)
@@ -234,7 +234,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if !c.authz.is_unauthenticated() {
             continue;
         }
-        let ports: Vec<(usize, u16)> = c
+        let ports: Vec<(WorkloadId, u16)> = c
             .governs
             .iter()
             .copied()

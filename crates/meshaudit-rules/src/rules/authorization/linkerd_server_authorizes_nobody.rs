@@ -3,7 +3,7 @@
 
 use meshaudit_engine::linkerd::policy::{PolicyTarget, RouteId};
 use meshaudit_engine::Because;
-use meshaudit_model::Step;
+use meshaudit_model::{ServiceId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -103,7 +103,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let governed: Vec<(usize, u16)> = facts
+        let governed: Vec<(WorkloadId, u16)> = facts
             .governs
             .iter()
             .copied()
@@ -113,7 +113,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let object = inv.object(server.object);
-        let mut services: Vec<(usize, usize, u16)> = Vec::new();
+        let mut services: Vec<(ServiceId, usize, u16)> = Vec::new();
         for &(w, port) in &governed {
             for (si, pi) in lp.services_to(w, port) {
                 if !services.iter().any(|&(a, b, _)| (a, b) == (si, pi)) {
