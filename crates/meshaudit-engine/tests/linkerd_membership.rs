@@ -16,7 +16,7 @@ use meshaudit_engine::linkerd::membership::{
 use meshaudit_engine::linkerd::policy::LinkerdPolicy;
 use meshaudit_engine::webhooks::hooks;
 use meshaudit_model::linkerd::DefaultInboundPolicy::{self, *};
-use meshaudit_model::{Inventory, ServiceId, WorkloadId};
+use meshaudit_model::{Inventory, LinkerdServerId, ServiceId, WorkloadId};
 
 fn namespace(name: &str, annotations: &str, labels: &str) -> String {
     format!(
@@ -600,8 +600,8 @@ spec:
     let inv = mesh(&input);
     let w = index(&inv, "shop/web");
     let policy = LinkerdPolicy::new(&inv);
-    assert_eq!(policy.server_for(w, 9090), Some(0));
-    assert_eq!(policy.server_for(w, 4191), Some(1));
+    assert_eq!(policy.server_for(w, 9090), Some(LinkerdServerId::new(0)));
+    assert_eq!(policy.server_for(w, 4191), Some(LinkerdServerId::new(1)));
     assert_eq!(policy.server_for(w, 8080), None);
     let ports = &app_ports_all(&inv)[w.index()];
     let numbers: Vec<u16> = ports.iter().map(|p| p.port).collect();

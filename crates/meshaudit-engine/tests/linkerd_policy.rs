@@ -13,7 +13,7 @@ use meshaudit_engine::linkerd::policy::{
 use meshaudit_engine::Because;
 use meshaudit_ingest::{ingest, SourceText};
 use meshaudit_model::linkerd::DefaultInboundPolicy;
-use meshaudit_model::{Inventory, ServiceId, WorkloadId};
+use meshaudit_model::{Inventory, LinkerdServerId, ServiceId, WorkloadId};
 
 use Decision::{Allowed, Conditional, Denied};
 
@@ -66,6 +66,11 @@ spec:
 {ports}---
 "#
     )
+}
+
+/// Server `i` of the input.
+fn srv(i: usize) -> LinkerdServerId {
+    LinkerdServerId::new(i)
 }
 
 fn workload(inv: &Inventory, id: &str) -> WorkloadId {
@@ -541,7 +546,7 @@ spec:
         Denied
     );
     assert_eq!(c.decide("shop/orders", 9090, &POD).decision, Denied);
-    assert_eq!(c.lp.server_authorization(1).servers, [1]);
+    assert_eq!(c.lp.server_authorization(1).servers, [srv(1)]);
     assert!(c.lp.server_authorization(2).problem.is_some());
 }
 
@@ -673,24 +678,24 @@ spec: {podSelector: {matchLabels: {app: api}}, port: https}
     let inv = mesh(&yaml);
     let c = check(&inv);
     let api = workload(&inv, "shop/api");
-    assert_eq!(c.lp.server_for(api, 8080), Some(1));
-    assert_eq!(c.lp.selected_by(0), [(api, 8080)]);
-    assert_eq!(c.lp.server(0).shadowed, [(api, 8080, 1)]);
+    assert_eq!(c.lp.server_for(api, 8080), Some(srv(1)));
+    assert_eq!(c.lp.selected_by(srv(0)), [(api, 8080)]);
+    assert_eq!(c.lp.server(srv(0)).shadowed, [(api, 8080, srv(1))]);
     assert_eq!(
-        c.lp.server_selects_nothing(0),
-        Some(NothingSelected::Shadowed { by: vec![1] })
+        c.lp.server_selects_nothing(srv(0)),
+        Some(NothingSelected::Shadowed { by: vec![srv(1)] })
     );
-    assert_eq!(c.lp.server_for(api, 4191), Some(2));
-    assert_eq!(c.lp.server_for(api, 7777), Some(3));
+    assert_eq!(c.lp.server_for(api, 4191), Some(srv(2)));
+    assert_eq!(c.lp.server_for(api, 7777), Some(srv(3)));
     assert_eq!(
-        c.lp.server_selects_nothing(4),
+        c.lp.server_selects_nothing(srv(4)),
         Some(NothingSelected::NoPod { workloads: 1 })
     );
     assert_eq!(
-        c.lp.server_selects_nothing(5),
+        c.lp.server_selects_nothing(srv(5)),
         Some(NothingSelected::NoPort { pods: vec![api] })
     );
-    assert_eq!(c.lp.server_selects_nothing(1), None);
+    assert_eq!(c.lp.server_selects_nothing(srv(1)), None);
     let d = c.decide("shop/api", 8080, &POD);
     assert!(d
         .because
@@ -819,8 +824,8 @@ spec:
     );
     let inv = mesh(&yaml);
     let lp = LinkerdPolicy::new(&inv);
-    assert!(lp.server(0).routes.is_empty());
-    assert_eq!(lp.server(0).unused_routes.len(), 1);
+    assert!(lp.server(srv(0)).routes.is_empty());
+    assert_eq!(lp.server(srv(0)).unused_routes.len(), 1);
     assert!(lp.http_route(1).invalid_parent.is_some());
     assert_eq!(lp.http_route(2).parents[0].server, None);
     assert!(lp.http_route(3).parents.is_empty());
@@ -924,11 +929,8 @@ fn linkerd_insecure_ground_truth() {
         ),
         Allowed
     );
-    let payments_admin = inv
-        .linkerd
-        .servers
-        .iter()
-        .position(|s| s.name == "payments-api-admin")
+    let (payments_admin, _) = LinkerdServerId::enumerate(&inv.linkerd.servers)
+        .find(|(_, s)| s.name == "payments-api-admin")
         .unwrap();
     assert!(matches!(
         c.lp.server_selects_nothing(payments_admin),
@@ -998,7 +1000,7 @@ fn linkerd_hardened_ground_truth() {
         meshed("billing/payments-api", 4191, "checkout", "orders"),
         Denied
     );
-    for s in 0..inv.linkerd.servers.len() {
+    for s in LinkerdServerId::all(&inv.linkerd.servers) {
         assert_eq!(
             c.lp.server_selects_nothing(s),
             None,
@@ -1160,7 +1162,7 @@ spec:
     );
     let inv = mesh(&yaml);
     let c = check(&inv);
-    let server = c.lp.server(0);
+    let server = c.lp.server(srv(0));
     assert_eq!(server.routes.len(), 1);
     assert_eq!(server.unused_routes.len(), 1);
     let d = c.decide(

@@ -48,6 +48,7 @@ use std::ops::{Index, IndexMut};
 
 use crate::istio::{AuthorizationPolicySpec, RequestAuthenticationSpec};
 use crate::k8s::{NetworkPolicy, Service, Workload};
+use crate::linkerd::ServerSpec;
 use crate::object::Typed;
 
 /// A position in a list of `T`.
@@ -71,6 +72,9 @@ pub type AuthorizationPolicyId = Idx<Typed<AuthorizationPolicySpec>>;
 /// An index into
 /// [`IstioResources::request_authentications`](crate::istio::IstioResources::request_authentications).
 pub type RequestAuthenticationId = Idx<Typed<RequestAuthenticationSpec>>;
+/// A Linkerd `Server`: an index into
+/// [`LinkerdResources::servers`](crate::linkerd::LinkerdResources::servers).
+pub type LinkerdServerId = Idx<Typed<ServerSpec>>;
 
 impl<T> Idx<T> {
     /// The element at `index` of a list of `T`.

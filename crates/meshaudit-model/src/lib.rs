@@ -20,7 +20,8 @@ pub mod selector;
 pub use cert::{CertificateDer, CertificateInfo, IssuerCheck, SignatureCheck};
 pub use de::{from_node, FieldError};
 pub use idx::{
-    AuthorizationPolicyId, Idx, NetworkPolicyId, RequestAuthenticationId, ServiceId, WorkloadId,
+    AuthorizationPolicyId, Idx, LinkerdServerId, NetworkPolicyId, RequestAuthenticationId,
+    ServiceId, WorkloadId,
 };
 pub use inventory::Inventory;
 pub use location::{InputError, Location};

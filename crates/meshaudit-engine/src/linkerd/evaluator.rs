@@ -12,7 +12,7 @@
 //!   ([`crate::linkerd::defaults`]).
 
 use meshaudit_model::linkerd::{DefaultInboundPolicy, ProxyProtocol};
-use meshaudit_model::{Inventory, Mesh, WorkloadId};
+use meshaudit_model::{Inventory, LinkerdServerId, Mesh, WorkloadId};
 
 use crate::authorization::{AuthzDecision, PeerIdentity};
 use crate::evidence::Because;
@@ -29,8 +29,8 @@ use crate::HashMap;
 /// How Linkerd decides one server port: the Server that governs it, or the default policy.
 #[derive(Debug, Clone)]
 pub struct PortPolicy {
-    /// The Server (index into the inventory's list) that governs the port.
-    pub server: Option<usize>,
+    /// The Server that governs the port.
+    pub server: Option<LinkerdServerId>,
     /// The pod's default inbound policy for the port (what decides it when no Server does).
     pub default: DefaultInboundPolicy,
     pub because: Vec<Because>,
@@ -283,7 +283,7 @@ impl Prepared<'_, '_, '_> {
         &self,
         w: WorkloadId,
         port: u16,
-        server: Option<usize>,
+        server: Option<LinkerdServerId>,
         todo: &PortToEvaluate,
     ) -> (Protocol, Because) {
         let inv = self.evaluator.inventory;

@@ -31,7 +31,7 @@ use meshaudit_model::linkerd::{
     DEFAULT_CLUSTER_NETWORKS, GATEWAY_API_GROUP, POLICY_GROUP, PROXY_ADMIN_PORT,
     PROXY_INBOUND_PORT,
 };
-use meshaudit_model::{Inventory, ObjectId, ServiceId, Step, Typed, WorkloadId};
+use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, ServiceId, Step, Typed, WorkloadId};
 
 use crate::authorization::{Decision, PeerIdentity};
 use crate::evidence::Because;
@@ -118,7 +118,7 @@ pub enum AuthzSource {
     ServerAuthorization(usize),
     /// A Server's `accessPolicy` other than `deny`.
     AccessPolicy {
-        server: usize,
+        server: LinkerdServerId,
         policy: DefaultInboundPolicy,
     },
 }
@@ -211,7 +211,7 @@ pub struct ServerFacts<'a> {
     /// Those it governs: the ones no older Server took first.
     pub governs: Vec<(WorkloadId, u16)>,
     /// (workload, port, the Server that governs it instead).
-    pub shadowed: Vec<(WorkloadId, u16, usize)>,
+    pub shadowed: Vec<(WorkloadId, u16, LinkerdServerId)>,
     /// Its own authorizations (ServerAuthorizations, Server- and Namespace-targeted
     /// AuthorizationPolicies that Linkerd accepts, and the access policy), in input order.
     pub authorizations: Vec<Authorization<'a>>,
@@ -238,7 +238,7 @@ pub struct RouteParent {
     pub index: usize,
     pub name: String,
     /// The Server of that name in the route's namespace.
-    pub server: Option<usize>,
+    pub server: Option<LinkerdServerId>,
 }
 
 /// What the input says about a route, for inbound policy.
@@ -260,7 +260,7 @@ pub struct RouteFacts<'a> {
 pub enum PolicyTarget {
     Server {
         name: String,
-        server: Option<usize>,
+        server: Option<LinkerdServerId>,
     },
     /// The policy's own namespace: every Server in it.
     Namespace {
@@ -380,7 +380,7 @@ pub struct PolicyFacts<'a> {
 #[derive(Debug, Clone)]
 pub struct ServerAuthorizationFacts<'a> {
     /// The Servers it selects (by name or by their labels), in input order.
-    pub servers: Vec<usize>,
+    pub servers: Vec<LinkerdServerId>,
     /// Why Linkerd refuses it, if it does.
     pub problem: Option<&'static str>,
     pub authorization: Option<Authorization<'a>>,
@@ -422,11 +422,12 @@ pub struct LinkerdPolicy<'a> {
     /// Every address outside `clusterNetworks`.
     outside_networks: AddrSet,
     cluster_networks_text: String,
+    /// Per Server (by its index).
     servers: Vec<ServerFacts<'a>>,
-    port_server: HashMap<(WorkloadId, u16), usize>,
+    port_server: HashMap<(WorkloadId, u16), LinkerdServerId>,
     /// Servers that select a pod port another Server governs, by that port.
-    port_shadowed: HashMap<(WorkloadId, u16), Vec<usize>>,
-    servers_by_namespace: HashMap<&'a str, Vec<usize>>,
+    port_shadowed: HashMap<(WorkloadId, u16), Vec<LinkerdServerId>>,
+    servers_by_namespace: HashMap<&'a str, Vec<LinkerdServerId>>,
     policies: Vec<PolicyFacts<'a>>,
     server_authorizations: Vec<ServerAuthorizationFacts<'a>>,
     mesh_tls: Vec<MeshTlsFacts<'a>>,
@@ -604,7 +605,7 @@ impl<'a> LinkerdPolicy<'a> {
         let inv = self.inv;
         let servers = &inv.linkerd.servers;
         self.servers = vec![ServerFacts::default(); servers.len()];
-        for (i, s) in servers.iter().enumerate() {
+        for (i, s) in LinkerdServerId::enumerate(servers) {
             self.servers_by_namespace
                 .entry(s.namespace.as_str())
                 .or_default()
@@ -636,15 +637,15 @@ impl<'a> LinkerdPolicy<'a> {
                         continue;
                     }
                     for port in select_ports(workload, self.gets_proxy(w), &server.spec.port) {
-                        self.servers[s].selected.push((w, port));
+                        self.servers[s.index()].selected.push((w, port));
                         match self.port_server.get(&(w, port)) {
                             Some(&winner) => {
-                                self.servers[s].shadowed.push((w, port, winner));
+                                self.servers[s.index()].shadowed.push((w, port, winner));
                                 self.port_shadowed.entry((w, port)).or_default().push(s);
                             }
                             None => {
                                 self.port_server.insert((w, port), s);
-                                self.servers[s].governs.push((w, port));
+                                self.servers[s.index()].governs.push((w, port));
                             }
                         }
                     }
@@ -656,31 +657,31 @@ impl<'a> LinkerdPolicy<'a> {
     /// The Server that governs port `port` of workload `w`: of the Servers selecting it, the
     /// oldest (`metadata.creationTimestamp`), then the first by name — Linkerd 2.18's order;
     /// before 2.18 the controller picked one of them at random.
-    pub fn server_for(&self, w: WorkloadId, port: u16) -> Option<usize> {
+    pub fn server_for(&self, w: WorkloadId, port: u16) -> Option<LinkerdServerId> {
         self.port_server.get(&(w, port)).copied()
     }
 
     /// Workloads and ports a Server selects (podSelector against pod template labels; port by
     /// number, or every TCP container port of that name), including those another Server
     /// governs first (see [`ServerFacts::shadowed`]).
-    pub fn selected_by(&self, server: usize) -> &[(WorkloadId, u16)] {
-        &self.servers[server].selected
+    pub fn selected_by(&self, server: LinkerdServerId) -> &[(WorkloadId, u16)] {
+        &self.server(server).selected
     }
 
     /// The Servers that also select port `port` of workload `w` but lose it to
     /// [`server_for`](Self::server_for)'s, oldest first.
-    pub fn shadowed_at(&self, w: WorkloadId, port: u16) -> &[usize] {
+    pub fn shadowed_at(&self, w: WorkloadId, port: u16) -> &[LinkerdServerId] {
         self.port_shadowed
             .get(&(w, port))
             .map_or(&[], Vec::as_slice)
     }
 
-    pub fn server(&self, server: usize) -> &ServerFacts<'a> {
-        &self.servers[server]
+    pub fn server(&self, server: LinkerdServerId) -> &ServerFacts<'a> {
+        &self.servers[server.index()]
     }
 
     /// Servers of `namespace`, oldest first.
-    pub fn servers_in(&self, namespace: &str) -> &[usize] {
+    pub fn servers_in(&self, namespace: &str) -> &[LinkerdServerId] {
         self.servers_by_namespace
             .get(namespace)
             .map_or(&[], Vec::as_slice)
@@ -735,7 +736,7 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// The Server of that name in `namespace`.
-    pub fn server_named(&self, namespace: &str, name: &str) -> Option<usize> {
+    pub fn server_named(&self, namespace: &str, name: &str) -> Option<LinkerdServerId> {
         self.servers_in(namespace)
             .iter()
             .copied()
@@ -893,7 +894,7 @@ impl<'a> LinkerdPolicy<'a> {
             .collect();
         // Attach accepted routes to their Servers. A Server with a GRPCRoute refuses its
         // HTTPRoutes (the status controller marks them conflicted).
-        let mut grpc_servers: BTreeSet<usize> = BTreeSet::new();
+        let mut grpc_servers: BTreeSet<LinkerdServerId> = BTreeSet::new();
         for f in &self.grpc_routes {
             if f.invalid_parent.is_none() {
                 grpc_servers.extend(f.parents.iter().filter_map(|p| p.server));
@@ -905,7 +906,7 @@ impl<'a> LinkerdPolicy<'a> {
             }
             for s in f.parents.iter().filter_map(|p| p.server) {
                 let protocol = inv.linkerd.servers[s].spec.proxy_protocol;
-                let facts = &mut self.servers[s];
+                let facts = &mut self.servers[s.index()];
                 if grpc_servers.contains(&s) {
                     facts.unused_routes.push((
                         RouteId::Http(i),
@@ -927,7 +928,7 @@ impl<'a> LinkerdPolicy<'a> {
             }
             for s in f.parents.iter().filter_map(|p| p.server) {
                 let protocol = inv.linkerd.servers[s].spec.proxy_protocol;
-                let facts = &mut self.servers[s];
+                let facts = &mut self.servers[s.index()];
                 if protocol.uses_grpc_routes() {
                     facts.routes.push(RouteId::Grpc(i));
                 } else {
@@ -983,9 +984,9 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// The Servers a route is attached to and used by.
-    pub fn route_servers(&self, id: RouteId) -> Vec<usize> {
-        (0..self.servers.len())
-            .filter(|&s| self.servers[s].routes.contains(&id))
+    pub fn route_servers(&self, id: RouteId) -> Vec<LinkerdServerId> {
+        LinkerdServerId::all(&self.inv.linkerd.servers)
+            .filter(|&s| self.server(s).routes.contains(&id))
             .collect()
     }
 
@@ -1341,13 +1342,14 @@ impl<'a> LinkerdPolicy<'a> {
     fn read_server_authorization(&self, index: usize) -> ServerAuthorizationFacts<'a> {
         let inv = self.inv;
         let saz: &'a Typed<ServerAuthorizationSpec> = &inv.linkerd.server_authorizations[index];
-        let servers: Vec<usize> = match (&saz.spec.server.name, &saz.spec.server.selector) {
+        let servers: Vec<LinkerdServerId> = match (&saz.spec.server.name, &saz.spec.server.selector)
+        {
             (Some(name), _) => self
                 .server_named(&saz.namespace, name)
                 .into_iter()
                 .collect(),
             (None, selector) => {
-                let mut list: Vec<usize> = self
+                let mut list: Vec<LinkerdServerId> = self
                     .servers_in(&saz.namespace)
                     .iter()
                     .copied()
@@ -1494,7 +1496,7 @@ impl<'a> LinkerdPolicy<'a> {
     // --- putting it together ---------------------------------------------------------------
 
     /// The authorization a Server's `accessPolicy` (other than `deny`) adds.
-    fn access_policy_authorization(&self, s: usize) -> Option<Authorization<'a>> {
+    fn access_policy_authorization(&self, s: LinkerdServerId) -> Option<Authorization<'a>> {
         let server = &self.inv.linkerd.servers[s];
         let policy = server.spec.access_policy?;
         if policy == DefaultInboundPolicy::Deny {
@@ -1544,7 +1546,7 @@ impl<'a> LinkerdPolicy<'a> {
 
     fn attach_authorizations(&mut self) {
         let inv = self.inv;
-        for s in 0..self.servers.len() {
+        for s in LinkerdServerId::all(&inv.linkerd.servers) {
             let mut list = Vec::new();
             for f in &self.server_authorizations {
                 if f.servers.contains(&s) {
@@ -1575,7 +1577,7 @@ impl<'a> LinkerdPolicy<'a> {
             if let Some(a) = self.access_policy_authorization(s) {
                 list.push(a);
             }
-            self.servers[s].authorizations = list;
+            self.servers[s.index()].authorizations = list;
         }
         for f in &self.policies {
             let Some(a) = &f.authorization else { continue };
@@ -1599,7 +1601,7 @@ impl<'a> LinkerdPolicy<'a> {
         if !f.problems.is_empty() {
             return Vec::new();
         }
-        let servers: Vec<usize> = match &f.target {
+        let servers: Vec<LinkerdServerId> = match &f.target {
             PolicyTarget::Server {
                 server: Some(s), ..
             } => vec![*s],
@@ -1622,10 +1624,10 @@ impl<'a> LinkerdPolicy<'a> {
         self.governed_by_servers(&f.servers)
     }
 
-    fn governed_by_servers(&self, servers: &[usize]) -> Vec<(WorkloadId, u16)> {
+    fn governed_by_servers(&self, servers: &[LinkerdServerId]) -> Vec<(WorkloadId, u16)> {
         let mut out: Vec<(WorkloadId, u16)> = servers
             .iter()
-            .flat_map(|&s| self.servers[s].governs.iter().copied())
+            .flat_map(|&s| self.server(s).governs.iter().copied())
             .collect();
         out.sort_unstable();
         out.dedup();
@@ -1640,7 +1642,7 @@ impl<'a> LinkerdPolicy<'a> {
         };
         let mut identities: BTreeSet<(&'a str, &'a str)> = BTreeSet::new();
         let mut namespaces: BTreeSet<&'a str> = BTreeSet::new();
-        let server = &self.servers[s];
+        let server = self.server(s);
         let route_authzs = server
             .routes
             .iter()

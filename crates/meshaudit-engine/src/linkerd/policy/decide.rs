@@ -2,7 +2,7 @@
 //! its routes) or the pod's default policy.
 
 use meshaudit_model::linkerd::DefaultInboundPolicy;
-use meshaudit_model::{Step, WorkloadId};
+use meshaudit_model::{LinkerdServerId, Step, WorkloadId};
 
 use super::{
     describe_default, Admits, Authorization, AuthzSource, DefaultPolicy, LinkerdClient,
@@ -78,7 +78,11 @@ fn by_default(
     } else {
         let (authentication, networks) = lp.default_policy_parts(policy);
         let pseudo = Authorization {
-            source: AuthzSource::AccessPolicy { server: 0, policy },
+            // No Server: `admits` reads the parts, not the source.
+            source: AuthzSource::AccessPolicy {
+                server: LinkerdServerId::new(0),
+                policy,
+            },
             authentication,
             networks,
             objects: Vec::new(),
@@ -137,7 +141,7 @@ fn evaluate<'x>(
 
 fn by_server(
     lp: &LinkerdPolicy<'_>,
-    s: usize,
+    s: LinkerdServerId,
     w: WorkloadId,
     port: u16,
     client: &LinkerdClient<'_>,

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use meshaudit_model::{Inventory, ObjectId, WorkloadId};
+use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, WorkloadId};
 
 use super::identity::{IdentityMatch, Names};
 use super::{Authentication, LinkerdPolicy};
@@ -23,7 +23,7 @@ pub enum NothingSelected {
     /// Some workloads match, but none has a TCP container port of that name.
     NoPort { pods: Vec<WorkloadId> },
     /// Every port it selects is governed by an older Server (2.18 on; before, either one).
-    Shadowed { by: Vec<usize> },
+    Shadowed { by: Vec<LinkerdServerId> },
 }
 
 /// What kind of name does not exist.
@@ -111,7 +111,7 @@ impl LinkerdPolicy<'_> {
     /// Why Server `server` governs no pod port, when the input can tell: its namespace has
     /// workloads in the input, and it selects pods (an `externalWorkloadSelector` selects
     /// ExternalWorkloads, which the input does not hold).
-    pub fn server_selects_nothing(&self, server: usize) -> Option<NothingSelected> {
+    pub fn server_selects_nothing(&self, server: LinkerdServerId) -> Option<NothingSelected> {
         let inv = self.inventory();
         let s = &inv.linkerd.servers[server];
         let facts = self.server(server);
@@ -124,7 +124,7 @@ impl LinkerdPolicy<'_> {
             return None;
         }
         if !facts.selected.is_empty() {
-            let mut by: Vec<usize> = facts.shadowed.iter().map(|&(_, _, w)| w).collect();
+            let mut by: Vec<LinkerdServerId> = facts.shadowed.iter().map(|&(_, _, w)| w).collect();
             by.sort_unstable();
             by.dedup();
             return Some(NothingSelected::Shadowed { by });

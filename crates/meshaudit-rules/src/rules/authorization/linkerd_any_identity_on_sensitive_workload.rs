@@ -6,7 +6,7 @@ use meshaudit_engine::linkerd::policy::{
 };
 use meshaudit_engine::Because;
 use meshaudit_model::linkerd::InjectMode;
-use meshaudit_model::{Inventory, ObjectId, WorkloadId};
+use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -151,7 +151,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for s in 0..inv.linkerd.servers.len() {
+    for s in LinkerdServerId::all(&inv.linkerd.servers) {
         let facts = lp.server(s);
         for a in &facts.authorizations {
             if matches!(a.source, AuthzSource::AccessPolicy { server, .. } if server == s) {

@@ -5,7 +5,7 @@ use meshaudit_engine::linkerd::policy::{
     Admits, AuthRef, Authorization, AuthzSource, ClientNetwork, LinkerdPolicy, NetworksOrigin,
 };
 use meshaudit_model::linkerd::{InjectMode, ProxyProtocol};
-use meshaudit_model::{Inventory, ObjectId, Step, WorkloadId};
+use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -216,7 +216,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for (s, server) in inv.linkerd.servers.iter().enumerate() {
+    for (s, server) in LinkerdServerId::enumerate(&inv.linkerd.servers) {
         let facts = lp.server(s);
         for a in &facts.authorizations {
             if matches!(a.source, AuthzSource::AccessPolicy { server: owner, .. } if owner == s) {

@@ -2,7 +2,7 @@
 
 use meshaudit_engine::linkerd::policy::{NothingSelected, PolicyTarget, RouteId};
 use meshaudit_engine::Because;
-use meshaudit_model::Step;
+use meshaudit_model::{LinkerdServerId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -81,7 +81,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     let lp = ctx.linkerd_policy();
 
-    for (s, server) in inv.linkerd.servers.iter().enumerate() {
+    for (s, server) in LinkerdServerId::enumerate(&inv.linkerd.servers) {
         let Some(nothing) = lp.server_selects_nothing(s) else {
             continue;
         };

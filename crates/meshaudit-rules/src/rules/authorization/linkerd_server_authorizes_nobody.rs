@@ -3,7 +3,7 @@
 
 use meshaudit_engine::linkerd::policy::{PolicyTarget, RouteId};
 use meshaudit_engine::Because;
-use meshaudit_model::{ServiceId, Step, WorkloadId};
+use meshaudit_model::{LinkerdServerId, ServiceId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -93,7 +93,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let lp = ctx.linkerd_policy();
-    for (s, server) in inv.linkerd.servers.iter().enumerate() {
+    for (s, server) in LinkerdServerId::enumerate(&inv.linkerd.servers) {
         let facts = lp.server(s);
         if !facts.authorizations.is_empty()
             || facts
