@@ -900,6 +900,13 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
                 ports.entry((w, p.container_port)).or_default();
             }
         }
+        // Linkerd's proxy serves its admin port (`/metrics`, `/env.json`, probes) on every pod,
+        // under the pod's inbound policy, whether or not the template declares it.
+        if nodes[w.index()].mesh == Some(Mesh::Linkerd) {
+            ports
+                .entry((w, meshaudit_model::linkerd::PROXY_ADMIN_PORT))
+                .or_default();
+        }
     }
     let mut keys: Vec<(WorkloadId, u16)> = ports.keys().copied().collect();
     keys.sort_unstable();

@@ -18,6 +18,7 @@ pub mod linkerd;
 pub mod network_policy;
 pub mod protocol;
 pub mod scope;
+pub mod sensitivity;
 pub mod server_tally;
 pub mod version;
 pub mod webhooks;

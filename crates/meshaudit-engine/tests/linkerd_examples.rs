@@ -318,6 +318,31 @@ fn linkerd_insecure_who_reaches_whom() {
                 Allowed,
                 "ConfigMap linkerd/linkerd-config",
             ),
+            // The proxies' admin port (L16): each pod's default policy.
+            (
+                "warehouse/inventory",
+                "billing/payments-api",
+                4191,
+                Plaintext,
+                Allowed,
+                "ConfigMap linkerd/linkerd-config",
+            ),
+            (
+                "linkerd-viz/prometheus",
+                "storefront/web",
+                4191,
+                Mtls,
+                Allowed,
+                "Namespace storefront",
+            ),
+            (
+                "warehouse/inventory",
+                "storefront/web",
+                4191,
+                Plaintext,
+                Allowed,
+                "Namespace storefront",
+            ),
         ],
     );
     // The audit default allows, and says it only logs.
@@ -517,6 +542,23 @@ fn linkerd_hardened_who_reaches_whom() {
                 Mtls,
                 Denied,
                 "",
+            ),
+            // The proxies' admin port: only Prometheus, through each namespace's Server.
+            (
+                "linkerd-viz/prometheus",
+                "billing/payments-api",
+                4191,
+                Mtls,
+                Allowed,
+                "AuthorizationPolicy billing/linkerd-admin-prometheus",
+            ),
+            (
+                "storefront/catalog",
+                "billing/payments-api",
+                4191,
+                Mtls,
+                Denied,
+                "Server billing/linkerd-admin",
             ),
         ],
     );

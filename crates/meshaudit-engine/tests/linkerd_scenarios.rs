@@ -184,7 +184,7 @@ fn default_policies_at_three_levels() {
     let job = edge(&inv, &graph, "open/caller", "plain/job", 7000);
     assert!(job.authorization.is_none());
     let w = workload(&inv, "tight/db");
-    let db = graph.ports_of(w).next().unwrap();
+    let db = graph.ports_of(w).find(|p| p.port == 5432).unwrap();
     assert_eq!(db.mode_text(), Some("deny"));
 }
 
@@ -308,7 +308,7 @@ fn server_with_authorization_policy_and_mesh_tls() {
         "{by:?}"
     );
     let w = workload(&inv, "shop/api");
-    let api = graph.ports_of(w).next().unwrap();
+    let api = graph.ports_of(w).find(|p| p.port == 8080).unwrap();
     assert_eq!(api.mode_text(), Some("server"));
 }
 

@@ -144,5 +144,7 @@ pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
             | ("storage.k8s.io", "StorageClass")
             | ("scheduling.k8s.io", "PriorityClass")
             | ("gateway.networking.k8s.io", "GatewayClass")
+            // linkerd-viz and metrics-server register aggregated APIs.
+            | ("apiregistration.k8s.io", "APIService")
     )
 }

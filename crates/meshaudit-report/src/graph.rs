@@ -843,11 +843,15 @@ fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
                 .map(|(ns, n)| format!("{ns} ({n})"))
                 .collect();
             let more = summary.namespaces.saturating_sub(listed.len());
+            let of = match (listed.is_empty(), more) {
+                (true, 0) => String::new(),
+                (true, n) => format!(" of {n} namespace(s)"),
+                (false, 0) => format!(" of {}", listed.join(", ")),
+                (false, n) => format!(" of {} and {n} more namespace(s)", listed.join(", ")),
+            };
             let _ = writeln!(
                 out,
-                "  clients: client group {id}, workloads of {}{} that present the same to this port and get the same answer; `--expand` lists them one by one",
-                listed.join(", "),
-                if more > 0 { format!(" and {more} more namespace(s)") } else { String::new() }
+                "  clients: client group {id}, workloads{of} that present the same to this port and get the same answer; `--expand` lists them one by one"
             );
             let _ = writeln!(
                 out,
@@ -869,6 +873,10 @@ fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
                 } => format!(
                     "evaluated with the meshed workloads that run as service account {service_account} of namespace {namespace}, an identity the server's policies name"
                 ),
+                _ if e.server.mesh == meshaudit_model::Mesh::Linkerd => format!(
+                    "evaluated with the meshed workloads of namespace {}, which the server's authorizations name",
+                    g.namespace.as_deref().unwrap_or_default()
+                ),
                 _ => format!(
                     "evaluated with the meshed workloads of namespace {}, which the server's policies name, or whose own DestinationRule for the host applies",
                     g.namespace.as_deref().unwrap_or_default()
@@ -877,9 +885,14 @@ fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
             let _ = writeln!(out, "  client: {text}");
         }
         (_, Client::Workload(_), group) => {
+            let names = if e.server.mesh == meshaudit_model::Mesh::Linkerd {
+                "no authorization of the server names it"
+            } else {
+                "no policy or DestinationRule of the server names it"
+            };
             let _ = writeln!(
                 out,
-                "  client: evaluated as {}, since no policy or DestinationRule of the server names it",
+                "  client: evaluated as {}, since {names}",
                 client_description(group)
             );
         }

@@ -173,7 +173,27 @@ impl Prepared<'_, '_, '_> {
         let server = proxied.then(|| ev.policy.server_for(w, port)).flatten();
         let resolved = resolve_for_port(inv, w, port, server.is_some());
         let default = resolved.default;
-        let (protocol, protocol_because) = self.protocol(w, port, server, todo);
+        let (protocol, protocol_because) = if inbound == Some(InboundPath::ProxyAdmin)
+            && server.is_none()
+        {
+            (
+                Protocol::Http,
+                Because::object(
+                    workload.object,
+                    format!("port {port} is the Linkerd proxy's own admin server (HTTP/1: /metrics, /env.json, /live, /ready)"),
+                ),
+            )
+        } else if inbound == Some(InboundPath::Skipped) {
+            (
+                Protocol::Auto,
+                Because::object(
+                    workload.object,
+                    format!("port {port} bypasses the proxy: the application's own protocol, unread by Linkerd"),
+                ),
+            )
+        } else {
+            self.protocol(w, port, server, todo)
+        };
 
         let side = Side {
             w,
@@ -517,9 +537,7 @@ fn graph_membership(m: &LinkerdMembership) -> Membership {
 /// Whether the input holds anything of Linkerd: its configuration, a policy resource, a pod or
 /// namespace that asks for (or carries) its proxy.
 pub(crate) fn has_linkerd(inv: &Inventory) -> bool {
-    let l = &inv.linkerd;
-    l.config.is_some()
-        || !l.servers.is_empty()
+    inv.linkerd.is_present()
         || inv
             .namespaces
             .values()

@@ -77,9 +77,28 @@ impl<'a> KnownAccounts<'a> {
     }
 }
 
-/// The input declares every namespace its objects live in, and at least two.
+/// Namespaces every Kubernetes cluster has. Installs put objects there without declaring them
+/// (linkerd-viz's RoleBinding in `kube-system`; an APIService, which the input keeps under
+/// `default`), so they neither make an input partial nor are ever missing.
+const BUILT_IN_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+fn is_built_in(namespace: &str) -> bool {
+    BUILT_IN_NAMESPACES.contains(&namespace)
+}
+
+/// The input declares every namespace its objects live in (the built-in ones need not be), and
+/// at least two.
 fn namespaces_complete(inv: &Inventory) -> bool {
-    inv.namespaces.len() >= 2 && inv.namespaces.values().all(|n| n.object.is_some())
+    let declared = inv
+        .namespaces
+        .values()
+        .filter(|n| n.object.is_some())
+        .count();
+    declared >= 2
+        && inv
+            .namespaces
+            .values()
+            .all(|n| n.object.is_some() || is_built_in(&n.name))
 }
 
 /// Levenshtein distance, small strings only.
@@ -201,7 +220,7 @@ impl LinkerdPolicy<'_> {
         let ref_kind = id.from_ref;
         let inv = self.inventory();
         let because = id.because.clone();
-        let namespace_known = |ns: &str| inv.namespaces.contains_key(ns);
+        let namespace_known = |ns: &str| inv.namespaces.contains_key(ns) || is_built_in(ns);
         match id.names {
             Names::ServiceAccount { namespace, name } => {
                 if ref_kind.is_some() && name.contains('*') {

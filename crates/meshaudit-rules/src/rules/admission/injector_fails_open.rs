@@ -7,6 +7,7 @@ use super::common::{
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_engine::linkerd::membership::CONTROL_PLANE_COMPONENT_LABEL;
 
 pub static RULE: Rule = Rule {
     code: "ADM001",
@@ -36,7 +37,11 @@ injects (its selectors, then the mesh's own opt-in: Istio's labels, Linkerd's `l
 annotation, Consul's `consul.hashicorp.com/connect-inject` annotation) and the workloads that opt
 in on their own pod template (the same label or annotation on the pod, in a namespace that does
 not ask as a whole); `medium` when the input's Namespace objects show that it injects none of
-them today and no workload of the input opts in at pod level.
+them today and no workload of the input opts in at pod level. For Linkerd also when the input
+has no Namespace object and every workload in it is a Linkerd control-plane component (label
+`linkerd.io/control-plane-component`): a Helm render of the control plane shows no pod the
+injector would mesh, just as `linkerd install` output of the same install, whose `linkerd`
+Namespace opts out.
 
 ## Why it matters
 
@@ -151,6 +156,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "namespaces whose pods it injects: {}",
                     names.join(", ")
                 ));
+            }
+            // No Namespace object says which namespaces it injects; the workloads of the input
+            // still show whether any of them would get its proxy.
+            None if product == Product::Linkerd
+                && opted_in.is_empty()
+                && !inv.workloads.is_empty()
+                && inv
+                    .workloads
+                    .iter()
+                    .all(|w| w.labels.contains_key(CONTROL_PLANE_COMPONENT_LABEL)) =>
+            {
+                f.severity = Severity::Medium;
+                f = f.evidence(
+                    "the input holds Linkerd's control plane only (no Namespace object, and every workload carries linkerd.io/control-plane-component): it shows no pod the injector would mesh; any namespace that asks for it later is exposed",
+                );
             }
             _ => {}
         }

@@ -35,6 +35,9 @@ When the input shows the mesh is installed (its control-plane Deployment, or any
   empty bundle is the normal state of install manifests and is not reported.
 - **Linkerd**: no `linkerd-sp-validator` or no `linkerd-policy-validator` webhook, or either with
   `failurePolicy: Ignore` (the chart's `webhookFailurePolicy` default; Linkerd does not switch it).
+  Missing validators are reported only when the input holds the control plane (a controller
+  Deployment or the proxy injector's webhook): an extension's manifests alone (viz's
+  tap-injector) are applied apart from the control plane, which ships the validators.
 
 Consul validates its configuration entries through the Consul servers rather than a separate
 validating webhook; its webhooks are checked by ADM001, ADM004–ADM006.
@@ -153,7 +156,17 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .collect(),
             _ => Vec::new(),
         };
-        if missing.is_empty() {
+        // Linkerd's validators come with its control plane; an extension alone (viz and its
+        // tap-injector) is a partial input, not a control plane without validation.
+        let control_plane_shown = product != Product::Linkerd
+            || inv
+                .workloads
+                .iter()
+                .any(|w| control_plane_of(w) == Some(product))
+            || all
+                .iter()
+                .any(|h| h.product == Some(product) && h.role != Role::Other);
+        if missing.is_empty() || !control_plane_shown {
             continue;
         }
         // Point at what shows the mesh is installed: its control plane, else an injector.

@@ -36,7 +36,7 @@ engines that do not protect it — one finding on the Namespace, listing each we
 | webhook | gap | severity |
 |---|---|---|
 | mesh configuration validation (Istio, Linkerd) or policy engine (Gatekeeper `validation.gatekeeper.sh`, Kyverno `validate.kyverno.svc-fail`) | its `namespaceSelector` excludes an application namespace (including through Gatekeeper's `admission.gatekeeper.sh/ignore` label) | `medium` |
-| the same | it excludes `kube-system`, `kube-public` or `kube-node-lease` | `info` |
+| the same | it excludes `kube-system`, `kube-public` or `kube-node-lease`, or Linkerd's validators exclude a namespace of Linkerd's own components (labelled `linkerd.io/cni-resource`, `linkerd.io/is-control-plane` or `linkerd.io/extension`, such as the `linkerd-cni` namespace its CNI chart labels `config.linkerd.io/admission-webhooks: disabled`) | `info` |
 | a mesh's sidecar injector, for a namespace asking that mesh for injection (labels for Istio, the `linkerd.io/inject` annotation for Linkerd) | it does not select the namespace | `low` (AUTHN009 / ADM003 report the missing sidecars themselves) |
 | any of them | it covers the namespace but with `failurePolicy: Ignore`, so the namespace is unprotected whenever the webhook is down | `low` (ADM001, ADM007, ADM008 report the setting) |
 | Gatekeeper's `Config` (`config.gatekeeper.sh`, named `config`) | a `spec.match` entry with `processes` `webhook` or `*` whose `excludedNamespaces` (with `*` wildcards) names the namespace: the webhook is called but admits everything there | `medium` (`info` for Kubernetes' own namespaces) |
@@ -155,6 +155,18 @@ struct Gap {
     line: String,
 }
 
+/// A namespace of Linkerd's own components (CNI plugin, control plane, an extension), by the
+/// labels Linkerd's charts put on it: Linkerd opts these out of its own webhooks on purpose.
+fn linkerd_component_namespace(ns_labels: &Labels) -> bool {
+    [
+        "linkerd.io/cni-resource",
+        "linkerd.io/is-control-plane",
+        "linkerd.io/extension",
+    ]
+    .iter()
+    .any(|k| ns_labels.contains_key(*k))
+}
+
 fn own_namespace<'a>(h: &Hook<'a>) -> Option<&'a str> {
     h.hook
         .client_config
@@ -243,7 +255,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 }
                 _ => {
                     if !selected {
-                        let sev = if is_kubernetes_system(name) {
+                        let sev = if is_kubernetes_system(name)
+                            || (product == Product::Linkerd
+                                && linkerd_component_namespace(&ns_labels))
+                        {
                             Severity::Info
                         } else {
                             Severity::Medium

@@ -23,7 +23,12 @@ certificate that can be parsed, when nothing will fill it in:
 - **Linkerd** writes the bundle at install time (`linkerd install`, the chart's
   `proxyInjector.caBundle` / `policyValidator.caBundle` / `profileValidator.caBundle`), or lets
   cert-manager's CA injector write it (`cert-manager.io/inject-ca-from` annotations). An empty
-  bundle without such an annotation stays empty — `high`.
+  bundle without such an annotation stays empty — `high` for the proxy injector, and for other
+  webhooks on pods that fail closed (no pod they select can be created); `medium` for the
+  validators, which then either store invalid ServiceProfiles and policy resources unchecked
+  (`Ignore`, as ADM007 describes; the policy controller ignores the invalid ones) or reject
+  every change to them (`Fail`); `low` for other Linkerd webhooks that fail open (viz's
+  tap-injector: pods then start without tap).
 - **Istio** (istiod patches the bundles of its injector and validator webhooks at runtime, once
   it is serving), **Consul** (the connect-injector manages its webhook certificate and patches the
   bundle), **Gatekeeper** (its cert rotator) and **Kyverno** (it writes its webhook
@@ -109,12 +114,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if patched_at_runtime || ca_injector.is_some() {
             continue;
         }
-        let severity = if h.product == Some(Product::Linkerd) {
-            Severity::High
-        } else {
-            Severity::Medium
-        };
         let linkerd = h.product == Some(Product::Linkerd);
+        // What a broken bundle costs depends on what the webhook does and how it fails.
+        let severity = match (linkerd, h.role, h.fails_open(inv)) {
+            (false, _, _) => Severity::Medium,
+            (true, Role::ConfigValidation, _) => Severity::Medium,
+            (true, Role::Injector, _) | (true, _, false) => Severity::High,
+            (true, _, true) => Severity::Low,
+        };
         let (what, why) = match (present, linkerd) {
             (true, _) => (
                 "has a caBundle that holds no readable certificate",
@@ -132,6 +139,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let effect = match (h.fails_open(inv), h.role) {
             (true, Role::Injector) => {
                 "failurePolicy Ignore then lets every pod start without a proxy"
+            }
+            (true, Role::Other) if linkerd => {
+                "failurePolicy Ignore then skips it for every request: pods start without what it adds"
             }
             (true, _) => "failurePolicy Ignore then admits every request unchecked",
             (false, _) => "failurePolicy Fail then rejects every request it matches",

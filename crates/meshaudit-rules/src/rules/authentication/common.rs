@@ -97,8 +97,7 @@ pub fn meshed_server_outcome(
 ) -> Option<MeshedServerOutcome> {
     if !graph
         .workload(server.workload)
-        .membership
-        .data_plane
+        .istio_data_plane()
         .is_meshed()
     {
         return None;

@@ -1,6 +1,6 @@
 //! AUTHN005: a namespace with workloads is left out of the mesh while Istio is in use.
 
-use meshaudit_engine::membership::{DataPlane, NamespaceMesh, INJECTION_LABEL};
+use meshaudit_engine::membership::{NamespaceMesh, INJECTION_LABEL};
 use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_engine::{Client, EdgeGroup, Graph, ServerPort, Transport};
 use meshaudit_model::{Step, WorkloadId};
@@ -98,8 +98,7 @@ enum Outcome {
 fn outcome(graph: &Graph, server: &ServerPort, group: &EdgeGroup) -> Option<Outcome> {
     if !graph
         .workload(server.workload)
-        .membership
-        .data_plane
+        .istio_data_plane()
         .is_meshed()
         || !server.proxied
     {
@@ -145,12 +144,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if ns_mode.is_meshed() {
             continue;
         }
+        // A namespace another mesh (Linkerd) injects is in that mesh, not outside any.
+        if namespace.linkerd.annotations.inject.is_some() {
+            continue;
+        }
         let unmeshed: Vec<WorkloadId> = by_namespace
             .get(name.as_str())
             .into_iter()
             .flatten()
             .copied()
-            .filter(|&w| graph.workload(w).istio_data_plane() == DataPlane::None)
+            .filter(|&w| graph.workload(w).mesh.is_none())
             .collect();
         if unmeshed.is_empty() {
             continue;

@@ -6,12 +6,12 @@ use meshaudit_engine::linkerd::policy::{
 };
 use meshaudit_engine::Because;
 use meshaudit_model::linkerd::InjectMode;
-use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, WorkloadId};
+use meshaudit_model::{LinkerdServerId, ObjectId, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::network_policy::common::sensitive_marker;
+use meshaudit_engine::sensitivity::workload_sensitivity;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ016",
@@ -86,19 +86,6 @@ spec:
 "#,
     check,
 };
-
-/// Why a workload (or its namespace) holds sensitive data, as NET006 reads it.
-fn sensitive(inv: &Inventory, w: WorkloadId) -> Option<String> {
-    let wl = &inv.workloads[w];
-    sensitive_marker(&wl.labels)
-        .or_else(|| sensitive_marker(&wl.annotations))
-        .map(|m| format!("{} {}/{} is marked {m}", wl.kind, wl.namespace, wl.name))
-        .or_else(|| {
-            inv.namespace(&wl.namespace)
-                .and_then(|n| sensitive_marker(&n.labels))
-                .map(|m| format!("namespace `{}` is marked {m}", wl.namespace))
-        })
-}
 
 /// Where the "any identity" is written, and what it says.
 fn any_identity(a: &Authorization<'_>) -> Option<(Because, String)> {
@@ -184,7 +171,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .collect();
         let mut marks: Vec<String> = ports
             .iter()
-            .filter_map(|&(w, _)| sensitive(inv, w))
+            .filter_map(|&(w, _)| workload_sensitivity(inv, w))
             .collect();
         marks.sort();
         marks.dedup();

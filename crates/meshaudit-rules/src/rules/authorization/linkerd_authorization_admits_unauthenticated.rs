@@ -4,13 +4,14 @@
 use meshaudit_engine::linkerd::policy::{
     Admits, AuthRef, Authorization, AuthzSource, ClientNetwork, LinkerdPolicy, NetworksOrigin,
 };
-use meshaudit_model::linkerd::{InjectMode, ProxyProtocol};
+use meshaudit_model::linkerd::ProxyProtocol;
 use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::network_policy::common::sensitive_marker;
+use meshaudit_engine::linkerd::membership::Inject;
+use meshaudit_engine::sensitivity::workload_sensitivity;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ015",
@@ -121,26 +122,6 @@ struct Candidate<'x, 'a> {
     governs: Vec<(WorkloadId, u16)>,
 }
 
-/// Why a workload (or its namespace) holds sensitive data, as NET006 reads it.
-fn sensitive(inv: &Inventory, w: WorkloadId) -> Option<String> {
-    let wl = &inv.workloads[w];
-    sensitive_marker(&wl.labels)
-        .or_else(|| sensitive_marker(&wl.annotations))
-        .map(|m| format!("{} {}/{} is marked {m}", wl.kind, wl.namespace, wl.name))
-        .or_else(|| {
-            inv.namespace(&wl.namespace)
-                .and_then(|n| sensitive_marker(&n.labels))
-                .map(|m| format!("namespace `{}` is marked {m}", wl.namespace))
-        })
-}
-
-fn is_ingress(inv: &Inventory, w: WorkloadId) -> bool {
-    matches!(
-        inv.workloads[w].linkerd().annotations.inject,
-        Some(InjectMode::Ingress)
-    )
-}
-
 fn raise(s: Severity) -> Severity {
     match s {
         Severity::Info => Severity::Low,
@@ -150,10 +131,13 @@ fn raise(s: Severity) -> Severity {
     }
 }
 
-/// Does the authorization's own network list hold a `0.0.0.0/0` or `::/0` entry (whatever its
-/// exceptions)? Then it means "everywhere but", not a chosen range.
-fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
-    let networks = match (a.networks.origin, a.source) {
+/// The network list the authorization writes itself (its NetworkAuthentication's, or a
+/// ServerAuthorization's `client.networks`); empty when it writes none.
+fn written_networks<'i>(
+    inv: &'i Inventory,
+    a: &Authorization<'_>,
+) -> &'i [meshaudit_model::linkerd::Network] {
+    match (a.networks.origin, a.source) {
         (NetworksOrigin::NetworkAuthentication(n), _) => inv.linkerd.network_authentications[n]
             .spec
             .networks
@@ -166,9 +150,16 @@ fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
                 .as_deref()
                 .unwrap_or_default()
         }
-        _ => return false,
-    };
-    networks.iter().any(|n| n.cidr.cidr.is_everything())
+        _ => &[],
+    }
+}
+
+/// Does the authorization's own network list hold a `0.0.0.0/0` or `::/0` entry (whatever its
+/// exceptions)? Then it means "everywhere but", not a chosen range.
+fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
+    written_networks(inv, a)
+        .iter()
+        .any(|n| n.cidr.cidr.is_everything())
 }
 
 /// The field of a policy that lets plaintext in: its NetworkAuthentication ref when it has
@@ -238,7 +229,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .governs
             .iter()
             .copied()
-            .filter(|&(w, _)| lp.gets_proxy(w) && !is_ingress(inv, w))
+            .filter(|&(w, _)| {
+                lp.gets_proxy(w) && ctx.linkerd_membership()[w.index()].mode != Some(Inject::Ingress)
+            })
             .collect();
         if ports.is_empty() {
             continue;
@@ -250,12 +243,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let (mut severity, reach) = if outside == Admits::Yes {
             (Severity::High, "from any address".to_owned())
         } else if writes_everything(inv, c.authz) {
+            // Without exceptions, a `/0` of one family only (`0.0.0.0/0` alone) still means
+            // every address of that family.
+            let excepted = written_networks(inv, c.authz)
+                .iter()
+                .any(|n| n.except.as_ref().is_some_and(|e| !e.is_empty()));
             (
                 Severity::High,
-                format!(
-                    "from any address but the exceptions ({})",
-                    c.authz.networks.text
-                ),
+                if excepted {
+                    format!(
+                        "from any address but the exceptions ({})",
+                        c.authz.networks.text
+                    )
+                } else {
+                    format!("from any address in {}", c.authz.networks.text)
+                },
             )
         } else if cluster == Admits::Yes {
             (
@@ -278,7 +280,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let marks: Vec<String> = {
             let mut m: Vec<String> = ports
                 .iter()
-                .filter_map(|&(w, _)| sensitive(inv, w))
+                .filter_map(|&(w, _)| workload_sensitivity(inv, w))
                 .collect();
             m.sort();
             m.dedup();

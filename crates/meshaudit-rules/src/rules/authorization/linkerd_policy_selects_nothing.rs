@@ -1,5 +1,6 @@
 //! AUTHZ019: a Linkerd Server, route or policy that selects no pod port.
 
+use meshaudit_engine::components::LINKERD_EXTENSION_LABEL;
 use meshaudit_engine::linkerd::policy::{NothingSelected, PolicyTarget, RouteId};
 use meshaudit_engine::Because;
 use meshaudit_model::{LinkerdServerId, Step};
@@ -25,7 +26,11 @@ workloads (so a partial input does not cause noise):
 - a `Server` whose `podSelector` matches no pod template of its namespace, or whose `port` name
   no selected pod declares (the proxy's own `linkerd-proxy` and `linkerd-admin` count on meshed
   pods even when the template does not list them); `low` when every port it selects is governed
-  by an older Server instead (Linkerd 2.18 keeps the oldest; earlier releases picked either);
+  by an older Server instead (Linkerd 2.18 keeps the oldest; earlier releases picked either), and
+  when a Linkerd extension's chart ships the Server (label `linkerd.io/extension`) for pods that
+  are not there: the multicluster chart creates Servers for the service mirrors that
+  `linkerd multicluster link` adds later, and viz keeps its Prometheus Server when its own
+  Prometheus is disabled;
 - an `HTTPRoute` or `GRPCRoute` whose Server parent does not exist, or that Linkerd refuses (a
   parent in another namespace, with `port` or `sectionName`); `low` when attached to a Server
   whose `proxyProtocol` does not use it (an HTTPRoute on an `opaque`, `TLS` or `gRPC` Server, a
@@ -86,6 +91,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let object = inv.object(server.object);
+        // Extension charts ship Servers ahead of (or without) their pods; no port of the input
+        // was meant to be protected by them.
+        let shipped_by = object.labels.get(LINKERD_EXTENSION_LABEL);
         let (path, what, severity): (Vec<Step<'_>>, String, Severity) = match &nothing {
             NothingSelected::NoPod { workloads } => (
                 vec![Step::Key("spec"), Step::Key("podSelector")],
@@ -93,7 +101,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "its podSelector matches none of the {workloads} pod template(s) of namespace `{}`",
                     server.namespace
                 ),
-                Severity::Medium,
+                if shipped_by.is_some() {
+                    Severity::Low
+                } else {
+                    Severity::Medium
+                },
             ),
             NothingSelected::NoPort { pods } => (
                 vec![Step::Key("spec"), Step::Key("port")],
@@ -123,13 +135,19 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Severity::Low,
             ),
         };
+        let consequence = match (&nothing, shipped_by) {
+            (NothingSelected::NoPod { .. }, Some(extension)) => format!(
+                "Linkerd's `{extension}` extension ships it (label {LINKERD_EXTENSION_LABEL}) for pods the input does not run, such as the service mirrors `linkerd multicluster link` adds later"
+            ),
+            _ => "the ports it was written for stay on the default policy".to_owned(),
+        };
         let mut f = Finding::new(
             &RULE,
             server.object,
             object,
             &path,
             format!(
-                "Server {}/{} governs no pod port: {what}; the ports it was written for stay on the default policy",
+                "Server {}/{} governs no pod port: {what}; {consequence}",
                 server.namespace, server.name
             ),
         )
@@ -162,6 +180,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         f.severity = severity;
         let fix = match nothing {
+            NothingSelected::NoPod { .. } if shipped_by.is_some() => format!(
+                "Nothing is exposed: Server {}/{} applies once the extension's pods run. Remove it through the extension's chart only if they never will.",
+                server.namespace, server.name
+            ),
             NothingSelected::NoPod { .. } => format!(
                 "Make the podSelector of Server {}/{} match the pod template labels of the intended workload (not the Deployment's own labels), or delete the Server.",
                 server.namespace, server.name

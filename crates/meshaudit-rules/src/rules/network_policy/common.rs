@@ -2,7 +2,7 @@
 
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::k8s::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyRule};
-use meshaudit_model::selector::{LabelSelector, Labels};
+use meshaudit_model::selector::LabelSelector;
 use meshaudit_model::{Inventory, WorkloadId};
 
 use crate::context::Context;
@@ -80,83 +80,11 @@ pub fn is_gateway(ctx: &Context<'_>, w: WorkloadId) -> bool {
         || ctx.linkerd_membership()[w.index()].mode == Some(Inject::Ingress)
 }
 
-/// Label values that mark data as sensitive, and the keys that carry them.
-const CLASSIFICATION_KEYS: [&str; 4] = [
-    "data-classification",
-    "data.classification",
-    "classification",
-    "meshaudit.io/data-classification",
-];
-const SENSITIVE_CLASSES: [&str; 8] = [
-    "confidential",
-    "restricted",
-    "sensitive",
-    "secret",
-    "pii",
-    "phi",
-    "pci",
-    "cardholder",
-];
-/// Keys whose truthy value marks a regulated scope.
-const SCOPE_KEYS: [&str; 5] = ["pci", "pci-dss", "hipaa", "gdpr", "meshaudit.io/sensitive"];
-const COMPLIANCE_KEYS: [&str; 2] = ["compliance", "compliance-scope"];
-
-/// Why labels (or annotations) mark a workload or namespace as holding sensitive data:
-/// `data-classification: confidential`, `pci: "true"`, `compliance: pci-dss`,
-/// `meshaudit.io/sensitive: "true"`.
-pub fn sensitive_marker(labels: &Labels) -> Option<String> {
-    for key in CLASSIFICATION_KEYS {
-        if let Some(v) = labels.get(key) {
-            if SENSITIVE_CLASSES.contains(&v.to_ascii_lowercase().as_str()) {
-                return Some(format!("{key}: {v}"));
-            }
-        }
-    }
-    for key in SCOPE_KEYS {
-        if let Some(v) = labels.get(key) {
-            if matches!(
-                v.to_ascii_lowercase().as_str(),
-                "true" | "yes" | "enabled" | "in-scope"
-            ) {
-                return Some(format!("{key}: {v}"));
-            }
-        }
-    }
-    for key in COMPLIANCE_KEYS {
-        if let Some(v) = labels.get(key) {
-            let v_lower = v.to_ascii_lowercase();
-            if ["pci", "hipaa", "gdpr", "sox", "phi"]
-                .iter()
-                .any(|s| v_lower.contains(s))
-            {
-                return Some(format!("{key}: {v}"));
-            }
-        }
-    }
-    None
-}
+pub use meshaudit_engine::sensitivity::sensitive_marker;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn sensitive_markers() {
-        assert!(sensitive_marker(&labels(&[("data-classification", "Confidential")])).is_some());
-        assert!(sensitive_marker(&labels(&[("pci", "true")])).is_some());
-        assert!(sensitive_marker(&labels(&[("compliance", "pci-dss")])).is_some());
-        assert!(sensitive_marker(&labels(&[("meshaudit.io/sensitive", "true")])).is_some());
-        assert!(sensitive_marker(&labels(&[("data-classification", "public")])).is_none());
-        assert!(sensitive_marker(&labels(&[("pci", "false")])).is_none());
-        assert!(sensitive_marker(&labels(&[("app", "payments")])).is_none());
-    }
 
     #[test]
     fn everyone_peers() {
