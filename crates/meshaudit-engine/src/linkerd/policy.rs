@@ -1671,9 +1671,20 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// Does one authorization admit the client? Meshed clients connect from pod addresses.
     pub fn admits(&self, authz: &Authorization<'_>, client: &LinkerdClient<'_>) -> Admits {
+        self.requirements_admit(&authz.authentication, &authz.networks.addrs, client)
+    }
+
+    /// Do these requirements (a TLS identity and source networks) admit the client? An
+    /// authorization's, or those of a pod's default policy, which no resource writes.
+    pub(crate) fn requirements_admit(
+        &self,
+        authentication: &Authentication<'_>,
+        addrs: &AddrSet,
+        client: &LinkerdClient<'_>,
+    ) -> Admits {
         let (identity_ok, network) = match client {
             LinkerdClient::Meshed { peer } => {
-                let ok = match (&authz.authentication, peer) {
+                let ok = match (authentication, peer) {
                     (Authentication::Unauthenticated, _) => true,
                     (_, PeerIdentity::None) => false,
                     (Authentication::AnyMeshTls, _) => true,
@@ -1684,14 +1695,14 @@ impl<'a> LinkerdPolicy<'a> {
                 (ok, ClientNetwork::ClusterPod)
             }
             LinkerdClient::Unauthenticated { from } => (
-                matches!(authz.authentication, Authentication::Unauthenticated),
+                matches!(authentication, Authentication::Unauthenticated),
                 *from,
             ),
         };
         if !identity_ok {
             return Admits::No;
         }
-        self.network_admits(&authz.networks.addrs, network)
+        self.network_admits(addrs, network)
     }
 
     /// Do these addresses hold every address of the client's network class, some, or none?

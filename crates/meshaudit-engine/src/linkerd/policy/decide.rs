@@ -76,20 +76,10 @@ fn by_default(
     let admits = if policy == DefaultInboundPolicy::Deny {
         Admits::No
     } else {
+        // No resource writes the default policy, so it is no `Authorization` (which names its
+        // source): only what it requires is checked.
         let (authentication, networks) = lp.default_policy_parts(policy);
-        let pseudo = Authorization {
-            // No Server: `admits` reads the parts, not the source.
-            source: AuthzSource::AccessPolicy {
-                server: LinkerdServerId::new(0),
-                policy,
-            },
-            authentication,
-            networks,
-            objects: Vec::new(),
-            because: Vec::new(),
-            label: format!("default policy {policy}"),
-        };
-        lp.admits(&pseudo, client)
+        lp.requirements_admit(&authentication, &networks.addrs, client)
     };
     let decision = decision_of(admits);
     if decision == Decision::Denied {
