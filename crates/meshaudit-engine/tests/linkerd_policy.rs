@@ -13,7 +13,7 @@ use meshaudit_engine::linkerd::policy::{
 use meshaudit_engine::Because;
 use meshaudit_ingest::{ingest, SourceText};
 use meshaudit_model::linkerd::DefaultInboundPolicy;
-use meshaudit_model::{Inventory, LinkerdServerId, ServiceId, WorkloadId};
+use meshaudit_model::{Idx, Inventory, LinkerdServerId, ServiceId, WorkloadId};
 
 use Decision::{Allowed, Conditional, Denied};
 
@@ -460,19 +460,19 @@ spec:
     let inv = mesh(&yaml);
     let c = check(&inv);
     assert_eq!(
-        c.lp.policy(0).problems,
+        c.lp.policy(Idx::new(0)).problems,
         [PolicyProblem::MissingMeshTls { index: 0 }]
     );
-    assert!(c.lp.policy(0).problems[0].is_dangling());
+    assert!(c.lp.policy(Idx::new(0)).problems[0].is_dangling());
     assert_eq!(
-        c.lp.policy(1).problems,
+        c.lp.policy(Idx::new(1)).problems,
         [PolicyProblem::InvalidNetwork {
             index: 0,
-            network: 0
+            network: Idx::new(0)
         }]
     );
-    assert_eq!(c.lp.policy(2).target, PolicyTarget::Unsupported);
-    assert!(c.lp.policy(3).problems.is_empty());
+    assert_eq!(c.lp.policy(Idx::new(2)).target, PolicyTarget::Unsupported);
+    assert!(c.lp.policy(Idx::new(3)).problems.is_empty());
     assert_eq!(c.decide("shop/api", 8080, &POD).decision, Denied);
     assert_eq!(c.meshed("shop/api", 8080, &known("shop", "web")), Allowed);
     assert_eq!(c.meshed("shop/api", 8080, &known("shop", "cart")), Denied);
@@ -486,8 +486,11 @@ spec:
         DefaultInboundPolicy::AllUnauthenticated,
     );
     assert_eq!(d.decision, Allowed);
-    assert_eq!(c.lp.policy_governs(3), [(workload(&inv, "shop/api"), 8080)]);
-    assert!(c.lp.policy_governs(0).is_empty());
+    assert_eq!(
+        c.lp.policy_governs(Idx::new(3)),
+        [(workload(&inv, "shop/api"), 8080)]
+    );
+    assert!(c.lp.policy_governs(Idx::new(0)).is_empty());
 }
 
 /// §3.4: ServerAuthorization — by Server name or Server labels; networks omitted mean
@@ -546,8 +549,8 @@ spec:
         Denied
     );
     assert_eq!(c.decide("shop/orders", 9090, &POD).decision, Denied);
-    assert_eq!(c.lp.server_authorization(1).servers, [srv(1)]);
-    assert!(c.lp.server_authorization(2).problem.is_some());
+    assert_eq!(c.lp.server_authorization(Idx::new(1)).servers, [srv(1)]);
+    assert!(c.lp.server_authorization(Idx::new(2)).problem.is_some());
 }
 
 const ROUTES: &str = r#"apiVersion: policy.linkerd.io/v1beta3
@@ -624,7 +627,7 @@ spec:
     // ghost: the policy targets the policy.linkerd.io route of that name, which does not exist.
     assert_eq!(c.meshed("shop/cart", 8080, &known("shop", "ghost")), Denied);
     assert_eq!(
-        c.lp.policy(1).target,
+        c.lp.policy(Idx::new(1)).target,
         PolicyTarget::HttpRoute {
             name: "cart-admin".into(),
             route: None
@@ -826,9 +829,9 @@ spec:
     let lp = LinkerdPolicy::new(&inv);
     assert!(lp.server(srv(0)).routes.is_empty());
     assert_eq!(lp.server(srv(0)).unused_routes.len(), 1);
-    assert!(lp.http_route(1).invalid_parent.is_some());
-    assert_eq!(lp.http_route(2).parents[0].server, None);
-    assert!(lp.http_route(3).parents.is_empty());
+    assert!(lp.http_route(Idx::new(1)).invalid_parent.is_some());
+    assert_eq!(lp.http_route(Idx::new(2)).parents[0].server, None);
+    assert!(lp.http_route(Idx::new(3)).parents.is_empty());
 }
 
 fn example(dir: &str) -> Inventory {
@@ -1009,7 +1012,7 @@ fn linkerd_hardened_ground_truth() {
         );
     }
     assert!(c.lp.unknown_names().is_empty());
-    for p in 0..inv.linkerd.authorization_policies.len() {
+    for p in Idx::all(&inv.linkerd.authorization_policies) {
         assert!(
             c.lp.policy(p).problems.is_empty(),
             "{}",
@@ -1105,8 +1108,8 @@ spec:
     );
     let inv = mesh(&yaml);
     let lp = LinkerdPolicy::new(&inv);
-    let namespace_wide = lp.policy(0).authorization.as_ref().unwrap();
-    let one = lp.policy(1).authorization.as_ref().unwrap();
+    let namespace_wide = lp.policy(Idx::new(0)).authorization.as_ref().unwrap();
+    let one = lp.policy(Idx::new(1)).authorization.as_ref().unwrap();
     assert!(lp.includes(namespace_wide, one));
     assert!(!lp.includes(one, namespace_wide));
     assert_eq!(one.describe_authentication(), "ServiceAccount shop/web");
@@ -1115,9 +1118,9 @@ spec:
     assert_eq!(lp.services_to(cart, 8080), [(ServiceId::new(0), 0)]);
     assert_eq!(lp.services_to(cart, 9999), [(ServiceId::new(0), 1)]);
     assert!(lp.services_to(cart, 7000).is_empty());
-    let problem = &lp.policy(2).problems[0];
+    let problem = &lp.policy(Idx::new(2)).problems[0];
     assert_eq!(
-        lp.problem_text(2, problem),
+        lp.problem_text(Idx::new(2), problem),
         "it requires more than one identity (MeshTLSAuthentication or ServiceAccount); Linkerd accepts one"
     );
     assert_eq!(

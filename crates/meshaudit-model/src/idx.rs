@@ -48,7 +48,10 @@ use std::ops::{Index, IndexMut};
 
 use crate::istio::{AuthorizationPolicySpec, RequestAuthenticationSpec};
 use crate::k8s::{NetworkPolicy, Service, Workload};
-use crate::linkerd::ServerSpec;
+use crate::linkerd::{
+    AuthorizationPolicySpec as LinkerdAuthorizationPolicySpec, GrpcRouteSpec, HttpRouteSpec,
+    MeshTlsAuthenticationSpec, NetworkAuthenticationSpec, ServerAuthorizationSpec, ServerSpec,
+};
 use crate::object::Typed;
 
 /// A position in a list of `T`.
@@ -75,6 +78,23 @@ pub type RequestAuthenticationId = Idx<Typed<RequestAuthenticationSpec>>;
 /// A Linkerd `Server`: an index into
 /// [`LinkerdResources::servers`](crate::linkerd::LinkerdResources::servers).
 pub type LinkerdServerId = Idx<Typed<ServerSpec>>;
+/// A Linkerd `ServerAuthorization`: an index into
+/// [`LinkerdResources::server_authorizations`](crate::linkerd::LinkerdResources::server_authorizations).
+pub type ServerAuthorizationId = Idx<Typed<ServerAuthorizationSpec>>;
+/// A Linkerd `AuthorizationPolicy`: an index into
+/// [`LinkerdResources::authorization_policies`](crate::linkerd::LinkerdResources::authorization_policies).
+pub type LinkerdAuthorizationPolicyId = Idx<Typed<LinkerdAuthorizationPolicySpec>>;
+/// An index into
+/// [`LinkerdResources::mesh_tls_authentications`](crate::linkerd::LinkerdResources::mesh_tls_authentications).
+pub type MeshTlsAuthenticationId = Idx<Typed<MeshTlsAuthenticationSpec>>;
+/// An index into
+/// [`LinkerdResources::network_authentications`](crate::linkerd::LinkerdResources::network_authentications).
+pub type NetworkAuthenticationId = Idx<Typed<NetworkAuthenticationSpec>>;
+/// An index into [`LinkerdResources::http_routes`](crate::linkerd::LinkerdResources::http_routes)
+/// (both API groups).
+pub type HttpRouteId = Idx<Typed<HttpRouteSpec>>;
+/// An index into [`LinkerdResources::grpc_routes`](crate::linkerd::LinkerdResources::grpc_routes).
+pub type GrpcRouteId = Idx<Typed<GrpcRouteSpec>>;
 
 impl<T> Idx<T> {
     /// The element at `index` of a list of `T`.

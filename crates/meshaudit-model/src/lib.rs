@@ -20,8 +20,9 @@ pub mod selector;
 pub use cert::{CertificateDer, CertificateInfo, IssuerCheck, SignatureCheck};
 pub use de::{from_node, FieldError};
 pub use idx::{
-    AuthorizationPolicyId, Idx, LinkerdServerId, NetworkPolicyId, RequestAuthenticationId,
-    ServiceId, WorkloadId,
+    AuthorizationPolicyId, GrpcRouteId, HttpRouteId, Idx, LinkerdAuthorizationPolicyId,
+    LinkerdServerId, MeshTlsAuthenticationId, NetworkAuthenticationId, NetworkPolicyId,
+    RequestAuthenticationId, ServerAuthorizationId, ServiceId, WorkloadId,
 };
 pub use inventory::Inventory;
 pub use location::{InputError, Location};

@@ -31,7 +31,11 @@ use meshaudit_model::linkerd::{
     DEFAULT_CLUSTER_NETWORKS, GATEWAY_API_GROUP, POLICY_GROUP, PROXY_ADMIN_PORT,
     PROXY_INBOUND_PORT,
 };
-use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, ServiceId, Step, Typed, WorkloadId};
+use meshaudit_model::{
+    GrpcRouteId, HttpRouteId, Idx, Inventory, LinkerdAuthorizationPolicyId, LinkerdServerId,
+    MeshTlsAuthenticationId, NetworkAuthenticationId, ObjectId, ServerAuthorizationId, ServiceId,
+    Step, Typed, WorkloadId,
+};
 
 use crate::authorization::{Decision, PeerIdentity};
 use crate::evidence::Because;
@@ -113,9 +117,9 @@ impl Admits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthzSource {
     /// `inventory.linkerd.authorization_policies[i]`.
-    Policy(usize),
+    Policy(LinkerdAuthorizationPolicyId),
     /// `inventory.linkerd.server_authorizations[i]`.
-    ServerAuthorization(usize),
+    ServerAuthorization(ServerAuthorizationId),
     /// A Server's `accessPolicy` other than `deny`.
     AccessPolicy {
         server: LinkerdServerId,
@@ -143,7 +147,7 @@ pub enum NetworksOrigin {
     /// `clusterNetworks`: a ServerAuthorization without networks, or a `cluster-*` access policy.
     ClusterNetworks,
     /// `inventory.linkerd.network_authentications[i]`.
-    NetworkAuthentication(usize),
+    NetworkAuthentication(NetworkAuthenticationId),
     /// The ServerAuthorization's own `client.networks`.
     Written,
 }
@@ -226,9 +230,9 @@ pub struct ServerFacts<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RouteId {
     /// `inventory.linkerd.http_routes[i]`.
-    Http(usize),
+    Http(HttpRouteId),
     /// `inventory.linkerd.grpc_routes[i]`.
-    Grpc(usize),
+    Grpc(GrpcRouteId),
 }
 
 /// A route's `parentRefs` entry that names a Linkerd Server.
@@ -263,16 +267,14 @@ pub enum PolicyTarget {
         server: Option<LinkerdServerId>,
     },
     /// The policy's own namespace: every Server in it.
-    Namespace {
-        name: String,
-    },
+    Namespace { name: String },
     HttpRoute {
         name: String,
-        route: Option<usize>,
+        route: Option<HttpRouteId>,
     },
     GrpcRoute {
         name: String,
-        route: Option<usize>,
+        route: Option<GrpcRouteId>,
     },
     /// A kind Linkerd does not accept (the policy is refused).
     Unsupported,
@@ -284,12 +286,12 @@ pub enum AuthRef {
     MeshTls {
         namespace: String,
         name: String,
-        resolved: Option<usize>,
+        resolved: Option<MeshTlsAuthenticationId>,
     },
     Network {
         namespace: String,
         name: String,
-        resolved: Option<usize>,
+        resolved: Option<NetworkAuthenticationId>,
     },
     ServiceAccount {
         namespace: String,
@@ -318,14 +320,14 @@ pub enum PolicyProblem {
     /// ... one that exists but Linkerd refuses.
     InvalidMeshTls {
         index: usize,
-        mesh_tls: usize,
+        mesh_tls: MeshTlsAuthenticationId,
     },
     MissingNetwork {
         index: usize,
     },
     InvalidNetwork {
         index: usize,
-        network: usize,
+        network: NetworkAuthenticationId,
     },
     /// More than one identity ref (MeshTLSAuthentication or ServiceAccount), or more than one
     /// NetworkAuthentication.
@@ -569,10 +571,10 @@ impl<'a> LinkerdPolicy<'a> {
             .map(read_network_auth)
             .collect();
         lp.read_routes();
-        lp.policies = (0..inv.linkerd.authorization_policies.len())
+        lp.policies = Idx::all(&inv.linkerd.authorization_policies)
             .map(|i| lp.read_policy(i))
             .collect();
-        lp.server_authorizations = (0..inv.linkerd.server_authorizations.len())
+        lp.server_authorizations = Idx::all(&inv.linkerd.server_authorizations)
             .map(|i| lp.read_server_authorization(i))
             .collect();
         lp.attach_authorizations();
@@ -816,28 +818,24 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn mesh_tls(&self, index: usize) -> &MeshTlsFacts<'a> {
-        &self.mesh_tls[index]
+    pub fn mesh_tls(&self, id: MeshTlsAuthenticationId) -> &MeshTlsFacts<'a> {
+        &self.mesh_tls[id.index()]
     }
 
-    pub fn network_authentication(&self, index: usize) -> &NetworkAuthFacts {
-        &self.network_auth[index]
+    pub fn network_authentication(&self, id: NetworkAuthenticationId) -> &NetworkAuthFacts {
+        &self.network_auth[id.index()]
     }
 
-    fn find_mesh_tls(&self, namespace: &str, name: &str) -> Option<usize> {
-        self.inv
-            .linkerd
-            .mesh_tls_authentications
-            .iter()
-            .position(|m| m.namespace == namespace && m.name == name)
+    fn find_mesh_tls(&self, namespace: &str, name: &str) -> Option<MeshTlsAuthenticationId> {
+        Idx::enumerate(&self.inv.linkerd.mesh_tls_authentications)
+            .find(|(_, m)| m.namespace == namespace && m.name == name)
+            .map(|(i, _)| i)
     }
 
-    fn find_network_auth(&self, namespace: &str, name: &str) -> Option<usize> {
-        self.inv
-            .linkerd
-            .network_authentications
-            .iter()
-            .position(|m| m.namespace == namespace && m.name == name)
+    fn find_network_auth(&self, namespace: &str, name: &str) -> Option<NetworkAuthenticationId> {
+        Idx::enumerate(&self.inv.linkerd.network_authentications)
+            .find(|(_, m)| m.namespace == namespace && m.name == name)
+            .map(|(i, _)| i)
     }
 
     // --- routes ----------------------------------------------------------------------------
@@ -901,6 +899,7 @@ impl<'a> LinkerdPolicy<'a> {
             }
         }
         for (i, f) in self.http_routes.iter().enumerate() {
+            let i = HttpRouteId::new(i);
             if f.invalid_parent.is_some() {
                 continue;
             }
@@ -923,6 +922,7 @@ impl<'a> LinkerdPolicy<'a> {
             }
         }
         for (i, f) in self.grpc_routes.iter().enumerate() {
+            let i = GrpcRouteId::new(i);
             if f.invalid_parent.is_some() {
                 continue;
             }
@@ -945,18 +945,18 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn http_route(&self, index: usize) -> &RouteFacts<'a> {
-        &self.http_routes[index]
+    pub fn http_route(&self, id: HttpRouteId) -> &RouteFacts<'a> {
+        &self.http_routes[id.index()]
     }
 
-    pub fn grpc_route(&self, index: usize) -> &RouteFacts<'a> {
-        &self.grpc_routes[index]
+    pub fn grpc_route(&self, id: GrpcRouteId) -> &RouteFacts<'a> {
+        &self.grpc_routes[id.index()]
     }
 
     pub fn route(&self, id: RouteId) -> &RouteFacts<'a> {
         match id {
-            RouteId::Http(i) => &self.http_routes[i],
-            RouteId::Grpc(i) => &self.grpc_routes[i],
+            RouteId::Http(i) => self.http_route(i),
+            RouteId::Grpc(i) => self.grpc_route(i),
         }
     }
 
@@ -990,25 +990,25 @@ impl<'a> LinkerdPolicy<'a> {
             .collect()
     }
 
-    fn find_http_route(&self, namespace: &str, group: &str, name: &str) -> Option<usize> {
-        self.inv.linkerd.http_routes.iter().position(|r| {
-            r.namespace == namespace
-                && r.name == name
-                && r.spec.api_group.as_str().eq_ignore_ascii_case(group)
-        })
+    fn find_http_route(&self, namespace: &str, group: &str, name: &str) -> Option<HttpRouteId> {
+        Idx::enumerate(&self.inv.linkerd.http_routes)
+            .find(|(_, r)| {
+                r.namespace == namespace
+                    && r.name == name
+                    && r.spec.api_group.as_str().eq_ignore_ascii_case(group)
+            })
+            .map(|(i, _)| i)
     }
 
-    fn find_grpc_route(&self, namespace: &str, name: &str) -> Option<usize> {
-        self.inv
-            .linkerd
-            .grpc_routes
-            .iter()
-            .position(|r| r.namespace == namespace && r.name == name)
+    fn find_grpc_route(&self, namespace: &str, name: &str) -> Option<GrpcRouteId> {
+        Idx::enumerate(&self.inv.linkerd.grpc_routes)
+            .find(|(_, r)| r.namespace == namespace && r.name == name)
+            .map(|(i, _)| i)
     }
 
     // --- AuthorizationPolicy ---------------------------------------------------------------
 
-    fn read_policy(&self, index: usize) -> PolicyFacts<'a> {
+    fn read_policy(&self, index: LinkerdAuthorizationPolicyId) -> PolicyFacts<'a> {
         let p: &'a Typed<AuthorizationPolicySpec> = &self.inv.linkerd.authorization_policies[index];
         let t = &p.spec.target_ref;
         let group = t.group.as_deref();
@@ -1061,7 +1061,7 @@ impl<'a> LinkerdPolicy<'a> {
                 let resolved = self.find_mesh_tls(&namespace, &r.name);
                 match resolved {
                     None => problems.push(PolicyProblem::MissingMeshTls { index: i }),
-                    Some(m) if self.mesh_tls[m].problem.is_some() => {
+                    Some(m) if self.mesh_tls(m).problem.is_some() => {
                         problems.push(PolicyProblem::InvalidMeshTls {
                             index: i,
                             mesh_tls: m,
@@ -1079,7 +1079,7 @@ impl<'a> LinkerdPolicy<'a> {
                 let resolved = self.find_network_auth(&namespace, &r.name);
                 match resolved {
                     None => problems.push(PolicyProblem::MissingNetwork { index: i }),
-                    Some(n) if self.network_auth[n].problem.is_some() => {
+                    Some(n) if self.network_authentication(n).problem.is_some() => {
                         problems.push(PolicyProblem::InvalidNetwork {
                             index: i,
                             network: n,
@@ -1127,7 +1127,7 @@ impl<'a> LinkerdPolicy<'a> {
     /// The authorization of a policy Linkerd accepts.
     fn policy_authorization(
         &self,
-        index: usize,
+        index: LinkerdAuthorizationPolicyId,
         written: &'a [meshaudit_model::linkerd::ResourceRef],
         refs: &[AuthRef],
     ) -> Authorization<'a> {
@@ -1164,13 +1164,13 @@ impl<'a> LinkerdPolicy<'a> {
                         format!("requires MeshTLSAuthentication {namespace}/{name}"),
                     ));
                     because.extend(
-                        self.mesh_tls[*m]
+                        self.mesh_tls(*m)
                             .identities
                             .iter()
                             .map(|id| id.because.clone()),
                     );
                     authentication =
-                        Authentication::Identities(self.mesh_tls[*m].identities.clone());
+                        Authentication::Identities(self.mesh_tls(*m).identities.clone());
                 }
                 AuthRef::ServiceAccount { .. } => {
                     // The names are borrowed from the policy itself, so they live as long as
@@ -1215,7 +1215,7 @@ impl<'a> LinkerdPolicy<'a> {
                         format!("networks {text}"),
                     ));
                     networks = Networks {
-                        addrs: self.network_auth[*n].addrs.clone(),
+                        addrs: self.network_authentication(*n).addrs.clone(),
                         origin: NetworksOrigin::NetworkAuthentication(*n),
                         text,
                     };
@@ -1255,12 +1255,16 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn policy(&self, index: usize) -> &PolicyFacts<'a> {
-        &self.policies[index]
+    pub fn policy(&self, index: LinkerdAuthorizationPolicyId) -> &PolicyFacts<'a> {
+        &self.policies[index.index()]
     }
 
     /// Why Linkerd ignores policy `index`, in words, for one of its problems.
-    pub fn problem_text(&self, index: usize, problem: &PolicyProblem) -> String {
+    pub fn problem_text(
+        &self,
+        index: LinkerdAuthorizationPolicyId,
+        problem: &PolicyProblem,
+    ) -> String {
         let p = &self.inv.linkerd.authorization_policies[index];
         let refs = p
             .spec
@@ -1303,7 +1307,7 @@ impl<'a> LinkerdPolicy<'a> {
             PolicyProblem::InvalidMeshTls { index: i, mesh_tls } => format!(
                 "requiredAuthenticationRefs[{i}] names MeshTLSAuthentication {}, which Linkerd refuses: {}",
                 named(*i),
-                self.mesh_tls[*mesh_tls].problem.as_deref().unwrap_or_default()
+                self.mesh_tls(*mesh_tls).problem.as_deref().unwrap_or_default()
             ),
             PolicyProblem::MissingNetwork { index: i } => format!(
                 "requiredAuthenticationRefs[{i}] names NetworkAuthentication {}, which does not exist",
@@ -1312,7 +1316,7 @@ impl<'a> LinkerdPolicy<'a> {
             PolicyProblem::InvalidNetwork { index: i, network } => format!(
                 "requiredAuthenticationRefs[{i}] names NetworkAuthentication {}, which Linkerd refuses: {}",
                 named(*i),
-                self.network_auth[*network].problem.unwrap_or_default()
+                self.network_authentication(*network).problem.unwrap_or_default()
             ),
             PolicyProblem::TooMany { what } => {
                 format!("it requires more than one {what}; Linkerd accepts one")
@@ -1339,7 +1343,10 @@ impl<'a> LinkerdPolicy<'a> {
 
     // --- ServerAuthorization ---------------------------------------------------------------
 
-    fn read_server_authorization(&self, index: usize) -> ServerAuthorizationFacts<'a> {
+    fn read_server_authorization(
+        &self,
+        index: ServerAuthorizationId,
+    ) -> ServerAuthorizationFacts<'a> {
         let inv = self.inv;
         let saz: &'a Typed<ServerAuthorizationSpec> = &inv.linkerd.server_authorizations[index];
         let servers: Vec<LinkerdServerId> = match (&saz.spec.server.name, &saz.spec.server.selector)
@@ -1489,8 +1496,11 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn server_authorization(&self, index: usize) -> &ServerAuthorizationFacts<'a> {
-        &self.server_authorizations[index]
+    pub fn server_authorization(
+        &self,
+        index: ServerAuthorizationId,
+    ) -> &ServerAuthorizationFacts<'a> {
+        &self.server_authorizations[index.index()]
     }
 
     // --- putting it together ---------------------------------------------------------------
@@ -1556,8 +1566,11 @@ impl<'a> LinkerdPolicy<'a> {
                 }
             }
             let server = &inv.linkerd.servers[s];
-            for (i, f) in self.policies.iter().enumerate() {
-                let p = &inv.linkerd.authorization_policies[i];
+            for (f, p) in self
+                .policies
+                .iter()
+                .zip(&inv.linkerd.authorization_policies)
+            {
                 if p.namespace != server.namespace {
                     continue;
                 }
@@ -1583,10 +1596,10 @@ impl<'a> LinkerdPolicy<'a> {
             let Some(a) = &f.authorization else { continue };
             match f.target {
                 PolicyTarget::HttpRoute { route: Some(r), .. } => {
-                    self.http_routes[r].authorizations.push(a.clone());
+                    self.http_routes[r.index()].authorizations.push(a.clone());
                 }
                 PolicyTarget::GrpcRoute { route: Some(r), .. } => {
-                    self.grpc_routes[r].authorizations.push(a.clone());
+                    self.grpc_routes[r.index()].authorizations.push(a.clone());
                 }
                 _ => {}
             }
@@ -1596,8 +1609,8 @@ impl<'a> LinkerdPolicy<'a> {
     /// The pod ports an AuthorizationPolicy applies to: those its Server governs, every port
     /// its namespace's Servers govern, or those of the Servers its route is attached to. Empty
     /// when Linkerd ignores the policy.
-    pub fn policy_governs(&self, index: usize) -> Vec<(WorkloadId, u16)> {
-        let f = &self.policies[index];
+    pub fn policy_governs(&self, index: LinkerdAuthorizationPolicyId) -> Vec<(WorkloadId, u16)> {
+        let f = self.policy(index);
         if !f.problems.is_empty() {
             return Vec::new();
         }
@@ -1616,8 +1629,11 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// The pod ports a ServerAuthorization applies to (empty when Linkerd skips it).
-    pub fn server_authorization_governs(&self, index: usize) -> Vec<(WorkloadId, u16)> {
-        let f = &self.server_authorizations[index];
+    pub fn server_authorization_governs(
+        &self,
+        index: ServerAuthorizationId,
+    ) -> Vec<(WorkloadId, u16)> {
+        let f = self.server_authorization(index);
         if f.authorization.is_none() {
             return Vec::new();
         }

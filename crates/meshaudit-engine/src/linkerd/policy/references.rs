@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, WorkloadId};
+use meshaudit_model::{Idx, Inventory, LinkerdServerId, ObjectId, WorkloadId};
 
 use super::identity::{IdentityMatch, Names};
 use super::{Authentication, LinkerdPolicy};
@@ -174,12 +174,12 @@ impl LinkerdPolicy<'_> {
                 out.push(u);
             }
         };
-        for (i, m) in inv.linkerd.mesh_tls_authentications.iter().enumerate() {
+        for (i, m) in Idx::enumerate(&inv.linkerd.mesh_tls_authentications) {
             for id in &self.mesh_tls(i).identities {
                 check(m.object, id);
             }
         }
-        for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+        for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
             if let Some(a) = &self.server_authorization(i).authorization {
                 if let Authentication::Identities(ids) = &a.authentication {
                     for id in ids {
@@ -188,7 +188,7 @@ impl LinkerdPolicy<'_> {
                 }
             }
         }
-        for (i, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+        for (i, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
             let facts = self.policy(i);
             // ServiceAccount refs are checked here; MeshTLSAuthentications on their own.
             let Some(a) = &facts.authorization else {

@@ -6,7 +6,7 @@ use meshaudit_engine::linkerd::policy::{
 };
 use meshaudit_engine::Because;
 use meshaudit_model::linkerd::InjectMode;
-use meshaudit_model::{LinkerdServerId, ObjectId, WorkloadId};
+use meshaudit_model::{Idx, LinkerdServerId, ObjectId, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -120,7 +120,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     let lp = ctx.linkerd_policy();
     let mut candidates = Vec::new();
-    for (i, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+    for (i, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
         if let Some(a) = &lp.policy(i).authorization {
             candidates.push(Candidate {
                 authz: a,
@@ -129,7 +129,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for i in 0..inv.linkerd.server_authorizations.len() {
+    for i in Idx::all(&inv.linkerd.server_authorizations) {
         if let Some(a) = &lp.server_authorization(i).authorization {
             candidates.push(Candidate {
                 authz: a,

@@ -5,7 +5,9 @@ use meshaudit_engine::linkerd::policy::{
     Admits, AuthRef, Authorization, AuthzSource, ClientNetwork, LinkerdPolicy, NetworksOrigin,
 };
 use meshaudit_model::linkerd::ProxyProtocol;
-use meshaudit_model::{Inventory, LinkerdServerId, ObjectId, Step, WorkloadId};
+use meshaudit_model::{
+    Idx, Inventory, LinkerdAuthorizationPolicyId, LinkerdServerId, ObjectId, Step, WorkloadId,
+};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -164,7 +166,7 @@ fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
 
 /// The field of a policy that lets plaintext in: its NetworkAuthentication ref when it has
 /// one, else the refs list.
-fn policy_path(lp: &LinkerdPolicy<'_>, index: usize) -> Vec<Step<'static>> {
+fn policy_path(lp: &LinkerdPolicy<'_>, index: LinkerdAuthorizationPolicyId) -> Vec<Step<'static>> {
     let refs = &lp.policy(index).refs;
     let mut path = vec![Step::Key("spec"), Step::Key("requiredAuthenticationRefs")];
     if let Some(i) = refs
@@ -183,7 +185,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     let lp = ctx.linkerd_policy();
     let mut candidates: Vec<Candidate<'_, '_>> = Vec::new();
-    for (i, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+    for (i, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
         if let Some(a) = &lp.policy(i).authorization {
             candidates.push(Candidate {
                 object: p.object,
@@ -193,7 +195,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+    for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
         if let Some(a) = &lp.server_authorization(i).authorization {
             candidates.push(Candidate {
                 object: saz.object,
@@ -230,7 +232,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .iter()
             .copied()
             .filter(|&(w, _)| {
-                lp.gets_proxy(w) && ctx.linkerd_membership()[w.index()].mode != Some(Inject::Ingress)
+                lp.gets_proxy(w)
+                    && ctx.linkerd_membership()[w.index()].mode != Some(Inject::Ingress)
             })
             .collect();
         if ports.is_empty() {

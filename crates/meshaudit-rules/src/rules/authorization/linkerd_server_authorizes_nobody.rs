@@ -3,7 +3,7 @@
 
 use meshaudit_engine::linkerd::policy::{PolicyTarget, RouteId};
 use meshaudit_engine::Because;
-use meshaudit_model::{LinkerdServerId, ServiceId, Step, WorkloadId};
+use meshaudit_model::{Idx, LinkerdServerId, ServiceId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -157,7 +157,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             f.add_because(inv, &b);
         }
         // Policies meant for this Server that Linkerd ignores.
-        for (pi, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+        for (pi, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
             if p.namespace != server.namespace {
                 continue;
             }
@@ -188,7 +188,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 f.add_because(inv, &b);
             }
         }
-        for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+        for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
             let sf = lp.server_authorization(i);
             if let (true, Some(problem)) = (sf.servers.contains(&s), sf.problem) {
                 let b = Because::at(
