@@ -46,8 +46,10 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
 
-use crate::istio::{AuthorizationPolicySpec, RequestAuthenticationSpec};
-use crate::k8s::{NetworkPolicy, Service, Workload};
+use crate::istio::{
+    AuthorizationPolicySpec, DestinationRuleSpec, RequestAuthenticationSpec, VirtualServiceSpec,
+};
+use crate::k8s::{NetworkPolicy, Service, Webhook, Workload};
 use crate::linkerd::{
     AuthorizationPolicySpec as LinkerdAuthorizationPolicySpec, GrpcRouteSpec, HttpRouteSpec,
     MeshTlsAuthenticationSpec, NetworkAuthenticationSpec, ServerAuthorizationSpec, ServerSpec,
@@ -78,6 +80,12 @@ pub type RequestAuthenticationId = Idx<Typed<RequestAuthenticationSpec>>;
 /// A Linkerd `Server`: an index into
 /// [`LinkerdResources::servers`](crate::linkerd::LinkerdResources::servers).
 pub type LinkerdServerId = Idx<Typed<ServerSpec>>;
+/// An index into
+/// [`IstioResources::destination_rules`](crate::istio::IstioResources::destination_rules).
+pub type DestinationRuleId = Idx<Typed<DestinationRuleSpec>>;
+/// An index into
+/// [`IstioResources::virtual_services`](crate::istio::IstioResources::virtual_services).
+pub type VirtualServiceId = Idx<Typed<VirtualServiceSpec>>;
 /// A Linkerd `ServerAuthorization`: an index into
 /// [`LinkerdResources::server_authorizations`](crate::linkerd::LinkerdResources::server_authorizations).
 pub type ServerAuthorizationId = Idx<Typed<ServerAuthorizationSpec>>;
@@ -95,6 +103,10 @@ pub type NetworkAuthenticationId = Idx<Typed<NetworkAuthenticationSpec>>;
 pub type HttpRouteId = Idx<Typed<HttpRouteSpec>>;
 /// An index into [`LinkerdResources::grpc_routes`](crate::linkerd::LinkerdResources::grpc_routes).
 pub type GrpcRouteId = Idx<Typed<GrpcRouteSpec>>;
+/// A webhook's position in its configuration's
+/// [`webhooks`](crate::k8s::WebhookConfiguration::webhooks) (unique within that
+/// configuration only, as `webhooks[i]` in its manifest).
+pub type WebhookId = Idx<Webhook>;
 
 impl<T> Idx<T> {
     /// The element at `index` of a list of `T`.

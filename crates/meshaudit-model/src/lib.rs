@@ -20,9 +20,10 @@ pub mod selector;
 pub use cert::{CertificateDer, CertificateInfo, IssuerCheck, SignatureCheck};
 pub use de::{from_node, FieldError};
 pub use idx::{
-    AuthorizationPolicyId, GrpcRouteId, HttpRouteId, Idx, LinkerdAuthorizationPolicyId,
-    LinkerdServerId, MeshTlsAuthenticationId, NetworkAuthenticationId, NetworkPolicyId,
-    RequestAuthenticationId, ServerAuthorizationId, ServiceId, WorkloadId,
+    AuthorizationPolicyId, DestinationRuleId, GrpcRouteId, HttpRouteId, Idx,
+    LinkerdAuthorizationPolicyId, LinkerdServerId, MeshTlsAuthenticationId,
+    NetworkAuthenticationId, NetworkPolicyId, RequestAuthenticationId, ServerAuthorizationId,
+    ServiceId, VirtualServiceId, WebhookId, WorkloadId,
 };
 pub use inventory::Inventory;
 pub use location::{InputError, Location};

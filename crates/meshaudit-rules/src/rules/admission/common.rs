@@ -279,6 +279,7 @@ mod tests {
     use meshaudit_model::k8s::{
         Webhook, WebhookClientConfig, WebhookConfiguration, WebhookKind, WebhookService,
     };
+    use meshaudit_model::WebhookId;
 
     fn config(kind: WebhookKind, name: &str, hook: &str, service: &str) -> WebhookConfiguration {
         WebhookConfiguration {
@@ -470,7 +471,7 @@ mod tests {
             let (product, role) = classify(c, &c.webhooks[0]);
             Hook {
                 config: c,
-                index: 0,
+                index: WebhookId::new(0),
                 hook: &c.webhooks[0],
                 product,
                 role,

@@ -11,7 +11,7 @@ use meshaudit_model::istio::{
     ClientTlsMode, ClientTlsSettings, DestinationRuleSpec, MtlsMode, Typed,
 };
 use meshaudit_model::selector::Labels;
-use meshaudit_model::{ServiceId, Step, WorkloadId};
+use meshaudit_model::{DestinationRuleId, ServiceId, Step, WorkloadId};
 
 use super::common::workload_name;
 use crate::context::Context;
@@ -276,31 +276,32 @@ struct ClientGroup<'a> {
 fn clients_using<'a>(
     inv: &'a meshaudit_model::Inventory,
     rules: &DestinationRules<'a>,
-    index: usize,
+    index: DestinationRuleId,
     dr: &'a Typed<DestinationRuleSpec>,
     service: &'a meshaudit_model::k8s::Service,
 ) -> Vec<ClientGroup<'a>> {
-    let mut groups: Vec<(Vec<usize>, ClientGroup<'a>)> = Vec::new();
-    let mut add =
-        |merged: Vec<usize>, client: Client<'a>, everyone_except: Option<BTreeSet<&'a str>>| {
-            let users = Users {
-                listed: BTreeSet::from([client]),
-                everyone_except,
-            };
-            match groups.iter_mut().find(|(m, _)| *m == merged) {
-                Some((_, group)) => group.users.add(&users),
-                None => groups.push((
-                    merged,
-                    ClientGroup {
-                        representative: client,
-                        users,
-                    },
-                )),
-            }
+    let mut groups: Vec<(Vec<DestinationRuleId>, ClientGroup<'a>)> = Vec::new();
+    let mut add = |merged: Vec<DestinationRuleId>,
+                   client: Client<'a>,
+                   everyone_except: Option<BTreeSet<&'a str>>| {
+        let users = Users {
+            listed: BTreeSet::from([client]),
+            everyone_except,
         };
+        match groups.iter_mut().find(|(m, _)| *m == merged) {
+            Some((_, group)) => group.users.add(&users),
+            None => groups.push((
+                merged,
+                ClientGroup {
+                    representative: client,
+                    users,
+                },
+            )),
+        }
+    };
     // istiod merges same-host rules of a namespace; each of them is in use.
     let merged_with_this = |ns: &str, labels: Option<&Labels>| {
-        let merged: Vec<usize> = rules
+        let merged: Vec<DestinationRuleId> = rules
             .lookup_merged(ns, labels, service)
             .iter()
             .map(|(i, _)| *i)
@@ -524,7 +525,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .push(si);
     }
     let proxied = Proxied::new(ctx);
-    for (index, dr) in inv.istio.destination_rules.iter().enumerate() {
+    for (index, dr) in DestinationRuleId::enumerate(&inv.istio.destination_rules) {
         let places = disable_places(&dr.spec);
         if places.is_empty() {
             continue;

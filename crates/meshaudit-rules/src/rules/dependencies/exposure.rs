@@ -4,7 +4,7 @@
 
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, GatewaySpec, Typed};
 use meshaudit_model::selector::map_selects;
-use meshaudit_model::{Inventory, Node, ObjectId, ServiceId, Step, WorkloadId};
+use meshaudit_model::{Inventory, Node, ObjectId, ServiceId, Step, VirtualServiceId, WorkloadId};
 
 use crate::context::Context;
 use crate::rules::helpers::gateway_workloads;
@@ -18,7 +18,7 @@ pub enum Exposure {
     Service { index: ServiceId, how: String },
     /// A VirtualService bound to a Gateway routes to its Service.
     Route {
-        virtual_service: usize,
+        virtual_service: VirtualServiceId,
         route_path: Vec<String>,
         host: String,
         gateway: String,
@@ -256,7 +256,7 @@ pub fn exposures(ctx: &Context<'_>, w: WorkloadId) -> Vec<Exposure> {
             });
         }
     }
-    for (vi, vs) in inv.istio.virtual_services.iter().enumerate() {
+    for (vi, vs) in VirtualServiceId::enumerate(&inv.istio.virtual_services) {
         let gateways: Vec<&String> = vs.spec.gateways.iter().filter(|g| *g != "mesh").collect();
         if gateways.is_empty() {
             continue;
