@@ -32,7 +32,7 @@ use meshaudit_model::{
 use meshaudit_model::Mesh;
 
 use crate::authorization::PeerIdentity;
-use crate::graph::{Client, EdgeGroup, Graph, ServerPort, ServicePortRef, Transport};
+use crate::graph::{Client, EdgeGroup, Graph, ServerPort, ServerPortId, ServicePortRef, Transport};
 use crate::membership::DataPlane;
 use crate::network_policy::NetSummary;
 
@@ -214,10 +214,10 @@ impl Members {
     pub fn iter<'a>(
         &'a self,
         rows: &'a EdgeRows<'_>,
-        server: usize,
+        server: ServerPortId,
     ) -> impl Iterator<Item = WorkloadId> + 'a {
         let own = rows.graph.servers[server].workload;
-        let apart = &rows.apart[server];
+        let apart = &rows.apart[server.index()];
         let special = rows.special_classes(server);
         let from_profiles = self.profiles.iter().flat_map(move |&(p, _)| {
             rows.profiles[p as usize]
@@ -240,8 +240,7 @@ impl Members {
 /// One row: a server port, the clients, and the answer they share.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Index into [`Graph::servers`].
-    pub server: usize,
+    pub server: ServerPortId,
     /// Index into the server port's groups: the mesh answer.
     pub group: usize,
     /// The NetworkPolicy answer of the representative client.
@@ -401,7 +400,7 @@ impl<'g> EdgeRows<'g> {
             let w = WorkloadId::new(w);
             for s in graph.treated_apart(w) {
                 if graph.servers[s].workload != w {
-                    apart[s].push(w);
+                    apart[s.index()].push(w);
                 }
             }
         }
@@ -522,7 +521,7 @@ impl<'g> EdgeRows<'g> {
     /// The classes server port `server` evaluates one by one rather than through their
     /// profile: those of its own namespace, of the namespaces its ingress policies may admit,
     /// those whose egress policies may reach its namespace, and those without a profile.
-    pub fn special_classes(&self, server: usize) -> HashSet<ClassId> {
+    pub fn special_classes(&self, server: ServerPortId) -> HashSet<ClassId> {
         let mut out: HashSet<ClassId> = self.unprofiled.iter().copied().collect();
         if self.inventory.network_policies.is_empty() {
             return out;
@@ -551,7 +550,7 @@ impl<'g> EdgeRows<'g> {
 
     /// The rows of server port `server`: clients whose answers are identical share one.
     /// Ordered by their first member; the catch-all groups for pods outside the input last.
-    pub fn rows(&self, server: usize) -> Vec<Row> {
+    pub fn rows(&self, server: ServerPortId) -> Vec<Row> {
         let graph = self.graph;
         let inv = self.inventory;
         let port: &ServerPort = &graph.servers[server];
@@ -584,8 +583,8 @@ impl<'g> EdgeRows<'g> {
                         profiles: Vec::new(),
                         workloads: Vec::new(),
                         count: 0,
-                        // Every row gets a member right below, which takes its place.
-                        first: WorkloadId::new(usize::MAX),
+                        // The member that opens the row; those added later may come first.
+                        first: member.first(),
                         namespaces: 0,
                         namespace: None,
                     }),
@@ -618,7 +617,7 @@ impl<'g> EdgeRows<'g> {
             }
         };
 
-        let apart = &self.apart[server];
+        let apart = &self.apart[server.index()];
         // How many members of each class the server treats apart (or is).
         let mut removed: HashMap<ClassId, usize> = HashMap::new();
         // Members of a class get the same NetworkPolicy answer (ambient ones meet it on a port
@@ -730,7 +729,7 @@ impl<'g> EdgeRows<'g> {
     }
 
     /// Every client of the filter at server port `server`, one row each (`--expand`).
-    pub fn expanded(&self, server: usize) -> impl Iterator<Item = Client> + '_ {
+    pub fn expanded(&self, server: ServerPortId) -> impl Iterator<Item = Client> + '_ {
         let own = self.graph.servers[server].workload;
         self.graph
             .workload_ids()
@@ -761,12 +760,12 @@ impl<'g> EdgeRows<'g> {
     fn count_namespaces(
         &self,
         m: &Members,
-        server: usize,
+        server: ServerPortId,
         special: &HashSet<ClassId>,
     ) -> (usize, Option<&'g str>) {
         let inv = self.inventory;
         let own = self.graph.servers[server].workload;
-        let apart = &self.apart[server];
+        let apart = &self.apart[server.index()];
         // Classes of the rows that hold them each live in one namespace (profiles hold the
         // classes of an input without NetworkPolicy).
         let mut namespaces: Vec<u32> = m

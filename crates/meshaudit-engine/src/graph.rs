@@ -21,7 +21,7 @@ use crate::{HashMap, HashSet};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::parallel::map_in_order;
 use meshaudit_model::{
-    AuthorizationPolicyId, Inventory, Mesh, RequestAuthenticationId, ServiceId, WorkloadId,
+    AuthorizationPolicyId, Idx, Inventory, Mesh, RequestAuthenticationId, ServiceId, WorkloadId,
 };
 
 use crate::authorization::{AuthzDecision, Decision, PeerIdentity};
@@ -178,6 +178,9 @@ impl EdgeGroup {
         }
     }
 }
+
+/// A server port: an index into [`Graph::servers`].
+pub type ServerPortId = Idx<ServerPort>;
 
 /// One port a workload serves.
 #[derive(Debug, Clone)]
@@ -363,15 +366,15 @@ struct Index {
     /// Per RequestAuthentication (by its index): the workloads it applies to.
     by_request_authentication: Vec<Vec<WorkloadId>>,
     /// Per workload (by its index): the servers that evaluate it as an individual client.
-    individual_at: Vec<Vec<usize>>,
+    individual_at: Vec<Vec<ServerPortId>>,
     /// Per namespace: the servers with a group for that namespace's meshed clients.
-    namespace_group_at: HashMap<String, Vec<usize>>,
+    namespace_group_at: HashMap<String, Vec<ServerPortId>>,
     /// Per identity id: the servers with a group for that identity's meshed clients.
-    identity_group_at: HashMap<u32, Vec<usize>>,
+    identity_group_at: HashMap<u32, Vec<ServerPortId>>,
     /// Per destination port (a server port, or a Service port that leads to one): the servers.
-    by_destination_port: HashMap<u16, Vec<usize>>,
+    by_destination_port: HashMap<u16, Vec<ServerPortId>>,
     /// Per Service (by its index): the servers it leads to.
-    by_service: Vec<Vec<usize>>,
+    by_service: Vec<Vec<ServerPortId>>,
 }
 
 impl Index {
@@ -393,7 +396,7 @@ impl Index {
             }
         }
         // Servers are visited in order, so every list comes out sorted.
-        for (s, server) in servers.iter().enumerate() {
+        for (s, server) in ServerPortId::enumerate(servers) {
             // The maps are sorted by key.
             for &c in server.individual.keys() {
                 index.individual_at[c.index()].push(s);
@@ -489,6 +492,16 @@ impl Graph {
             .map(|(i, n)| (WorkloadId::new(i), n))
     }
 
+    /// Server port `s`.
+    pub fn server(&self, s: ServerPortId) -> &ServerPort {
+        &self.servers[s]
+    }
+
+    /// Every server port's id, in order.
+    pub fn server_ids(&self) -> impl DoubleEndedIterator<Item = ServerPortId> + ExactSizeIterator {
+        ServerPortId::all(&self.servers)
+    }
+
     /// The server ports of workload `w`.
     pub fn ports_of(&self, w: WorkloadId) -> impl Iterator<Item = &ServerPort> + '_ {
         self.servers[self.port_range(w)].iter()
@@ -525,7 +538,7 @@ impl Graph {
     }
 
     /// The server ports (indexes into `servers`) that Service `service` leads to, in order.
-    pub fn servers_of_service(&self, service: ServiceId) -> &[usize] {
+    pub fn servers_of_service(&self, service: ServiceId) -> &[ServerPortId] {
         self.index
             .by_service
             .get(service.index())
@@ -534,7 +547,7 @@ impl Graph {
 
     /// The server ports (indexes into `servers`) a client reaches by connecting to `port`: the
     /// port itself, or a Service port leading to it. In order.
-    pub fn servers_at_destination_port(&self, port: u16) -> &[usize] {
+    pub fn servers_at_destination_port(&self, port: u16) -> &[ServerPortId] {
         self.index
             .by_destination_port
             .get(&port)
@@ -543,16 +556,19 @@ impl Graph {
 
     /// The server ports (indexes into `servers`, in order) that evaluate workload `w` as an
     /// individual client.
-    pub fn individually_at(&self, w: WorkloadId) -> &[usize] {
+    pub fn individually_at(&self, w: WorkloadId) -> &[ServerPortId] {
         self.index
             .individual_at
             .get(w.index())
             .map_or(&[], Vec::as_slice)
     }
 
-    /// The indexes in `servers` of workload `w`'s own ports.
-    pub fn own_ports(&self, w: WorkloadId) -> std::ops::Range<usize> {
-        self.port_range(w)
+    /// The ids of workload `w`'s own ports, in order.
+    pub fn own_ports(
+        &self,
+        w: WorkloadId,
+    ) -> impl DoubleEndedIterator<Item = ServerPortId> + ExactSizeIterator + Clone {
+        self.port_range(w).map(ServerPortId::new)
     }
 
     /// The catch-all group workload `w` falls into at a server port that does not treat it
@@ -618,9 +634,9 @@ impl Graph {
     /// its proxy —
     /// and its own ports, which are no edges of it. At every other port,
     /// `group_for(Client::Workload(w))` is the catch-all group.
-    pub fn treated_apart(&self, w: WorkloadId) -> Vec<usize> {
-        let mut out: Vec<usize> = self.index.individual_at[w.index()].clone();
-        out.extend(self.port_range(w));
+    pub fn treated_apart(&self, w: WorkloadId) -> Vec<ServerPortId> {
+        let mut out: Vec<ServerPortId> = self.index.individual_at[w.index()].clone();
+        out.extend(self.own_ports(w));
         let node = self.workload(w);
         if Graph::is_meshed_class(self.catch_all(w)) {
             if let Some(servers) = self.index.namespace_group_at.get(&node.namespace) {
@@ -761,7 +777,7 @@ impl Graph {
 
     /// The group that answers for `client` at `server`; `Client::OtherMeshed` and
     /// `Client::OtherUnmeshed` name the catch-all groups.
-    pub fn group(&self, server: usize, client: Client) -> &EdgeGroup {
+    pub fn group(&self, server: ServerPortId, client: Client) -> &EdgeGroup {
         self.servers[server].group_for(self, client)
     }
 }

@@ -6,7 +6,9 @@ mod common;
 
 use common::{client, mesh};
 
-use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph, Reach, ServerPort, Transport};
+use meshaudit_engine::graph::{
+    build, Client, EdgeGroup, Graph, Reach, ServerPort, ServerPortId, Transport,
+};
 use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_model::{Inventory, WorkloadId};
 
@@ -90,7 +92,7 @@ fn check_shortcuts(graph: &Graph) {
     for w in graph.workload_ids() {
         let apart = graph.treated_apart(w);
         let catch_all = graph.catch_all(w);
-        for (s, server) in graph.servers.iter().enumerate() {
+        for (s, server) in ServerPortId::enumerate(&graph.servers) {
             if apart.contains(&s) {
                 continue;
             }
@@ -99,15 +101,15 @@ fn check_shortcuts(graph: &Graph) {
                     server.group_for(graph, Client::Workload(w)),
                     server.group_for(graph, catch_all)
                 ),
-                "workload {w:?} at server {s}: not its catch-all group"
+                "workload {w:?} at server {s:?}: not its catch-all group"
             );
         }
     }
     for clients in sets {
         // Edge by edge: per server, the greatest kind over the clients (own ports excepted).
-        let mut by_kind: std::collections::BTreeMap<(Transport, Reach), Vec<usize>> =
+        let mut by_kind: std::collections::BTreeMap<(Transport, Reach), Vec<ServerPortId>> =
             Default::default();
-        for (s, server) in graph.servers.iter().enumerate() {
+        for (s, server) in ServerPortId::enumerate(&graph.servers) {
             let kind = clients
                 .iter()
                 .filter(|&&c| c != server.workload)

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use meshaudit_engine::authorization::PeerIdentity;
 use meshaudit_engine::edge_rows::{ClassId, EdgeRows, ProfileId, RowClients};
-use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
+use meshaudit_engine::graph::{Client, Edge, Graph, Reach, ServerPortId, Transport};
 use meshaudit_engine::network_policy::{NetVerdict, NetworkDecision};
 use meshaudit_engine::Because;
 use meshaudit_model::parallel::map_in_order;
@@ -28,8 +28,8 @@ pub struct GraphView<'a> {
     pub graph: &'a Graph,
     /// The clients (filtered by `--from`) in classes.
     pub rows: &'a EdgeRows<'a>,
-    /// The server ports to show (indexes into the graph's servers, in order).
-    pub servers: Vec<usize>,
+    /// The server ports to show, in order.
+    pub servers: Vec<ServerPortId>,
     /// One line per client instead of one per group of clients with the same answer.
     pub expand: bool,
     /// Only lines that carry plaintext.
@@ -441,10 +441,10 @@ impl GroupSummary<'_> {
 }
 
 /// The lines of server port `server`.
-fn lines_of<'a>(view: &GraphView<'a>, server: usize) -> Vec<Line<'a>> {
+fn lines_of<'a>(view: &GraphView<'a>, server: ServerPortId) -> Vec<Line<'a>> {
     let graph = view.graph;
     let inv = view.inventory;
-    let port = &graph.servers[server];
+    let port = graph.server(server);
     let gets_through = |edge: &Edge<'_>, network: NetVerdict| {
         edge.group.reach().is_open() && network != NetVerdict::Denied
     };
@@ -555,7 +555,7 @@ fn table_widths(view: &GraphView<'_>) -> [usize; 9] {
     // Istio's modes fit in "PERMISSIVE"; Linkerd's policies are longer.
     let mut mode = "PERMISSIVE".len();
     for &s in &view.servers {
-        let port = &view.graph.servers[s];
+        let port = view.graph.server(s);
         let wl = &inv.workloads[port.workload];
         to = to.max(wl.namespace.len() + 1 + wl.name.len());
         protocol = protocol.max(port.protocol.as_str().len());
@@ -960,7 +960,7 @@ fn render_servers(
     view: &GraphView<'_>,
     format: GraphFormat,
     widths: &[usize; 9],
-    servers: &[usize],
+    servers: &[ServerPortId],
 ) -> (Vec<u8>, Seen) {
     let inv = view.inventory;
     let mut out = String::new();
@@ -1086,7 +1086,7 @@ pub fn write_graph(
     let mut seen = Seen::default();
     let mut first_json = true;
     for batch in view.servers.chunks(per_task * threads * 16) {
-        let tasks: Vec<&[usize]> = batch.chunks(per_task).collect();
+        let tasks: Vec<&[ServerPortId]> = batch.chunks(per_task).collect();
         let parts = map_in_order(&tasks, |servers| {
             render_servers(view, format, &widths, servers)
         });

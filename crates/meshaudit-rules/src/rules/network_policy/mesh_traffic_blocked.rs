@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use meshaudit_engine::authorization::{Decision, PeerIdentity};
-use meshaudit_engine::graph::Client;
+use meshaudit_engine::graph::{Client, ServerPortId};
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_engine::network_policy::NetVerdict;
 use meshaudit_model::{AuthorizationPolicyId, NetworkPolicyId, Step, WorkloadId};
@@ -233,10 +233,10 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// One blocked pair: client, server port index, AuthorizationPolicies that allow it.
+/// One blocked pair: client, server port, AuthorizationPolicies that allow it.
 struct Blocked<'g> {
     client: WorkloadId,
-    server: usize,
+    server: ServerPortId,
     allowed_by: &'g [AuthorizationPolicyId],
 }
 
@@ -278,11 +278,11 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     // By (the client's denying egress policies, the server's denying ingress policies, server
     // workload), borrowed from the graph: a million blocked pairs need no key of their own.
     type Key<'k> = (&'k [NetworkPolicyId], &'k [NetworkPolicyId], WorkloadId);
-    // The blocked pairs of a range of server ports, in order.
+    // The blocked pairs of a range of server ports (positions in `graph.servers`), in order.
     let blocked_in = |range: &std::ops::Range<usize>| {
         let mut found: Vec<(Key<'_>, Blocked)> = Vec::new();
-        for s in range.clone() {
-            let server = &graph.servers[s];
+        for s in range.clone().map(ServerPortId::new) {
+            let server = graph.server(s);
             for group in &server.groups {
                 // Only answers a policy gave clients by name (individually, or by their identity
                 // or namespace), not the catch-all groups.
@@ -459,7 +459,7 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 (
                     c.namespace.as_str(),
                     c.name.as_str(),
-                    graph.servers[b.server].port,
+                    graph.server(b.server).port,
                 )
             })
             .collect();
@@ -472,7 +472,7 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     .map(|(i, b)| {
                         (
                             ranks[b.client.index()],
-                            port_key(graph.servers[b.server].port),
+                            port_key(graph.server(b.server).port),
                             i,
                         )
                     })
