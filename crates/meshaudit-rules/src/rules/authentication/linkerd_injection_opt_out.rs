@@ -84,8 +84,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let memberships = ctx.linkerd_membership();
     let app_ports = ctx.linkerd_app_ports();
-    for (w, m) in memberships.iter().enumerate() {
-        let w = WorkloadId::new(w);
+    // Memberships are in workload order (none when the input holds nothing of Linkerd).
+    for (w, m) in inv.workload_ids().zip(memberships) {
         let workload = &inv.workloads[w];
         if m.control_plane
             || workload.host_network

@@ -115,8 +115,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let app_ports = ctx.linkerd_app_ports();
     let meshed_service_ports = meshed_service_ports(inv, memberships);
     let mut groups: BTreeMap<(Direction, ObjectId, String), Group> = BTreeMap::new();
-    for (w, m) in memberships.iter().enumerate() {
-        let w = WorkloadId::new(w);
+    // Memberships are in workload order (none when the input holds nothing of Linkerd).
+    for (w, m) in inv.workload_ids().zip(memberships) {
         let Some(capture) = m.capture.as_ref().filter(|_| !m.control_plane) else {
             continue;
         };

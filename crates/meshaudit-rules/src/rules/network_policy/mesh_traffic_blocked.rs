@@ -167,11 +167,7 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let index = &graph.network_policies;
-    let Some(istiod) = inv
-        .workloads
-        .iter()
-        .position(is_istiod)
-        .map(WorkloadId::new)
+    let Some((istiod, _)) = WorkloadId::enumerate(&inv.workloads).find(|(_, w)| is_istiod(w))
     else {
         return;
     };
