@@ -348,8 +348,7 @@ impl<'g> EdgeRows<'g> {
         let mut class_of: Vec<Option<ClassId>> = vec![None; graph.workloads.len()];
         type ClassKey<'a> = (Client, bool, &'a str, Vec<u32>, bool);
         let mut ids: HashMap<ClassKey<'_>, ClassId> = HashMap::new();
-        for (w, node) in graph.workloads.iter().enumerate() {
-            let w = WorkloadId::new(w);
+        for (w, node) in graph.workloads_with_ids() {
             if !filter.includes(Client::Workload(w)) {
                 continue;
             }
@@ -393,11 +392,10 @@ impl<'g> EdgeRows<'g> {
             })
             .collect();
         let mut apart: Vec<Vec<WorkloadId>> = vec![Vec::new(); graph.servers.len()];
-        for (w, class) in class_of.iter().enumerate() {
+        for (w, class) in graph.workload_ids().zip(&class_of) {
             if class.is_none() {
                 continue;
             }
-            let w = WorkloadId::new(w);
             for s in graph.treated_apart(w) {
                 if graph.servers[s].workload != w {
                     apart[s.index()].push(w);

@@ -386,8 +386,7 @@ impl Index {
             by_service: vec![Vec::new(); inv.services.len()],
             ..Index::default()
         };
-        for (w, node) in workloads.iter().enumerate() {
-            let w = WorkloadId::new(w);
+        for (w, node) in WorkloadId::all(&inv.workloads).zip(workloads) {
             for &p in &node.authorization_policies {
                 index.by_authorization_policy[p.index()].push(w);
             }

@@ -12,7 +12,8 @@
 //!
 //! A list of `T` can be indexed by an `Idx<T>` (`inv.workloads[w]`); [`crate::Inventory`] also
 //! has a getter per kind (`inv.workload(w)`). Lists kept per workload elsewhere (the graph's
-//! nodes) are indexed with [`Idx::index`].
+//! nodes) are indexed with [`Idx::index`]. Lists of other crates get their own alias there (the
+//! engine's graph names its server ports by `ServerPortId`, an `Idx<ServerPort>`).
 //!
 //! ```
 //! use meshaudit_model::{Inventory, WorkloadId};

@@ -271,8 +271,8 @@ pub fn default_policy_groups(
 ) -> Vec<PolicyGroup> {
     let mut groups: BTreeMap<(Level, Option<ObjectId>, DefaultInboundPolicy), PolicyGroup> =
         BTreeMap::new();
-    for (w, m) in memberships.iter().enumerate() {
-        let w = WorkloadId::new(w);
+    // Memberships are in workload order.
+    for (w, m) in inv.workload_ids().zip(memberships) {
         let Some(capture) = m.capture.as_ref() else {
             continue;
         };

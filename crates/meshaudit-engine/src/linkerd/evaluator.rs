@@ -105,8 +105,8 @@ impl<'r, 'a> Evaluator<'r, 'a> {
         // named clients is worth making for.
         let mut identities = vec![false; shared.identity_ids.len()];
         let mut namespaces: HashMap<&'a str, bool> = HashMap::default();
-        for (w, workload) in self.inventory.workloads.iter().enumerate() {
-            if shared.nodes[w].mesh != Some(Mesh::Linkerd) {
+        for (w, workload) in WorkloadId::enumerate(&self.inventory.workloads) {
+            if shared.nodes[w.index()].mesh != Some(Mesh::Linkerd) {
                 continue;
             }
             let key = (
