@@ -407,6 +407,64 @@ spec:
     assert_eq!(c.decide("pay/internal", 8080, &POD).decision, Denied);
 }
 
+/// §3.3a: `disableIPv6` (the chart's default, true) leaves IPv6 connections outside the proxy,
+/// so an authorization of `0.0.0.0/0` alone admits every client the policy sees; with
+/// `disableIPv6: false` the policy sees IPv6 clients too, and the same authorization admits
+/// only some of them.
+#[test]
+fn ipv4_only_networks_cover_every_client_unless_proxies_handle_ipv6() {
+    let policies = format!(
+        "{}{}{}",
+        namespace("edge"),
+        app("edge", "api", &[("http", 8080)]),
+        r#"apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {name: api, namespace: edge}
+spec: {podSelector: {matchLabels: {app: api}}, port: http}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: NetworkAuthentication
+metadata: {name: ipv4, namespace: edge}
+spec:
+  networks: [{cidr: 0.0.0.0/0}]
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: api, namespace: edge}
+spec:
+  targetRef: {group: policy.linkerd.io, kind: Server, name: api}
+  requiredAuthenticationRefs:
+    - {group: policy.linkerd.io, kind: NetworkAuthentication, name: ipv4}
+"#
+    );
+    let config = |values: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: linkerd-config, namespace: linkerd}}\ndata:\n  values: |\n    clusterNetworks: 10.0.0.0/8,fd00::/8\n{values}---\n")
+    };
+    for (head, ipv6) in [
+        (String::new(), false),
+        (config(""), false),
+        (config("    disableIPv6: true\n"), false),
+        (config("    disableIPv6: false\n"), true),
+    ] {
+        let inv = mesh(&format!("{head}{policies}"));
+        let c = check(&inv);
+        assert_eq!(c.lp.handles_ipv6(), ipv6, "{head}");
+        for client in [&POD, &OUTSIDE] {
+            let d = c.decide("edge/api", 8080, client);
+            if ipv6 {
+                assert_eq!(d.decision, Conditional, "{head}");
+                assert_eq!(
+                    d.conditions,
+                    ["AuthorizationPolicy edge/api: only from 0.0.0.0/0"]
+                );
+            } else {
+                assert_eq!(d.decision, Allowed, "{head}");
+                assert!(d.conditions.is_empty(), "{:?}", d.conditions);
+            }
+        }
+    }
+}
+
 /// §3.5: a ref to a missing or invalid authentication makes Linkerd ignore the whole policy;
 /// Namespace targets reach every Server of the namespace and nothing else.
 #[test]

@@ -385,6 +385,8 @@ fn linkerd_config_is_read_with_the_line_of_each_value() {
     );
     assert!(!config.native_sidecar.value && config.native_sidecar.written);
     assert!(config.cni_enabled.value);
+    assert!(!config.disable_ipv6.value && config.disable_ipv6.written);
+    assert_eq!(config.disable_ipv6.location.line, at("disableIPv6:"));
     // cliVersion is empty: linkerdVersion is the version.
     let version = config.version.as_ref().unwrap();
     assert_eq!(version.value, "edge-25.4.4");
@@ -415,6 +417,8 @@ fn linkerd_config_defaults_apply_to_what_values_leave_out() {
     assert_eq!(config.ignore_inbound_ports.value.describe(), "4567,4568");
     assert!(config.require_identity_on_inbound_ports.value.is_empty());
     assert!(!config.native_sidecar.value && !config.cni_enabled.value);
+    // The chart's default, and what proxies before 2.16 did: IPv4 only.
+    assert!(config.disable_ipv6.value && !config.disable_ipv6.written);
     assert!(config.version.is_none());
 }
 
@@ -469,6 +473,7 @@ data:
       opaquePorts: {a: 1}
     proxyInit:
       ignoreInboundPorts: 4567,galera
+    disableIPv6: sometimes
 ";
     let ingested = read("cm.yaml", text);
     let found: Vec<(u32, u32, &str)> = ingested
@@ -498,6 +503,11 @@ data:
             7,
             "proxyInit.ignoreInboundPorts: `galera` (a port name, not a number) is not a port",
         ),
+        (
+            13,
+            5,
+            "disableIPv6: expected true or false, found `sometimes`; true is assumed",
+        ),
     ];
     assert_eq!(found.len(), expect.len(), "{found:#?}");
     for (line, column, text) in expect {
@@ -513,6 +523,7 @@ data:
     assert_eq!(config.cluster_networks.value.cidrs.len(), 1);
     assert!(config.ignore_inbound_ports.value.contains(4567));
     assert!(!config.opaque_ports.written);
+    assert!(config.disable_ipv6.value && !config.disable_ipv6.written);
 
     let broken = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: linkerd-config, namespace: linkerd}\ndata:\n  values: |\n    proxy:\n      defaultInboundPolicy: [deny\n";
     let ingested = read("broken.yaml", broken);

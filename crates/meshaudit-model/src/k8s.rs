@@ -155,12 +155,49 @@ pub struct ServiceSpec {
     pub cluster_ip: Option<String>,
     #[serde(default)]
     pub external_name: Option<String>,
+    /// `IPv4`, `IPv6`, or both; the API server fills it in, so dumps of a live cluster say
+    /// which families the Service really has.
+    #[serde(default)]
+    pub ip_families: Vec<String>,
+    /// `SingleStack` (the default), `PreferDualStack` or `RequireDualStack`.
+    #[serde(default)]
+    pub ip_family_policy: Option<String>,
+    #[serde(default, rename = "clusterIPs")]
+    pub cluster_ips: Vec<String>,
 }
 
 impl ServiceSpec {
     pub fn service_type(&self) -> &str {
         self.service_type.as_deref().unwrap_or("ClusterIP")
     }
+
+    /// How sure the input is that the Service (and so its pods) has IPv6 addresses: `Certain`
+    /// when `ipFamilies` or `clusterIPs` name IPv6 or the policy requires dual stack,
+    /// `Possible` when it only prefers dual stack (granted on dual-stack clusters only) and no
+    /// IPv4-only `clusterIPs` (the API server's allocation, in a dump) says it got none.
+    pub fn ipv6(&self) -> Option<Ipv6Presence> {
+        let is_v6 = |ip: &String| ip.parse::<std::net::Ipv6Addr>().is_ok();
+        let named =
+            self.ip_families.iter().any(|f| f == "IPv6") || self.cluster_ips.iter().any(is_v6);
+        let allocated_v4_only = self
+            .cluster_ips
+            .iter()
+            .any(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok());
+        match self.ip_family_policy.as_deref() {
+            _ if named => Some(Ipv6Presence::Certain),
+            _ if allocated_v4_only => None,
+            Some("RequireDualStack") => Some(Ipv6Presence::Certain),
+            Some("PreferDualStack") => Some(Ipv6Presence::Possible),
+            _ => None,
+        }
+    }
+}
+
+/// See [`ServiceSpec::ipv6`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv6Presence {
+    Certain,
+    Possible,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -375,4 +412,42 @@ pub struct Secret {
     /// (hex) of the matching public key's DER subjectPublicKeyInfo, comparable with
     /// [`CertificateInfo::public_key_sha256`]. The private key itself is never kept.
     pub private_key_public_sha256: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: &str) -> ServiceSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn ipv6_presence_follows_families_addresses_and_policy() {
+        use Ipv6Presence::{Certain, Possible};
+        for (json, expected) in [
+            (r#"{}"#, None),
+            (r#"{"ipFamilyPolicy": "SingleStack"}"#, None),
+            (r#"{"ipFamilies": ["IPv4", "IPv6"]}"#, Some(Certain)),
+            (
+                r#"{"ipFamilies": ["IPv6"], "ipFamilyPolicy": "SingleStack"}"#,
+                Some(Certain),
+            ),
+            (r#"{"clusterIPs": ["10.96.0.1", "fd00::1"]}"#, Some(Certain)),
+            (r#"{"ipFamilyPolicy": "RequireDualStack"}"#, Some(Certain)),
+            (r#"{"ipFamilyPolicy": "PreferDualStack"}"#, Some(Possible)),
+            // The API server allocated IPv4 only: the cluster is single-stack.
+            (
+                r#"{"ipFamilyPolicy": "PreferDualStack", "clusterIPs": ["10.96.0.1"]}"#,
+                None,
+            ),
+            // Headless: no allocation to learn from.
+            (
+                r#"{"ipFamilyPolicy": "PreferDualStack", "clusterIPs": ["None"]}"#,
+                Some(Possible),
+            ),
+        ] {
+            assert_eq!(spec(json).ipv6(), expected, "{json}");
+        }
+    }
 }

@@ -1129,6 +1129,10 @@ pub struct LinkerdConfig {
     pub native_sidecar: ConfigValue<bool>,
     /// `cniEnabled` (default false): the CNI plugin, not `linkerd-init`, sets iptables up.
     pub cni_enabled: ConfigValue<bool>,
+    /// `disableIPv6` (default true; the key appeared in 2.16, and earlier proxies handled
+    /// IPv4 only): proxies listen on IPv4 and proxy-init sets no ip6tables rule, so IPv6
+    /// connections are neither redirected to the proxy nor seen by its policy.
+    pub disable_ipv6: ConfigValue<bool>,
     /// `linkerdVersion`, else `cliVersion`, when written (e.g. `edge-25.4.4`, `stable-2.14.10`).
     pub version: Option<ConfigValue<String>>,
 }

@@ -96,7 +96,10 @@ mod tests {
             assert!(!r.meshes.is_empty(), "{} names no mesh", r.code);
             assert!(!r.fix_summary().is_empty(), "{}", r.code);
             assert!(
-                r.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                r.name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && r.name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{} name must be kebab-case",
                 r.code
             );

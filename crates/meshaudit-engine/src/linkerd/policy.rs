@@ -421,9 +421,13 @@ pub struct LinkerdPolicy<'a> {
     meshed: Vec<bool>,
     domain: IdentityDomain,
     cluster_networks: AddrSet,
-    /// Every address outside `clusterNetworks`.
-    outside_networks: AddrSet,
     cluster_networks_text: String,
+    /// The addresses a client without identity may have: a pod's are in `clusterNetworks`,
+    /// others outside it — of IPv4 alone when `disableIPv6` (the default) keeps IPv6
+    /// connections away from the proxy.
+    pod_addresses: AddrSet,
+    outside_addresses: AddrSet,
+    ipv6: bool,
     /// Per Server (by its index).
     servers: Vec<ServerFacts<'a>>,
     port_server: HashMap<(WorkloadId, u16), LinkerdServerId>,
@@ -536,7 +540,19 @@ impl<'a> LinkerdPolicy<'a> {
                 DEFAULT_CLUSTER_NETWORKS.to_owned(),
             ),
         };
-        let outside_networks = cluster_networks.complement();
+        let ipv6 = inv
+            .linkerd
+            .config
+            .as_ref()
+            .is_some_and(|c| !c.disable_ipv6.value);
+        let (pod_addresses, outside_addresses) = if ipv6 {
+            (cluster_networks.clone(), cluster_networks.complement())
+        } else {
+            (
+                cluster_networks.ipv4_only(),
+                cluster_networks.complement().ipv4_only(),
+            )
+        };
         let mut lp = LinkerdPolicy {
             inv,
             meshed: (0..inv.workloads.len())
@@ -544,8 +560,10 @@ impl<'a> LinkerdPolicy<'a> {
                 .collect(),
             domain,
             cluster_networks,
-            outside_networks,
             cluster_networks_text,
+            pod_addresses,
+            outside_addresses,
+            ipv6,
             servers: Vec::new(),
             port_server: HashMap::default(),
             port_shadowed: HashMap::default(),
@@ -599,6 +617,12 @@ impl<'a> LinkerdPolicy<'a> {
     /// `clusterNetworks` (linkerd-config, else the chart's default), as a set and as written.
     pub fn cluster_networks(&self) -> (&AddrSet, &str) {
         (&self.cluster_networks, &self.cluster_networks_text)
+    }
+
+    /// Whether proxies handle IPv6 (`disableIPv6: false`). Otherwise clients are told apart
+    /// by their IPv4 addresses alone: IPv6 connections never reach the proxy's policy.
+    pub fn handles_ipv6(&self) -> bool {
+        self.ipv6
     }
 
     // --- Servers ---------------------------------------------------------------------------
@@ -1722,10 +1746,11 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// Do these addresses hold every address of the client's network class, some, or none?
+    /// The classes hold IPv6 addresses only when proxies handle IPv6.
     pub fn network_admits(&self, addrs: &AddrSet, network: ClientNetwork) -> Admits {
         let class = match network {
-            ClientNetwork::ClusterPod => &self.cluster_networks,
-            ClientNetwork::Outside => &self.outside_networks,
+            ClientNetwork::ClusterPod => &self.pod_addresses,
+            ClientNetwork::Outside => &self.outside_addresses,
         };
         if addrs.covers(class) {
             Admits::Yes

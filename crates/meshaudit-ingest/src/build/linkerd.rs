@@ -599,9 +599,9 @@ fn read_config(
         problems,
     );
 
-    let flag = |keys: &[&str], problems: &mut Vec<(Location, String)>| {
+    let flag = |keys: &[&str], default: bool, problems: &mut Vec<(Location, String)>| {
         let Some(node) = r.node(keys) else {
-            return r.defaulted(false);
+            return r.defaulted(default);
         };
         let value = match &node.value {
             Value::Bool(b) => Some(*b),
@@ -614,18 +614,19 @@ fn read_config(
                 problems.push((
                     r.locate(keys),
                     format!(
-                        "{}: expected true or false, found {}; false is assumed",
+                        "{}: expected true or false, found {}; {default} is assumed",
                         keys.join("."),
                         node.scalar_text()
                             .map_or_else(|| node.type_name().to_owned(), |t| format!("`{t}`"))
                     ),
                 ));
-                r.defaulted(false)
+                r.defaulted(default)
             }
         }
     };
-    let native_sidecar = flag(&["proxy", "nativeSidecar"], problems);
-    let cni_enabled = flag(&["cniEnabled"], problems);
+    let native_sidecar = flag(&["proxy", "nativeSidecar"], false, problems);
+    let cni_enabled = flag(&["cniEnabled"], false, problems);
+    let disable_ipv6 = flag(&["disableIPv6"], true, problems);
 
     let version = ["linkerdVersion", "cliVersion"]
         .into_iter()
@@ -650,6 +651,7 @@ fn read_config(
         require_identity_on_inbound_ports,
         native_sidecar,
         cni_enabled,
+        disable_ipv6,
         version,
     }
 }

@@ -158,6 +158,14 @@ impl AddrSet {
         AddrSet::everything().minus(self)
     }
 
+    /// The set's IPv4 addresses only.
+    pub fn ipv4_only(&self) -> AddrSet {
+        AddrSet {
+            v4: self.v4.clone(),
+            v6: Vec::new(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.v4.is_empty() && self.v6.is_empty()
     }

@@ -1,6 +1,7 @@
 //! AUTHN014: Linkerd's `audit` default inbound policy decides ports meshed workloads serve, so
 //! nothing is enforced there.
 
+use meshaudit_engine::components::linkerd_extension;
 use meshaudit_engine::linkerd::defaults::{default_policy_groups, PolicyGroup};
 use meshaudit_engine::linkerd::membership::Level;
 use meshaudit_model::linkerd::DefaultInboundPolicy;
@@ -14,7 +15,7 @@ pub static RULE: Rule = Rule {
     name: "linkerd-default-policy-audit",
     title: "Linkerd default inbound policy left on audit: nothing is enforced",
     category: Category::Authentication,
-    severity: Severity::Medium,
+    severity: Severity::High,
     meshes: &[Mesh::Linkerd],
     compliance: &[
         "SOC2:CC6.1",
@@ -32,6 +33,10 @@ Namespace's or a pod template's `config.linkerd.io/default-inbound-policy`. One 
 with the affected workloads and ports listed and each workload as a related location.
 `config.linkerd.io/proxy-require-identity-inbound-ports` does not tighten `audit`, so listed ports
 are reported too. Linkerd's own control-plane components are not counted.
+
+Severity is `high`, as for `all-unauthenticated` (AUTHN013): what reaches the ports is the same.
+It is `medium` when only Linkerd's own extensions (pods labelled `linkerd.io/extension`, such as
+viz, whose APIs carry Servers of their own) are affected.
 
 ## Why it matters
 
@@ -112,6 +117,16 @@ fn finding(ctx: &Context<'_>, group: &PolicyGroup) -> Option<Finding> {
     }
     for b in group.members_because(inv) {
         f.relate(inv, &b);
+    }
+    let extensions_only = group
+        .by_workload()
+        .iter()
+        .all(|(w, _)| linkerd_extension(inv, &inv.workloads[*w]).is_some());
+    if extensions_only {
+        f.severity = Severity::Medium;
+        f = f.evidence(
+            "severity medium: only Linkerd's own extensions (linkerd.io/extension) are affected; their APIs carry Servers of their own, and what is left are metrics and admin endpoints and the viz dashboard",
+        );
     }
     let target = match group.level {
         Level::Cluster | Level::Default => {

@@ -1,6 +1,7 @@
 //! AUTHN013: Linkerd's default inbound policy admits clients without a mesh identity on ports
 //! that meshed workloads serve and no Server covers.
 
+use meshaudit_engine::components::linkerd_extension;
 use meshaudit_engine::linkerd::defaults::{default_policy_groups, PolicyGroup};
 use meshaudit_engine::linkerd::membership::Level;
 use meshaudit_model::linkerd::DefaultInboundPolicy;
@@ -97,9 +98,6 @@ written down.
     check,
 };
 
-/// Pod label of Linkerd's extensions (viz, multicluster, jaeger).
-const EXTENSION_LABEL: &str = "linkerd.io/extension";
-
 /// Workloads listed by name in the message; all of them are related locations.
 const MAX_LISTED: usize = 6;
 
@@ -159,7 +157,7 @@ fn finding(ctx: &Context<'_>, group: &PolicyGroup) -> Option<Finding> {
     }
     let extensions_only = by_workload
         .iter()
-        .all(|(w, _)| inv.workloads[*w].labels.contains_key(EXTENSION_LABEL));
+        .all(|(w, _)| linkerd_extension(inv, &inv.workloads[*w]).is_some());
     if extensions_only && policy == DefaultInboundPolicy::AllUnauthenticated {
         f.severity = Severity::Medium;
         f = f.evidence(

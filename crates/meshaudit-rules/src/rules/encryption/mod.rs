@@ -4,6 +4,7 @@ pub mod gateway_passthrough_exposure;
 pub mod gateway_plaintext_http;
 pub mod gateway_weak_cipher_suites;
 pub mod gateway_weak_tls_version;
+pub mod linkerd_ipv6_bypasses_proxy;
 pub mod linkerd_opaque_ports_inconsistent;
 pub mod tls_origination_without_verification;
 
@@ -18,4 +19,5 @@ pub static RULES: &[&Rule] = &[
     &gateway_credential_missing::RULE,
     &tls_origination_without_verification::RULE,
     &linkerd_opaque_ports_inconsistent::RULE,
+    &linkerd_ipv6_bypasses_proxy::RULE,
 ];
