@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use meshaudit_model::k8s::Workload;
-use meshaudit_model::{Inventory, Mesh, Node, ObjectId, Step};
+use meshaudit_model::{Inventory, Mesh, Node, ObjectId, Step, WorkloadId};
 
 use crate::version::{LinkerdChannel, LinkerdRelease, Version};
 
@@ -304,7 +304,7 @@ pub enum VersionSource {
 pub struct Instance {
     /// The workload the finding names: the pod template's owner (for a pod whose controller is
     /// in the input, that controller).
-    pub workload: usize,
+    pub workload: WorkloadId,
     /// The object `path` points into: the workload's own object, or the pod that shows an
     /// injected container.
     pub object: ObjectId,
@@ -429,7 +429,7 @@ pub fn linkerd_extension<'w>(inv: &'w Inventory, w: &'w Workload) -> Option<&'w 
 /// Every recognised component in the input's workloads, in workload order.
 pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
     let mut out = Vec::new();
-    for (wi, w) in inv.workloads.iter().enumerate() {
+    for (wi, w) in WorkloadId::enumerate(&inv.workloads) {
         for (list, field) in [
             (&w.init_containers, "initContainers"),
             (&w.containers, "containers"),
@@ -535,7 +535,7 @@ pub fn find_instances(inv: &Inventory) -> Vec<Instance> {
 
 /// The proxy a pod template asks Linkerd's injector for with `config.linkerd.io/proxy-version`,
 /// when the template has no proxy yet (an injected template shows its proxy container instead).
-fn linkerd_proxy_override(wi: usize, w: &Workload) -> Option<Instance> {
+fn linkerd_proxy_override(wi: WorkloadId, w: &Workload) -> Option<Instance> {
     let text = w.annotations.get(LINKERD_PROXY_VERSION_OVERRIDE)?;
     if w.linkerd().proxy.is_some() {
         return None;
@@ -570,10 +570,7 @@ fn linkerd_proxy_override(wi: usize, w: &Workload) -> Option<Instance> {
 /// instance per owner, container and image (replicas say the same thing).
 fn pod_instances(inv: &Inventory, out: &mut Vec<Instance>) {
     let workload_objects: HashSet<ObjectId> = inv.workloads.iter().map(|w| w.object).collect();
-    let by_name: HashMap<(&str, &str, &str), usize> = inv
-        .workloads
-        .iter()
-        .enumerate()
+    let by_name: HashMap<(&str, &str, &str), WorkloadId> = WorkloadId::enumerate(&inv.workloads)
         .map(|(i, w)| ((w.namespace.as_str(), w.kind.as_str(), w.name.as_str()), i))
         .collect();
     let objects: HashMap<(&str, &str, &str), ObjectId> = inv
@@ -607,7 +604,7 @@ fn pod_instances(inv: &Inventory, out: &mut Vec<Instance>) {
                 ))
             })
     };
-    let mut seen: HashSet<(usize, String, String)> = HashSet::new();
+    let mut seen: HashSet<(WorkloadId, String, String)> = HashSet::new();
     for (oid, pod) in inv.objects_with_ids() {
         if pod.kind != "Pod" || !pod.group().is_empty() || workload_objects.contains(&oid) {
             continue;

@@ -25,12 +25,14 @@ use std::collections::BTreeSet;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use meshaudit_model::selector::LabelSelector;
-use meshaudit_model::{Inventory, ObjectId};
+use meshaudit_model::{
+    AuthorizationPolicyId, Inventory, NetworkPolicyId, ObjectId, ServiceId, WorkloadId,
+};
 
 use meshaudit_model::Mesh;
 
 use crate::authorization::PeerIdentity;
-use crate::graph::{Client, EdgeGroup, Graph, ServerPort, ServicePortRef, Transport};
+use crate::graph::{Client, EdgeGroup, Graph, ServerPort, ServerPortId, ServicePortRef, Transport};
 use crate::membership::DataPlane;
 use crate::network_policy::NetSummary;
 
@@ -38,6 +40,7 @@ use crate::network_policy::NetSummary;
 /// for pods outside the input.
 #[derive(Debug, Clone)]
 pub struct ClientFilter {
+    /// Per workload (by its index).
     workloads: Vec<bool>,
     pub other_meshed: bool,
     pub other_unmeshed: bool,
@@ -59,7 +62,8 @@ impl ClientFilter {
     /// The clients `keep` selects.
     pub fn only(graph: &Graph, keep: impl Fn(Client) -> bool) -> Self {
         ClientFilter {
-            workloads: (0..graph.workloads.len())
+            workloads: graph
+                .workload_ids()
                 .map(|w| keep(Client::Workload(w)))
                 .collect(),
             other_meshed: keep(Client::OtherMeshed),
@@ -75,7 +79,7 @@ impl ClientFilter {
 
     pub fn includes(&self, client: Client) -> bool {
         match client {
-            Client::Workload(w) => self.workloads.get(w).copied().unwrap_or(false),
+            Client::Workload(w) => self.workloads.get(w.index()).copied().unwrap_or(false),
             Client::OtherMeshed => self.other_meshed,
             Client::OtherUnmeshed => self.other_unmeshed,
             Client::OtherMesh(m) => self.other_meshes.contains(&m),
@@ -95,10 +99,10 @@ pub struct ClientClass {
     pub selectors: Vec<u32>,
     pub ambient: bool,
     pub host_network: bool,
-    /// Workload indexes, in order.
-    pub members: Vec<usize>,
+    /// The workloads, in order.
+    pub members: Vec<WorkloadId>,
     /// The NetworkPolicies that isolate the members for egress.
-    egress: Vec<usize>,
+    egress: Vec<NetworkPolicyId>,
     /// The profile of the class, unless every server must evaluate it on its own.
     profile: Option<ProfileId>,
     /// A stable hash of what defines the class, for group ids.
@@ -157,10 +161,10 @@ pub struct EdgeRows<'g> {
     filter: ClientFilter,
     pub classes: Vec<ClientClass>,
     pub profiles: Vec<Profile>,
-    /// Per workload: its class, or `None` when the filter leaves it out.
+    /// Per workload (by its index): its class, or `None` when the filter leaves it out.
     class_of: Vec<Option<ClassId>>,
     /// Per server port: the clients of the filter it evaluates apart from their class, in order.
-    apart: Vec<Vec<usize>>,
+    apart: Vec<Vec<WorkloadId>>,
     /// Descriptions of the client selectors classes refer to.
     selectors: Vec<String>,
     /// Classes by namespace.
@@ -169,10 +173,10 @@ pub struct EdgeRows<'g> {
     reaching: HashMap<String, Vec<ClassId>>,
     /// Classes every server evaluates on its own (no profile).
     unprofiled: Vec<ClassId>,
-    /// Per NetworkPolicy: the namespaces its ingress rules may admit clients of.
+    /// Per NetworkPolicy (by its index): the namespaces its ingress rules may admit clients of.
     ingress_reach: Vec<Reach>,
-    /// Per workload: its namespace as a small number, so that rows count namespaces without
-    /// comparing names.
+    /// Per workload (by its index): its namespace as a small number, so that rows count
+    /// namespaces without comparing names.
     namespace_of: Vec<u32>,
 }
 
@@ -195,10 +199,10 @@ pub struct Members {
     /// the clients it treats apart.
     pub profiles: Vec<(ProfileId, usize)>,
     /// Clients the server treats apart whose answer is nevertheless this row's.
-    pub workloads: Vec<usize>,
+    pub workloads: Vec<WorkloadId>,
     pub count: usize,
     /// The member whose decisions stand for the row's (the first, by workload order).
-    pub first: usize,
+    pub first: WorkloadId,
     /// How many namespaces the members live in.
     pub namespaces: usize,
     /// Their namespace, when they all live in one.
@@ -210,10 +214,10 @@ impl Members {
     pub fn iter<'a>(
         &'a self,
         rows: &'a EdgeRows<'_>,
-        server: usize,
-    ) -> impl Iterator<Item = usize> + 'a {
+        server: ServerPortId,
+    ) -> impl Iterator<Item = WorkloadId> + 'a {
         let own = rows.graph.servers[server].workload;
-        let apart = &rows.apart[server];
+        let apart = &rows.apart[server.index()];
         let special = rows.special_classes(server);
         let from_profiles = self.profiles.iter().flat_map(move |&(p, _)| {
             rows.profiles[p as usize]
@@ -236,8 +240,7 @@ impl Members {
 /// One row: a server port, the clients, and the answer they share.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Index into [`Graph::servers`].
-    pub server: usize,
+    pub server: ServerPortId,
     /// Index into the server port's groups: the mesh answer.
     pub group: usize,
     /// The NetworkPolicy answer of the representative client.
@@ -262,8 +265,12 @@ impl Row {
 struct AnswerKey<'g> {
     transport: Transport,
     peer: &'g PeerIdentity,
-    via: Option<(usize, usize)>,
-    authorization: Option<(crate::authorization::Decision, &'g [usize], &'g [String])>,
+    via: Option<(ServiceId, usize)>,
+    authorization: Option<(
+        crate::authorization::Decision,
+        &'g [AuthorizationPolicyId],
+        &'g [String],
+    )>,
     transport_objects: Vec<ObjectId>,
 }
 
@@ -295,7 +302,7 @@ struct NetKey<'a> {
     verdict: crate::network_policy::NetVerdict,
     ingress: crate::network_policy::NetVerdict,
     egress: Option<crate::network_policy::NetVerdict>,
-    ingress_decided_by: Vec<usize>,
+    ingress_decided_by: Vec<NetworkPolicyId>,
     egress_decided_by: Vec<&'a str>,
 }
 
@@ -318,15 +325,15 @@ fn net_key<'a>(inv: &'a Inventory, n: &NetSummary) -> NetKey<'a> {
 }
 
 enum Part {
-    Workload(usize),
+    Workload(WorkloadId),
     /// A class, the number of its members in the row, and its first member there.
-    Class(ClassId, usize, usize),
+    Class(ClassId, usize, WorkloadId),
     /// A profile, likewise.
-    Profile(ProfileId, usize, usize),
+    Profile(ProfileId, usize, WorkloadId),
 }
 
 impl Part {
-    fn first(&self) -> usize {
+    fn first(&self) -> WorkloadId {
         match self {
             Part::Workload(w) | Part::Class(_, _, w) | Part::Profile(_, _, w) => *w,
         }
@@ -341,7 +348,7 @@ impl<'g> EdgeRows<'g> {
         let mut class_of: Vec<Option<ClassId>> = vec![None; graph.workloads.len()];
         type ClassKey<'a> = (Client, bool, &'a str, Vec<u32>, bool);
         let mut ids: HashMap<ClassKey<'_>, ClassId> = HashMap::new();
-        for (w, node) in graph.workloads.iter().enumerate() {
+        for (w, node) in graph.workloads_with_ids() {
             if !filter.includes(Client::Workload(w)) {
                 continue;
             }
@@ -373,7 +380,7 @@ impl<'g> EdgeRows<'g> {
                 next
             });
             classes[id as usize].members.push(w);
-            class_of[w] = Some(id);
+            class_of[w.index()] = Some(id);
         }
         let mut namespace_ids: HashMap<&str, u32> = HashMap::new();
         let namespace_of: Vec<u32> = inventory
@@ -384,14 +391,14 @@ impl<'g> EdgeRows<'g> {
                 *namespace_ids.entry(w.namespace.as_str()).or_insert(next)
             })
             .collect();
-        let mut apart: Vec<Vec<usize>> = vec![Vec::new(); graph.servers.len()];
-        for (w, class) in class_of.iter().enumerate() {
+        let mut apart: Vec<Vec<WorkloadId>> = vec![Vec::new(); graph.servers.len()];
+        for (w, class) in graph.workload_ids().zip(&class_of) {
             if class.is_none() {
                 continue;
             }
             for s in graph.treated_apart(w) {
                 if graph.servers[s].workload != w {
-                    apart[s].push(w);
+                    apart[s.index()].push(w);
                 }
             }
         }
@@ -430,7 +437,7 @@ impl<'g> EdgeRows<'g> {
             // from outside addresses: neither follows the profile's reasoning.
             let mut reach = Reach::Some(BTreeSet::new());
             for &p in &class.egress {
-                reach.add(&egress_reach[p]);
+                reach.add(&egress_reach[p.index()]);
             }
             let alone = class.ambient || class.host_network || matches!(reach, Reach::All);
             if alone {
@@ -455,7 +462,7 @@ impl<'g> EdgeRows<'g> {
             let mut uniform: Vec<&str> = class
                 .egress
                 .iter()
-                .map(|&p| uniform_rules[p].as_str())
+                .map(|&p| uniform_rules[p.index()].as_str())
                 .collect();
             uniform.sort_unstable();
             let next = ProfileId::try_from(profiles.len()).unwrap_or(ProfileId::MAX);
@@ -475,7 +482,10 @@ impl<'g> EdgeRows<'g> {
             profile.classes.push(c);
             profile.members += class.members.len();
             for &w in &class.members {
-                *profile.namespaces.entry(namespace_of[w]).or_default() += 1;
+                *profile
+                    .namespaces
+                    .entry(namespace_of[w.index()])
+                    .or_default() += 1;
             }
             class.profile = Some(id);
         }
@@ -509,7 +519,7 @@ impl<'g> EdgeRows<'g> {
     /// The classes server port `server` evaluates one by one rather than through their
     /// profile: those of its own namespace, of the namespaces its ingress policies may admit,
     /// those whose egress policies may reach its namespace, and those without a profile.
-    pub fn special_classes(&self, server: usize) -> HashSet<ClassId> {
+    pub fn special_classes(&self, server: ServerPortId) -> HashSet<ClassId> {
         let mut out: HashSet<ClassId> = self.unprofiled.iter().copied().collect();
         if self.inventory.network_policies.is_empty() {
             return out;
@@ -522,7 +532,7 @@ impl<'g> EdgeRows<'g> {
         if !self.inventory.workloads[workload].host_network {
             let mut reach = Reach::Some(BTreeSet::new());
             for &p in isolating {
-                reach.add(&self.ingress_reach[p]);
+                reach.add(&self.ingress_reach[p.index()]);
             }
             match reach {
                 Reach::All => out.extend(0..ClassId::try_from(self.classes.len()).unwrap_or(0)),
@@ -538,7 +548,7 @@ impl<'g> EdgeRows<'g> {
 
     /// The rows of server port `server`: clients whose answers are identical share one.
     /// Ordered by their first member; the catch-all groups for pods outside the input last.
-    pub fn rows(&self, server: usize) -> Vec<Row> {
+    pub fn rows(&self, server: ServerPortId) -> Vec<Row> {
         let graph = self.graph;
         let inv = self.inventory;
         let port: &ServerPort = &graph.servers[server];
@@ -571,7 +581,8 @@ impl<'g> EdgeRows<'g> {
                         profiles: Vec::new(),
                         workloads: Vec::new(),
                         count: 0,
-                        first: usize::MAX,
+                        // The member that opens the row; those added later may come first.
+                        first: member.first(),
                         namespaces: 0,
                         namespace: None,
                     }),
@@ -604,7 +615,7 @@ impl<'g> EdgeRows<'g> {
             }
         };
 
-        let apart = &self.apart[server];
+        let apart = &self.apart[server.index()];
         // How many members of each class the server treats apart (or is).
         let mut removed: HashMap<ClassId, usize> = HashMap::new();
         // Members of a class get the same NetworkPolicy answer (ambient ones meet it on a port
@@ -612,7 +623,7 @@ impl<'g> EdgeRows<'g> {
         let mut network_of_class: HashMap<ClassId, NetSummary> = HashMap::new();
         for &w in apart {
             let group = canon(port.group_index_for(graph, Client::Workload(w)));
-            let class = self.class_of[w].filter(|&c| !self.classes[c as usize].ambient);
+            let class = self.class_of[w.index()].filter(|&c| !self.classes[c as usize].ambient);
             let network = match class {
                 Some(c) => network_of_class
                     .entry(c)
@@ -621,14 +632,14 @@ impl<'g> EdgeRows<'g> {
                 None => graph.network_summary(inv, Client::Workload(w), port),
             };
             add(&mut rows, group, network, Part::Workload(w));
-            if let Some(c) = self.class_of[w] {
+            if let Some(c) = self.class_of[w.index()] {
                 *removed.entry(c).or_default() += 1;
             }
         }
-        if let Some(c) = self.class_of[own] {
+        if let Some(c) = self.class_of[own.index()] {
             *removed.entry(c).or_default() += 1;
         }
-        let first_left = |class: &ClientClass, c: ClassId| -> Option<usize> {
+        let first_left = |class: &ClientClass, c: ClassId| -> Option<WorkloadId> {
             if removed.contains_key(&c) {
                 class
                     .members
@@ -697,8 +708,8 @@ impl<'g> EdgeRows<'g> {
             }
         }
         rows.sort_by_key(|r| match &r.clients {
-            RowClients::One(Client::Workload(w)) => *w,
-            RowClients::Many(m) => m.first,
+            RowClients::One(Client::Workload(w)) => w.index(),
+            RowClients::Many(m) => m.first.index(),
             RowClients::One(_) => usize::MAX,
         });
         for client in graph.catch_all_classes() {
@@ -716,10 +727,11 @@ impl<'g> EdgeRows<'g> {
     }
 
     /// Every client of the filter at server port `server`, one row each (`--expand`).
-    pub fn expanded(&self, server: usize) -> impl Iterator<Item = Client> + '_ {
+    pub fn expanded(&self, server: ServerPortId) -> impl Iterator<Item = Client> + '_ {
         let own = self.graph.servers[server].workload;
-        (0..self.graph.workloads.len())
-            .filter(move |&w| w != own && self.class_of[w].is_some())
+        self.graph
+            .workload_ids()
+            .filter(move |&w| w != own && self.class_of[w.index()].is_some())
             .map(Client::Workload)
             .chain(
                 self.graph
@@ -746,19 +758,19 @@ impl<'g> EdgeRows<'g> {
     fn count_namespaces(
         &self,
         m: &Members,
-        server: usize,
+        server: ServerPortId,
         special: &HashSet<ClassId>,
     ) -> (usize, Option<&'g str>) {
         let inv = self.inventory;
         let own = self.graph.servers[server].workload;
-        let apart = &self.apart[server];
+        let apart = &self.apart[server.index()];
         // Classes of the rows that hold them each live in one namespace (profiles hold the
         // classes of an input without NetworkPolicy).
         let mut namespaces: Vec<u32> = m
             .classes
             .iter()
-            .map(|&(c, _)| self.namespace_of[self.classes[c as usize].members[0]])
-            .chain(m.workloads.iter().map(|&w| self.namespace_of[w]))
+            .map(|&(c, _)| self.namespace_of[self.classes[c as usize].members[0].index()])
+            .chain(m.workloads.iter().map(|&w| self.namespace_of[w.index()]))
             .collect();
         namespaces.sort_unstable();
         namespaces.dedup();
@@ -774,16 +786,16 @@ impl<'g> EdgeRows<'g> {
                 let class = &self.classes[c as usize];
                 if class.profile == Some(p) {
                     for &w in &class.members {
-                        *taken.entry(self.namespace_of[w]).or_default() += 1;
+                        *taken.entry(self.namespace_of[w.index()]).or_default() += 1;
                     }
                 }
             }
             for &w in apart.iter().chain([&own]) {
-                let in_profile = self.class_of[w].is_some_and(|c| {
+                let in_profile = self.class_of[w.index()].is_some_and(|c| {
                     self.classes[c as usize].profile == Some(p) && !special.contains(&c)
                 });
                 if in_profile {
-                    *taken.entry(self.namespace_of[w]).or_default() += 1;
+                    *taken.entry(self.namespace_of[w.index()]).or_default() += 1;
                 }
             }
             let emptied = taken

@@ -20,7 +20,9 @@ use crate::{HashMap, HashSet};
 
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::parallel::map_in_order;
-use meshaudit_model::{Inventory, Mesh};
+use meshaudit_model::{
+    AuthorizationPolicyId, Idx, Inventory, Mesh, RequestAuthenticationId, ServiceId, WorkloadId,
+};
 
 use crate::authorization::{AuthzDecision, Decision, PeerIdentity};
 use crate::evidence::Because;
@@ -47,12 +49,12 @@ pub struct WorkloadNode {
     pub identity: Option<String>,
     /// Istio's PeerAuthentication resolution (Istio's default for workloads of other meshes).
     pub mtls: WorkloadMtls,
-    /// AuthorizationPolicies that apply (indexes into the inventory's list).
-    pub authorization_policies: Vec<usize>,
+    /// Istio AuthorizationPolicies that apply.
+    pub authorization_policies: Vec<AuthorizationPolicyId>,
     /// RequestAuthentications that apply.
-    pub request_authentications: Vec<usize>,
+    pub request_authentications: Vec<RequestAuthenticationId>,
     /// Services that select it.
-    pub services: Vec<usize>,
+    pub services: Vec<ServiceId>,
 }
 
 impl WorkloadNode {
@@ -69,7 +71,7 @@ impl WorkloadNode {
 /// A Service port that leads to a server port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServicePortRef {
-    pub service: usize,
+    pub service: ServiceId,
     /// Index in the Service's `spec.ports`.
     pub index: usize,
     pub port: u16,
@@ -78,7 +80,7 @@ pub struct ServicePortRef {
 /// Who a group of edges comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Client {
-    Workload(usize),
+    Workload(WorkloadId),
     /// Any meshed workload the server's policies do not name (including ones outside the input).
     OtherMeshed,
     /// Any workload without a proxy (including ones outside the input).
@@ -177,10 +179,13 @@ impl EdgeGroup {
     }
 }
 
+/// A server port: an index into [`Graph::servers`].
+pub type ServerPortId = Idx<ServerPort>;
+
 /// One port a workload serves.
 #[derive(Debug, Clone)]
 pub struct ServerPort {
-    pub workload: usize,
+    pub workload: WorkloadId,
     /// The port the application listens on (a container port / Service target port).
     pub port: u16,
     pub protocol: Protocol,
@@ -195,7 +200,7 @@ pub struct ServerPort {
     pub mesh: Mesh,
     /// Linkerd's inbound policy for the port (Linkerd servers behind their proxy only).
     pub linkerd: Option<crate::linkerd::evaluator::PortPolicy>,
-    pub(crate) individual: SortedMap<usize>,
+    pub(crate) individual: SortedMap<WorkloadId>,
     /// Meshed clients of one identity (namespace, service account) the policies name, by
     /// identity id (see [`Graph::identity_of`]).
     pub(crate) identity_groups: SortedMap<u32>,
@@ -231,7 +236,7 @@ impl ServerPort {
     pub fn group_index_for(&self, graph: &Graph, client: Client) -> usize {
         match client {
             Client::Workload(w) => {
-                let node = &graph.workloads[w];
+                let node = graph.workload(w);
                 // A meshed client whose proxy does not capture its connections to this server
                 // (excluded outbound port, UID 1337) sends what a client without a proxy sends.
                 let capture = &node.membership.capture;
@@ -250,7 +255,7 @@ impl ServerPort {
                         && node.mesh == Some(self.mesh) =>
                     {
                         self.identity_groups
-                            .get(&graph.identity_of[w])
+                            .get(&graph.identity_of[w.index()])
                             .or_else(|| self.namespace_groups.get(node.namespace.as_str()))
                             .copied()
                             .unwrap_or_else(|| self.catch_all_index(graph, node.mesh))
@@ -356,20 +361,20 @@ pub struct Graph {
 /// it rather than every workload or server port.
 #[derive(Debug, Clone, Default)]
 struct Index {
-    /// Per AuthorizationPolicy (index into the inventory's list): the workloads it applies to.
-    by_authorization_policy: Vec<Vec<usize>>,
-    /// Per RequestAuthentication: the workloads it applies to.
-    by_request_authentication: Vec<Vec<usize>>,
-    /// Per workload: the servers that evaluate it as an individual client.
-    individual_at: Vec<Vec<usize>>,
+    /// Per Istio AuthorizationPolicy (by its index): the workloads it applies to.
+    by_authorization_policy: Vec<Vec<WorkloadId>>,
+    /// Per RequestAuthentication (by its index): the workloads it applies to.
+    by_request_authentication: Vec<Vec<WorkloadId>>,
+    /// Per workload (by its index): the servers that evaluate it as an individual client.
+    individual_at: Vec<Vec<ServerPortId>>,
     /// Per namespace: the servers with a group for that namespace's meshed clients.
-    namespace_group_at: HashMap<String, Vec<usize>>,
+    namespace_group_at: HashMap<String, Vec<ServerPortId>>,
     /// Per identity id: the servers with a group for that identity's meshed clients.
-    identity_group_at: HashMap<u32, Vec<usize>>,
+    identity_group_at: HashMap<u32, Vec<ServerPortId>>,
     /// Per destination port (a server port, or a Service port that leads to one): the servers.
-    by_destination_port: HashMap<u16, Vec<usize>>,
-    /// Per Service (index into the inventory's list): the servers it leads to.
-    by_service: Vec<Vec<usize>>,
+    by_destination_port: HashMap<u16, Vec<ServerPortId>>,
+    /// Per Service (by its index): the servers it leads to.
+    by_service: Vec<Vec<ServerPortId>>,
 }
 
 impl Index {
@@ -381,19 +386,19 @@ impl Index {
             by_service: vec![Vec::new(); inv.services.len()],
             ..Index::default()
         };
-        for (w, node) in workloads.iter().enumerate() {
+        for (w, node) in WorkloadId::all(&inv.workloads).zip(workloads) {
             for &p in &node.authorization_policies {
-                index.by_authorization_policy[p].push(w);
+                index.by_authorization_policy[p.index()].push(w);
             }
             for &r in &node.request_authentications {
-                index.by_request_authentication[r].push(w);
+                index.by_request_authentication[r.index()].push(w);
             }
         }
         // Servers are visited in order, so every list comes out sorted.
-        for (s, server) in servers.iter().enumerate() {
+        for (s, server) in ServerPortId::enumerate(servers) {
             // The maps are sorted by key.
             for &c in server.individual.keys() {
-                index.individual_at[c].push(s);
+                index.individual_at[c.index()].push(s);
             }
             for &id in server.identity_groups.keys() {
                 index.identity_group_at.entry(id).or_default().push(s);
@@ -412,11 +417,11 @@ impl Index {
             for port in ports {
                 index.by_destination_port.entry(port).or_default().push(s);
             }
-            let mut services: Vec<usize> = server.services.iter().map(|v| v.service).collect();
+            let mut services: Vec<ServiceId> = server.services.iter().map(|v| v.service).collect();
             services.sort_unstable();
             services.dedup();
             for service in services {
-                index.by_service[service].push(s);
+                index.by_service[service.index()].push(s);
             }
         }
         index
@@ -437,7 +442,7 @@ impl Graph {
     pub fn edges(&self) -> impl Iterator<Item = Edge<'_>> + '_ {
         let classes = self.catch_all_classes();
         self.servers.iter().flat_map(move |server| {
-            (0..self.workloads.len())
+            self.workload_ids()
                 .filter(move |&w| w != server.workload)
                 .map(Client::Workload)
                 .chain(classes.clone())
@@ -458,7 +463,7 @@ impl Graph {
             Client::OtherMeshed | Client::OtherUnmeshed | Client::OtherMesh(_),
         ) = (edge.client, edge.group.client)
         {
-            let m = &self.workloads[w].membership;
+            let m = &self.workload(w).membership;
             chain.extend(m.because.iter().cloned());
             if m.data_plane.is_meshed() {
                 chain.extend(m.capture.because.iter().cloned());
@@ -468,47 +473,80 @@ impl Graph {
         chain
     }
 
+    /// The graph's node for workload `w`.
+    pub fn workload(&self, w: WorkloadId) -> &WorkloadNode {
+        &self.workloads[w.index()]
+    }
+
+    /// Every workload's id, in order.
+    pub fn workload_ids(&self) -> impl DoubleEndedIterator<Item = WorkloadId> + ExactSizeIterator {
+        (0..self.workloads.len()).map(WorkloadId::new)
+    }
+
+    /// Every workload's node with its id, in order.
+    pub fn workloads_with_ids(&self) -> impl ExactSizeIterator<Item = (WorkloadId, &WorkloadNode)> {
+        self.workloads
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (WorkloadId::new(i), n))
+    }
+
+    /// Server port `s`.
+    pub fn server(&self, s: ServerPortId) -> &ServerPort {
+        &self.servers[s]
+    }
+
+    /// Every server port's id, in order.
+    pub fn server_ids(&self) -> impl DoubleEndedIterator<Item = ServerPortId> + ExactSizeIterator {
+        ServerPortId::all(&self.servers)
+    }
+
     /// The server ports of workload `w`.
-    pub fn ports_of(&self, w: usize) -> impl Iterator<Item = &ServerPort> + '_ {
+    pub fn ports_of(&self, w: WorkloadId) -> impl Iterator<Item = &ServerPort> + '_ {
         self.servers[self.port_range(w)].iter()
     }
 
     /// The indexes in `servers` of workload `w`'s ports.
-    fn port_range(&self, w: usize) -> std::ops::Range<usize> {
+    fn port_range(&self, w: WorkloadId) -> std::ops::Range<usize> {
         // `servers` is sorted by workload, then port.
         let start = self.servers.partition_point(|s| s.workload < w);
         let end = start + self.servers[start..].partition_point(|s| s.workload == w);
         start..end
     }
 
-    /// The workloads AuthorizationPolicy `policy` (index into the inventory's list) applies
-    /// to, in order.
-    pub fn workloads_of_authorization_policy(&self, policy: usize) -> &[usize] {
+    /// The workloads Istio AuthorizationPolicy `policy` applies to, in order.
+    pub fn workloads_of_authorization_policy(
+        &self,
+        policy: AuthorizationPolicyId,
+    ) -> &[WorkloadId] {
         self.index
             .by_authorization_policy
-            .get(policy)
+            .get(policy.index())
             .map_or(&[], Vec::as_slice)
     }
 
-    /// The workloads RequestAuthentication `index` applies to, in order.
-    pub fn workloads_of_request_authentication(&self, index: usize) -> &[usize] {
+    /// The workloads RequestAuthentication `id` applies to, in order.
+    pub fn workloads_of_request_authentication(
+        &self,
+        id: RequestAuthenticationId,
+    ) -> &[WorkloadId] {
         self.index
             .by_request_authentication
-            .get(index)
+            .get(id.index())
             .map_or(&[], Vec::as_slice)
     }
 
     /// The server ports (indexes into `servers`) that Service `service` leads to, in order.
-    pub fn servers_of_service(&self, service: usize) -> &[usize] {
+    pub fn servers_of_service(&self, service: ServiceId) -> &[ServerPortId] {
         self.index
             .by_service
-            .get(service)
+            .get(service.index())
             .map_or(&[], Vec::as_slice)
     }
 
     /// The server ports (indexes into `servers`) a client reaches by connecting to `port`: the
     /// port itself, or a Service port leading to it. In order.
-    pub fn servers_at_destination_port(&self, port: u16) -> &[usize] {
+    pub fn servers_at_destination_port(&self, port: u16) -> &[ServerPortId] {
         self.index
             .by_destination_port
             .get(&port)
@@ -517,21 +555,27 @@ impl Graph {
 
     /// The server ports (indexes into `servers`, in order) that evaluate workload `w` as an
     /// individual client.
-    pub fn individually_at(&self, w: usize) -> &[usize] {
-        self.index.individual_at.get(w).map_or(&[], Vec::as_slice)
+    pub fn individually_at(&self, w: WorkloadId) -> &[ServerPortId] {
+        self.index
+            .individual_at
+            .get(w.index())
+            .map_or(&[], Vec::as_slice)
     }
 
-    /// The indexes in `servers` of workload `w`'s own ports.
-    pub fn own_ports(&self, w: usize) -> std::ops::Range<usize> {
-        self.port_range(w)
+    /// The ids of workload `w`'s own ports, in order.
+    pub fn own_ports(
+        &self,
+        w: WorkloadId,
+    ) -> impl DoubleEndedIterator<Item = ServerPortId> + ExactSizeIterator + Clone {
+        self.port_range(w).map(ServerPortId::new)
     }
 
     /// The catch-all group workload `w` falls into at a server port that does not treat it
     /// apart: [`Client::OtherMeshed`] for a workload of the primary mesh whose proxy handles
     /// its outbound connections, [`Client::OtherMesh`] for one of another mesh,
     /// [`Client::OtherUnmeshed`] otherwise.
-    pub fn catch_all(&self, w: usize) -> Client {
-        let node = &self.workloads[w];
+    pub fn catch_all(&self, w: WorkloadId) -> Client {
+        let node = self.workload(w);
         let membership = &node.membership;
         let capture = &membership.capture;
         if membership.data_plane.is_meshed()
@@ -589,15 +633,19 @@ impl Graph {
     /// its proxy —
     /// and its own ports, which are no edges of it. At every other port,
     /// `group_for(Client::Workload(w))` is the catch-all group.
-    pub fn treated_apart(&self, w: usize) -> Vec<usize> {
-        let mut out: Vec<usize> = self.index.individual_at[w].clone();
-        out.extend(self.port_range(w));
-        let node = &self.workloads[w];
+    pub fn treated_apart(&self, w: WorkloadId) -> Vec<ServerPortId> {
+        let mut out: Vec<ServerPortId> = self.index.individual_at[w.index()].clone();
+        out.extend(self.own_ports(w));
+        let node = self.workload(w);
         if Graph::is_meshed_class(self.catch_all(w)) {
             if let Some(servers) = self.index.namespace_group_at.get(&node.namespace) {
                 out.extend_from_slice(servers);
             }
-            if let Some(servers) = self.index.identity_group_at.get(&self.identity_of[w]) {
+            if let Some(servers) = self
+                .index
+                .identity_group_at
+                .get(&self.identity_of[w.index()])
+            {
                 out.extend_from_slice(servers);
             }
             for port in &node.membership.capture.excluded_outbound_ports {
@@ -700,7 +748,7 @@ impl Graph {
         }
         // As `network_hop` decides for a client that is not ambient itself.
         let ambient_server =
-            self.workloads[server.workload].membership.data_plane == DataPlane::Ambient;
+            self.workload(server.workload).membership.data_plane == DataPlane::Ambient;
         let port = if ambient_server && group.transport == Transport::Mtls {
             HBONE_PORT
         } else {
@@ -718,7 +766,7 @@ impl Graph {
             Client::Workload(w) => Source::Pod(w),
             Client::OtherMeshed | Client::OtherUnmeshed | Client::OtherMesh(_) => Source::AnyPod,
         };
-        let ambient = |w: usize| self.workloads[w].membership.data_plane == DataPlane::Ambient;
+        let ambient = |w: WorkloadId| self.workload(w).membership.data_plane == DataPlane::Ambient;
         let client_ambient = matches!(client, Client::Workload(w) if ambient(w));
         let hbone = (ambient(server.workload) || client_ambient)
             && server.group_for(self, client).transport == Transport::Mtls;
@@ -728,7 +776,7 @@ impl Graph {
 
     /// The group that answers for `client` at `server`; `Client::OtherMeshed` and
     /// `Client::OtherUnmeshed` name the catch-all groups.
-    pub fn group(&self, server: usize, client: Client) -> &EdgeGroup {
+    pub fn group(&self, server: ServerPortId, client: Client) -> &EdgeGroup {
         self.servers[server].group_for(self, client)
     }
 }
@@ -737,7 +785,7 @@ impl Graph {
 pub(crate) struct Shared<'l, 'a> {
     pub nodes: &'l [WorkloadNode],
     /// Workloads per namespace.
-    pub by_namespace: &'l HashMap<&'a str, Vec<usize>>,
+    pub by_namespace: &'l HashMap<&'a str, Vec<WorkloadId>>,
     /// Per `(namespace, service account)`: its identity id; see [`Graph::identity_of`].
     pub identity_ids: &'l HashMap<(&'a str, &'a str), u32>,
     pub primary: Mesh,
@@ -763,7 +811,7 @@ impl Shared<'_, '_> {
 
 /// A server port and the Service ports that lead to it, for an evaluator to decide.
 pub(crate) struct PortToEvaluate {
-    pub workload: usize,
+    pub workload: WorkloadId,
     pub port: u16,
     pub services: Vec<ServicePortRef>,
 }
@@ -808,7 +856,7 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
     let inv = inventory;
     let istio = crate::istio::evaluator::Builder::new(inv, facts);
     let linkerd = crate::linkerd::evaluator::Evaluator::new(inv, facts);
-    let indexes: Vec<usize> = (0..inv.workloads.len()).collect();
+    let indexes: Vec<WorkloadId> = inv.workload_ids().collect();
     // A workload runs at most one mesh's proxy: an Istio one when Istio injects it (or it
     // already carries it), else a Linkerd one when Linkerd does.
     let mut nodes: Vec<WorkloadNode> = map_in_order(&indexes, |&i| {
@@ -820,22 +868,22 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
     });
 
     // Which workloads each Service selects, by namespace index.
-    let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::default();
-    for (i, w) in inv.workloads.iter().enumerate() {
+    let mut by_namespace: HashMap<&str, Vec<WorkloadId>> = HashMap::default();
+    for (i, w) in WorkloadId::enumerate(&inv.workloads) {
         by_namespace
             .entry(w.namespace.as_str())
             .or_default()
             .push(i);
     }
-    let mut ports: HashMap<(usize, u16), Vec<ServicePortRef>> = HashMap::default();
-    for (s, service) in inv.services.iter().enumerate() {
+    let mut ports: HashMap<(WorkloadId, u16), Vec<ServicePortRef>> = HashMap::default();
+    for (s, service) in ServiceId::enumerate(&inv.services) {
         let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
             continue;
         };
         // Through the label index, not by testing every workload of the namespace.
         for w in inv.workloads_matching_in(&service.namespace, selector) {
             let workload = &inv.workloads[w];
-            nodes[w].services.push(s);
+            nodes[w.index()].services.push(s);
             for (index, port) in service.spec.ports.iter().enumerate() {
                 if port.protocol.as_deref() == Some("UDP")
                     || port.protocol.as_deref() == Some("SCTP")
@@ -855,7 +903,7 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
         }
     }
     // Declared container ports that no Service covers are reachable by pod address.
-    for (w, workload) in inv.workloads.iter().enumerate() {
+    for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
         for c in &workload.containers {
             if c.name == "istio-proxy" || c.name == meshaudit_model::linkerd::PROXY_CONTAINER {
                 continue;
@@ -869,13 +917,13 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
         }
         // Linkerd's proxy serves its admin port (`/metrics`, `/env.json`, probes) on every pod,
         // under the pod's inbound policy, whether or not the template declares it.
-        if nodes[w].mesh == Some(Mesh::Linkerd) {
+        if nodes[w.index()].mesh == Some(Mesh::Linkerd) {
             ports
                 .entry((w, meshaudit_model::linkerd::PROXY_ADMIN_PORT))
                 .or_default();
         }
     }
-    let mut keys: Vec<(usize, u16)> = ports.keys().copied().collect();
+    let mut keys: Vec<(WorkloadId, u16)> = ports.keys().copied().collect();
     keys.sort_unstable();
 
     // Workloads that run as the same identity (namespace, service account) share an id.
@@ -902,7 +950,7 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
         // Say why a workload has no proxy in the terms of the mesh the input is about.
         for (i, node) in nodes.iter_mut().enumerate() {
             if node.mesh.is_none() {
-                linkerd.explain_unmeshed(i, node);
+                linkerd.explain_unmeshed(WorkloadId::new(i), node);
             }
         }
     }
@@ -910,7 +958,7 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
     let todo: Vec<PortToEvaluate> = keys
         .into_iter()
         // Gateways' listeners follow Gateway resources, audited by their own rules.
-        .filter(|&(w, _)| nodes[w].membership.data_plane != DataPlane::Gateway)
+        .filter(|&(w, _)| nodes[w.index()].membership.data_plane != DataPlane::Gateway)
         .map(|(w, port)| PortToEvaluate {
             workload: w,
             port,
@@ -929,7 +977,7 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
     // Server ports are independent of each other: evaluate them on every core, each by its
     // workload's mesh (the primary mesh for a workload without a proxy).
     let servers = map_in_order(&todo, |todo| {
-        match nodes[todo.workload].mesh.unwrap_or(primary) {
+        match nodes[todo.workload.index()].mesh.unwrap_or(primary) {
             Mesh::Linkerd => linkerd_ready.server_port(&shared, todo),
             _ => istio_ready.server_port(&shared, todo),
         }

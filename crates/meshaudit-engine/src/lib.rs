@@ -28,5 +28,6 @@ pub use istio::{authorization, destination_rule, membership, peer_authentication
 
 pub use evidence::Because;
 pub use graph::{
-    build as build_graph, Client, Edge, EdgeGroup, Graph, Reach, ServerPort, Transport,
+    build as build_graph, Client, Edge, EdgeGroup, Graph, Reach, ServerPort, ServerPortId,
+    Transport,
 };

@@ -27,7 +27,7 @@ use meshaudit_model::k8s::{
     IpBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Workload,
 };
 use meshaudit_model::selector::{LabelSelector, Labels};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, NetworkPolicyId, Step, WorkloadId};
 
 use crate::evidence::Because;
 
@@ -38,7 +38,7 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// A workload of the input.
-    Pod(usize),
+    Pod(WorkloadId),
     /// A pod the input does not describe, in any namespace.
     AnyPod,
     /// An address outside the cluster (or a node: a `hostNetwork` pod, a NodePort hop).
@@ -74,17 +74,16 @@ impl NetVerdict {
 #[derive(Debug, Clone)]
 pub struct DirectionDecision {
     pub verdict: NetVerdict,
-    /// The policies that isolate the pod in this direction (indexes into the inventory's
-    /// list); empty when it is open.
-    pub isolated_by: Vec<usize>,
+    /// The policies that isolate the pod in this direction; empty when it is open.
+    pub isolated_by: Vec<NetworkPolicyId>,
     /// The policy and rule (index in `ingress`/`egress`) that admitted the connection.
-    pub allowed_by: Option<(usize, usize)>,
+    pub allowed_by: Option<(NetworkPolicyId, usize)>,
     pub because: Vec<Because>,
 }
 
 impl DirectionDecision {
     /// The policies that decided: the one that admitted, or all that isolate.
-    pub fn decided_by(&self) -> Vec<usize> {
+    pub fn decided_by(&self) -> Vec<NetworkPolicyId> {
         match self.allowed_by {
             Some((p, _)) => vec![p],
             None if self.verdict == NetVerdict::Allowed => Vec::new(),
@@ -121,9 +120,9 @@ impl NetworkDecision {
         out
     }
 
-    /// NetworkPolicies (indexes) that decided, egress side first, without repeats: for a denied
+    /// NetworkPolicies that decided, egress side first, without repeats: for a denied
     /// connection, the policies of the side(s) that deny it.
-    pub fn decided_by(&self) -> Vec<usize> {
+    pub fn decided_by(&self) -> Vec<NetworkPolicyId> {
         let (mut out, ingress) = self.decided_by_sides();
         for p in ingress {
             if !out.contains(&p) {
@@ -135,7 +134,7 @@ impl NetworkDecision {
 
     /// [`decided_by`](Self::decided_by) per side: the client's egress policies, then the
     /// server's ingress policies.
-    pub fn decided_by_sides(&self) -> (Vec<usize>, Vec<usize>) {
+    pub fn decided_by_sides(&self) -> (Vec<NetworkPolicyId>, Vec<NetworkPolicyId>) {
         let denied = self.verdict() == NetVerdict::Denied;
         // A direction that allows everything did not decide anything; when one side denies,
         // the side that would have allowed did not decide either.
@@ -162,9 +161,9 @@ pub struct NetSummary {
     /// `None` when the client is not a workload of the input.
     pub egress: Option<NetVerdict>,
     /// As [`NetworkDecision::decided_by_sides`]: the client's egress policies that decided.
-    pub egress_decided_by: Vec<usize>,
+    pub egress_decided_by: Vec<NetworkPolicyId>,
     /// The server's ingress policies that decided.
-    pub ingress_decided_by: Vec<usize>,
+    pub ingress_decided_by: Vec<NetworkPolicyId>,
 }
 
 /// Whether a decision builds its evidence chain (rows that group many connections need only
@@ -201,12 +200,12 @@ enum Fit {
 /// Which pods each policy selects and which policies isolate each pod.
 #[derive(Debug, Clone, Default)]
 pub struct NetworkPolicyIndex {
-    /// Per policy: the workloads its `podSelector` selects, in order.
-    selected: Vec<Vec<usize>>,
-    /// Per workload: the policies that isolate it for ingress, in input order.
-    ingress_of: Vec<Vec<usize>>,
-    /// Per workload: the policies that isolate it for egress.
-    egress_of: Vec<Vec<usize>>,
+    /// Per policy (by its index): the workloads its `podSelector` selects, in order.
+    selected: Vec<Vec<WorkloadId>>,
+    /// Per workload (by its index): the policies that isolate it for ingress, in input order.
+    ingress_of: Vec<Vec<NetworkPolicyId>>,
+    /// Per workload (by its index): the policies that isolate it for egress.
+    egress_of: Vec<Vec<NetworkPolicyId>>,
     /// Per namespace the input names: its labels, with the name label the API server adds.
     namespace_labels: HashMap<String, Labels>,
     /// Namespaces with a workload that NetworkPolicy cannot treat like its neighbours: one
@@ -228,17 +227,17 @@ impl NetworkPolicyIndex {
                 .namespace_labels
                 .insert(name.clone(), with_name_label(name, &ns.labels));
         }
-        for (p, policy) in inv.network_policies.iter().enumerate() {
+        for (p, policy) in NetworkPolicyId::enumerate(&inv.network_policies) {
             let selector = &policy.spec.pod_selector;
             // The label index narrows the candidates for `matchLabels`; expressions are then
             // checked on each.
-            let candidates: Vec<usize> = match selector.match_labels.as_ref() {
+            let candidates: Vec<WorkloadId> = match selector.match_labels.as_ref() {
                 Some(labels) if !labels.is_empty() => {
                     inv.workloads_matching_in(&policy.namespace, labels)
                 }
                 _ => inv.workload_indexes_in(&policy.namespace).to_vec(),
             };
-            let selected: Vec<usize> = candidates
+            let selected: Vec<WorkloadId> = candidates
                 .into_iter()
                 .filter(|&w| {
                     let workload = &inv.workloads[w];
@@ -247,16 +246,16 @@ impl NetworkPolicyIndex {
                 .collect();
             for &w in &selected {
                 if policy.spec.isolates_ingress() {
-                    index.ingress_of[w].push(p);
+                    index.ingress_of[w.index()].push(p);
                 }
                 if policy.spec.isolates_egress() {
-                    index.egress_of[w].push(p);
+                    index.egress_of[w.index()].push(p);
                 }
             }
             index.selected.push(selected);
         }
-        for (w, workload) in inv.workloads.iter().enumerate() {
-            if workload.host_network || !index.egress_of[w].is_empty() {
+        for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
+            if workload.host_network || !index.egress_policies(w).is_empty() {
                 index
                     .irregular_namespaces
                     .insert(workload.namespace.clone());
@@ -275,7 +274,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         namespace: &str,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> Option<(NetVerdict, NetVerdict)> {
         if self.irregular_namespaces.contains(namespace) {
@@ -345,18 +344,18 @@ impl NetworkPolicyIndex {
     }
 
     /// The workloads policy `p` selects (host-network pods excluded), in order.
-    pub fn selected_by(&self, p: usize) -> &[usize] {
-        self.selected.get(p).map_or(&[], Vec::as_slice)
+    pub fn selected_by(&self, p: NetworkPolicyId) -> &[WorkloadId] {
+        self.selected.get(p.index()).map_or(&[], Vec::as_slice)
     }
 
     /// The policies that isolate workload `w` for ingress.
-    pub fn ingress_policies(&self, w: usize) -> &[usize] {
-        self.ingress_of.get(w).map_or(&[], Vec::as_slice)
+    pub fn ingress_policies(&self, w: WorkloadId) -> &[NetworkPolicyId] {
+        self.ingress_of.get(w.index()).map_or(&[], Vec::as_slice)
     }
 
     /// The policies that isolate workload `w` for egress.
-    pub fn egress_policies(&self, w: usize) -> &[usize] {
-        self.egress_of.get(w).map_or(&[], Vec::as_slice)
+    pub fn egress_policies(&self, w: WorkloadId) -> &[NetworkPolicyId] {
+        self.egress_of.get(w.index()).map_or(&[], Vec::as_slice)
     }
 
     /// A namespace's labels as selectors see them (with `kubernetes.io/metadata.name`).
@@ -373,7 +372,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> NetworkDecision {
         self.connection_with(inv, source, server, port, Evidence::Keep)
@@ -385,7 +384,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> NetSummary {
         let decision = self.connection_with(inv, source, server, port, Evidence::Skip);
@@ -403,7 +402,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
         evidence: Evidence,
     ) -> NetworkDecision {
@@ -422,7 +421,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> DirectionDecision {
         self.ingress_with(inv, source, server, port, Evidence::Keep)
@@ -432,7 +431,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
         evidence: Evidence,
     ) -> DirectionDecision {
@@ -472,8 +471,8 @@ impl NetworkPolicyIndex {
     pub fn egress(
         &self,
         inv: &Inventory,
-        client: usize,
-        server: usize,
+        client: WorkloadId,
+        server: WorkloadId,
         port: u16,
     ) -> DirectionDecision {
         self.egress_with(inv, client, server, port, Evidence::Keep)
@@ -482,8 +481,8 @@ impl NetworkPolicyIndex {
     fn egress_with(
         &self,
         inv: &Inventory,
-        client: usize,
-        server: usize,
+        client: WorkloadId,
+        server: WorkloadId,
         port: u16,
         evidence: Evidence,
     ) -> DirectionDecision {
@@ -517,7 +516,7 @@ impl NetworkPolicyIndex {
 
     /// The client side towards an address outside the cluster: may workload `client` connect
     /// to any external address (`Allowed`), some (`Restricted`) or none (`Denied`)?
-    pub fn egress_to_outside(&self, inv: &Inventory, client: usize) -> DirectionDecision {
+    pub fn egress_to_outside(&self, inv: &Inventory, client: WorkloadId) -> DirectionDecision {
         let workload = &inv.workloads[client];
         let policies = self.egress_policies(client);
         if workload.host_network || policies.is_empty() {
@@ -585,7 +584,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> NetVerdict {
         let egress = self.egress_verdict(inv, source, server, port);
@@ -602,7 +601,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> (NetVerdict, NetVerdict) {
         (
@@ -615,7 +614,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> NetVerdict {
         match source {
@@ -631,7 +630,7 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         source: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> NetVerdict {
         let source = match source {
@@ -645,9 +644,9 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         direction: Direction,
-        subject: usize,
+        subject: WorkloadId,
         peer: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
     ) -> NetVerdict {
         let policies = match direction {
@@ -672,13 +671,13 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         direction: Direction,
-        policies: &[usize],
+        policies: &[NetworkPolicyId],
         peer: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
-    ) -> (Fit, Option<(usize, usize)>) {
+    ) -> (Fit, Option<(NetworkPolicyId, usize)>) {
         let mut best = Fit::No;
-        let mut allowed_by: Option<(usize, usize)> = None;
+        let mut allowed_by: Option<(NetworkPolicyId, usize)> = None;
         for &p in policies {
             let policy = &inv.network_policies[p];
             let rules = match direction {
@@ -707,10 +706,10 @@ impl NetworkPolicyIndex {
         &self,
         inv: &Inventory,
         direction: Direction,
-        subject: usize,
-        policies: &[usize],
+        subject: WorkloadId,
+        policies: &[NetworkPolicyId],
         peer: Source,
-        server: usize,
+        server: WorkloadId,
         port: u16,
         evidence: Evidence,
     ) -> DirectionDecision {
@@ -769,7 +768,7 @@ fn open(workload: &Workload, why: &'static str, evidence: Evidence) -> Direction
 
 fn rule_because(
     inv: &Inventory,
-    p: usize,
+    p: NetworkPolicyId,
     direction: Direction,
     r: usize,
     what: String,
@@ -788,7 +787,7 @@ fn rule_because(
 
 fn isolation_because(
     inv: &Inventory,
-    policies: &[usize],
+    policies: &[NetworkPolicyId],
     direction: Direction,
     workload: &Workload,
 ) -> Because {

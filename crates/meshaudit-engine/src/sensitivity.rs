@@ -2,7 +2,7 @@
 //! every rule that weighs severity by it (NET006, NET011, the Linkerd authorization rules).
 
 use meshaudit_model::selector::Labels;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, WorkloadId};
 
 /// Label values that mark data as sensitive, and the keys that carry them.
 const CLASSIFICATION_KEYS: [&str; 4] = [
@@ -62,7 +62,7 @@ pub fn sensitive_marker(labels: &Labels) -> Option<String> {
 
 /// Why workload `w` holds sensitive data: its pod template's labels or annotations, else its
 /// namespace's labels; `None` when nothing marks it.
-pub fn workload_sensitivity(inv: &Inventory, w: usize) -> Option<String> {
+pub fn workload_sensitivity(inv: &Inventory, w: WorkloadId) -> Option<String> {
     let wl = &inv.workloads[w];
     sensitive_marker(&wl.labels)
         .or_else(|| sensitive_marker(&wl.annotations))

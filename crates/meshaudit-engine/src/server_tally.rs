@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::graph::{Client, EdgeGroup, Graph, ServerPort};
+use meshaudit_model::WorkloadId;
+
+use crate::graph::{Client, EdgeGroup, Graph, ServerPort, ServerPortId};
 
 /// Sorts the answer for a client at a server port into a kind (`None`: not counted). It must
 /// depend only on its arguments.
@@ -18,10 +20,10 @@ pub type Classify<K> = fn(&Graph, &ServerPort, &EdgeGroup) -> Option<K>;
 #[derive(Debug)]
 struct Base<K> {
     /// Server ports with a kind, in order.
-    kinds: Vec<(usize, K)>,
+    kinds: Vec<(ServerPortId, K)>,
     counts: BTreeMap<K, usize>,
     /// The server ports of each kind, in order.
-    by_kind: BTreeMap<K, Vec<usize>>,
+    by_kind: BTreeMap<K, Vec<ServerPortId>>,
 }
 
 /// What a set of clients gets over every server port: per kind, how many ports and the first
@@ -29,7 +31,7 @@ struct Base<K> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tallied<K: Ord> {
     counts: BTreeMap<K, usize>,
-    first: BTreeMap<K, Vec<usize>>,
+    first: BTreeMap<K, Vec<ServerPortId>>,
 }
 
 impl<K: Ord> Tallied<K> {
@@ -38,9 +40,8 @@ impl<K: Ord> Tallied<K> {
         self.counts.get(&kind).copied().unwrap_or(0)
     }
 
-    /// The first server ports (indexes into `graph.servers`, in order) of kind `kind`, as many
-    /// as were asked for.
-    pub fn first(&self, kind: K) -> &[usize] {
+    /// The first server ports (in order) of kind `kind`, as many as were asked for.
+    pub fn first(&self, kind: K) -> &[ServerPortId] {
         self.first.get(&kind).map_or(&[], Vec::as_slice)
     }
 }
@@ -83,7 +84,7 @@ impl<'g, K: Copy + Ord> ServerTally<'g, K> {
         }
     }
 
-    fn kind(&self, server: usize, client: Client) -> Option<K> {
+    fn kind(&self, server: ServerPortId, client: Client) -> Option<K> {
         let port = &self.graph.servers[server];
         (self.classify)(self.graph, port, port.group_for(self.graph, client))
     }
@@ -100,7 +101,7 @@ impl<'g, K: Copy + Ord> ServerTally<'g, K> {
                 counts: BTreeMap::new(),
                 by_kind: BTreeMap::new(),
             };
-            for server in 0..self.graph.servers.len() {
+            for server in self.graph.server_ids() {
                 let kind = classes
                     .iter()
                     .filter_map(|&c| self.kind(server, catch_all_client(c)))
@@ -119,11 +120,11 @@ impl<'g, K: Copy + Ord> ServerTally<'g, K> {
     /// For the workloads `clients`: per server port (each client's own ports excepted), the
     /// greatest kind any of them gets there; per kind, how many ports, and the first `examples`
     /// of them.
-    pub fn clients(&mut self, clients: &[usize], examples: usize) -> Tallied<K> {
+    pub fn clients(&mut self, clients: &[WorkloadId], examples: usize) -> Tallied<K> {
         let graph = self.graph;
         let mut in_class = [0usize; 2];
         // (server, client) for every port that treats a client apart.
-        let mut apart: Vec<(usize, usize)> = Vec::new();
+        let mut apart: Vec<(ServerPortId, WorkloadId)> = Vec::new();
         for &c in clients {
             in_class[class_of(graph.catch_all(c))] += 1;
             apart.extend(graph.treated_apart(c).into_iter().map(|s| (s, c)));
@@ -136,7 +137,7 @@ impl<'g, K: Copy + Ord> ServerTally<'g, K> {
         };
 
         // The real kind at each port that treats a client apart.
-        let mut exceptions: Vec<(usize, Option<K>)> = Vec::new();
+        let mut exceptions: Vec<(ServerPortId, Option<K>)> = Vec::new();
         for run in apart.chunk_by(|a, b| a.0 == b.0) {
             let server = run[0].0;
             let owner = graph.servers[server].workload;
@@ -175,11 +176,12 @@ impl<'g, K: Copy + Ord> ServerTally<'g, K> {
         }
         counts.retain(|_, n| *n > 0);
 
-        let mut first: BTreeMap<K, Vec<usize>> = BTreeMap::new();
+        let mut first: BTreeMap<K, Vec<ServerPortId>> = BTreeMap::new();
         if examples > 0 {
-            let is_exception = |s: usize| exceptions.binary_search_by_key(&s, |&(e, _)| e).is_ok();
+            let is_exception =
+                |s: ServerPortId| exceptions.binary_search_by_key(&s, |&(e, _)| e).is_ok();
             for &kind in counts.keys() {
-                let mut list: Vec<usize> = base
+                let mut list: Vec<ServerPortId> = base
                     .by_kind
                     .get(&kind)
                     .into_iter()

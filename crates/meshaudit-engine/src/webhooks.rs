@@ -4,7 +4,7 @@
 
 use meshaudit_model::k8s::{Webhook, WebhookConfiguration, WebhookKind};
 use meshaudit_model::selector::{LabelSelector, Labels};
-use meshaudit_model::{Inventory, Object, Step};
+use meshaudit_model::{Inventory, Object, Step, WebhookId};
 
 pub use crate::components::Product;
 
@@ -42,7 +42,8 @@ impl Role {
 #[derive(Debug, Clone, Copy)]
 pub struct Hook<'a> {
     pub config: &'a WebhookConfiguration,
-    pub index: usize,
+    /// Its position in `config.webhooks`.
+    pub index: WebhookId,
     pub hook: &'a Webhook,
     pub product: Option<Product>,
     pub role: Role,
@@ -55,7 +56,7 @@ impl<'a> Hook<'a> {
 
     /// `webhooks[i].<tail>`.
     pub fn path<'s>(&self, tail: &[&'s str]) -> Vec<Step<'s>> {
-        let mut path = vec![Step::Key("webhooks"), Step::Index(self.index)];
+        let mut path = vec![Step::Key("webhooks"), Step::Index(self.index.index())];
         path.extend(tail.iter().map(|k| Step::Key(k)));
         path
     }
@@ -63,9 +64,9 @@ impl<'a> Hook<'a> {
     /// `webhooks[i].<tail>` as a fingerprint key.
     pub fn key(&self, tail: &str) -> String {
         if tail.is_empty() {
-            format!("webhooks[{}]", self.index)
+            format!("webhooks[{}]", self.index.index())
         } else {
-            format!("webhooks[{}].{tail}", self.index)
+            format!("webhooks[{}].{tail}", self.index.index())
         }
     }
 
@@ -250,7 +251,7 @@ pub fn classify(config: &WebhookConfiguration, hook: &Webhook) -> (Option<Produc
 pub fn hooks(inv: &Inventory) -> Vec<Hook<'_>> {
     let mut out = Vec::new();
     for config in &inv.webhook_configurations {
-        for (index, hook) in config.webhooks.iter().enumerate() {
+        for (index, hook) in WebhookId::enumerate(&config.webhooks) {
             let (product, role) = classify(config, hook);
             out.push(Hook {
                 config,

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use common::{client, mesh};
 use meshaudit_engine::authorization::AuthzDecision;
 use meshaudit_engine::edge_rows::{ClientFilter, EdgeRows, RowClients};
-use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph};
+use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph, ServerPortId};
 use meshaudit_engine::network_policy::NetVerdict;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, WorkloadId};
 
 fn example(name: &str) -> Inventory {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,7 +39,7 @@ fn answer(group: &EdgeGroup) -> impl PartialEq + std::fmt::Debug + '_ {
 fn check_rows(inv: &Inventory, graph: &Graph, filter: ClientFilter) -> (usize, usize) {
     let rows = EdgeRows::new(graph, inv, filter.clone());
     let (mut lines, mut pairs) = (0, 0);
-    for (s, server) in graph.servers.iter().enumerate() {
+    for (s, server) in ServerPortId::enumerate(&graph.servers) {
         let mut covered: Vec<Client> = Vec::new();
         for row in rows.rows(s) {
             lines += 1;
@@ -58,7 +58,7 @@ fn check_rows(inv: &Inventory, graph: &Graph, filter: ClientFilter) -> (usize, u
                 assert_eq!(
                     answer(own),
                     answer(&server.groups[row.group]),
-                    "mesh answer of {c:?} at server {s}"
+                    "mesh answer of {c:?} at server {s:?}"
                 );
                 let own = graph.network_summary(inv, c, server);
                 let names = |n: &meshaudit_engine::network_policy::NetSummary| {
@@ -83,16 +83,16 @@ fn check_rows(inv: &Inventory, graph: &Graph, filter: ClientFilter) -> (usize, u
                         row.network.egress,
                         &row.network.ingress_decided_by
                     ),
-                    "network answer of {c:?} at server {s}"
+                    "network answer of {c:?} at server {s:?}"
                 );
                 // The client side's policies are its own namespace's: the same ones, or ones
                 // of the same names when the row spans namespaces.
                 if row.egress_by_name {
-                    assert_eq!(names(&own), names(&row.network), "{c:?} at {s}");
+                    assert_eq!(names(&own), names(&row.network), "{c:?} at {s:?}");
                 } else {
                     assert_eq!(
                         own.egress_decided_by, row.network.egress_decided_by,
-                        "{c:?} at {s}"
+                        "{c:?} at {s:?}"
                     );
                 }
                 covered.push(c);
@@ -101,7 +101,7 @@ fn check_rows(inv: &Inventory, graph: &Graph, filter: ClientFilter) -> (usize, u
         let mut expected: Vec<Client> = rows.expanded(s).collect();
         expected.sort_unstable();
         covered.sort_unstable();
-        assert_eq!(covered, expected, "clients of server {s}");
+        assert_eq!(covered, expected, "clients of server {s:?}");
     }
     (lines, pairs)
 }
@@ -205,7 +205,10 @@ spec:
     let Client::Workload(db) = db else {
         unreachable!()
     };
-    let s = graph.servers.iter().position(|p| p.workload == db).unwrap();
+    let s = graph
+        .server_ids()
+        .find(|&s| graph.server(s).workload == db)
+        .unwrap();
     let got: Vec<(Vec<String>, NetVerdict)> = rows
         .rows(s)
         .iter()
@@ -240,7 +243,7 @@ spec:
     );
 }
 
-fn id(inv: &Inventory, w: usize) -> String {
+fn id(inv: &Inventory, w: WorkloadId) -> String {
     format!("{}/{}", inv.workloads[w].namespace, inv.workloads[w].name)
 }
 

@@ -16,7 +16,7 @@ use meshaudit_engine::linkerd::membership::{
 use meshaudit_engine::linkerd::policy::LinkerdPolicy;
 use meshaudit_engine::webhooks::hooks;
 use meshaudit_model::linkerd::DefaultInboundPolicy::{self, *};
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, LinkerdServerId, ServiceId, WorkloadId};
 
 fn namespace(name: &str, annotations: &str, labels: &str) -> String {
     format!(
@@ -105,15 +105,15 @@ fn all(inv: &Inventory) -> Vec<LinkerdMembership> {
     LinkerdMembership::of_all(inv, &hooks(inv))
 }
 
-fn index(inv: &Inventory, id: &str) -> usize {
-    inv.workloads
-        .iter()
-        .position(|w| format!("{}/{}", w.namespace, w.name) == id)
+fn index(inv: &Inventory, id: &str) -> WorkloadId {
+    WorkloadId::enumerate(&inv.workloads)
+        .find(|(_, w)| format!("{}/{}", w.namespace, w.name) == id)
+        .map(|(i, _)| i)
         .unwrap_or_else(|| panic!("no workload {id}"))
 }
 
 fn of<'m>(inv: &Inventory, m: &'m [LinkerdMembership], id: &str) -> &'m LinkerdMembership {
-    &m[index(inv, id)]
+    &m[index(inv, id).index()]
 }
 
 /// Every fact of a membership, rendered.
@@ -600,13 +600,13 @@ spec:
     let inv = mesh(&input);
     let w = index(&inv, "shop/web");
     let policy = LinkerdPolicy::new(&inv);
-    assert_eq!(policy.server_for(w, 9090), Some(0));
-    assert_eq!(policy.server_for(w, 4191), Some(1));
+    assert_eq!(policy.server_for(w, 9090), Some(LinkerdServerId::new(0)));
+    assert_eq!(policy.server_for(w, 4191), Some(LinkerdServerId::new(1)));
     assert_eq!(policy.server_for(w, 8080), None);
-    let ports = &app_ports_all(&inv)[w];
+    let ports = &app_ports_all(&inv)[w.index()];
     let numbers: Vec<u16> = ports.iter().map(|p| p.port).collect();
     assert_eq!(numbers, [8080, 9090, 9464]);
-    assert_eq!(ports[0].services, [0]);
+    assert_eq!(ports[0].services, [ServiceId::new(0)]);
     assert_eq!(ports[2].declared, None);
 }
 
@@ -678,7 +678,12 @@ fn the_examples_membership_is_the_documented_one() {
         &inv,
         &m,
         &LinkerdPolicy::new(&inv),
-        |w| app_ports_all(&inv)[w].iter().map(|p| p.port).collect(),
+        |w| {
+            app_ports_all(&inv)[w.index()]
+                .iter()
+                .map(|p| p.port)
+                .collect()
+        },
         |m, p| !m.control_plane && p.admits_unauthenticated(),
     );
     let summary: Vec<(Level, DefaultInboundPolicy, String)> = groups

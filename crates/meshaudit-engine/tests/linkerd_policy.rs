@@ -13,7 +13,7 @@ use meshaudit_engine::linkerd::policy::{
 use meshaudit_engine::Because;
 use meshaudit_ingest::{ingest, SourceText};
 use meshaudit_model::linkerd::DefaultInboundPolicy;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Idx, Inventory, LinkerdServerId, ServiceId, WorkloadId};
 
 use Decision::{Allowed, Conditional, Denied};
 
@@ -68,10 +68,15 @@ spec:
     )
 }
 
-fn workload(inv: &Inventory, id: &str) -> usize {
-    inv.workloads
-        .iter()
-        .position(|w| format!("{}/{}", w.namespace, w.name) == id)
+/// Server `i` of the input.
+fn srv(i: usize) -> LinkerdServerId {
+    LinkerdServerId::new(i)
+}
+
+fn workload(inv: &Inventory, id: &str) -> WorkloadId {
+    WorkloadId::enumerate(&inv.workloads)
+        .find(|(_, w)| format!("{}/{}", w.namespace, w.name) == id)
+        .map(|(i, _)| i)
         .unwrap_or_else(|| panic!("no workload {id}"))
 }
 
@@ -513,19 +518,19 @@ spec:
     let inv = mesh(&yaml);
     let c = check(&inv);
     assert_eq!(
-        c.lp.policy(0).problems,
+        c.lp.policy(Idx::new(0)).problems,
         [PolicyProblem::MissingMeshTls { index: 0 }]
     );
-    assert!(c.lp.policy(0).problems[0].is_dangling());
+    assert!(c.lp.policy(Idx::new(0)).problems[0].is_dangling());
     assert_eq!(
-        c.lp.policy(1).problems,
+        c.lp.policy(Idx::new(1)).problems,
         [PolicyProblem::InvalidNetwork {
             index: 0,
-            network: 0
+            network: Idx::new(0)
         }]
     );
-    assert_eq!(c.lp.policy(2).target, PolicyTarget::Unsupported);
-    assert!(c.lp.policy(3).problems.is_empty());
+    assert_eq!(c.lp.policy(Idx::new(2)).target, PolicyTarget::Unsupported);
+    assert!(c.lp.policy(Idx::new(3)).problems.is_empty());
     assert_eq!(c.decide("shop/api", 8080, &POD).decision, Denied);
     assert_eq!(c.meshed("shop/api", 8080, &known("shop", "web")), Allowed);
     assert_eq!(c.meshed("shop/api", 8080, &known("shop", "cart")), Denied);
@@ -539,8 +544,11 @@ spec:
         DefaultInboundPolicy::AllUnauthenticated,
     );
     assert_eq!(d.decision, Allowed);
-    assert_eq!(c.lp.policy_governs(3), [(workload(&inv, "shop/api"), 8080)]);
-    assert!(c.lp.policy_governs(0).is_empty());
+    assert_eq!(
+        c.lp.policy_governs(Idx::new(3)),
+        [(workload(&inv, "shop/api"), 8080)]
+    );
+    assert!(c.lp.policy_governs(Idx::new(0)).is_empty());
 }
 
 /// §3.4: ServerAuthorization — by Server name or Server labels; networks omitted mean
@@ -599,8 +607,8 @@ spec:
         Denied
     );
     assert_eq!(c.decide("shop/orders", 9090, &POD).decision, Denied);
-    assert_eq!(c.lp.server_authorization(1).servers, [1]);
-    assert!(c.lp.server_authorization(2).problem.is_some());
+    assert_eq!(c.lp.server_authorization(Idx::new(1)).servers, [srv(1)]);
+    assert!(c.lp.server_authorization(Idx::new(2)).problem.is_some());
 }
 
 const ROUTES: &str = r#"apiVersion: policy.linkerd.io/v1beta3
@@ -677,7 +685,7 @@ spec:
     // ghost: the policy targets the policy.linkerd.io route of that name, which does not exist.
     assert_eq!(c.meshed("shop/cart", 8080, &known("shop", "ghost")), Denied);
     assert_eq!(
-        c.lp.policy(1).target,
+        c.lp.policy(Idx::new(1)).target,
         PolicyTarget::HttpRoute {
             name: "cart-admin".into(),
             route: None
@@ -731,24 +739,24 @@ spec: {podSelector: {matchLabels: {app: api}}, port: https}
     let inv = mesh(&yaml);
     let c = check(&inv);
     let api = workload(&inv, "shop/api");
-    assert_eq!(c.lp.server_for(api, 8080), Some(1));
-    assert_eq!(c.lp.selected_by(0), [(api, 8080)]);
-    assert_eq!(c.lp.server(0).shadowed, [(api, 8080, 1)]);
+    assert_eq!(c.lp.server_for(api, 8080), Some(srv(1)));
+    assert_eq!(c.lp.selected_by(srv(0)), [(api, 8080)]);
+    assert_eq!(c.lp.server(srv(0)).shadowed, [(api, 8080, srv(1))]);
     assert_eq!(
-        c.lp.server_selects_nothing(0),
-        Some(NothingSelected::Shadowed { by: vec![1] })
+        c.lp.server_selects_nothing(srv(0)),
+        Some(NothingSelected::Shadowed { by: vec![srv(1)] })
     );
-    assert_eq!(c.lp.server_for(api, 4191), Some(2));
-    assert_eq!(c.lp.server_for(api, 7777), Some(3));
+    assert_eq!(c.lp.server_for(api, 4191), Some(srv(2)));
+    assert_eq!(c.lp.server_for(api, 7777), Some(srv(3)));
     assert_eq!(
-        c.lp.server_selects_nothing(4),
+        c.lp.server_selects_nothing(srv(4)),
         Some(NothingSelected::NoPod { workloads: 1 })
     );
     assert_eq!(
-        c.lp.server_selects_nothing(5),
+        c.lp.server_selects_nothing(srv(5)),
         Some(NothingSelected::NoPort { pods: vec![api] })
     );
-    assert_eq!(c.lp.server_selects_nothing(1), None);
+    assert_eq!(c.lp.server_selects_nothing(srv(1)), None);
     let d = c.decide("shop/api", 8080, &POD);
     assert!(d
         .because
@@ -877,11 +885,11 @@ spec:
     );
     let inv = mesh(&yaml);
     let lp = LinkerdPolicy::new(&inv);
-    assert!(lp.server(0).routes.is_empty());
-    assert_eq!(lp.server(0).unused_routes.len(), 1);
-    assert!(lp.http_route(1).invalid_parent.is_some());
-    assert_eq!(lp.http_route(2).parents[0].server, None);
-    assert!(lp.http_route(3).parents.is_empty());
+    assert!(lp.server(srv(0)).routes.is_empty());
+    assert_eq!(lp.server(srv(0)).unused_routes.len(), 1);
+    assert!(lp.http_route(Idx::new(1)).invalid_parent.is_some());
+    assert_eq!(lp.http_route(Idx::new(2)).parents[0].server, None);
+    assert!(lp.http_route(Idx::new(3)).parents.is_empty());
 }
 
 fn example(dir: &str) -> Inventory {
@@ -982,11 +990,8 @@ fn linkerd_insecure_ground_truth() {
         ),
         Allowed
     );
-    let payments_admin = inv
-        .linkerd
-        .servers
-        .iter()
-        .position(|s| s.name == "payments-api-admin")
+    let (payments_admin, _) = LinkerdServerId::enumerate(&inv.linkerd.servers)
+        .find(|(_, s)| s.name == "payments-api-admin")
         .unwrap();
     assert!(matches!(
         c.lp.server_selects_nothing(payments_admin),
@@ -1056,7 +1061,7 @@ fn linkerd_hardened_ground_truth() {
         meshed("billing/payments-api", 4191, "checkout", "orders"),
         Denied
     );
-    for s in 0..inv.linkerd.servers.len() {
+    for s in LinkerdServerId::all(&inv.linkerd.servers) {
         assert_eq!(
             c.lp.server_selects_nothing(s),
             None,
@@ -1065,7 +1070,7 @@ fn linkerd_hardened_ground_truth() {
         );
     }
     assert!(c.lp.unknown_names().is_empty());
-    for p in 0..inv.linkerd.authorization_policies.len() {
+    for p in Idx::all(&inv.linkerd.authorization_policies) {
         assert!(
             c.lp.policy(p).problems.is_empty(),
             "{}",
@@ -1161,19 +1166,19 @@ spec:
     );
     let inv = mesh(&yaml);
     let lp = LinkerdPolicy::new(&inv);
-    let namespace_wide = lp.policy(0).authorization.as_ref().unwrap();
-    let one = lp.policy(1).authorization.as_ref().unwrap();
+    let namespace_wide = lp.policy(Idx::new(0)).authorization.as_ref().unwrap();
+    let one = lp.policy(Idx::new(1)).authorization.as_ref().unwrap();
     assert!(lp.includes(namespace_wide, one));
     assert!(!lp.includes(one, namespace_wide));
     assert_eq!(one.describe_authentication(), "ServiceAccount shop/web");
     assert_eq!(namespace_wide.describe_authentication(), "namespace `shop`");
     let cart = workload(&inv, "shop/cart");
-    assert_eq!(lp.services_to(cart, 8080), [(0, 0)]);
-    assert_eq!(lp.services_to(cart, 9999), [(0, 1)]);
+    assert_eq!(lp.services_to(cart, 8080), [(ServiceId::new(0), 0)]);
+    assert_eq!(lp.services_to(cart, 9999), [(ServiceId::new(0), 1)]);
     assert!(lp.services_to(cart, 7000).is_empty());
-    let problem = &lp.policy(2).problems[0];
+    let problem = &lp.policy(Idx::new(2)).problems[0];
     assert_eq!(
-        lp.problem_text(2, problem),
+        lp.problem_text(Idx::new(2), problem),
         "it requires more than one identity (MeshTLSAuthentication or ServiceAccount); Linkerd accepts one"
     );
     assert_eq!(
@@ -1218,7 +1223,7 @@ spec:
     );
     let inv = mesh(&yaml);
     let c = check(&inv);
-    let server = c.lp.server(0);
+    let server = c.lp.server(srv(0));
     assert_eq!(server.routes.len(), 1);
     assert_eq!(server.unused_routes.len(), 1);
     let d = c.decide(

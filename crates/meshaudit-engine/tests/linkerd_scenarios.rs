@@ -7,7 +7,7 @@ mod common;
 use common::{client, mesh};
 
 use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph, Reach, Transport};
-use meshaudit_model::{Inventory, Mesh};
+use meshaudit_model::{Inventory, Mesh, WorkloadId};
 
 use Reach::{Allowed, Conditional, Denied, Fails};
 use Transport::{Fails as Refused, Mtls, Plaintext};
@@ -77,7 +77,7 @@ spec:
     )
 }
 
-fn workload(inv: &Inventory, id: &str) -> usize {
+fn workload(inv: &Inventory, id: &str) -> WorkloadId {
     match client(inv, id) {
         Client::Workload(w) => w,
         other => panic!("{other:?}"),
@@ -173,7 +173,7 @@ fn default_policies_at_three_levels() {
     );
     let caller = workload(&inv, "open/caller");
     assert_eq!(
-        graph.workloads[caller].identity.as_deref(),
+        graph.workload(caller).identity.as_deref(),
         Some("caller.open.serviceaccount.identity.linkerd.cluster.local")
     );
     let api = edge(&inv, &graph, "open/caller", "tight/api", 8080);
@@ -464,8 +464,8 @@ metadata:
         "{rendered:?}"
     );
     let w = workload(&inv, "lnk/api");
-    assert_eq!(graph.workloads[w].mesh, Some(Mesh::Linkerd));
+    assert_eq!(graph.workload(w).mesh, Some(Mesh::Linkerd));
     let p = workload(&inv, "ist/payments");
-    assert_eq!(graph.workloads[p].mesh, Some(Mesh::Istio));
+    assert_eq!(graph.workload(p).mesh, Some(Mesh::Istio));
     assert_eq!(graph.catch_all(w), Client::OtherMesh(Mesh::Linkerd));
 }

@@ -99,7 +99,8 @@ fn check(inv: &Inventory, graph: &Graph, expected: &[Expect]) {
 
 /// The verdict without evidence equals the full decision's, for every client and server port.
 fn check_fast_verdicts(inv: &Inventory, graph: &Graph) {
-    let clients = (0..inv.workloads.len())
+    let clients = inv
+        .workload_ids()
         .map(Client::Workload)
         .chain([Client::OtherMeshed, Client::OtherUnmeshed]);
     for c in clients {
@@ -108,7 +109,7 @@ fn check_fast_verdicts(inv: &Inventory, graph: &Graph) {
                 graph.network_verdict(inv, c, server),
                 graph.network(inv, c, server).verdict(),
                 "{c:?} -> {}:{}",
-                server.workload,
+                server.workload.index(),
                 server.port
             );
         }

@@ -6,9 +6,11 @@ mod common;
 
 use common::{client, mesh};
 
-use meshaudit_engine::graph::{build, Client, EdgeGroup, Graph, Reach, ServerPort, Transport};
+use meshaudit_engine::graph::{
+    build, Client, EdgeGroup, Graph, Reach, ServerPort, ServerPortId, Transport,
+};
 use meshaudit_engine::server_tally::ServerTally;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, WorkloadId};
 
 use Reach::{Allowed, Conditional, Denied, Fails};
 use Transport::{Mtls, Plaintext};
@@ -77,14 +79,20 @@ fn check_shortcuts(graph: &Graph) {
         Some((group.transport, group.reach()))
     }
     let mut tally = ServerTally::new(graph, classify);
-    let everyone: Vec<usize> = (0..graph.workloads.len()).collect();
-    let mut sets: Vec<Vec<usize>> = everyone.iter().map(|&w| vec![w]).collect();
+    let everyone: Vec<WorkloadId> = graph.workload_ids().collect();
+    let mut sets: Vec<Vec<WorkloadId>> = everyone.iter().map(|&w| vec![w]).collect();
     sets.push(everyone.clone());
-    sets.push(everyone.iter().copied().filter(|w| w % 2 == 0).collect());
-    for w in 0..graph.workloads.len() {
+    sets.push(
+        everyone
+            .iter()
+            .copied()
+            .filter(|w| w.index() % 2 == 0)
+            .collect(),
+    );
+    for w in graph.workload_ids() {
         let apart = graph.treated_apart(w);
         let catch_all = graph.catch_all(w);
-        for (s, server) in graph.servers.iter().enumerate() {
+        for (s, server) in ServerPortId::enumerate(&graph.servers) {
             if apart.contains(&s) {
                 continue;
             }
@@ -93,15 +101,15 @@ fn check_shortcuts(graph: &Graph) {
                     server.group_for(graph, Client::Workload(w)),
                     server.group_for(graph, catch_all)
                 ),
-                "workload {w} at server {s}: not its catch-all group"
+                "workload {w:?} at server {s:?}: not its catch-all group"
             );
         }
     }
     for clients in sets {
         // Edge by edge: per server, the greatest kind over the clients (own ports excepted).
-        let mut by_kind: std::collections::BTreeMap<(Transport, Reach), Vec<usize>> =
+        let mut by_kind: std::collections::BTreeMap<(Transport, Reach), Vec<ServerPortId>> =
             Default::default();
-        for (s, server) in graph.servers.iter().enumerate() {
+        for (s, server) in ServerPortId::enumerate(&graph.servers) {
             let kind = clients
                 .iter()
                 .filter(|&&c| c != server.workload)
@@ -1072,7 +1080,7 @@ webhooks:
         let Client::Workload(w) = client(&inv, id) else {
             unreachable!()
         };
-        graph.workloads[w].membership.data_plane
+        graph.workload(w).membership.data_plane
     };
     assert_eq!(plane("shop/web"), DataPlane::Sidecar);
     assert_eq!(

@@ -8,7 +8,7 @@ use meshaudit_engine::destination_rule::{service_host, DestinationRules};
 use meshaudit_engine::graph::build;
 use meshaudit_engine::network_policy::NetworkPolicyIndex;
 use meshaudit_ingest::{ingest, SourceText};
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, WorkloadId};
 
 /// The inventory of a test's YAML, which must be valid input.
 fn mesh(yaml: &str) -> Inventory {
@@ -236,7 +236,7 @@ fn namespace_network_answers_equal_per_pod_answers() {
     let index = NetworkPolicyIndex::new(&inv);
     let mut answered = 0;
     let mut undecided = 0;
-    for (server, _) in inv.workloads.iter().enumerate() {
+    for (server, _) in WorkloadId::enumerate(&inv.workloads) {
         for port in [8080, 8081, 9000, 9001, 7000, 5000, 9102, 15008] {
             for ns in inv.namespaces.keys() {
                 match index.namespace_verdicts(&inv, ns, server, port) {
@@ -260,7 +260,9 @@ fn namespace_network_answers_equal_per_pod_answers() {
     // Both kinds occur: the shortcut is taken, and declined where pods differ.
     assert!(answered > 50 && undecided > 10, "{answered} {undecided}");
     // A namespace with an egress-isolated workload is never answered as a whole.
-    let api = inv.workloads.iter().position(|w| w.name == "api").unwrap();
+    let (api, _) = WorkloadId::enumerate(&inv.workloads)
+        .find(|(_, w)| w.name == "api")
+        .unwrap();
     assert_eq!(index.namespace_verdicts(&inv, "ops", api, 8080), None);
 }
 
@@ -307,7 +309,7 @@ fn shared_authorization_answers_equal_direct_evaluation() {
     let policies = AuthorizationPolicies::new(&inv);
     let mut checked = 0;
     for server in &graph.servers {
-        let node = &graph.workloads[server.workload];
+        let node = graph.workload(server.workload);
         for group in &server.groups {
             let Some(got) = &group.authorization else {
                 continue;

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::certmanager::CertManagerResources;
+use crate::idx::{NetworkPolicyId, ServiceId, WorkloadId};
 use crate::istio::IstioResources;
 use crate::k8s::{
     ConfigMap, Namespace, NetworkPolicy, Secret, Service, ServiceAccount, WebhookConfiguration,
@@ -42,10 +43,10 @@ pub struct Inventory {
     /// endpoint with a synthetic object so findings can name it.
     pub certificate_files: Vec<CertificateFile>,
     pub cert_manager: CertManagerResources,
-    workloads_by_namespace: HashMap<String, Vec<usize>>,
-    network_policies_by_namespace: HashMap<String, Vec<usize>>,
+    workloads_by_namespace: HashMap<String, Vec<WorkloadId>>,
+    network_policies_by_namespace: HashMap<String, Vec<NetworkPolicyId>>,
     /// Pod-template label key → value → workloads carrying it.
-    workloads_by_label: HashMap<String, HashMap<String, Vec<usize>>>,
+    workloads_by_label: HashMap<String, HashMap<String, Vec<WorkloadId>>>,
 }
 
 impl Inventory {
@@ -60,6 +61,23 @@ impl Inventory {
         &self.objects[id.index()]
     }
 
+    pub fn workload(&self, id: WorkloadId) -> &Workload {
+        id.of(&self.workloads)
+    }
+
+    /// Every workload's id, in order.
+    pub fn workload_ids(&self) -> impl DoubleEndedIterator<Item = WorkloadId> + ExactSizeIterator {
+        WorkloadId::all(&self.workloads)
+    }
+
+    pub fn service(&self, id: ServiceId) -> &Service {
+        id.of(&self.services)
+    }
+
+    pub fn network_policy(&self, id: NetworkPolicyId) -> &NetworkPolicy {
+        id.of(&self.network_policies)
+    }
+
     /// Every object with its id, in order.
     pub fn objects_with_ids(&self) -> impl ExactSizeIterator<Item = (ObjectId, &Object)> + '_ {
         self.objects
@@ -71,14 +89,14 @@ impl Inventory {
     /// Builds the lookup indexes; call once after every resource is added.
     pub fn build_indexes(&mut self) {
         self.workloads_by_namespace.clear();
-        for (i, w) in self.workloads.iter().enumerate() {
+        for (i, w) in WorkloadId::enumerate(&self.workloads) {
             self.workloads_by_namespace
                 .entry(w.namespace.clone())
                 .or_default()
                 .push(i);
         }
         self.workloads_by_label.clear();
-        for (i, w) in self.workloads.iter().enumerate() {
+        for (i, w) in WorkloadId::enumerate(&self.workloads) {
             for (k, v) in &w.labels {
                 self.workloads_by_label
                     .entry(k.clone())
@@ -89,7 +107,7 @@ impl Inventory {
             }
         }
         self.network_policies_by_namespace.clear();
-        for (i, p) in self.network_policies.iter().enumerate() {
+        for (i, p) in NetworkPolicyId::enumerate(&self.network_policies) {
             self.network_policies_by_namespace
                 .entry(p.namespace.clone())
                 .or_default()
@@ -98,7 +116,7 @@ impl Inventory {
     }
 
     /// Indexes of the workloads in `namespace`, in order.
-    pub fn workload_indexes_in(&self, namespace: &str) -> &[usize] {
+    pub fn workload_indexes_in(&self, namespace: &str) -> &[WorkloadId] {
         self.workloads_by_namespace
             .get(namespace)
             .map_or(&[], Vec::as_slice)
@@ -109,13 +127,13 @@ impl Inventory {
             .get(namespace)
             .into_iter()
             .flatten()
-            .map(|&i| &self.workloads[i])
+            .map(|&i| self.workload(i))
     }
 
     /// The workloads carrying the pair of `selector` that the fewest carry (a superset of those
     /// it selects), or `None` when no workload carries one of its pairs (or it has none).
-    fn rarest_pair(&self, selector: &crate::selector::Labels) -> Option<&[usize]> {
-        let mut rarest: Option<&[usize]> = None;
+    fn rarest_pair(&self, selector: &crate::selector::Labels) -> Option<&[WorkloadId]> {
+        let mut rarest: Option<&[WorkloadId]> = None;
         for (k, v) in selector {
             let list = self.workloads_by_label.get(k).and_then(|m| m.get(v))?;
             if rarest.is_none_or(|r| list.len() < r.len()) {
@@ -127,9 +145,9 @@ impl Inventory {
 
     /// The workloads (indexes, in order) in any namespace whose pod labels carry every pair of
     /// `selector`; every workload for an empty selector.
-    pub fn workloads_matching(&self, selector: &crate::selector::Labels) -> Vec<usize> {
+    pub fn workloads_matching(&self, selector: &crate::selector::Labels) -> Vec<WorkloadId> {
         if selector.is_empty() {
-            return (0..self.workloads.len()).collect();
+            return self.workload_ids().collect();
         }
         // Start from the rarest pair, then check the others.
         let Some(rarest) = self.rarest_pair(selector) else {
@@ -138,7 +156,7 @@ impl Inventory {
         rarest
             .iter()
             .copied()
-            .filter(|&i| crate::selector::map_selects(selector, &self.workloads[i].labels))
+            .filter(|&i| crate::selector::map_selects(selector, &self.workload(i).labels))
             .collect()
     }
 
@@ -151,7 +169,7 @@ impl Inventory {
         &self,
         namespace: &str,
         selector: &crate::selector::Labels,
-    ) -> Vec<usize> {
+    ) -> Vec<WorkloadId> {
         let in_namespace = self.workload_indexes_in(namespace);
         if selector.is_empty() {
             return in_namespace.to_vec();
@@ -159,12 +177,13 @@ impl Inventory {
         let Some(rarest) = self.rarest_pair(selector) else {
             return Vec::new();
         };
-        let selects = |i: usize| crate::selector::map_selects(selector, &self.workloads[i].labels);
+        let selects =
+            |i: WorkloadId| crate::selector::map_selects(selector, &self.workload(i).labels);
         if rarest.len() < in_namespace.len() {
             rarest
                 .iter()
                 .copied()
-                .filter(|&i| self.workloads[i].namespace == namespace && selects(i))
+                .filter(|&i| self.workload(i).namespace == namespace && selects(i))
                 .collect()
         } else {
             in_namespace
@@ -183,7 +202,7 @@ impl Inventory {
             .get(namespace)
             .into_iter()
             .flatten()
-            .map(|&i| &self.network_policies[i])
+            .map(|&i| self.network_policy(i))
     }
 
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
@@ -281,18 +300,24 @@ mod tests {
         ];
         for ns in ["a", "b", "c", "big", "absent"] {
             for sel in &selectors {
-                let expected: Vec<usize> = if sel.is_empty() {
+                let expected: Vec<WorkloadId> = if sel.is_empty() {
                     inv.workload_indexes_in(ns).to_vec()
                 } else {
                     inv.workloads_matching(sel)
                         .into_iter()
-                        .filter(|&i| inv.workloads[i].namespace == ns)
+                        .filter(|&i| inv.workload(i).namespace == ns)
                         .collect()
                 };
                 assert_eq!(inv.workloads_matching_in(ns, sel), expected, "{ns} {sel:?}");
             }
         }
-        assert_eq!(inv.workloads_matching_in("b", &selectors[0]), vec![2]);
-        assert_eq!(inv.workloads_matching_in("big", &selectors[0]), vec![11]);
+        assert_eq!(
+            inv.workloads_matching_in("b", &selectors[0]),
+            vec![WorkloadId::new(2)]
+        );
+        assert_eq!(
+            inv.workloads_matching_in("big", &selectors[0]),
+            vec![WorkloadId::new(11)]
+        );
     }
 }

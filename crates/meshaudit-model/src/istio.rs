@@ -598,6 +598,20 @@ pub struct IstioResources {
 }
 
 impl IstioResources {
+    pub fn authorization_policy(
+        &self,
+        id: crate::idx::AuthorizationPolicyId,
+    ) -> &Typed<AuthorizationPolicySpec> {
+        id.of(&self.authorization_policies)
+    }
+
+    pub fn request_authentication(
+        &self,
+        id: crate::idx::RequestAuthenticationId,
+    ) -> &Typed<RequestAuthenticationSpec> {
+        id.of(&self.request_authentications)
+    }
+
     /// Whether the input holds any Istio resource at all (then Istio rules apply).
     pub fn is_present(&self) -> bool {
         !(self.peer_authentications.is_empty()

@@ -5,6 +5,7 @@ pub mod cert;
 pub mod certmanager;
 pub mod cidr;
 pub mod de;
+pub mod idx;
 pub mod inventory;
 pub mod istio;
 pub mod k8s;
@@ -18,6 +19,12 @@ pub mod selector;
 
 pub use cert::{CertificateDer, CertificateInfo, IssuerCheck, SignatureCheck};
 pub use de::{from_node, FieldError};
+pub use idx::{
+    AuthorizationPolicyId, DestinationRuleId, GrpcRouteId, HttpRouteId, Idx,
+    LinkerdAuthorizationPolicyId, LinkerdServerId, MeshTlsAuthenticationId,
+    NetworkAuthenticationId, NetworkPolicyId, RequestAuthenticationId, ServerAuthorizationId,
+    ServiceId, VirtualServiceId, WebhookId, WorkloadId,
+};
 pub use inventory::Inventory;
 pub use location::{InputError, Location};
 pub use mesh::Mesh;

@@ -7,11 +7,11 @@ use std::io::Write;
 
 use meshaudit_engine::authorization::PeerIdentity;
 use meshaudit_engine::edge_rows::{ClassId, EdgeRows, ProfileId, RowClients};
-use meshaudit_engine::graph::{Client, Edge, Graph, Reach, Transport};
+use meshaudit_engine::graph::{Client, Edge, Graph, Reach, ServerPortId, Transport};
 use meshaudit_engine::network_policy::{NetVerdict, NetworkDecision};
 use meshaudit_engine::Because;
 use meshaudit_model::parallel::map_in_order;
-use meshaudit_model::{Inventory, ObjectId};
+use meshaudit_model::{Inventory, ObjectId, WorkloadId};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -28,8 +28,8 @@ pub struct GraphView<'a> {
     pub graph: &'a Graph,
     /// The clients (filtered by `--from`) in classes.
     pub rows: &'a EdgeRows<'a>,
-    /// The server ports to show (indexes into the graph's servers, in order).
-    pub servers: Vec<usize>,
+    /// The server ports to show, in order.
+    pub servers: Vec<ServerPortId>,
     /// One line per client instead of one per group of clients with the same answer.
     pub expand: bool,
     /// Only lines that carry plaintext.
@@ -64,7 +64,7 @@ pub fn other_mesh_id(mesh: meshaudit_model::Mesh) -> String {
     format!("*{}", mesh.as_str())
 }
 
-pub fn workload_id(inventory: &Inventory, w: usize) -> String {
+pub fn workload_id(inventory: &Inventory, w: WorkloadId) -> String {
     let wl = &inventory.workloads[w];
     format!("{}/{}", wl.namespace, wl.name)
 }
@@ -85,7 +85,7 @@ fn client_description(client: Client) -> &'static str {
 fn edge_peer(view: &GraphView<'_>, edge: &Edge<'_>) -> Option<String> {
     match (edge.client, &edge.group.peer) {
         (Client::Workload(w), PeerIdentity::Other | PeerIdentity::Namespace { .. }) => {
-            view.graph.workloads[w].identity.clone()
+            view.graph.workload(w).identity.clone()
         }
         (_, peer) => peer_text(view.graph, edge, peer),
     }
@@ -113,7 +113,7 @@ fn deciders(view: &GraphView<'_>, edge: &Edge<'_>, network: &NetworkDecision) ->
     // (or whose proxy does not capture the call) is part of the answer.
     let client_decides = match edge.client {
         Client::Workload(w) => {
-            let m = &view.graph.workloads[w].membership;
+            let m = &view.graph.workload(w).membership;
             !m.data_plane.is_meshed() || m.capture.bypasses_anything()
         }
         _ => false,
@@ -249,8 +249,8 @@ enum LineClients {
         label: String,
         classes: Vec<ClassId>,
         profiles: Vec<ProfileId>,
-        named: Vec<usize>,
-        first: usize,
+        named: Vec<WorkloadId>,
+        first: WorkloadId,
         /// The client side's deciding policies are each member's own, of the same names.
         egress_by_name: bool,
     },
@@ -311,7 +311,7 @@ impl Line<'_> {
 struct GroupDef {
     classes: Vec<ClassId>,
     profiles: Vec<ProfileId>,
-    named: Vec<usize>,
+    named: Vec<WorkloadId>,
 }
 
 /// What the lines written so far covered, for the parts of the output that come after them.
@@ -320,7 +320,7 @@ struct Seen {
     lines: usize,
     /// Client-to-port answers the lines stand for (a group line counts its members).
     answers: usize,
-    workloads: BTreeSet<usize>,
+    workloads: BTreeSet<WorkloadId>,
     groups: foldhash::HashMap<String, GroupDef>,
     other_meshed: bool,
     other_meshes: std::collections::BTreeSet<meshaudit_model::Mesh>,
@@ -441,10 +441,10 @@ impl GroupSummary<'_> {
 }
 
 /// The lines of server port `server`.
-fn lines_of<'a>(view: &GraphView<'a>, server: usize) -> Vec<Line<'a>> {
+fn lines_of<'a>(view: &GraphView<'a>, server: ServerPortId) -> Vec<Line<'a>> {
     let graph = view.graph;
     let inv = view.inventory;
-    let port = &graph.servers[server];
+    let port = graph.server(server);
     let gets_through = |edge: &Edge<'_>, network: NetVerdict| {
         edge.group.reach().is_open() && network != NetVerdict::Denied
     };
@@ -532,7 +532,7 @@ fn table_widths(view: &GraphView<'_>) -> [usize; 9] {
         .max()
         .unwrap_or(0);
     let mut namespace_len = 0;
-    for (w, wl) in inv.workloads.iter().enumerate() {
+    for (w, wl) in WorkloadId::enumerate(&inv.workloads) {
         if filter.includes(Client::Workload(w)) {
             from = from.max(wl.namespace.len() + 1 + wl.name.len());
             namespace_len = namespace_len.max(wl.namespace.len());
@@ -555,7 +555,7 @@ fn table_widths(view: &GraphView<'_>) -> [usize; 9] {
     // Istio's modes fit in "PERMISSIVE"; Linkerd's policies are longer.
     let mut mode = "PERMISSIVE".len();
     for &s in &view.servers {
-        let port = &view.graph.servers[s];
+        let port = view.graph.server(s);
         let wl = &inv.workloads[port.workload];
         to = to.max(wl.namespace.len() + 1 + wl.name.len());
         protocol = protocol.max(port.protocol.as_str().len());
@@ -960,7 +960,7 @@ fn render_servers(
     view: &GraphView<'_>,
     format: GraphFormat,
     widths: &[usize; 9],
-    servers: &[usize],
+    servers: &[ServerPortId],
 ) -> (Vec<u8>, Seen) {
     let inv = view.inventory;
     let mut out = String::new();
@@ -1086,7 +1086,7 @@ pub fn write_graph(
     let mut seen = Seen::default();
     let mut first_json = true;
     for batch in view.servers.chunks(per_task * threads * 16) {
-        let tasks: Vec<&[usize]> = batch.chunks(per_task).collect();
+        let tasks: Vec<&[ServerPortId]> = batch.chunks(per_task).collect();
         let parts = map_in_order(&tasks, |servers| {
             render_servers(view, format, &widths, servers)
         });
@@ -1183,10 +1183,10 @@ fn json_tail(view: &GraphView<'_>, seen: &Seen, out: &mut dyn Write) -> std::io:
     } else {
         b"\n  ],\n  \"workloads\": ["
     })?;
-    let workloads: Vec<usize> = workloads.into_iter().collect();
+    let workloads: Vec<WorkloadId> = workloads.into_iter().collect();
     write_json_elements(&workloads, out, |&w, buf| {
         let wl = &inv.workloads[w];
-        let node = &graph.workloads[w];
+        let node = graph.workload(w);
         let loc = inv.object(wl.object).name_location();
         let mut value = json!({
             "id": workload_id(inv, w),

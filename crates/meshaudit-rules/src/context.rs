@@ -128,7 +128,7 @@ impl<'a> Context<'a> {
         self.linkerd_app_ports.get_or_init(|| {
             let memberships = self.linkerd_membership();
             app_ports(self.inventory, |w| {
-                let m = &memberships[w];
+                let m = &memberships[w.index()];
                 m.meshed
                     || matches!(
                         m.not_meshed,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use meshaudit_engine::edge_rows::{ClientFilter, EdgeRows};
-use meshaudit_engine::graph::Client;
+use meshaudit_engine::graph::{Client, ServerPortId};
 use meshaudit_model::{Inventory, Mesh};
 use meshaudit_report::graph::{
     client_id, other_mesh_id, workload_id, write_graph, GraphFormat, GraphView, OTHER_MESHED,
@@ -78,10 +78,7 @@ pub fn run(args: &GraphArgs) -> anyhow::Result<ExitCode> {
             args.from.iter().any(|s| selects(s, &id))
         })
     };
-    let servers: Vec<usize> = graph
-        .servers
-        .iter()
-        .enumerate()
+    let servers: Vec<ServerPortId> = ServerPortId::enumerate(&graph.servers)
         .filter(|(_, server)| {
             args.to.is_empty() || {
                 let id = workload_id(inventory, server.workload);

@@ -25,7 +25,7 @@ use meshaudit_model::istio::{
     Typed, DEFAULT_TRUST_DOMAIN,
 };
 use meshaudit_model::k8s::Workload;
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{AuthorizationPolicyId, Inventory, Step};
 
 use crate::evidence::Because;
 use crate::protocol::Layer;
@@ -570,7 +570,7 @@ impl Decision {
 pub struct AuthzDecision {
     pub decision: Decision,
     /// The Istio AuthorizationPolicies that decided (empty when no policy applies).
-    pub decided_by: Vec<usize>,
+    pub decided_by: Vec<AuthorizationPolicyId>,
     /// The resources that decided, for meshes whose policies are of several kinds (Linkerd's
     /// Server, AuthorizationPolicy, MeshTLSAuthentication…); empty for Istio.
     pub objects: Vec<meshaudit_model::ObjectId>,
@@ -583,7 +583,7 @@ pub struct AuthzDecision {
 pub struct AuthorizationPolicies<'a> {
     inventory: &'a Inventory,
     root: &'a str,
-    by_namespace: HashMap<&'a str, Vec<usize>>,
+    by_namespace: HashMap<&'a str, Vec<AuthorizationPolicyId>>,
 }
 
 fn rule_path(i: usize) -> [Step<'static>; 3] {
@@ -592,8 +592,8 @@ fn rule_path(i: usize) -> [Step<'static>; 3] {
 
 impl<'a> AuthorizationPolicies<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::default();
-        for (i, p) in inventory.istio.authorization_policies.iter().enumerate() {
+        let mut by_namespace: HashMap<&str, Vec<AuthorizationPolicyId>> = HashMap::default();
+        for (i, p) in AuthorizationPolicyId::enumerate(&inventory.istio.authorization_policies) {
             by_namespace
                 .entry(p.namespace.as_str())
                 .or_default()
@@ -606,12 +606,12 @@ impl<'a> AuthorizationPolicies<'a> {
         }
     }
 
-    pub fn policy(&self, index: usize) -> &'a Typed<AuthorizationPolicySpec> {
-        &self.inventory.istio.authorization_policies[index]
+    pub fn policy(&self, id: AuthorizationPolicyId) -> &'a Typed<AuthorizationPolicySpec> {
+        self.inventory.istio.authorization_policy(id)
     }
 
-    /// Indexes of the policies that apply to `workload` (root namespace first).
-    pub fn for_workload(&self, workload: &Workload) -> Vec<usize> {
+    /// The policies that apply to `workload` (root namespace first).
+    pub fn for_workload(&self, workload: &Workload) -> Vec<AuthorizationPolicyId> {
         let mut namespaces = vec![self.root];
         if workload.namespace != self.root {
             namespaces.push(workload.namespace.as_str());
@@ -634,7 +634,11 @@ impl<'a> AuthorizationPolicies<'a> {
     }
 
     /// Evaluates the policies `applicable` (from [`Self::for_workload`]) for `request`.
-    pub fn evaluate(&self, applicable: &[usize], request: &Request<'_>) -> AuthzDecision {
+    pub fn evaluate(
+        &self,
+        applicable: &[AuthorizationPolicyId],
+        request: &Request<'_>,
+    ) -> AuthzDecision {
         let mut because = Vec::new();
         let mut conditions = Vec::new();
         let of = |action: AuthorizationAction| {
@@ -703,7 +707,7 @@ impl<'a> AuthorizationPolicies<'a> {
         }
 
         // ALLOW.
-        let allows: Vec<usize> = of(AuthorizationAction::Allow).collect();
+        let allows: Vec<AuthorizationPolicyId> = of(AuthorizationAction::Allow).collect();
         let mut decided_by = Vec::new();
         let mut decision = if allows.is_empty() {
             because.push(Because::default(

@@ -14,7 +14,7 @@ use crate::HashMap;
 use meshaudit_model::istio::{ClientTlsMode, DestinationRuleSpec, PortTrafficPolicy, Typed};
 use meshaudit_model::k8s::Service;
 use meshaudit_model::selector::{map_selects, Labels};
-use meshaudit_model::{Inventory, ObjectId, Step};
+use meshaudit_model::{DestinationRuleId, Inventory, ObjectId, Step};
 
 use crate::evidence::Because;
 use crate::peer_authentication::sort_oldest_first;
@@ -74,7 +74,7 @@ pub enum ClientTlsChoice {
 pub struct ClientTls {
     pub choice: ClientTlsChoice,
     /// The rule that applied, if any.
-    pub rule: Option<usize>,
+    pub rule: Option<DestinationRuleId>,
     pub because: Vec<Because>,
 }
 
@@ -99,8 +99,8 @@ fn namespace_phrase(namespace: &str) -> String {
 /// One namespace's rules, by normalized exact host, and its wildcard-host rules.
 #[derive(Default)]
 struct NamespaceRules<'a> {
-    exact: HashMap<String, Vec<(usize, &'a Typed<DestinationRuleSpec>)>>,
-    wildcard: Vec<(usize, &'a Typed<DestinationRuleSpec>)>,
+    exact: HashMap<String, Vec<(DestinationRuleId, &'a Typed<DestinationRuleSpec>)>>,
+    wildcard: Vec<(DestinationRuleId, &'a Typed<DestinationRuleSpec>)>,
 }
 
 pub struct DestinationRules<'a> {
@@ -108,8 +108,8 @@ pub struct DestinationRules<'a> {
     root: &'a str,
     by_namespace: HashMap<&'a str, NamespaceRules<'a>>,
     /// Rule indexes by normalized exact host, and the wildcard hosts.
-    exact: HashMap<String, Vec<usize>>,
-    wildcard: Vec<(String, usize)>,
+    exact: HashMap<String, Vec<DestinationRuleId>>,
+    wildcard: Vec<(String, DestinationRuleId)>,
     /// Each rule's normalized host, by rule index.
     hosts: Vec<String>,
 }
@@ -117,7 +117,7 @@ pub struct DestinationRules<'a> {
 impl<'a> DestinationRules<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
         let mut by_namespace: HashMap<&str, NamespaceRules<'a>> = HashMap::default();
-        for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
+        for (i, dr) in DestinationRuleId::enumerate(&inventory.istio.destination_rules) {
             let host = normalized_host(&dr.spec.host, &dr.namespace);
             let rules = by_namespace.entry(dr.namespace.as_str()).or_default();
             if host.starts_with('*') {
@@ -127,10 +127,10 @@ impl<'a> DestinationRules<'a> {
             }
         }
         // Exact hosts are looked up; only wildcard hosts are matched one by one.
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut exact: HashMap<String, Vec<DestinationRuleId>> = HashMap::default();
         let mut wildcard = Vec::new();
         let mut hosts = Vec::new();
-        for (i, dr) in inventory.istio.destination_rules.iter().enumerate() {
+        for (i, dr) in DestinationRuleId::enumerate(&inventory.istio.destination_rules) {
             let host = normalized_host(&dr.spec.host, &dr.namespace);
             if host.starts_with('*') {
                 wildcard.push((host.clone(), i));
@@ -157,7 +157,7 @@ impl<'a> DestinationRules<'a> {
                 .workload_selector
                 .as_ref()
                 .is_some_and(|s| !s.match_labels.is_empty())
-                && host_match(&self.hosts[*i], host).is_some()
+                && host_match(&self.hosts[i.index()], host).is_some()
         })
     }
 
@@ -167,7 +167,7 @@ impl<'a> DestinationRules<'a> {
         &'s self,
         namespace: &str,
         host: &str,
-    ) -> impl Iterator<Item = &'s (usize, &'a Typed<DestinationRuleSpec>)> + 's {
+    ) -> impl Iterator<Item = &'s (DestinationRuleId, &'a Typed<DestinationRuleSpec>)> + 's {
         let rules = self.by_namespace.get(namespace);
         rules
             .and_then(|r| r.exact.get(host))
@@ -210,13 +210,14 @@ impl<'a> DestinationRules<'a> {
         client_namespace: &str,
         client_labels: Option<&Labels>,
         local: bool,
-    ) -> Vec<(usize, &'a Typed<DestinationRuleSpec>)> {
-        let mut best: Vec<(bool, usize, usize, &Typed<DestinationRuleSpec>)> = Vec::new();
+    ) -> Vec<(DestinationRuleId, &'a Typed<DestinationRuleSpec>)> {
+        let mut best: Vec<(bool, usize, DestinationRuleId, &Typed<DestinationRuleSpec>)> =
+            Vec::new();
         for (i, dr) in self.in_namespace(namespace, host) {
             if !exported_to(&dr.spec, namespace, client_namespace) {
                 continue;
             }
-            let Some(score) = host_match(&self.hosts[*i], host) else {
+            let Some(score) = host_match(&self.hosts[i.index()], host) else {
                 continue;
             };
             let selected = match &dr.spec.workload_selector {
@@ -256,7 +257,7 @@ impl<'a> DestinationRules<'a> {
         client_namespace: &str,
         client_labels: Option<&Labels>,
         service: &Service,
-    ) -> Vec<(usize, &'a Typed<DestinationRuleSpec>)> {
+    ) -> Vec<(DestinationRuleId, &'a Typed<DestinationRuleSpec>)> {
         let host = service_host(service);
         let local = self.best_in(
             client_namespace,
@@ -286,7 +287,7 @@ impl<'a> DestinationRules<'a> {
         client_namespace: &str,
         client_labels: Option<&Labels>,
         service: &Service,
-    ) -> Option<(usize, &'a Typed<DestinationRuleSpec>)> {
+    ) -> Option<(DestinationRuleId, &'a Typed<DestinationRuleSpec>)> {
         self.lookup_merged(client_namespace, client_labels, service)
             .into_iter()
             .next()

@@ -8,7 +8,9 @@ use std::cell::OnceCell;
 use meshaudit_model::istio::{ClientTlsMode, MtlsMode};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::parallel::map_in_order;
-use meshaudit_model::{Inventory, Mesh};
+use meshaudit_model::{
+    AuthorizationPolicyId, Idx, Inventory, Mesh, RequestAuthenticationId, WorkloadId,
+};
 
 use crate::authorization::{
     pattern_matches, AuthorizationPolicies, AuthzDecision, PeerIdentity, Request,
@@ -59,10 +61,11 @@ pub(crate) struct Builder<'r, 'a> {
     auto_mtls: bool,
     auto_mtls_because: Because,
     injectors: Vec<InjectorWebhook>,
-    /// Per workload: the AuthorizationPolicies that apply, root-namespace ones first.
-    authorization_policies: Vec<Vec<usize>>,
-    /// Per workload: the RequestAuthentications that apply.
-    request_authentications: Vec<Vec<usize>>,
+    /// Per workload (by its index): the AuthorizationPolicies that apply, root-namespace ones
+    /// first.
+    authorization_policies: Vec<Vec<AuthorizationPolicyId>>,
+    /// Per workload (by its index): the RequestAuthentications that apply.
+    request_authentications: Vec<Vec<RequestAuthenticationId>>,
 }
 
 impl<'r, 'a> Builder<'r, 'a> {
@@ -89,7 +92,7 @@ impl<'r, 'a> Builder<'r, 'a> {
         // Root-namespace policies first, as istiod lists them, each part in input order.
         let root = inv.istio.root_namespace();
         for list in &mut authorization_policies {
-            list.sort_by_key(|&p| (inv.istio.authorization_policies[p].namespace != root, p));
+            list.sort_by_key(|&p| (inv.istio.authorization_policy(p).namespace != root, p));
         }
         let request_authentications = applicable_by_workload(
             inv,
@@ -124,7 +127,7 @@ impl<'r, 'a> Builder<'r, 'a> {
     }
 
     /// Workload `i` as Istio sees it (without a proxy when Istio does not inject it).
-    pub(crate) fn node(&self, i: usize) -> WorkloadNode {
+    pub(crate) fn node(&self, i: WorkloadId) -> WorkloadNode {
         let inv = self.inventory;
         let w = &inv.workloads[i];
         let membership = membership(inv, &self.injectors, w);
@@ -140,8 +143,8 @@ impl<'r, 'a> Builder<'r, 'a> {
             mesh: meshed.then_some(Mesh::Istio),
             identity,
             mtls: self.peer_authentications.resolve(w),
-            authorization_policies: self.authorization_policies[i].clone(),
-            request_authentications: self.request_authentications[i].clone(),
+            authorization_policies: self.authorization_policies[i.index()].clone(),
+            request_authentications: self.request_authentications[i.index()].clone(),
             services: Vec::new(),
             membership,
         }
@@ -152,7 +155,7 @@ impl<'r, 'a> Builder<'r, 'a> {
         let inv = self.inventory;
         // Workloads under the same policies share an id, the key of their answers.
         // Lists whose policies never read the destination port answer alike on every port.
-        let mut list_ids: HashMap<&[usize], u32> = HashMap::default();
+        let mut list_ids: HashMap<&[AuthorizationPolicyId], u32> = HashMap::default();
         let mut port_blind: Vec<bool> = Vec::new();
         let policy_lists: Vec<u32> = shared
             .nodes
@@ -163,14 +166,15 @@ impl<'r, 'a> Builder<'r, 'a> {
                 let id = *list_ids.entry(list).or_insert(next);
                 if id == next {
                     port_blind.push(list.iter().all(|&p| {
-                        !crate::authorization::reads_port(&inv.istio.authorization_policies[p].spec)
+                        !crate::authorization::reads_port(&inv.istio.authorization_policy(p).spec)
                     }));
                 }
                 id
             })
             .collect();
         drop(list_ids);
-        let policies: Vec<usize> = (0..inv.istio.authorization_policies.len()).collect();
+        let policies: Vec<AuthorizationPolicyId> =
+            AuthorizationPolicyId::all(&inv.istio.authorization_policies).collect();
         let namespace_index = NamespaceIndex::new(shared.by_namespace);
         let policy_names = map_in_order(&policies, |&p| self.policy_names(p, &namespace_index));
         Prepared {
@@ -186,11 +190,13 @@ impl<'r, 'a> Builder<'r, 'a> {
 /// The Istio evaluator, ready to evaluate server ports.
 pub(crate) struct Prepared<'b, 'r, 'a> {
     builder: &'b Builder<'r, 'a>,
-    /// Per workload: the id of the list of AuthorizationPolicies that apply to it.
+    /// Per workload (by its index): the id of the list of AuthorizationPolicies that apply to
+    /// it.
     policy_lists: Vec<u32>,
     /// Per list id: none of its policies reads the destination port.
     port_blind: Vec<bool>,
     clients: ClientIndex<'a>,
+    /// Per AuthorizationPolicy (by its index).
     policy_names: Vec<PolicyNames<'a>>,
 }
 
@@ -279,28 +285,29 @@ struct Scoped<'p> {
     target_refs: bool,
 }
 
-/// For every workload, the policies (indexes, in input order) that apply to it. Selector policies find their workloads through the label index rather than
-/// testing every workload of their namespace, which is quadratic in namespaces that hold
-/// thousands of workloads and policies.
-fn applicable_by_workload<'p>(
+/// For every workload (by its index), the policies (in input order) that apply to it: `policies`
+/// is the list of `T` whose indexes come out. Selector policies find their workloads through the
+/// label index rather than testing every workload of their namespace, which is quadratic in
+/// namespaces that hold thousands of workloads and policies.
+fn applicable_by_workload<'p, T>(
     inv: &Inventory,
     policies: impl Iterator<Item = Scoped<'p>>,
-) -> Vec<Vec<usize>> {
+) -> Vec<Vec<Idx<T>>> {
     let root = inv.istio.root_namespace();
-    let mut out: Vec<Vec<usize>> = vec![Vec::new(); inv.workloads.len()];
+    let mut out: Vec<Vec<Idx<T>>> = vec![Vec::new(); inv.workloads.len()];
     for (i, p) in policies.enumerate() {
         if p.target_refs {
             continue;
         }
-        let candidates: Vec<usize> = match p.selector.filter(|s| !s.match_labels.is_empty()) {
+        let candidates: Vec<WorkloadId> = match p.selector.filter(|s| !s.match_labels.is_empty()) {
             Some(selector) if p.namespace == root => inv.workloads_matching(&selector.match_labels),
             Some(selector) => inv.workloads_matching_in(p.namespace, &selector.match_labels),
-            None if p.namespace == root => (0..inv.workloads.len()).collect(),
+            None if p.namespace == root => inv.workload_ids().collect(),
             None => inv.workload_indexes_in(p.namespace).to_vec(),
         };
         for w in candidates {
             if applies_to(root, p.namespace, p.selector, false, &inv.workloads[w]).is_some() {
-                out[w].push(i);
+                out[w.index()].push(Idx::new(i));
             }
         }
     }
@@ -319,7 +326,7 @@ impl<'a> Builder<'_, 'a> {
         &self,
         shared: &Shared<'_, '_>,
         lookups: &Lookups<'_, '_>,
-        w: usize,
+        w: WorkloadId,
         port: u16,
         services: Vec<ServicePortRef>,
     ) -> ServerPort {
@@ -333,7 +340,7 @@ impl<'a> Builder<'_, 'a> {
         } = *lookups;
         let inv = self.inventory;
         let workload = &inv.workloads[w];
-        let node = &nodes[w];
+        let node = &nodes[w.index()];
         let (protocol, protocol_because) = match services.first() {
             Some(r) => {
                 let service = &inv.services[r.service];
@@ -386,8 +393,8 @@ impl<'a> Builder<'_, 'a> {
         let mut named_namespaces: HashSet<&str> = HashSet::default();
         let mut identities: HashSet<(&str, &str)> = HashSet::default();
         for &p in &node.authorization_policies {
-            named_namespaces.extend(policy_names[p].namespaces.iter().copied());
-            identities.extend(policy_names[p].identities.iter().copied());
+            named_namespaces.extend(policy_names[p.index()].namespaces.iter().copied());
+            identities.extend(policy_names[p.index()].identities.iter().copied());
         }
         // Namespaces whose clients the policies name, or that have their own DestinationRule
         // for the host, get one group for their meshed clients — unless a DestinationRule with
@@ -409,7 +416,7 @@ impl<'a> Builder<'_, 'a> {
             own_views.push(own_view);
             hosts.push(host);
         }
-        let mut individual_clients: Vec<usize> = Vec::new();
+        let mut individual_clients: Vec<WorkloadId> = Vec::new();
         for ns in &individual_namespaces {
             individual_clients.extend(by_namespace.get(ns).into_iter().flatten());
         }
@@ -458,8 +465,8 @@ impl<'a> Builder<'_, 'a> {
             workload,
             name: format!("{}/{}", workload.namespace, workload.name),
             node,
-            policy_list: policy_lists[w],
-            port_blind: port_blind[policy_lists[w] as usize],
+            policy_list: policy_lists[w.index()],
+            port_blind: port_blind[policy_lists[w.index()] as usize],
             port,
             services: &services,
             proxied,
@@ -483,7 +490,7 @@ impl<'a> Builder<'_, 'a> {
         let mut individual = Vec::new();
         for c in individual_clients {
             let cw = &inv.workloads[c];
-            let cn = &nodes[c];
+            let cn = &nodes[c.index()];
             let foreign = cn.mesh.filter(|&m| m != Mesh::Istio);
             let side = ClientSide {
                 client: Client::Workload(c),
@@ -590,7 +597,11 @@ impl<'a> Builder<'_, 'a> {
 
     /// The namespaces and identities one AuthorizationPolicy's sources and conditions name
     /// (wildcards expanded against the input), read once per policy rather than per port.
-    fn policy_names(&self, policy: usize, namespaces: &NamespaceIndex<'_, 'a>) -> PolicyNames<'a> {
+    fn policy_names(
+        &self,
+        policy: AuthorizationPolicyId,
+        namespaces: &NamespaceIndex<'_, 'a>,
+    ) -> PolicyNames<'a> {
         let mut named_namespaces: HashSet<&'a str> = HashSet::default();
         let mut identities: HashSet<(&'a str, &'a str)> = HashSet::default();
         let mut domains = vec![
@@ -741,7 +752,7 @@ impl<'a> Builder<'_, 'a> {
         let prefix = pattern.strip_suffix('*').filter(|p| !p.contains('*'));
         let fixed = prefix.map(|p| (p, fixed_namespace(kind, p, domains)));
         let mut covered: HashSet<&str> = HashSet::default();
-        let candidates: Box<dyn Iterator<Item = usize> + '_> = match fixed {
+        let candidates: Box<dyn Iterator<Item = WorkloadId> + '_> = match fixed {
             Some((prefix, FixedNamespace::One(ns))) => match namespaces.workloads.get_key_value(ns)
             {
                 Some((&ns, _)) if covers_namespace(kind, prefix, domains, ns) => {
@@ -757,7 +768,7 @@ impl<'a> Builder<'_, 'a> {
                 Box::new(std::iter::empty())
             }
             Some((_, FixedNamespace::Unknown)) => Box::new(std::iter::empty()),
-            None => Box::new(0..self.inventory.workloads.len()),
+            None => Box::new(self.inventory.workload_ids()),
         };
         for w in candidates {
             let w = &self.inventory.workloads[w];
@@ -1108,12 +1119,13 @@ impl<'a> Builder<'_, 'a> {
 /// What every server port's evaluation reads, computed once before them.
 #[derive(Clone, Copy)]
 struct Lookups<'l, 'a> {
-    /// Per workload: the id of the list of AuthorizationPolicies that apply to it.
+    /// Per workload (by its index): the id of the list of AuthorizationPolicies that apply to
+    /// it.
     policy_lists: &'l [u32],
     /// Per list id: none of its policies reads the destination port.
     port_blind: &'l [bool],
     nodes: &'l [WorkloadNode],
-    by_namespace: &'l HashMap<&'a str, Vec<usize>>,
+    by_namespace: &'l HashMap<&'a str, Vec<WorkloadId>>,
     clients: &'l ClientIndex<'a>,
     policy_names: &'l [PolicyNames<'a>],
 }
@@ -1121,7 +1133,7 @@ struct Lookups<'l, 'a> {
 /// The clients of each namespace and identity, as server ports ask for them, computed once.
 struct ClientIndex<'a> {
     /// Ambient workloads per namespace.
-    ambient: HashMap<&'a str, Vec<usize>>,
+    ambient: HashMap<&'a str, Vec<WorkloadId>>,
     /// Namespaces with a client whose sidecar or gateway proxy applies DestinationRules.
     proxied_namespaces: HashSet<&'a str>,
     /// Per `(namespace, service account)`: its identity id (the graph's).
@@ -1132,7 +1144,7 @@ struct ClientIndex<'a> {
 
 #[derive(Default, Clone)]
 struct IdentityMembers {
-    ambient: Vec<usize>,
+    ambient: Vec<WorkloadId>,
     /// Some member has a sidecar or gateway proxy.
     proxied: bool,
 }
@@ -1145,8 +1157,8 @@ impl<'a> ClientIndex<'a> {
             identity_ids: shared.identity_ids.clone(),
             identities: vec![IdentityMembers::default(); shared.identity_ids.len()],
         };
-        for (w, workload) in inv.workloads.iter().enumerate() {
-            let node = &shared.nodes[w];
+        for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
+            let node = &shared.nodes[w.index()];
             // Only Istio's own clients present Istio identities and apply DestinationRules.
             if node.mesh != Some(Mesh::Istio) {
                 continue;
@@ -1174,19 +1186,19 @@ impl<'a> ClientIndex<'a> {
         index
     }
 
-    fn ambient_in(&self, namespace: &str) -> impl Iterator<Item = usize> + '_ {
+    fn ambient_in(&self, namespace: &str) -> impl Iterator<Item = WorkloadId> + '_ {
         self.ambient.get(namespace).into_iter().flatten().copied()
     }
 }
 
 /// The input's namespaces: their workloads, and their names in order (for prefix patterns).
 struct NamespaceIndex<'m, 'a> {
-    workloads: &'m HashMap<&'a str, Vec<usize>>,
+    workloads: &'m HashMap<&'a str, Vec<WorkloadId>>,
     sorted: Vec<&'a str>,
 }
 
 impl<'m, 'a> NamespaceIndex<'m, 'a> {
-    fn new(workloads: &'m HashMap<&'a str, Vec<usize>>) -> Self {
+    fn new(workloads: &'m HashMap<&'a str, Vec<WorkloadId>>) -> Self {
         let mut sorted: Vec<&'a str> = workloads.keys().copied().collect();
         sorted.sort_unstable();
         NamespaceIndex { workloads, sorted }

@@ -14,7 +14,7 @@
 
 use meshaudit_model::k8s::{Namespace, Workload};
 use meshaudit_model::selector::{LabelSelector, Labels};
-use meshaudit_model::{Inventory, ObjectId, Step};
+use meshaudit_model::{Inventory, ObjectId, Step, WebhookId};
 
 use crate::evidence::Because;
 use crate::webhooks::{Product, Role};
@@ -194,7 +194,7 @@ pub struct Membership {
 #[derive(Debug, Clone)]
 pub struct InjectorWebhook {
     pub configuration: ObjectId,
-    pub index: usize,
+    pub index: WebhookId,
     pub name: String,
     pub namespace_selector: LabelSelector,
     pub object_selector: LabelSelector,
@@ -495,7 +495,7 @@ pub fn membership(
         match selecting {
             Some(hook) => because.push(Because::at(
                 hook.configuration,
-                &["webhooks".into(), Step::Index(hook.index)],
+                &["webhooks".into(), Step::Index(hook.index.index())],
                 format!("injector webhook {} selects the pod", hook.name),
             )),
             None => {

@@ -23,7 +23,7 @@ use meshaudit_model::linkerd::{
 };
 use std::collections::BTreeMap;
 
-use meshaudit_model::{Inventory, Location, ObjectId, Step};
+use meshaudit_model::{Inventory, Location, ObjectId, Step, WorkloadId};
 
 use super::membership::{
     annotation, config_because, has_proxy, namespace_annotation, Annotated, InboundPath, Level,
@@ -90,7 +90,7 @@ pub fn cluster_default(inv: &Inventory) -> (DefaultInboundPolicy, Level, Because
 }
 
 /// The default inbound policy of workload `w`'s pods, with the level that sets it.
-pub fn resolve_default_policy(inv: &Inventory, w: usize) -> ResolvedDefault {
+pub fn resolve_default_policy(inv: &Inventory, w: WorkloadId) -> ResolvedDefault {
     let workload = &inv.workloads[w];
     // The injector copies the namespace's annotation only onto pods it injects.
     let namespace_applies = !has_proxy(workload);
@@ -134,14 +134,14 @@ pub fn resolve_default_policy(inv: &Inventory, w: usize) -> ResolvedDefault {
 }
 
 /// The default inbound policy of workload `w`'s pods (ports no `Server` selects).
-pub fn default_policy(inv: &Inventory, w: usize) -> DefaultPolicy {
+pub fn default_policy(inv: &Inventory, w: WorkloadId) -> DefaultPolicy {
     resolve_default_policy(inv, w).default
 }
 
 /// The ports of `config.linkerd.io/proxy-require-identity-inbound-ports` the policy controller
 /// applies to workload `w`'s pods, and where it is set. `None` when absent, or when the list
 /// holds an entry that is not a port or 0: the controller then ignores the whole list.
-pub fn require_identity_ports(inv: &Inventory, w: usize) -> Option<(PortSet, Because)> {
+pub fn require_identity_ports(inv: &Inventory, w: WorkloadId) -> Option<(PortSet, Because)> {
     let workload = &inv.workloads[w];
     let (ports, a) = require_identity_annotation(inv, w)?;
     let b = a.because(format!(
@@ -152,7 +152,7 @@ pub fn require_identity_ports(inv: &Inventory, w: usize) -> Option<(PortSet, Bec
     Some((ports, b))
 }
 
-fn require_identity_annotation(inv: &Inventory, w: usize) -> Option<(PortSet, Annotated<'_>)> {
+fn require_identity_annotation(inv: &Inventory, w: WorkloadId) -> Option<(PortSet, Annotated<'_>)> {
     let workload = &inv.workloads[w];
     let a = annotation(
         inv,
@@ -171,7 +171,12 @@ fn require_identity_annotation(inv: &Inventory, w: usize) -> Option<(PortSet, An
 /// `config.linkerd.io/proxy-require-identity-inbound-ports` applied. With `has_server` the
 /// annotation is ignored (a `Server`'s own `accessPolicy` and authorizations decide the port
 /// then, not the default policy); the level stays the one of the pod's default.
-pub fn resolve_for_port(inv: &Inventory, w: usize, port: u16, has_server: bool) -> ResolvedDefault {
+pub fn resolve_for_port(
+    inv: &Inventory,
+    w: WorkloadId,
+    port: u16,
+    has_server: bool,
+) -> ResolvedDefault {
     let mut resolved = resolve_default_policy(inv, w);
     if has_server {
         return resolved;
@@ -201,7 +206,7 @@ pub fn resolve_for_port(inv: &Inventory, w: usize, port: u16, has_server: bool) 
 /// (see [`resolve_for_port`]).
 pub fn default_policy_for_port(
     inv: &Inventory,
-    w: usize,
+    w: WorkloadId,
     port: u16,
     has_server: bool,
 ) -> DefaultPolicy {
@@ -249,7 +254,7 @@ pub struct PolicyGroup {
     /// Why, as resolved for the first port of the group (the deciding fact first).
     pub because: Vec<Because>,
     /// `(workload, port)`, in workload then port order.
-    pub ports: Vec<(usize, u16)>,
+    pub ports: Vec<(WorkloadId, u16)>,
 }
 
 /// Groups, by the place that sets their policy, the ports of meshed workloads that the proxy
@@ -261,12 +266,13 @@ pub fn default_policy_groups(
     inv: &Inventory,
     memberships: &[LinkerdMembership],
     policy: &crate::linkerd::policy::LinkerdPolicy<'_>,
-    ports_of: impl Fn(usize) -> Vec<u16>,
+    ports_of: impl Fn(WorkloadId) -> Vec<u16>,
     wanted: impl Fn(&LinkerdMembership, DefaultInboundPolicy) -> bool,
 ) -> Vec<PolicyGroup> {
     let mut groups: BTreeMap<(Level, Option<ObjectId>, DefaultInboundPolicy), PolicyGroup> =
         BTreeMap::new();
-    for (w, m) in memberships.iter().enumerate() {
+    // Memberships are in workload order.
+    for (w, m) in inv.workload_ids().zip(memberships) {
         let Some(capture) = m.capture.as_ref() else {
             continue;
         };
@@ -422,8 +428,8 @@ impl PolicyGroup {
     }
 
     /// The workloads of the group, each with its ports, in order.
-    pub fn by_workload(&self) -> Vec<(usize, Vec<u16>)> {
-        let mut out: Vec<(usize, Vec<u16>)> = Vec::new();
+    pub fn by_workload(&self) -> Vec<(WorkloadId, Vec<u16>)> {
+        let mut out: Vec<(WorkloadId, Vec<u16>)> = Vec::new();
         for &(w, port) in &self.ports {
             match out.last_mut() {
                 Some((last, ports)) if *last == w => ports.push(port),

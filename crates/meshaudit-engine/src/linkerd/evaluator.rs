@@ -12,7 +12,7 @@
 //!   ([`crate::linkerd::defaults`]).
 
 use meshaudit_model::linkerd::{DefaultInboundPolicy, ProxyProtocol};
-use meshaudit_model::{Inventory, Mesh};
+use meshaudit_model::{Inventory, LinkerdServerId, Mesh, WorkloadId};
 
 use crate::authorization::{AuthzDecision, PeerIdentity};
 use crate::evidence::Because;
@@ -29,8 +29,8 @@ use crate::HashMap;
 /// How Linkerd decides one server port: the Server that governs it, or the default policy.
 #[derive(Debug, Clone)]
 pub struct PortPolicy {
-    /// The Server (index into the inventory's list) that governs the port.
-    pub server: Option<usize>,
+    /// The Server that governs the port.
+    pub server: Option<LinkerdServerId>,
     /// The pod's default inbound policy for the port (what decides it when no Server does).
     pub default: DefaultInboundPolicy,
     pub because: Vec<Because>,
@@ -50,7 +50,7 @@ impl PortPolicy {
 /// Linkerd's evaluator, built once per inventory.
 pub(crate) struct Evaluator<'r, 'a> {
     inventory: &'a Inventory,
-    /// Per workload (empty when the input holds nothing of Linkerd).
+    /// Per workload, by its index (empty when the input holds nothing of Linkerd).
     memberships: &'r [LinkerdMembership],
     policy: &'r LinkerdPolicy<'a>,
 }
@@ -76,8 +76,8 @@ impl<'r, 'a> Evaluator<'r, 'a> {
 
     /// Workload `i` as Linkerd sees it, when Linkerd's proxy runs in its pods; else `istio`
     /// (what Istio's evaluator made of it) unchanged.
-    pub(crate) fn node(&self, i: usize, istio: WorkloadNode) -> WorkloadNode {
-        match self.memberships.get(i) {
+    pub(crate) fn node(&self, i: WorkloadId, istio: WorkloadNode) -> WorkloadNode {
+        match self.memberships.get(i.index()) {
             Some(m) if m.meshed => WorkloadNode {
                 mesh: Some(Mesh::Linkerd),
                 membership: graph_membership(m),
@@ -93,8 +93,8 @@ impl<'r, 'a> Evaluator<'r, 'a> {
 
     /// For an input whose primary mesh is Linkerd: why a workload without a proxy has none, in
     /// Linkerd's terms.
-    pub(crate) fn explain_unmeshed(&self, i: usize, node: &mut WorkloadNode) {
-        if let Some(m) = self.memberships.get(i).filter(|m| !m.meshed) {
+    pub(crate) fn explain_unmeshed(&self, i: WorkloadId, node: &mut WorkloadNode) {
+        if let Some(m) = self.memberships.get(i.index()).filter(|m| !m.meshed) {
             node.membership.because = m.because.clone();
             node.membership.known = m.known;
         }
@@ -105,8 +105,8 @@ impl<'r, 'a> Evaluator<'r, 'a> {
         // named clients is worth making for.
         let mut identities = vec![false; shared.identity_ids.len()];
         let mut namespaces: HashMap<&'a str, bool> = HashMap::default();
-        for (w, workload) in self.inventory.workloads.iter().enumerate() {
-            if shared.nodes[w].mesh != Some(Mesh::Linkerd) {
+        for (w, workload) in WorkloadId::enumerate(&self.inventory.workloads) {
+            if shared.nodes[w.index()].mesh != Some(Mesh::Linkerd) {
                 continue;
             }
             let key = (
@@ -147,7 +147,7 @@ enum Caller {
 
 /// The server side of one port, as every client's evaluation reads it.
 struct Side<'s> {
-    w: usize,
+    w: WorkloadId,
     port: u16,
     name: String,
     /// Linkerd's membership of the server (none when its pods have no Linkerd proxy).
@@ -163,10 +163,10 @@ impl Prepared<'_, '_, '_> {
         let inv = ev.inventory;
         let (w, port) = (todo.workload, todo.port);
         let workload = &inv.workloads[w];
-        let node = &shared.nodes[w];
+        let node = &shared.nodes[w.index()];
         let membership = ev
             .memberships
-            .get(w)
+            .get(w.index())
             .filter(|_| node.mesh == Some(Mesh::Linkerd));
         let inbound = membership.and_then(|m| m.capture.as_ref().map(|c| c.inbound(port)));
         let proxied = inbound.is_some_and(|p| p != InboundPath::Skipped);
@@ -301,9 +301,9 @@ impl Prepared<'_, '_, '_> {
     /// when the pod marks the port opaque, else protocol detection.
     fn protocol(
         &self,
-        w: usize,
+        w: WorkloadId,
         port: u16,
-        server: Option<usize>,
+        server: Option<LinkerdServerId>,
         todo: &PortToEvaluate,
     ) -> (Protocol, Because) {
         let inv = self.evaluator.inventory;

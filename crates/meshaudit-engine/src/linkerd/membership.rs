@@ -26,7 +26,7 @@ use meshaudit_model::linkerd::{
     SKIP_SUBNETS_ANNOTATION,
 };
 use meshaudit_model::selector::Labels;
-use meshaudit_model::{Inventory, ObjectId, Step};
+use meshaudit_model::{Inventory, ObjectId, ServiceId, Step, WorkloadId};
 
 use crate::evidence::Because;
 use crate::webhooks::{Hook, Product, Role};
@@ -361,7 +361,7 @@ impl LinkerdMembership {
     /// [`crate::webhooks::hooks`] classifies them.
     pub fn of_all(inv: &Inventory, hooks: &[Hook<'_>]) -> Vec<LinkerdMembership> {
         let injectors = Injectors::new(inv, hooks);
-        (0..inv.workloads.len())
+        inv.workload_ids()
             .map(|w| decide(inv, &injectors, w))
             .collect()
     }
@@ -382,7 +382,7 @@ impl LinkerdMembership {
 }
 
 /// One workload's membership (see [`LinkerdMembership::of_all`] for all of them at once).
-pub fn membership(inv: &Inventory, hooks: &[Hook<'_>], w: usize) -> LinkerdMembership {
+pub fn membership(inv: &Inventory, hooks: &[Hook<'_>], w: WorkloadId) -> LinkerdMembership {
     decide(inv, &Injectors::new(inv, hooks), w)
 }
 
@@ -517,7 +517,7 @@ fn not_meshed(
     }
 }
 
-fn decide<'a>(inv: &'a Inventory, injectors: &Injectors<'_>, w: usize) -> LinkerdMembership {
+fn decide<'a>(inv: &'a Inventory, injectors: &Injectors<'_>, w: WorkloadId) -> LinkerdMembership {
     let workload = &inv.workloads[w];
     let control_plane = workload.labels.contains_key(CONTROL_PLANE_COMPONENT_LABEL);
     let ns_name = workload.namespace.as_str();
@@ -726,7 +726,7 @@ fn decide<'a>(inv: &'a Inventory, injectors: &Injectors<'_>, w: usize) -> Linker
 
 fn meshed(
     inv: &Inventory,
-    w: usize,
+    w: WorkloadId,
     injection: Injection,
     mode: Inject,
     mut because: Vec<Because>,
@@ -1097,8 +1097,8 @@ pub struct AppPort {
     pub name: Option<String>,
     /// `(container index, port index)` of the declaration, when there is one.
     pub declared: Option<(usize, usize)>,
-    /// Services (indexes into `inventory.services`) whose ports target it.
-    pub services: Vec<usize>,
+    /// Services whose ports target it.
+    pub services: Vec<ServiceId>,
 }
 
 /// Every workload's served ports (see [`AppPort`]), sorted by port, the proxy's own container
@@ -1110,8 +1110,8 @@ pub fn app_ports_all(inv: &Inventory) -> Vec<Vec<AppPort>> {
 /// [`app_ports_all`] for the workloads `wanted` keeps; the others get no port. Services of
 /// namespaces without a wanted workload are not even matched, which keeps inputs without
 /// Linkerd cheap.
-pub fn app_ports(inv: &Inventory, wanted: impl Fn(usize) -> bool) -> Vec<Vec<AppPort>> {
-    let keep: Vec<bool> = (0..inv.workloads.len()).map(wanted).collect();
+pub fn app_ports(inv: &Inventory, wanted: impl Fn(WorkloadId) -> bool) -> Vec<Vec<AppPort>> {
+    let keep: Vec<bool> = inv.workload_ids().map(wanted).collect();
     let namespaces: std::collections::HashSet<&str> = inv
         .workloads
         .iter()
@@ -1149,7 +1149,7 @@ pub fn app_ports(inv: &Inventory, wanted: impl Fn(usize) -> bool) -> Vec<Vec<App
             ports
         })
         .collect();
-    for (s, service) in inv.services.iter().enumerate() {
+    for (s, service) in ServiceId::enumerate(&inv.services) {
         if !namespaces.contains(service.namespace.as_str()) {
             continue;
         }
@@ -1157,7 +1157,7 @@ pub fn app_ports(inv: &Inventory, wanted: impl Fn(usize) -> bool) -> Vec<Vec<App
             continue;
         };
         for w in inv.workloads_matching_in(&service.namespace, selector) {
-            if !keep[w] {
+            if !keep[w.index()] {
                 continue;
             }
             let workload = &inv.workloads[w];
@@ -1168,7 +1168,7 @@ pub fn app_ports(inv: &Inventory, wanted: impl Fn(usize) -> bool) -> Vec<Vec<App
                 let Some(target) = target_port(port, workload) else {
                     continue;
                 };
-                let ports = &mut out[w];
+                let ports = &mut out[w.index()];
                 match ports.iter_mut().find(|a| a.port == target) {
                     Some(a) => {
                         if !a.services.contains(&s) {

@@ -31,7 +31,11 @@ use meshaudit_model::linkerd::{
     DEFAULT_CLUSTER_NETWORKS, GATEWAY_API_GROUP, POLICY_GROUP, PROXY_ADMIN_PORT,
     PROXY_INBOUND_PORT,
 };
-use meshaudit_model::{Inventory, ObjectId, Step, Typed};
+use meshaudit_model::{
+    GrpcRouteId, HttpRouteId, Idx, Inventory, LinkerdAuthorizationPolicyId, LinkerdServerId,
+    MeshTlsAuthenticationId, NetworkAuthenticationId, ObjectId, ServerAuthorizationId, ServiceId,
+    Step, Typed, WorkloadId,
+};
 
 use crate::authorization::{Decision, PeerIdentity};
 use crate::evidence::Because;
@@ -113,12 +117,12 @@ impl Admits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthzSource {
     /// `inventory.linkerd.authorization_policies[i]`.
-    Policy(usize),
+    Policy(LinkerdAuthorizationPolicyId),
     /// `inventory.linkerd.server_authorizations[i]`.
-    ServerAuthorization(usize),
+    ServerAuthorization(ServerAuthorizationId),
     /// A Server's `accessPolicy` other than `deny`.
     AccessPolicy {
-        server: usize,
+        server: LinkerdServerId,
         policy: DefaultInboundPolicy,
     },
 }
@@ -143,7 +147,7 @@ pub enum NetworksOrigin {
     /// `clusterNetworks`: a ServerAuthorization without networks, or a `cluster-*` access policy.
     ClusterNetworks,
     /// `inventory.linkerd.network_authentications[i]`.
-    NetworkAuthentication(usize),
+    NetworkAuthentication(NetworkAuthenticationId),
     /// The ServerAuthorization's own `client.networks`.
     Written,
 }
@@ -207,11 +211,11 @@ impl Authorization<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct ServerFacts<'a> {
     /// Every (workload, port) its selector and port select, in workload order.
-    pub selected: Vec<(usize, u16)>,
+    pub selected: Vec<(WorkloadId, u16)>,
     /// Those it governs: the ones no older Server took first.
-    pub governs: Vec<(usize, u16)>,
+    pub governs: Vec<(WorkloadId, u16)>,
     /// (workload, port, the Server that governs it instead).
-    pub shadowed: Vec<(usize, u16, usize)>,
+    pub shadowed: Vec<(WorkloadId, u16, LinkerdServerId)>,
     /// Its own authorizations (ServerAuthorizations, Server- and Namespace-targeted
     /// AuthorizationPolicies that Linkerd accepts, and the access policy), in input order.
     pub authorizations: Vec<Authorization<'a>>,
@@ -226,9 +230,9 @@ pub struct ServerFacts<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RouteId {
     /// `inventory.linkerd.http_routes[i]`.
-    Http(usize),
+    Http(HttpRouteId),
     /// `inventory.linkerd.grpc_routes[i]`.
-    Grpc(usize),
+    Grpc(GrpcRouteId),
 }
 
 /// A route's `parentRefs` entry that names a Linkerd Server.
@@ -238,7 +242,7 @@ pub struct RouteParent {
     pub index: usize,
     pub name: String,
     /// The Server of that name in the route's namespace.
-    pub server: Option<usize>,
+    pub server: Option<LinkerdServerId>,
 }
 
 /// What the input says about a route, for inbound policy.
@@ -260,19 +264,17 @@ pub struct RouteFacts<'a> {
 pub enum PolicyTarget {
     Server {
         name: String,
-        server: Option<usize>,
+        server: Option<LinkerdServerId>,
     },
     /// The policy's own namespace: every Server in it.
-    Namespace {
-        name: String,
-    },
+    Namespace { name: String },
     HttpRoute {
         name: String,
-        route: Option<usize>,
+        route: Option<HttpRouteId>,
     },
     GrpcRoute {
         name: String,
-        route: Option<usize>,
+        route: Option<GrpcRouteId>,
     },
     /// A kind Linkerd does not accept (the policy is refused).
     Unsupported,
@@ -284,12 +286,12 @@ pub enum AuthRef {
     MeshTls {
         namespace: String,
         name: String,
-        resolved: Option<usize>,
+        resolved: Option<MeshTlsAuthenticationId>,
     },
     Network {
         namespace: String,
         name: String,
-        resolved: Option<usize>,
+        resolved: Option<NetworkAuthenticationId>,
     },
     ServiceAccount {
         namespace: String,
@@ -318,14 +320,14 @@ pub enum PolicyProblem {
     /// ... one that exists but Linkerd refuses.
     InvalidMeshTls {
         index: usize,
-        mesh_tls: usize,
+        mesh_tls: MeshTlsAuthenticationId,
     },
     MissingNetwork {
         index: usize,
     },
     InvalidNetwork {
         index: usize,
-        network: usize,
+        network: NetworkAuthenticationId,
     },
     /// More than one identity ref (MeshTLSAuthentication or ServiceAccount), or more than one
     /// NetworkAuthentication.
@@ -380,7 +382,7 @@ pub struct PolicyFacts<'a> {
 #[derive(Debug, Clone)]
 pub struct ServerAuthorizationFacts<'a> {
     /// The Servers it selects (by name or by their labels), in input order.
-    pub servers: Vec<usize>,
+    pub servers: Vec<LinkerdServerId>,
     /// Why Linkerd refuses it, if it does.
     pub problem: Option<&'static str>,
     pub authorization: Option<Authorization<'a>>,
@@ -415,7 +417,7 @@ pub struct NamedClients<'a> {
 /// Linkerd's authorization model of one inventory.
 pub struct LinkerdPolicy<'a> {
     inv: &'a Inventory,
-    /// Per workload: it runs Linkerd's proxy ([`crate::linkerd::membership`]).
+    /// Per workload (by its index): it runs Linkerd's proxy ([`crate::linkerd::membership`]).
     meshed: Vec<bool>,
     domain: IdentityDomain,
     cluster_networks: AddrSet,
@@ -426,11 +428,12 @@ pub struct LinkerdPolicy<'a> {
     pod_addresses: AddrSet,
     outside_addresses: AddrSet,
     ipv6: bool,
+    /// Per Server (by its index).
     servers: Vec<ServerFacts<'a>>,
-    port_server: HashMap<(usize, u16), usize>,
+    port_server: HashMap<(WorkloadId, u16), LinkerdServerId>,
     /// Servers that select a pod port another Server governs, by that port.
-    port_shadowed: HashMap<(usize, u16), Vec<usize>>,
-    servers_by_namespace: HashMap<&'a str, Vec<usize>>,
+    port_shadowed: HashMap<(WorkloadId, u16), Vec<LinkerdServerId>>,
+    servers_by_namespace: HashMap<&'a str, Vec<LinkerdServerId>>,
     policies: Vec<PolicyFacts<'a>>,
     server_authorizations: Vec<ServerAuthorizationFacts<'a>>,
     mesh_tls: Vec<MeshTlsFacts<'a>>,
@@ -586,10 +589,10 @@ impl<'a> LinkerdPolicy<'a> {
             .map(read_network_auth)
             .collect();
         lp.read_routes();
-        lp.policies = (0..inv.linkerd.authorization_policies.len())
+        lp.policies = Idx::all(&inv.linkerd.authorization_policies)
             .map(|i| lp.read_policy(i))
             .collect();
-        lp.server_authorizations = (0..inv.linkerd.server_authorizations.len())
+        lp.server_authorizations = Idx::all(&inv.linkerd.server_authorizations)
             .map(|i| lp.read_server_authorization(i))
             .collect();
         lp.attach_authorizations();
@@ -602,8 +605,8 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// Does workload `w` run Linkerd's proxy (already, or added by the injector)? As the
     /// membership facts decide it.
-    pub fn gets_proxy(&self, w: usize) -> bool {
-        self.meshed.get(w).copied().unwrap_or(false)
+    pub fn gets_proxy(&self, w: WorkloadId) -> bool {
+        self.meshed.get(w.index()).copied().unwrap_or(false)
     }
 
     /// The identity format of this mesh's control plane.
@@ -628,7 +631,7 @@ impl<'a> LinkerdPolicy<'a> {
         let inv = self.inv;
         let servers = &inv.linkerd.servers;
         self.servers = vec![ServerFacts::default(); servers.len()];
-        for (i, s) in servers.iter().enumerate() {
+        for (i, s) in LinkerdServerId::enumerate(servers) {
             self.servers_by_namespace
                 .entry(s.namespace.as_str())
                 .or_default()
@@ -659,16 +662,16 @@ impl<'a> LinkerdPolicy<'a> {
                     if !selector.matches(&workload.labels) {
                         continue;
                     }
-                    for port in select_ports(workload, self.meshed[w], &server.spec.port) {
-                        self.servers[s].selected.push((w, port));
+                    for port in select_ports(workload, self.gets_proxy(w), &server.spec.port) {
+                        self.servers[s.index()].selected.push((w, port));
                         match self.port_server.get(&(w, port)) {
                             Some(&winner) => {
-                                self.servers[s].shadowed.push((w, port, winner));
+                                self.servers[s.index()].shadowed.push((w, port, winner));
                                 self.port_shadowed.entry((w, port)).or_default().push(s);
                             }
                             None => {
                                 self.port_server.insert((w, port), s);
-                                self.servers[s].governs.push((w, port));
+                                self.servers[s.index()].governs.push((w, port));
                             }
                         }
                     }
@@ -680,31 +683,31 @@ impl<'a> LinkerdPolicy<'a> {
     /// The Server that governs port `port` of workload `w`: of the Servers selecting it, the
     /// oldest (`metadata.creationTimestamp`), then the first by name — Linkerd 2.18's order;
     /// before 2.18 the controller picked one of them at random.
-    pub fn server_for(&self, w: usize, port: u16) -> Option<usize> {
+    pub fn server_for(&self, w: WorkloadId, port: u16) -> Option<LinkerdServerId> {
         self.port_server.get(&(w, port)).copied()
     }
 
     /// Workloads and ports a Server selects (podSelector against pod template labels; port by
     /// number, or every TCP container port of that name), including those another Server
     /// governs first (see [`ServerFacts::shadowed`]).
-    pub fn selected_by(&self, server: usize) -> &[(usize, u16)] {
-        &self.servers[server].selected
+    pub fn selected_by(&self, server: LinkerdServerId) -> &[(WorkloadId, u16)] {
+        &self.server(server).selected
     }
 
     /// The Servers that also select port `port` of workload `w` but lose it to
     /// [`server_for`](Self::server_for)'s, oldest first.
-    pub fn shadowed_at(&self, w: usize, port: u16) -> &[usize] {
+    pub fn shadowed_at(&self, w: WorkloadId, port: u16) -> &[LinkerdServerId] {
         self.port_shadowed
             .get(&(w, port))
             .map_or(&[], Vec::as_slice)
     }
 
-    pub fn server(&self, server: usize) -> &ServerFacts<'a> {
-        &self.servers[server]
+    pub fn server(&self, server: LinkerdServerId) -> &ServerFacts<'a> {
+        &self.servers[server.index()]
     }
 
     /// Servers of `namespace`, oldest first.
-    pub fn servers_in(&self, namespace: &str) -> &[usize] {
+    pub fn servers_in(&self, namespace: &str) -> &[LinkerdServerId] {
         self.servers_by_namespace
             .get(namespace)
             .map_or(&[], Vec::as_slice)
@@ -712,7 +715,7 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// `Deployment billing/ledger:9091, Deployment billing/ledger:4191`, at most `max` of them,
     /// then how many more.
-    pub fn describe_ports(&self, ports: &[(usize, u16)], max: usize) -> String {
+    pub fn describe_ports(&self, ports: &[(WorkloadId, u16)], max: usize) -> String {
         let mut parts: Vec<String> = ports
             .iter()
             .take(max)
@@ -727,14 +730,14 @@ impl<'a> LinkerdPolicy<'a> {
         parts.join(", ")
     }
 
-    /// The Service ports that route to port `port` of workload `w`: (index into
-    /// `inventory.services`, index into its `spec.ports`). A Service of the workload's namespace
-    /// whose selector selects its pods, with a target port that resolves to `port`.
-    pub fn services_to(&self, w: usize, port: u16) -> Vec<(usize, usize)> {
+    /// The Service ports that route to port `port` of workload `w`: (the Service, index into
+    /// its `spec.ports`). A Service of the workload's namespace whose selector selects its pods,
+    /// with a target port that resolves to `port`.
+    pub fn services_to(&self, w: WorkloadId, port: u16) -> Vec<(ServiceId, usize)> {
         let inv = self.inv;
         let wl = &inv.workloads[w];
         let mut out = Vec::new();
-        for (si, svc) in inv.services.iter().enumerate() {
+        for (si, svc) in ServiceId::enumerate(&inv.services) {
             if svc.namespace != wl.namespace {
                 continue;
             }
@@ -759,7 +762,7 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// The Server of that name in `namespace`.
-    pub fn server_named(&self, namespace: &str, name: &str) -> Option<usize> {
+    pub fn server_named(&self, namespace: &str, name: &str) -> Option<LinkerdServerId> {
         self.servers_in(namespace)
             .iter()
             .copied()
@@ -839,28 +842,24 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn mesh_tls(&self, index: usize) -> &MeshTlsFacts<'a> {
-        &self.mesh_tls[index]
+    pub fn mesh_tls(&self, id: MeshTlsAuthenticationId) -> &MeshTlsFacts<'a> {
+        &self.mesh_tls[id.index()]
     }
 
-    pub fn network_authentication(&self, index: usize) -> &NetworkAuthFacts {
-        &self.network_auth[index]
+    pub fn network_authentication(&self, id: NetworkAuthenticationId) -> &NetworkAuthFacts {
+        &self.network_auth[id.index()]
     }
 
-    fn find_mesh_tls(&self, namespace: &str, name: &str) -> Option<usize> {
-        self.inv
-            .linkerd
-            .mesh_tls_authentications
-            .iter()
-            .position(|m| m.namespace == namespace && m.name == name)
+    fn find_mesh_tls(&self, namespace: &str, name: &str) -> Option<MeshTlsAuthenticationId> {
+        Idx::enumerate(&self.inv.linkerd.mesh_tls_authentications)
+            .find(|(_, m)| m.namespace == namespace && m.name == name)
+            .map(|(i, _)| i)
     }
 
-    fn find_network_auth(&self, namespace: &str, name: &str) -> Option<usize> {
-        self.inv
-            .linkerd
-            .network_authentications
-            .iter()
-            .position(|m| m.namespace == namespace && m.name == name)
+    fn find_network_auth(&self, namespace: &str, name: &str) -> Option<NetworkAuthenticationId> {
+        Idx::enumerate(&self.inv.linkerd.network_authentications)
+            .find(|(_, m)| m.namespace == namespace && m.name == name)
+            .map(|(i, _)| i)
     }
 
     // --- routes ----------------------------------------------------------------------------
@@ -917,19 +916,20 @@ impl<'a> LinkerdPolicy<'a> {
             .collect();
         // Attach accepted routes to their Servers. A Server with a GRPCRoute refuses its
         // HTTPRoutes (the status controller marks them conflicted).
-        let mut grpc_servers: BTreeSet<usize> = BTreeSet::new();
+        let mut grpc_servers: BTreeSet<LinkerdServerId> = BTreeSet::new();
         for f in &self.grpc_routes {
             if f.invalid_parent.is_none() {
                 grpc_servers.extend(f.parents.iter().filter_map(|p| p.server));
             }
         }
         for (i, f) in self.http_routes.iter().enumerate() {
+            let i = HttpRouteId::new(i);
             if f.invalid_parent.is_some() {
                 continue;
             }
             for s in f.parents.iter().filter_map(|p| p.server) {
                 let protocol = inv.linkerd.servers[s].spec.proxy_protocol;
-                let facts = &mut self.servers[s];
+                let facts = &mut self.servers[s.index()];
                 if grpc_servers.contains(&s) {
                     facts.unused_routes.push((
                         RouteId::Http(i),
@@ -946,12 +946,13 @@ impl<'a> LinkerdPolicy<'a> {
             }
         }
         for (i, f) in self.grpc_routes.iter().enumerate() {
+            let i = GrpcRouteId::new(i);
             if f.invalid_parent.is_some() {
                 continue;
             }
             for s in f.parents.iter().filter_map(|p| p.server) {
                 let protocol = inv.linkerd.servers[s].spec.proxy_protocol;
-                let facts = &mut self.servers[s];
+                let facts = &mut self.servers[s.index()];
                 if protocol.uses_grpc_routes() {
                     facts.routes.push(RouteId::Grpc(i));
                 } else {
@@ -968,18 +969,18 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn http_route(&self, index: usize) -> &RouteFacts<'a> {
-        &self.http_routes[index]
+    pub fn http_route(&self, id: HttpRouteId) -> &RouteFacts<'a> {
+        &self.http_routes[id.index()]
     }
 
-    pub fn grpc_route(&self, index: usize) -> &RouteFacts<'a> {
-        &self.grpc_routes[index]
+    pub fn grpc_route(&self, id: GrpcRouteId) -> &RouteFacts<'a> {
+        &self.grpc_routes[id.index()]
     }
 
     pub fn route(&self, id: RouteId) -> &RouteFacts<'a> {
         match id {
-            RouteId::Http(i) => &self.http_routes[i],
-            RouteId::Grpc(i) => &self.grpc_routes[i],
+            RouteId::Http(i) => self.http_route(i),
+            RouteId::Grpc(i) => self.grpc_route(i),
         }
     }
 
@@ -1007,31 +1008,31 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// The Servers a route is attached to and used by.
-    pub fn route_servers(&self, id: RouteId) -> Vec<usize> {
-        (0..self.servers.len())
-            .filter(|&s| self.servers[s].routes.contains(&id))
+    pub fn route_servers(&self, id: RouteId) -> Vec<LinkerdServerId> {
+        LinkerdServerId::all(&self.inv.linkerd.servers)
+            .filter(|&s| self.server(s).routes.contains(&id))
             .collect()
     }
 
-    fn find_http_route(&self, namespace: &str, group: &str, name: &str) -> Option<usize> {
-        self.inv.linkerd.http_routes.iter().position(|r| {
-            r.namespace == namespace
-                && r.name == name
-                && r.spec.api_group.as_str().eq_ignore_ascii_case(group)
-        })
+    fn find_http_route(&self, namespace: &str, group: &str, name: &str) -> Option<HttpRouteId> {
+        Idx::enumerate(&self.inv.linkerd.http_routes)
+            .find(|(_, r)| {
+                r.namespace == namespace
+                    && r.name == name
+                    && r.spec.api_group.as_str().eq_ignore_ascii_case(group)
+            })
+            .map(|(i, _)| i)
     }
 
-    fn find_grpc_route(&self, namespace: &str, name: &str) -> Option<usize> {
-        self.inv
-            .linkerd
-            .grpc_routes
-            .iter()
-            .position(|r| r.namespace == namespace && r.name == name)
+    fn find_grpc_route(&self, namespace: &str, name: &str) -> Option<GrpcRouteId> {
+        Idx::enumerate(&self.inv.linkerd.grpc_routes)
+            .find(|(_, r)| r.namespace == namespace && r.name == name)
+            .map(|(i, _)| i)
     }
 
     // --- AuthorizationPolicy ---------------------------------------------------------------
 
-    fn read_policy(&self, index: usize) -> PolicyFacts<'a> {
+    fn read_policy(&self, index: LinkerdAuthorizationPolicyId) -> PolicyFacts<'a> {
         let p: &'a Typed<AuthorizationPolicySpec> = &self.inv.linkerd.authorization_policies[index];
         let t = &p.spec.target_ref;
         let group = t.group.as_deref();
@@ -1084,7 +1085,7 @@ impl<'a> LinkerdPolicy<'a> {
                 let resolved = self.find_mesh_tls(&namespace, &r.name);
                 match resolved {
                     None => problems.push(PolicyProblem::MissingMeshTls { index: i }),
-                    Some(m) if self.mesh_tls[m].problem.is_some() => {
+                    Some(m) if self.mesh_tls(m).problem.is_some() => {
                         problems.push(PolicyProblem::InvalidMeshTls {
                             index: i,
                             mesh_tls: m,
@@ -1102,7 +1103,7 @@ impl<'a> LinkerdPolicy<'a> {
                 let resolved = self.find_network_auth(&namespace, &r.name);
                 match resolved {
                     None => problems.push(PolicyProblem::MissingNetwork { index: i }),
-                    Some(n) if self.network_auth[n].problem.is_some() => {
+                    Some(n) if self.network_authentication(n).problem.is_some() => {
                         problems.push(PolicyProblem::InvalidNetwork {
                             index: i,
                             network: n,
@@ -1150,7 +1151,7 @@ impl<'a> LinkerdPolicy<'a> {
     /// The authorization of a policy Linkerd accepts.
     fn policy_authorization(
         &self,
-        index: usize,
+        index: LinkerdAuthorizationPolicyId,
         written: &'a [meshaudit_model::linkerd::ResourceRef],
         refs: &[AuthRef],
     ) -> Authorization<'a> {
@@ -1187,13 +1188,13 @@ impl<'a> LinkerdPolicy<'a> {
                         format!("requires MeshTLSAuthentication {namespace}/{name}"),
                     ));
                     because.extend(
-                        self.mesh_tls[*m]
+                        self.mesh_tls(*m)
                             .identities
                             .iter()
                             .map(|id| id.because.clone()),
                     );
                     authentication =
-                        Authentication::Identities(self.mesh_tls[*m].identities.clone());
+                        Authentication::Identities(self.mesh_tls(*m).identities.clone());
                 }
                 AuthRef::ServiceAccount { .. } => {
                     // The names are borrowed from the policy itself, so they live as long as
@@ -1238,7 +1239,7 @@ impl<'a> LinkerdPolicy<'a> {
                         format!("networks {text}"),
                     ));
                     networks = Networks {
-                        addrs: self.network_auth[*n].addrs.clone(),
+                        addrs: self.network_authentication(*n).addrs.clone(),
                         origin: NetworksOrigin::NetworkAuthentication(*n),
                         text,
                     };
@@ -1278,12 +1279,16 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn policy(&self, index: usize) -> &PolicyFacts<'a> {
-        &self.policies[index]
+    pub fn policy(&self, index: LinkerdAuthorizationPolicyId) -> &PolicyFacts<'a> {
+        &self.policies[index.index()]
     }
 
     /// Why Linkerd ignores policy `index`, in words, for one of its problems.
-    pub fn problem_text(&self, index: usize, problem: &PolicyProblem) -> String {
+    pub fn problem_text(
+        &self,
+        index: LinkerdAuthorizationPolicyId,
+        problem: &PolicyProblem,
+    ) -> String {
         let p = &self.inv.linkerd.authorization_policies[index];
         let refs = p
             .spec
@@ -1326,7 +1331,7 @@ impl<'a> LinkerdPolicy<'a> {
             PolicyProblem::InvalidMeshTls { index: i, mesh_tls } => format!(
                 "requiredAuthenticationRefs[{i}] names MeshTLSAuthentication {}, which Linkerd refuses: {}",
                 named(*i),
-                self.mesh_tls[*mesh_tls].problem.as_deref().unwrap_or_default()
+                self.mesh_tls(*mesh_tls).problem.as_deref().unwrap_or_default()
             ),
             PolicyProblem::MissingNetwork { index: i } => format!(
                 "requiredAuthenticationRefs[{i}] names NetworkAuthentication {}, which does not exist",
@@ -1335,7 +1340,7 @@ impl<'a> LinkerdPolicy<'a> {
             PolicyProblem::InvalidNetwork { index: i, network } => format!(
                 "requiredAuthenticationRefs[{i}] names NetworkAuthentication {}, which Linkerd refuses: {}",
                 named(*i),
-                self.network_auth[*network].problem.unwrap_or_default()
+                self.network_authentication(*network).problem.unwrap_or_default()
             ),
             PolicyProblem::TooMany { what } => {
                 format!("it requires more than one {what}; Linkerd accepts one")
@@ -1362,16 +1367,20 @@ impl<'a> LinkerdPolicy<'a> {
 
     // --- ServerAuthorization ---------------------------------------------------------------
 
-    fn read_server_authorization(&self, index: usize) -> ServerAuthorizationFacts<'a> {
+    fn read_server_authorization(
+        &self,
+        index: ServerAuthorizationId,
+    ) -> ServerAuthorizationFacts<'a> {
         let inv = self.inv;
         let saz: &'a Typed<ServerAuthorizationSpec> = &inv.linkerd.server_authorizations[index];
-        let servers: Vec<usize> = match (&saz.spec.server.name, &saz.spec.server.selector) {
+        let servers: Vec<LinkerdServerId> = match (&saz.spec.server.name, &saz.spec.server.selector)
+        {
             (Some(name), _) => self
                 .server_named(&saz.namespace, name)
                 .into_iter()
                 .collect(),
             (None, selector) => {
-                let mut list: Vec<usize> = self
+                let mut list: Vec<LinkerdServerId> = self
                     .servers_in(&saz.namespace)
                     .iter()
                     .copied()
@@ -1511,14 +1520,17 @@ impl<'a> LinkerdPolicy<'a> {
         }
     }
 
-    pub fn server_authorization(&self, index: usize) -> &ServerAuthorizationFacts<'a> {
-        &self.server_authorizations[index]
+    pub fn server_authorization(
+        &self,
+        index: ServerAuthorizationId,
+    ) -> &ServerAuthorizationFacts<'a> {
+        &self.server_authorizations[index.index()]
     }
 
     // --- putting it together ---------------------------------------------------------------
 
     /// The authorization a Server's `accessPolicy` (other than `deny`) adds.
-    fn access_policy_authorization(&self, s: usize) -> Option<Authorization<'a>> {
+    fn access_policy_authorization(&self, s: LinkerdServerId) -> Option<Authorization<'a>> {
         let server = &self.inv.linkerd.servers[s];
         let policy = server.spec.access_policy?;
         if policy == DefaultInboundPolicy::Deny {
@@ -1568,7 +1580,7 @@ impl<'a> LinkerdPolicy<'a> {
 
     fn attach_authorizations(&mut self) {
         let inv = self.inv;
-        for s in 0..self.servers.len() {
+        for s in LinkerdServerId::all(&inv.linkerd.servers) {
             let mut list = Vec::new();
             for f in &self.server_authorizations {
                 if f.servers.contains(&s) {
@@ -1578,8 +1590,11 @@ impl<'a> LinkerdPolicy<'a> {
                 }
             }
             let server = &inv.linkerd.servers[s];
-            for (i, f) in self.policies.iter().enumerate() {
-                let p = &inv.linkerd.authorization_policies[i];
+            for (f, p) in self
+                .policies
+                .iter()
+                .zip(&inv.linkerd.authorization_policies)
+            {
                 if p.namespace != server.namespace {
                     continue;
                 }
@@ -1599,16 +1614,16 @@ impl<'a> LinkerdPolicy<'a> {
             if let Some(a) = self.access_policy_authorization(s) {
                 list.push(a);
             }
-            self.servers[s].authorizations = list;
+            self.servers[s.index()].authorizations = list;
         }
         for f in &self.policies {
             let Some(a) = &f.authorization else { continue };
             match f.target {
                 PolicyTarget::HttpRoute { route: Some(r), .. } => {
-                    self.http_routes[r].authorizations.push(a.clone());
+                    self.http_routes[r.index()].authorizations.push(a.clone());
                 }
                 PolicyTarget::GrpcRoute { route: Some(r), .. } => {
-                    self.grpc_routes[r].authorizations.push(a.clone());
+                    self.grpc_routes[r.index()].authorizations.push(a.clone());
                 }
                 _ => {}
             }
@@ -1618,12 +1633,12 @@ impl<'a> LinkerdPolicy<'a> {
     /// The pod ports an AuthorizationPolicy applies to: those its Server governs, every port
     /// its namespace's Servers govern, or those of the Servers its route is attached to. Empty
     /// when Linkerd ignores the policy.
-    pub fn policy_governs(&self, index: usize) -> Vec<(usize, u16)> {
-        let f = &self.policies[index];
+    pub fn policy_governs(&self, index: LinkerdAuthorizationPolicyId) -> Vec<(WorkloadId, u16)> {
+        let f = self.policy(index);
         if !f.problems.is_empty() {
             return Vec::new();
         }
-        let servers: Vec<usize> = match &f.target {
+        let servers: Vec<LinkerdServerId> = match &f.target {
             PolicyTarget::Server {
                 server: Some(s), ..
             } => vec![*s],
@@ -1638,18 +1653,21 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     /// The pod ports a ServerAuthorization applies to (empty when Linkerd skips it).
-    pub fn server_authorization_governs(&self, index: usize) -> Vec<(usize, u16)> {
-        let f = &self.server_authorizations[index];
+    pub fn server_authorization_governs(
+        &self,
+        index: ServerAuthorizationId,
+    ) -> Vec<(WorkloadId, u16)> {
+        let f = self.server_authorization(index);
         if f.authorization.is_none() {
             return Vec::new();
         }
         self.governed_by_servers(&f.servers)
     }
 
-    fn governed_by_servers(&self, servers: &[usize]) -> Vec<(usize, u16)> {
-        let mut out: Vec<(usize, u16)> = servers
+    fn governed_by_servers(&self, servers: &[LinkerdServerId]) -> Vec<(WorkloadId, u16)> {
+        let mut out: Vec<(WorkloadId, u16)> = servers
             .iter()
-            .flat_map(|&s| self.servers[s].governs.iter().copied())
+            .flat_map(|&s| self.server(s).governs.iter().copied())
             .collect();
         out.sort_unstable();
         out.dedup();
@@ -1658,13 +1676,13 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// Identities and namespaces the authorizations of `(w, port)` name one by one (routes'
     /// included), for grouping clients as the graph does. A port with no Server names nobody.
-    pub fn named_clients(&self, w: usize, port: u16) -> NamedClients<'a> {
+    pub fn named_clients(&self, w: WorkloadId, port: u16) -> NamedClients<'a> {
         let Some(s) = self.server_for(w, port) else {
             return NamedClients::default();
         };
         let mut identities: BTreeSet<(&'a str, &'a str)> = BTreeSet::new();
         let mut namespaces: BTreeSet<&'a str> = BTreeSet::new();
-        let server = &self.servers[s];
+        let server = self.server(s);
         let route_authzs = server
             .routes
             .iter()
@@ -1693,9 +1711,20 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// Does one authorization admit the client? Meshed clients connect from pod addresses.
     pub fn admits(&self, authz: &Authorization<'_>, client: &LinkerdClient<'_>) -> Admits {
+        self.requirements_admit(&authz.authentication, &authz.networks.addrs, client)
+    }
+
+    /// Do these requirements (a TLS identity and source networks) admit the client? An
+    /// authorization's, or those of a pod's default policy, which no resource writes.
+    pub(crate) fn requirements_admit(
+        &self,
+        authentication: &Authentication<'_>,
+        addrs: &AddrSet,
+        client: &LinkerdClient<'_>,
+    ) -> Admits {
         let (identity_ok, network) = match client {
             LinkerdClient::Meshed { peer } => {
-                let ok = match (&authz.authentication, peer) {
+                let ok = match (authentication, peer) {
                     (Authentication::Unauthenticated, _) => true,
                     (_, PeerIdentity::None) => false,
                     (Authentication::AnyMeshTls, _) => true,
@@ -1706,14 +1735,14 @@ impl<'a> LinkerdPolicy<'a> {
                 (ok, ClientNetwork::ClusterPod)
             }
             LinkerdClient::Unauthenticated { from } => (
-                matches!(authz.authentication, Authentication::Unauthenticated),
+                matches!(authentication, Authentication::Unauthenticated),
                 *from,
             ),
         };
         if !identity_ok {
             return Admits::No;
         }
-        self.network_admits(&authz.networks.addrs, network)
+        self.network_admits(addrs, network)
     }
 
     /// Do these addresses hold every address of the client's network class, some, or none?
@@ -1738,7 +1767,7 @@ impl<'a> LinkerdPolicy<'a> {
     /// caller's to consider.
     pub fn authorize(
         &self,
-        w: usize,
+        w: WorkloadId,
         port: u16,
         client: &LinkerdClient<'_>,
         default: &DefaultPolicy,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use meshaudit_engine::graph::Client;
 use meshaudit_ingest::{ingest, SourceText};
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, WorkloadId};
 
 /// The inventory of a scenario's YAML, which must be valid input.
 pub fn mesh(yaml: &str) -> Inventory {
@@ -24,9 +24,9 @@ pub fn client(inv: &Inventory, id: &str) -> Client {
         "*meshed" => Client::OtherMeshed,
         "*unmeshed" => Client::OtherUnmeshed,
         _ => Client::Workload(
-            inv.workloads
-                .iter()
-                .position(|w| format!("{}/{}", w.namespace, w.name) == id)
+            WorkloadId::enumerate(&inv.workloads)
+                .find(|(_, w)| format!("{}/{}", w.namespace, w.name) == id)
+                .map(|(i, _)| i)
                 .unwrap_or_else(|| panic!("no workload {id}")),
         ),
     }

@@ -2,7 +2,7 @@
 
 use meshaudit_engine::membership::{DataPlane, NamespaceMesh};
 use meshaudit_model::istio::{GatewaySpec, Typed};
-use meshaudit_model::{Inventory, Object, ObjectId};
+use meshaudit_model::{Inventory, Object, ObjectId, WorkloadId};
 
 use crate::context::Context;
 
@@ -29,13 +29,15 @@ pub fn namespace_anchor<'a>(inv: &'a Inventory, name: &str) -> Option<(ObjectId,
 
 pub use meshaudit_engine::peer_authentication::oldest;
 
-/// Indexes (into `inventory.workloads`) of the workloads a Gateway configures. Istio matches
-/// gateway workloads by the Gateway's `selector` labels in every namespace (unless istiod runs
-/// with `PILOT_SCOPE_GATEWAY_TO_NAMESPACE`). An empty selector selects every gateway proxy.
-pub fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<usize> {
+/// The workloads a Gateway configures. Istio matches gateway workloads by the Gateway's
+/// `selector` labels in every namespace (unless istiod runs with
+/// `PILOT_SCOPE_GATEWAY_TO_NAMESPACE`). An empty selector selects every gateway proxy.
+pub fn gateway_workloads(ctx: &Context<'_>, gateway: &Typed<GatewaySpec>) -> Vec<WorkloadId> {
     if gateway.spec.selector.is_empty() {
-        return (0..ctx.graph().workloads.len())
-            .filter(|&i| ctx.graph().workloads[i].istio_data_plane() == DataPlane::Gateway)
+        return ctx
+            .graph()
+            .workload_ids()
+            .filter(|&i| ctx.graph().workload(i).istio_data_plane() == DataPlane::Gateway)
             .collect();
     }
     ctx.inventory.workloads_matching(&gateway.spec.selector)

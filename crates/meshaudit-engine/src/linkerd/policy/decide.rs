@@ -2,7 +2,7 @@
 //! its routes) or the pod's default policy.
 
 use meshaudit_model::linkerd::DefaultInboundPolicy;
-use meshaudit_model::Step;
+use meshaudit_model::{LinkerdServerId, Step, WorkloadId};
 
 use super::{
     describe_default, Admits, Authorization, AuthzSource, DefaultPolicy, LinkerdClient,
@@ -43,7 +43,7 @@ fn decision_of(admits: Admits) -> Decision {
 
 pub(super) fn authorize(
     lp: &LinkerdPolicy<'_>,
-    w: usize,
+    w: WorkloadId,
     port: u16,
     client: &LinkerdClient<'_>,
     default: &DefaultPolicy,
@@ -54,14 +54,14 @@ pub(super) fn authorize(
     }
 }
 
-fn workload_text(lp: &LinkerdPolicy<'_>, w: usize) -> String {
+fn workload_text(lp: &LinkerdPolicy<'_>, w: WorkloadId) -> String {
     let wl = &lp.inventory().workloads[w];
     format!("{} {}/{}", wl.kind, wl.namespace, wl.name)
 }
 
 fn by_default(
     lp: &LinkerdPolicy<'_>,
-    w: usize,
+    w: WorkloadId,
     port: u16,
     client: &LinkerdClient<'_>,
     default: &DefaultPolicy,
@@ -76,16 +76,10 @@ fn by_default(
     let admits = if policy == DefaultInboundPolicy::Deny {
         Admits::No
     } else {
+        // No resource writes the default policy, so it is no `Authorization` (which names its
+        // source): only what it requires is checked.
         let (authentication, networks) = lp.default_policy_parts(policy);
-        let pseudo = Authorization {
-            source: AuthzSource::AccessPolicy { server: 0, policy },
-            authentication,
-            networks,
-            objects: Vec::new(),
-            because: Vec::new(),
-            label: format!("default policy {policy}"),
-        };
-        lp.admits(&pseudo, client)
+        lp.requirements_admit(&authentication, &networks.addrs, client)
     };
     let decision = decision_of(admits);
     if decision == Decision::Denied {
@@ -137,8 +131,8 @@ fn evaluate<'x>(
 
 fn by_server(
     lp: &LinkerdPolicy<'_>,
-    s: usize,
-    w: usize,
+    s: LinkerdServerId,
+    w: WorkloadId,
     port: u16,
     client: &LinkerdClient<'_>,
 ) -> LinkerdDecision {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use meshaudit_model::{Inventory, ObjectId};
+use meshaudit_model::{Idx, Inventory, LinkerdServerId, ObjectId, WorkloadId};
 
 use super::identity::{IdentityMatch, Names};
 use super::{Authentication, LinkerdPolicy};
@@ -21,9 +21,9 @@ pub enum NothingSelected {
         workloads: usize,
     },
     /// Some workloads match, but none has a TCP container port of that name.
-    NoPort { pods: Vec<usize> },
+    NoPort { pods: Vec<WorkloadId> },
     /// Every port it selects is governed by an older Server (2.18 on; before, either one).
-    Shadowed { by: Vec<usize> },
+    Shadowed { by: Vec<LinkerdServerId> },
 }
 
 /// What kind of name does not exist.
@@ -130,7 +130,7 @@ impl LinkerdPolicy<'_> {
     /// Why Server `server` governs no pod port, when the input can tell: its namespace has
     /// workloads in the input, and it selects pods (an `externalWorkloadSelector` selects
     /// ExternalWorkloads, which the input does not hold).
-    pub fn server_selects_nothing(&self, server: usize) -> Option<NothingSelected> {
+    pub fn server_selects_nothing(&self, server: LinkerdServerId) -> Option<NothingSelected> {
         let inv = self.inventory();
         let s = &inv.linkerd.servers[server];
         let facts = self.server(server);
@@ -143,12 +143,12 @@ impl LinkerdPolicy<'_> {
             return None;
         }
         if !facts.selected.is_empty() {
-            let mut by: Vec<usize> = facts.shadowed.iter().map(|&(_, _, w)| w).collect();
+            let mut by: Vec<LinkerdServerId> = facts.shadowed.iter().map(|&(_, _, w)| w).collect();
             by.sort_unstable();
             by.dedup();
             return Some(NothingSelected::Shadowed { by });
         }
-        let pods: Vec<usize> = in_namespace
+        let pods: Vec<WorkloadId> = in_namespace
             .iter()
             .copied()
             .filter(|&w| selector.matches(&inv.workloads[w].labels))
@@ -174,12 +174,12 @@ impl LinkerdPolicy<'_> {
                 out.push(u);
             }
         };
-        for (i, m) in inv.linkerd.mesh_tls_authentications.iter().enumerate() {
+        for (i, m) in Idx::enumerate(&inv.linkerd.mesh_tls_authentications) {
             for id in &self.mesh_tls(i).identities {
                 check(m.object, id);
             }
         }
-        for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+        for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
             if let Some(a) = &self.server_authorization(i).authorization {
                 if let Authentication::Identities(ids) = &a.authentication {
                     for id in ids {
@@ -188,7 +188,7 @@ impl LinkerdPolicy<'_> {
                 }
             }
         }
-        for (i, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+        for (i, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
             let facts = self.policy(i);
             // ServiceAccount refs are checked here; MeshTLSAuthentications on their own.
             let Some(a) = &facts.authorization else {

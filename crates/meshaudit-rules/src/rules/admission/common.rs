@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use meshaudit_engine::membership::{NamespaceMesh, INJECT_POD_LABEL, REVISION_LABEL};
 use meshaudit_model::k8s::Workload;
 use meshaudit_model::selector::{LabelSelector, Labels};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, Step, WorkloadId};
 
 use crate::finding::{Finding, Mesh};
 
@@ -136,15 +136,13 @@ pub fn namespaces_injected_by(inv: &Inventory, h: &Hook<'_>) -> Option<Vec<Strin
 /// `sidecar.istio.io/inject` label or revision label) where their namespace does not ask for
 /// it as a whole, and whose pods the webhook is called for: the injector's exposure beyond
 /// [`namespaces_injected_by`]. Indexes into `inv.workloads`.
-pub fn workloads_opted_in_by(inv: &Inventory, h: &Hook<'_>) -> Vec<usize> {
+pub fn workloads_opted_in_by(inv: &Inventory, h: &Hook<'_>) -> Vec<WorkloadId> {
     let Some(product) = h.product else {
         return Vec::new();
     };
     let plain = Labels::new();
     let none = BTreeMap::new();
-    inv.workloads
-        .iter()
-        .enumerate()
+    WorkloadId::enumerate(&inv.workloads)
         .filter(|(_, w)| {
             if w.host_network {
                 return false;
@@ -281,6 +279,7 @@ mod tests {
     use meshaudit_model::k8s::{
         Webhook, WebhookClientConfig, WebhookConfiguration, WebhookKind, WebhookService,
     };
+    use meshaudit_model::WebhookId;
 
     fn config(kind: WebhookKind, name: &str, hook: &str, service: &str) -> WebhookConfiguration {
         WebhookConfiguration {
@@ -472,7 +471,7 @@ mod tests {
             let (product, role) = classify(c, &c.webhooks[0]);
             Hook {
                 config: c,
-                index: 0,
+                index: WebhookId::new(0),
                 hook: &c.webhooks[0],
                 product,
                 role,

@@ -1,7 +1,7 @@
 //! AUTHN008: an application container of a meshed workload runs as UID 1337, the proxy's user.
 
 use meshaudit_engine::membership::{DataPlane, PROXY_UID};
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use super::common::{template_path, workload_name, BypassReach, BypassTally, Bypassing};
 use crate::context::Context;
@@ -79,8 +79,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let mut tally = BypassTally::new(graph);
-    for (w, workload) in inv.workloads.iter().enumerate() {
-        let node = &graph.workloads[w];
+    for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
+        let node = graph.workload(w);
         if node.istio_data_plane() != DataPlane::Sidecar
             || node.membership.capture.proxy_uid_containers.is_empty()
         {

@@ -5,17 +5,17 @@ use meshaudit_engine::authorization::Decision;
 use std::collections::HashMap;
 
 use meshaudit_engine::server_tally::ServerTally;
-use meshaudit_engine::{Because, Client, EdgeGroup, Graph, ServerPort, Transport};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_engine::{Because, Client, EdgeGroup, Graph, ServerPort, ServerPortId, Transport};
+use meshaudit_model::{Inventory, Step, WorkloadId};
 
 /// `Deployment shop/orders`.
-pub fn workload_name(inv: &Inventory, w: usize) -> String {
+pub fn workload_name(inv: &Inventory, w: WorkloadId) -> String {
     let workload = &inv.workloads[w];
     format!("{} {}/{}", workload.kind, workload.namespace, workload.name)
 }
 
 /// The path of a field inside a workload's pod template (`spec.template` + `tail`).
-pub fn template_path<'a>(inv: &Inventory, w: usize, tail: &[Step<'a>]) -> Vec<Step<'a>> {
+pub fn template_path<'a>(inv: &Inventory, w: WorkloadId, tail: &[Step<'a>]) -> Vec<Step<'a>> {
     let mut path: Vec<Step<'a>> = inv.workloads[w]
         .template_path
         .iter()
@@ -95,7 +95,8 @@ pub fn meshed_server_outcome(
     server: &ServerPort,
     group: &EdgeGroup,
 ) -> Option<MeshedServerOutcome> {
-    if !graph.workloads[server.workload]
+    if !graph
+        .workload(server.workload)
         .istio_data_plane()
         .is_meshed()
     {
@@ -141,7 +142,7 @@ pub struct BypassTally<'g> {
     /// Per set of bypassed destination ports: the server ports they reach, in order, with what
     /// the catch-all group without a proxy gets there (counted only when its path uses one of
     /// those ports).
-    by_ports: HashMap<Vec<u16>, Vec<(usize, Option<MeshedServerOutcome>)>>,
+    by_ports: HashMap<Vec<u16>, Vec<(ServerPortId, Option<MeshedServerOutcome>)>>,
 }
 
 impl<'g> BypassTally<'g> {
@@ -154,10 +155,15 @@ impl<'g> BypassTally<'g> {
     }
 
     /// What client `w`'s bypassing calls (those `bypassing` selects) get.
-    pub fn reach(&mut self, inv: &Inventory, w: usize, bypassing: Bypassing<'_>) -> BypassReach {
+    pub fn reach(
+        &mut self,
+        inv: &Inventory,
+        w: WorkloadId,
+        bypassing: Bypassing<'_>,
+    ) -> BypassReach {
         let graph = self.graph;
-        let example = |server: usize| {
-            let server = &graph.servers[server];
+        let example = |server: ServerPortId| {
+            let server = graph.server(server);
             format!(
                 "graph: {} reaches {} port {} in plaintext, without its identity",
                 workload_name(inv, w),
@@ -185,8 +191,8 @@ impl<'g> BypassTally<'g> {
         // At a server port reached through a bypassed port, the client's connection leaves
         // without its proxy: it gets what a client without one gets, unless the port
         // evaluates it individually.
-        let outcome = |server: usize, client: Client| {
-            let port = &graph.servers[server];
+        let outcome = |server: ServerPortId, client: Client| {
+            let port = graph.server(server);
             let group = port.group_for(graph, client);
             if !key.contains(&group.via.map_or(port.port, |v| v.port)) {
                 return None;
@@ -194,7 +200,7 @@ impl<'g> BypassTally<'g> {
             meshed_server_outcome(graph, port, group)
         };
         let base = self.by_ports.entry(key.clone()).or_insert_with(|| {
-            let mut servers: Vec<usize> = key
+            let mut servers: Vec<ServerPortId> = key
                 .iter()
                 .flat_map(|&p| graph.servers_at_destination_port(p).iter().copied())
                 .collect();
@@ -205,9 +211,9 @@ impl<'g> BypassTally<'g> {
                 .map(|s| (s, outcome(s, Client::OtherUnmeshed)))
                 .collect()
         });
-        let in_base = |s: usize| base.binary_search_by_key(&s, |&(b, _)| b).ok();
+        let in_base = |s: ServerPortId| base.binary_search_by_key(&s, |&(b, _)| b).ok();
         // Ports that answer differently for this client: its own, and individual evaluations.
-        let mut apart: Vec<(usize, Option<MeshedServerOutcome>)> = graph
+        let mut apart: Vec<(ServerPortId, Option<MeshedServerOutcome>)> = graph
             .own_ports(w)
             .map(|s| (s, None))
             .chain(
@@ -220,22 +226,23 @@ impl<'g> BypassTally<'g> {
             .collect();
         apart.sort_unstable_by_key(|&(s, _)| s);
         apart.dedup_by_key(|(s, _)| *s);
-        let is_apart = |s: usize| apart.binary_search_by_key(&s, |&(a, _)| a).is_ok();
+        let is_apart = |s: ServerPortId| apart.binary_search_by_key(&s, |&(a, _)| a).is_ok();
         let mut out = BypassReach {
             plaintext: 0,
             failing: 0,
             example: None,
         };
-        let mut first_plaintext: Option<usize> = None;
-        let mut count =
-            |s: usize, kind: Option<MeshedServerOutcome>, out: &mut BypassReach| match kind {
-                Some(MeshedServerOutcome::PlaintextOpen) => {
-                    out.plaintext += 1;
-                    first_plaintext = Some(first_plaintext.map_or(s, |f| f.min(s)));
-                }
-                Some(MeshedServerOutcome::Fails) => out.failing += 1,
-                None => {}
-            };
+        let mut first_plaintext: Option<ServerPortId> = None;
+        let mut count = |s: ServerPortId,
+                         kind: Option<MeshedServerOutcome>,
+                         out: &mut BypassReach| match kind {
+            Some(MeshedServerOutcome::PlaintextOpen) => {
+                out.plaintext += 1;
+                first_plaintext = Some(first_plaintext.map_or(s, |f| f.min(s)));
+            }
+            Some(MeshedServerOutcome::Fails) => out.failing += 1,
+            None => {}
+        };
         for &(s, kind) in base.iter() {
             if !is_apart(s) {
                 count(s, kind, &mut out);

@@ -11,7 +11,7 @@ use meshaudit_model::istio::{
     ClientTlsMode, ClientTlsSettings, DestinationRuleSpec, MtlsMode, Typed,
 };
 use meshaudit_model::selector::Labels;
-use meshaudit_model::Step;
+use meshaudit_model::{DestinationRuleId, ServiceId, Step, WorkloadId};
 
 use super::common::workload_name;
 use crate::context::Context;
@@ -212,7 +212,7 @@ fn disable_places(spec: &DestinationRuleSpec) -> Vec<DisablePlace> {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Client<'a> {
     namespace: &'a str,
-    workload: Option<usize>,
+    workload: Option<WorkloadId>,
 }
 
 /// Every client namespace worth asking: those of the input, the rule's own, and `""` for
@@ -276,31 +276,32 @@ struct ClientGroup<'a> {
 fn clients_using<'a>(
     inv: &'a meshaudit_model::Inventory,
     rules: &DestinationRules<'a>,
-    index: usize,
+    index: DestinationRuleId,
     dr: &'a Typed<DestinationRuleSpec>,
     service: &'a meshaudit_model::k8s::Service,
 ) -> Vec<ClientGroup<'a>> {
-    let mut groups: Vec<(Vec<usize>, ClientGroup<'a>)> = Vec::new();
-    let mut add =
-        |merged: Vec<usize>, client: Client<'a>, everyone_except: Option<BTreeSet<&'a str>>| {
-            let users = Users {
-                listed: BTreeSet::from([client]),
-                everyone_except,
-            };
-            match groups.iter_mut().find(|(m, _)| *m == merged) {
-                Some((_, group)) => group.users.add(&users),
-                None => groups.push((
-                    merged,
-                    ClientGroup {
-                        representative: client,
-                        users,
-                    },
-                )),
-            }
+    let mut groups: Vec<(Vec<DestinationRuleId>, ClientGroup<'a>)> = Vec::new();
+    let mut add = |merged: Vec<DestinationRuleId>,
+                   client: Client<'a>,
+                   everyone_except: Option<BTreeSet<&'a str>>| {
+        let users = Users {
+            listed: BTreeSet::from([client]),
+            everyone_except,
         };
+        match groups.iter_mut().find(|(m, _)| *m == merged) {
+            Some((_, group)) => group.users.add(&users),
+            None => groups.push((
+                merged,
+                ClientGroup {
+                    representative: client,
+                    users,
+                },
+            )),
+        }
+    };
     // istiod merges same-host rules of a namespace; each of them is in use.
     let merged_with_this = |ns: &str, labels: Option<&Labels>| {
-        let merged: Vec<usize> = rules
+        let merged: Vec<DestinationRuleId> = rules
             .lookup_merged(ns, labels, service)
             .iter()
             .map(|(i, _)| *i)
@@ -354,9 +355,9 @@ fn clients_using<'a>(
 }
 
 /// Does this client get a proxy that applies DestinationRules?
-fn proxied_client(ctx: &Context<'_>, w: usize) -> bool {
+fn proxied_client(ctx: &Context<'_>, w: WorkloadId) -> bool {
     matches!(
-        ctx.graph().workloads[w].istio_data_plane(),
+        ctx.graph().workload(w).istio_data_plane(),
         DataPlane::Sidecar | DataPlane::Gateway
     )
 }
@@ -364,9 +365,9 @@ fn proxied_client(ctx: &Context<'_>, w: usize) -> bool {
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Hit {
     place: usize,
-    service: usize,
+    service: ServiceId,
     service_port: u16,
-    workload: usize,
+    workload: WorkloadId,
     target_port: u16,
 }
 
@@ -424,8 +425,12 @@ fn listed_namespaces<'a>(using: &Users<'a>) -> Vec<&'a str> {
 
 /// The workloads with a proxy that applies DestinationRules among `using`: how many, and the
 /// first few.
-fn senders(ctx: &Context<'_>, proxied: &Proxied<'_>, using: &Users<'_>) -> (usize, Vec<usize>) {
-    let listed_workloads: Vec<usize> = using
+fn senders(
+    ctx: &Context<'_>,
+    proxied: &Proxied<'_>,
+    using: &Users<'_>,
+) -> (usize, Vec<WorkloadId>) {
+    let listed_workloads: Vec<WorkloadId> = using
         .listed
         .iter()
         .filter_map(|c| c.workload)
@@ -456,7 +461,7 @@ fn senders(ctx: &Context<'_>, proxied: &Proxied<'_>, using: &Users<'_>) -> (usiz
             .map(|ns| proxied.in_namespace(ns).len())
             .sum(),
     };
-    let first: Vec<usize> = match &using.everyone_except {
+    let first: Vec<WorkloadId> = match &using.everyone_except {
         Some(_) => proxied
             .all
             .iter()
@@ -465,7 +470,7 @@ fn senders(ctx: &Context<'_>, proxied: &Proxied<'_>, using: &Users<'_>) -> (usiz
             .take(4)
             .collect(),
         None => {
-            let mut list: Vec<usize> = namespaces
+            let mut list: Vec<WorkloadId> = namespaces
                 .iter()
                 .flat_map(|ns| proxied.in_namespace(ns).iter().copied())
                 .collect();
@@ -479,8 +484,8 @@ fn senders(ctx: &Context<'_>, proxied: &Proxied<'_>, using: &Users<'_>) -> (usiz
 
 /// The workloads with a proxy that applies DestinationRules, in order and per namespace.
 struct Proxied<'a> {
-    all: Vec<usize>,
-    by_namespace: HashMap<&'a str, Vec<usize>>,
+    all: Vec<WorkloadId>,
+    by_namespace: HashMap<&'a str, Vec<WorkloadId>>,
 }
 
 impl<'a> Proxied<'a> {
@@ -489,7 +494,7 @@ impl<'a> Proxied<'a> {
             all: Vec::new(),
             by_namespace: HashMap::new(),
         };
-        for (w, workload) in ctx.inventory.workloads.iter().enumerate() {
+        for (w, workload) in WorkloadId::enumerate(&ctx.inventory.workloads) {
             if proxied_client(ctx, w) {
                 proxied.all.push(w);
                 proxied
@@ -502,7 +507,7 @@ impl<'a> Proxied<'a> {
         proxied
     }
 
-    fn in_namespace(&self, namespace: &str) -> &[usize] {
+    fn in_namespace(&self, namespace: &str) -> &[WorkloadId] {
         self.by_namespace.get(namespace).map_or(&[], Vec::as_slice)
     }
 }
@@ -512,15 +517,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = ctx.graph();
     let rules = ctx.destination_rules();
     let no_labels = Labels::new();
-    let mut services_by_host: HashMap<String, Vec<usize>> = HashMap::new();
-    for (si, service) in inv.services.iter().enumerate() {
+    let mut services_by_host: HashMap<String, Vec<ServiceId>> = HashMap::new();
+    for (si, service) in ServiceId::enumerate(&inv.services) {
         services_by_host
             .entry(service_host(service))
             .or_default()
             .push(si);
     }
     let proxied = Proxied::new(ctx);
-    for (index, dr) in inv.istio.destination_rules.iter().enumerate() {
+    for (index, dr) in DestinationRuleId::enumerate(&inv.istio.destination_rules) {
         let places = disable_places(&dr.spec);
         if places.is_empty() {
             continue;
@@ -530,10 +535,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // istiod resolves it for this rule: the default route (top level and portLevelSettings)
         // and, when a subset covers the server, the route to that subset.
         let mut hits: BTreeMap<Hit, Users<'_>> = BTreeMap::new();
-        let mut servers: BTreeMap<(usize, u16), Server> = BTreeMap::new();
+        let mut servers: BTreeMap<(WorkloadId, u16), Server> = BTreeMap::new();
         let mut spared: BTreeSet<String> = BTreeSet::new();
         let mut subset_notes: BTreeSet<String> = BTreeSet::new();
-        let matching: Vec<usize> = if host.contains('*') {
+        let matching: Vec<ServiceId> = if host.contains('*') {
             services_by_host
                 .iter()
                 .filter(|(h, _)| host_match(&host, h).is_some())
@@ -547,7 +552,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let groups = clients_using(inv, rules, index, dr, service);
             for &s in graph.servers_of_service(si) {
                 let server = &graph.servers[s];
-                if graph.workloads[server.workload].istio_data_plane() != DataPlane::Sidecar {
+                if graph.workload(server.workload).istio_data_plane() != DataPlane::Sidecar {
                     continue;
                 }
                 let workload = &inv.workloads[server.workload];

@@ -3,7 +3,7 @@
 
 use meshaudit_engine::membership::{injector_webhooks, DataPlane, INJECTION_LABEL, REVISION_LABEL};
 use meshaudit_model::selector::Labels;
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use super::common::workload_name;
 use crate::context::Context;
@@ -120,10 +120,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let by_webhook = injectors.iter().any(|h| {
             h.namespace_selector.matches(&namespace.labels) && h.object_selector.matches(&plain_pod)
         });
-        let workloads: Vec<usize> = inv.workload_indexes_in(name).to_vec();
+        let workloads: Vec<WorkloadId> = inv.workload_indexes_in(name).to_vec();
         let any_injected = workloads
             .iter()
-            .any(|&w| graph.workloads[w].istio_data_plane() == DataPlane::Sidecar);
+            .any(|&w| graph.workload(w).istio_data_plane() == DataPlane::Sidecar);
         if by_webhook || any_injected {
             continue;
         }
@@ -134,7 +134,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .collect();
         let uninjected: Vec<String> = workloads
             .iter()
-            .filter(|&&w| graph.workloads[w].istio_data_plane() == DataPlane::None)
+            .filter(|&&w| graph.workload(w).istio_data_plane() == DataPlane::None)
             .map(|&w| workload_name(inv, w))
             .collect();
         let mut f = Finding::new(

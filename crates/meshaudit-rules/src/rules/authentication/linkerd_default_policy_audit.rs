@@ -86,7 +86,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         inv,
         ctx.linkerd_membership(),
         ctx.linkerd_policy(),
-        |w| app_ports[w].iter().map(|p| p.port).collect(),
+        |w| app_ports[w.index()].iter().map(|p| p.port).collect(),
         |m, policy| !m.control_plane && policy == DefaultInboundPolicy::Audit,
     );
     for group in &groups {

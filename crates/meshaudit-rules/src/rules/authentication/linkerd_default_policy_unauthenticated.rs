@@ -109,7 +109,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         inv,
         memberships,
         ctx.linkerd_policy(),
-        |w| app_ports[w].iter().map(|p| p.port).collect(),
+        |w| app_ports[w.index()].iter().map(|p| p.port).collect(),
         |m, policy| {
             !m.control_plane
                 && matches!(

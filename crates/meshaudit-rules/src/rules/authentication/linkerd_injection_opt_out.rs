@@ -3,7 +3,7 @@
 
 use meshaudit_engine::linkerd::membership::{annotation, namespace_annotation, NotMeshed};
 use meshaudit_model::linkerd::{InjectMode, INJECT_ANNOTATION};
-use meshaudit_model::Step;
+use meshaudit_model::{ServiceId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -84,7 +84,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let memberships = ctx.linkerd_membership();
     let app_ports = ctx.linkerd_app_ports();
-    for (w, m) in memberships.iter().enumerate() {
+    // Memberships are in workload order (none when the input holds nothing of Linkerd).
+    for (w, m) in inv.workload_ids().zip(memberships) {
         let workload = &inv.workloads[w];
         if m.control_plane
             || workload.host_network
@@ -105,21 +106,24 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         // Exposed: ports a Service of the input targets.
-        let exposed: Vec<_> = app_ports[w]
+        let exposed: Vec<_> = app_ports[w.index()]
             .iter()
             .filter(|p| !p.services.is_empty())
             .collect();
         if exposed.is_empty() {
             continue;
         }
-        let mut services: Vec<usize> = exposed.iter().flat_map(|p| p.services.clone()).collect();
+        let mut services: Vec<ServiceId> =
+            exposed.iter().flat_map(|p| p.services.clone()).collect();
         services.sort_unstable();
         services.dedup();
-        let peers: Vec<usize> = inv
+        let peers: Vec<WorkloadId> = inv
             .workload_indexes_in(&workload.namespace)
             .iter()
             .copied()
-            .filter(|&p| p != w && memberships[p].meshed && !memberships[p].control_plane)
+            .filter(|&p| {
+                p != w && memberships[p.index()].meshed && !memberships[p.index()].control_plane
+            })
             .collect();
         let name = format!("{} {}/{}", workload.kind, workload.namespace, workload.name);
         let ports: Vec<String> = exposed.iter().map(|p| p.port.to_string()).collect();

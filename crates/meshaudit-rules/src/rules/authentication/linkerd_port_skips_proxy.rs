@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use meshaudit_engine::linkerd::membership::{InboundPath, Level, LinkerdMembership, SkipList};
 use meshaudit_engine::Because;
-use meshaudit_model::{Inventory, ObjectId, Step};
+use meshaudit_model::{Inventory, ObjectId, ServiceId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -106,7 +106,7 @@ struct Group {
     /// The list's text as written.
     text: String,
     /// Per workload: the covered ports, each with what it is (`Service checkout/orders`).
-    workloads: Vec<(usize, Vec<Covered>)>,
+    workloads: Vec<(WorkloadId, Vec<Covered>)>,
 }
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
@@ -115,16 +115,17 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let app_ports = ctx.linkerd_app_ports();
     let meshed_service_ports = meshed_service_ports(inv, memberships);
     let mut groups: BTreeMap<(Direction, ObjectId, String), Group> = BTreeMap::new();
-    for (w, m) in memberships.iter().enumerate() {
+    // Memberships are in workload order (none when the input holds nothing of Linkerd).
+    for (w, m) in inv.workload_ids().zip(memberships) {
         let Some(capture) = m.capture.as_ref().filter(|_| !m.control_plane) else {
             continue;
         };
-        let service_name = |s: usize| {
+        let service_name = |s: ServiceId| {
             let svc = &inv.services[s];
             format!("Service {}/{}", svc.namespace, svc.name)
         };
         // Inbound: served ports the proxy never sees.
-        let inbound: Vec<Covered> = app_ports[w]
+        let inbound: Vec<Covered> = app_ports[w.index()]
             .iter()
             .filter(|p| capture.inbound(p.port) == InboundPath::Skipped)
             .map(|p| {
@@ -164,7 +165,7 @@ fn add(
     groups: &mut BTreeMap<(Direction, ObjectId, String), Group>,
     direction: Direction,
     list: &SkipList,
-    w: usize,
+    w: WorkloadId,
     covered: Vec<Covered>,
 ) {
     // The chart's own defaults are Linkerd's choice, not the user's.
@@ -195,15 +196,15 @@ fn add(
 fn meshed_service_ports(
     inv: &Inventory,
     memberships: &[LinkerdMembership],
-) -> BTreeMap<u16, BTreeSet<usize>> {
-    let mut out: BTreeMap<u16, BTreeSet<usize>> = BTreeMap::new();
-    for (s, service) in inv.services.iter().enumerate() {
+) -> BTreeMap<u16, BTreeSet<ServiceId>> {
+    let mut out: BTreeMap<u16, BTreeSet<ServiceId>> = BTreeMap::new();
+    for (s, service) in ServiceId::enumerate(&inv.services) {
         let Some(selector) = service.spec.selector.as_ref().filter(|m| !m.is_empty()) else {
             continue;
         };
         let headless = service.spec.cluster_ip.as_deref() == Some("None");
         for w in inv.workloads_matching_in(&service.namespace, selector) {
-            let m = &memberships[w];
+            let m = &memberships[w.index()];
             if !m.meshed || m.control_plane {
                 continue;
             }

@@ -3,7 +3,7 @@
 use meshaudit_engine::membership::{NamespaceMesh, INJECTION_LABEL};
 use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_engine::{Client, EdgeGroup, Graph, ServerPort, Transport};
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use super::common::workload_name;
 use crate::context::Context;
@@ -96,7 +96,8 @@ enum Outcome {
 }
 
 fn outcome(graph: &Graph, server: &ServerPort, group: &EdgeGroup) -> Option<Outcome> {
-    if !graph.workloads[server.workload]
+    if !graph
+        .workload(server.workload)
         .istio_data_plane()
         .is_meshed()
         || !server.proxied
@@ -119,14 +120,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     if !crate::rules::helpers::istio_in_use(inv) {
         return;
     }
-    let meshed = |w: usize| graph.workloads[w].istio_data_plane().is_meshed();
-    if !(0..inv.workloads.len()).any(meshed) {
+    let meshed = |w: WorkloadId| graph.workload(w).istio_data_plane().is_meshed();
+    if !inv.workload_ids().any(meshed) {
         return;
     }
     let root = inv.istio.root_namespace();
-    let mut by_namespace: std::collections::HashMap<&str, Vec<usize>> =
+    let mut by_namespace: std::collections::HashMap<&str, Vec<WorkloadId>> =
         std::collections::HashMap::new();
-    for (i, w) in inv.workloads.iter().enumerate() {
+    for (i, w) in WorkloadId::enumerate(&inv.workloads) {
         by_namespace
             .entry(w.namespace.as_str())
             .or_default()
@@ -147,12 +148,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if namespace.linkerd.annotations.inject.is_some() {
             continue;
         }
-        let unmeshed: Vec<usize> = by_namespace
+        let unmeshed: Vec<WorkloadId> = by_namespace
             .get(name.as_str())
             .into_iter()
             .flatten()
             .copied()
-            .filter(|&w| graph.workloads[w].mesh.is_none())
+            .filter(|&w| graph.workload(w).mesh.is_none())
             .collect();
         if unmeshed.is_empty() {
             continue;

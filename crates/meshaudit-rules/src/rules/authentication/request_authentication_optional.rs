@@ -2,7 +2,7 @@
 
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule};
-use meshaudit_model::Step;
+use meshaudit_model::{RequestAuthenticationId, Step, WorkloadId};
 
 use super::common::workload_name;
 use crate::context::Context;
@@ -119,13 +119,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let policies = &inv.istio.authorization_policies;
-    for (r, ra) in inv.istio.request_authentications.iter().enumerate() {
+    for (r, ra) in RequestAuthenticationId::enumerate(&inv.istio.request_authentications) {
         let applies = graph.workloads_of_request_authentication(r);
-        let optional: Vec<usize> = applies
+        let optional: Vec<WorkloadId> = applies
             .iter()
             .copied()
             .filter(|&w| {
-                !graph.workloads[w].authorization_policies.iter().any(|&p| {
+                !graph.workload(w).authorization_policies.iter().any(|&p| {
                     let policy = &policies[p];
                     policy.spec.action == AuthorizationAction::Custom
                         || policy
@@ -139,10 +139,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if optional.is_empty() {
             continue;
         }
-        let external: Vec<(usize, String)> = optional
+        let external: Vec<(WorkloadId, String)> = optional
             .iter()
             .filter_map(|&w| {
-                let node = &graph.workloads[w];
+                let node = graph.workload(w);
                 if node.istio_data_plane() == DataPlane::Gateway {
                     return Some((w, "it is an Istio gateway".to_owned()));
                 }
@@ -185,7 +185,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ra.namespace, ra.name
         ));
         for &w in &optional {
-            let count = graph.workloads[w].authorization_policies.len();
+            let count = graph.workload(w).authorization_policies.len();
             f = f.evidence(format!(
                 "{}: {count} AuthorizationPolic{}, none with requestPrincipals (ALLOW) or notRequestPrincipals (DENY)",
                 workload_name(inv, w),

@@ -2,7 +2,7 @@
 
 use meshaudit_engine::membership::{DataPlane, NamespaceMesh, INJECT_POD_LABEL};
 use meshaudit_engine::Transport;
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use super::common::{meshed_server_tally, template_path, workload_name, MeshedServerOutcome};
 use crate::context::Context;
@@ -82,8 +82,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let mut tally = meshed_server_tally(graph);
-    for (w, workload) in inv.workloads.iter().enumerate() {
-        let node = &graph.workloads[w];
+    for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
+        let node = graph.workload(w);
         if node.istio_data_plane() != DataPlane::None || workload.host_network {
             continue;
         }

@@ -4,7 +4,7 @@ use meshaudit_engine::membership::{
     DataPlane, EXCLUDE_INBOUND_PORTS, EXCLUDE_OUTBOUND_IP_RANGES, EXCLUDE_OUTBOUND_PORTS,
     INCLUDE_INBOUND_PORTS, INCLUDE_OUTBOUND_IP_RANGES,
 };
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use super::common::{
     template_path, unmeshed_plaintext_open, workload_name, BypassReach, BypassTally, Bypassing,
@@ -91,8 +91,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let mut tally = BypassTally::new(graph);
-    for (w, workload) in inv.workloads.iter().enumerate() {
-        if graph.workloads[w].istio_data_plane() != DataPlane::Sidecar {
+    for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
+        if graph.workload(w).istio_data_plane() != DataPlane::Sidecar {
             continue;
         }
         let name = workload_name(inv, w);
@@ -238,7 +238,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                                 .map(str::trim)
                                 .any(|r| r == "*" || r == "0.0.0.0/0" || r == "::/0"));
                     let modelled = key == EXCLUDE_OUTBOUND_PORTS || bypass_all;
-                    let capture = &graph.workloads[w].membership.capture;
+                    let capture = &graph.workload(w).membership.capture;
                     let bypassing = if key == EXCLUDE_OUTBOUND_PORTS {
                         Bypassing::Ports(&excluded_ports)
                     } else if capture.outbound_bypass_all

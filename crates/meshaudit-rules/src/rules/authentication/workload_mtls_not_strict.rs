@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use meshaudit_engine::{Because, ServerPort};
 use meshaudit_model::istio::{MtlsMode, PeerAuthenticationSpec, Typed};
-use meshaudit_model::{ObjectId, Step};
+use meshaudit_model::{ObjectId, Step, WorkloadId};
 
 use super::common::{
     unmeshed_authz_because, unmeshed_authz_evidence, unmeshed_outcome, unmeshed_plaintext_open,
@@ -227,10 +227,7 @@ fn ignored_in_root(
         .values()
         .any(|m| m.mode() == MtlsMode::Strict);
     let asks_strict = mode == MtlsMode::Strict || port_strict;
-    let matched: Vec<usize> = inv
-        .workloads
-        .iter()
-        .enumerate()
+    let matched: Vec<WorkloadId> = WorkloadId::enumerate(&inv.workloads)
         .filter(|(_, w)| {
             policy
                 .spec
@@ -261,10 +258,10 @@ fn ignored_in_root(
             ports.join(", ")
         )
     };
-    let not_strict: Vec<usize> = matched
+    let not_strict: Vec<WorkloadId> = matched
         .iter()
         .copied()
-        .filter(|&w| graph.workloads[w].mtls.workload.mode != MtlsMode::Strict)
+        .filter(|&w| graph.workload(w).mtls.workload.mode != MtlsMode::Strict)
         .collect();
     let mut message = format!(
         "PeerAuthentication {name} has a selector but is in the root namespace {root}, where Istio ignores selector policies: its {asked} does not apply to {target}"
@@ -272,7 +269,7 @@ fn ignored_in_root(
     if asks_strict && !not_strict.is_empty() {
         let modes: BTreeSet<&str> = not_strict
             .iter()
-            .map(|&w| graph.workloads[w].mtls.workload.mode.as_str())
+            .map(|&w| graph.workload(w).mtls.workload.mode.as_str())
             .collect();
         message.push_str(&format!(
             ", which run{} {} instead",
@@ -299,7 +296,7 @@ fn ignored_in_root(
         ));
     }
     for &w in matched.iter().take(MAX_LISTED) {
-        let decision = &graph.workloads[w].mtls.workload;
+        let decision = &graph.workload(w).mtls.workload;
         let because = decision
             .because
             .last()
@@ -345,9 +342,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let pas = ctx.peer_authentications();
 
     // Which workloads each selector policy is in force for, and which policies are shadowed.
-    let mut in_force: HashMap<ObjectId, Vec<usize>> = HashMap::new();
+    let mut in_force: HashMap<ObjectId, Vec<WorkloadId>> = HashMap::new();
     let mut shadowed: HashMap<ObjectId, String> = HashMap::new();
-    for (i, w) in inv.workloads.iter().enumerate() {
+    for (i, w) in WorkloadId::enumerate(&inv.workloads) {
         let selecting = pas.selecting(w);
         let Some(first) = selecting.first() else {
             continue;
@@ -461,7 +458,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 known_ports.extend(c.ports.iter().map(|p| p.container_port));
             }
             known_ports.extend(graph.ports_of(w).map(|s| s.port));
-            for &s in &graph.workloads[w].services {
+            for &s in &graph.workload(w).services {
                 let service = &inv.services[s];
                 for sp in &service.spec.ports {
                     known_ports.extend(sp.resolved_target_ports.iter().copied());
@@ -483,7 +480,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let port_mode = setting.mode();
             let listens = u16::try_from(port).is_ok_and(|p| known_ports.contains(&p));
             if !workloads.is_empty() && !known_ports.is_empty() && !listens {
-                let in_effect = graph.workloads[workloads[0]].mtls.workload.mode;
+                let in_effect = graph.workload(workloads[0]).mtls.workload.mode;
                 let stricter =
                     port_mode != MtlsMode::Unset && strength(port_mode) > strength(in_effect);
                 let hint = u16::try_from(port)

@@ -4,7 +4,7 @@
 use meshaudit_model::istio::{
     AuthorizationAction, AuthorizationPolicySpec, Operation, Source, Typed, DEFAULT_TRUST_DOMAIN,
 };
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{AuthorizationPolicyId, Inventory, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::Severity;
@@ -85,14 +85,14 @@ pub fn rule_path(rule: usize) -> Vec<Step<'static>> {
 }
 
 /// Indexes (into `inventory.workloads`) of the workloads the policy at `policy` applies to.
-pub fn workloads_of_policy(ctx: &Context<'_>, policy: usize) -> Vec<usize> {
+pub fn workloads_of_policy(ctx: &Context<'_>, policy: AuthorizationPolicyId) -> Vec<WorkloadId> {
     ctx.graph()
         .workloads_of_authorization_policy(policy)
         .to_vec()
 }
 
 /// `Deployment ns/name`.
-pub fn workload_name(inv: &Inventory, w: usize) -> String {
+pub fn workload_name(inv: &Inventory, w: WorkloadId) -> String {
     let w = &inv.workloads[w];
     format!("{} {}/{}", w.kind, w.namespace, w.name)
 }

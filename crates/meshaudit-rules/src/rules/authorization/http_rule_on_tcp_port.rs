@@ -9,6 +9,7 @@ use super::common::{
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_model::AuthorizationPolicyId;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ012",
@@ -126,7 +127,7 @@ fn http_fields(rule: &AuthorizationRule) -> Vec<String> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (p, policy) in inv.istio.authorization_policies.iter().enumerate() {
+    for (p, policy) in AuthorizationPolicyId::enumerate(&inv.istio.authorization_policies) {
         let action = policy.spec.action;
         if !matches!(
             action,

@@ -3,7 +3,7 @@
 
 use meshaudit_engine::graph::{Reach, Transport};
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule, MtlsMode};
-use meshaudit_model::Step;
+use meshaudit_model::{AuthorizationPolicyId, Step, WorkloadId};
 
 use super::common::{
     join_limited, policy_name, rule_targets_port, source_path, when_path, workload_name,
@@ -158,7 +158,7 @@ fn risky_field(
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (p, policy) in inv.istio.authorization_policies.iter().enumerate() {
+    for (p, policy) in AuthorizationPolicyId::enumerate(&inv.istio.authorization_policies) {
         let action = policy.spec.action;
         if !matches!(
             action,
@@ -177,7 +177,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         // (workload, port, plaintext client gets through, evidence)
-        let mut exposed: Vec<(usize, u16, bool, String)> = Vec::new();
+        let mut exposed: Vec<(WorkloadId, u16, bool, String)> = Vec::new();
         for w in workloads_of_policy(ctx, p) {
             for server in ctx.graph().ports_of(w) {
                 if !server.proxied || server.mode.mode == MtlsMode::Strict {

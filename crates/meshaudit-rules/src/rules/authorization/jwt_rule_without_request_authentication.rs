@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use meshaudit_model::istio::{AuthorizationAction, GatewaySpec, Typed};
-use meshaudit_model::Step;
+use meshaudit_model::{AuthorizationPolicyId, Step, WorkloadId};
 
 use super::common::{
     join_limited, policy_name, source_path, when_path, workload_name, workloads_of_policy,
@@ -103,7 +103,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 
 fn check_policies(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (p, policy) in inv.istio.authorization_policies.iter().enumerate() {
+    for (p, policy) in AuthorizationPolicyId::enumerate(&inv.istio.authorization_policies) {
         let action = policy.spec.action;
         if !matches!(
             action,
@@ -156,7 +156,7 @@ fn check_policies(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let uncovered: Vec<String> = workloads_of_policy(ctx, p)
             .into_iter()
-            .filter(|&w| ctx.graph().workloads[w].request_authentications.is_empty())
+            .filter(|&w| ctx.graph().workload(w).request_authentications.is_empty())
             .map(|w| workload_name(inv, w))
             .collect();
         if uncovered.is_empty() {
@@ -244,7 +244,7 @@ fn check_claim_routing(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         // Gateway workloads the VirtualService is bound to, per gateway reference.
-        let mut gateway_workloads: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut gateway_workloads: Vec<(String, Vec<WorkloadId>)> = Vec::new();
         for g in &vs.spec.gateways {
             if g == "mesh" {
                 continue;
@@ -267,7 +267,7 @@ fn check_claim_routing(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .into_iter()
             .filter(|(_, ws)| {
                 ws.iter()
-                    .all(|&w| ctx.graph().workloads[w].request_authentications.is_empty())
+                    .all(|&w| ctx.graph().workload(w).request_authentications.is_empty())
             })
             .map(|(g, ws)| (g, ws.iter().map(|&w| workload_name(inv, w)).collect()))
             .collect();

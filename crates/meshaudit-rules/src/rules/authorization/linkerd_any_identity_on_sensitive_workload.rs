@@ -6,7 +6,7 @@ use meshaudit_engine::linkerd::policy::{
 };
 use meshaudit_engine::Because;
 use meshaudit_model::linkerd::InjectMode;
-use meshaudit_model::ObjectId;
+use meshaudit_model::{Idx, LinkerdServerId, ObjectId, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -107,7 +107,7 @@ fn any_identity(a: &Authorization<'_>) -> Option<(Because, String)> {
 
 struct Candidate<'x, 'a> {
     authz: &'x Authorization<'a>,
-    governs: Vec<(usize, u16)>,
+    governs: Vec<(WorkloadId, u16)>,
     /// For an AuthorizationPolicy, the policy (a related location; the finding sits on the
     /// MeshTLSAuthentication).
     policy: Option<ObjectId>,
@@ -120,7 +120,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     let lp = ctx.linkerd_policy();
     let mut candidates = Vec::new();
-    for (i, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+    for (i, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
         if let Some(a) = &lp.policy(i).authorization {
             candidates.push(Candidate {
                 authz: a,
@@ -129,7 +129,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for i in 0..inv.linkerd.server_authorizations.len() {
+    for i in Idx::all(&inv.linkerd.server_authorizations) {
         if let Some(a) = &lp.server_authorization(i).authorization {
             candidates.push(Candidate {
                 authz: a,
@@ -138,7 +138,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for s in 0..inv.linkerd.servers.len() {
+    for s in LinkerdServerId::all(&inv.linkerd.servers) {
         let facts = lp.server(s);
         for a in &facts.authorizations {
             if matches!(a.source, AuthzSource::AccessPolicy { server, .. } if server == s) {
@@ -157,7 +157,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if lp.network_admits(&c.authz.networks.addrs, ClientNetwork::ClusterPod) == Admits::No {
             continue;
         }
-        let ports: Vec<(usize, u16)> = c
+        let ports: Vec<(WorkloadId, u16)> = c
             .governs
             .iter()
             .copied()

@@ -5,7 +5,9 @@ use meshaudit_engine::linkerd::policy::{
     Admits, AuthRef, Authorization, AuthzSource, ClientNetwork, LinkerdPolicy, NetworksOrigin,
 };
 use meshaudit_model::linkerd::ProxyProtocol;
-use meshaudit_model::{Inventory, ObjectId, Step};
+use meshaudit_model::{
+    Idx, Inventory, LinkerdAuthorizationPolicyId, LinkerdServerId, ObjectId, Step, WorkloadId,
+};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -119,7 +121,7 @@ struct Candidate<'x, 'a> {
     object: ObjectId,
     path: Vec<Step<'static>>,
     authz: &'x Authorization<'a>,
-    governs: Vec<(usize, u16)>,
+    governs: Vec<(WorkloadId, u16)>,
 }
 
 fn raise(s: Severity) -> Severity {
@@ -164,7 +166,7 @@ fn writes_everything(inv: &Inventory, a: &Authorization<'_>) -> bool {
 
 /// The field of a policy that lets plaintext in: its NetworkAuthentication ref when it has
 /// one, else the refs list.
-fn policy_path(lp: &LinkerdPolicy<'_>, index: usize) -> Vec<Step<'static>> {
+fn policy_path(lp: &LinkerdPolicy<'_>, index: LinkerdAuthorizationPolicyId) -> Vec<Step<'static>> {
     let refs = &lp.policy(index).refs;
     let mut path = vec![Step::Key("spec"), Step::Key("requiredAuthenticationRefs")];
     if let Some(i) = refs
@@ -183,7 +185,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     let lp = ctx.linkerd_policy();
     let mut candidates: Vec<Candidate<'_, '_>> = Vec::new();
-    for (i, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+    for (i, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
         if let Some(a) = &lp.policy(i).authorization {
             candidates.push(Candidate {
                 object: p.object,
@@ -193,7 +195,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+    for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
         if let Some(a) = &lp.server_authorization(i).authorization {
             candidates.push(Candidate {
                 object: saz.object,
@@ -207,7 +209,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
         }
     }
-    for (s, server) in inv.linkerd.servers.iter().enumerate() {
+    for (s, server) in LinkerdServerId::enumerate(&inv.linkerd.servers) {
         let facts = lp.server(s);
         for a in &facts.authorizations {
             if matches!(a.source, AuthzSource::AccessPolicy { server: owner, .. } if owner == s) {
@@ -225,12 +227,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if !c.authz.is_unauthenticated() {
             continue;
         }
-        let ports: Vec<(usize, u16)> = c
+        let ports: Vec<(WorkloadId, u16)> = c
             .governs
             .iter()
             .copied()
             .filter(|&(w, _)| {
-                lp.gets_proxy(w) && ctx.linkerd_membership()[w].mode != Some(Inject::Ingress)
+                lp.gets_proxy(w)
+                    && ctx.linkerd_membership()[w.index()].mode != Some(Inject::Ingress)
             })
             .collect();
         if ports.is_empty() {

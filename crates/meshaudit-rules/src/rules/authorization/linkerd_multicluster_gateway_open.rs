@@ -13,7 +13,7 @@ use meshaudit_model::linkerd::{
     ServerSpec, DEFAULT_INBOUND_POLICY_ANNOTATION, POLICY_GROUP, PROXY_INBOUND_PORT,
     REQUIRE_IDENTITY_PORTS_ANNOTATION,
 };
-use meshaudit_model::{Inventory, ObjectId, Step, Typed};
+use meshaudit_model::{Inventory, ObjectId, Step, Typed, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -153,7 +153,7 @@ struct Exposure<'a> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (wi, w) in inv.workloads.iter().enumerate() {
+    for (wi, w) in WorkloadId::enumerate(&inv.workloads) {
         if !is_gateway(w) {
             continue;
         }
@@ -211,7 +211,7 @@ fn internal_load_balancer(svc: &meshaudit_model::Object) -> Option<String> {
 fn exposure<'a>(
     inv: &Inventory,
     svc: &'a Service,
-    wi: usize,
+    wi: WorkloadId,
     w: &Workload,
 ) -> Option<Exposure<'a>> {
     let selector = svc.spec.selector.as_ref().filter(|s| !s.is_empty())?;

@@ -1,7 +1,7 @@
 //! AUTHZ021: a Linkerd policy resource that Linkerd's controller refuses or ignores as invalid.
 
 use meshaudit_engine::linkerd::policy::{AuthRef, PolicyProblem};
-use meshaudit_model::Step;
+use meshaudit_model::{Idx, MeshTlsAuthenticationId, NetworkAuthenticationId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -78,7 +78,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let lp = ctx.linkerd_policy();
-    for (pi, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+    for (pi, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
         for problem in &lp.policy(pi).problems {
             // Dangling refs are AUTHZ018's; an omitted list is an input error already.
             if problem.is_dangling() || *problem == PolicyProblem::RefsOmitted {
@@ -112,23 +112,23 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }));
         }
     }
-    let used_mtls = |m: usize| {
-        (0..inv.linkerd.authorization_policies.len()).any(|pi| {
+    let used_mtls = |m: MeshTlsAuthenticationId| {
+        Idx::all(&inv.linkerd.authorization_policies).any(|pi| {
             lp.policy(pi)
                 .refs
                 .iter()
                 .any(|r| matches!(r, AuthRef::MeshTls { resolved: Some(x), .. } if *x == m))
         })
     };
-    let used_network = |n: usize| {
-        (0..inv.linkerd.authorization_policies.len()).any(|pi| {
+    let used_network = |n: NetworkAuthenticationId| {
+        Idx::all(&inv.linkerd.authorization_policies).any(|pi| {
             lp.policy(pi)
                 .refs
                 .iter()
                 .any(|r| matches!(r, AuthRef::Network { resolved: Some(x), .. } if *x == n))
         })
     };
-    for (i, m) in inv.linkerd.mesh_tls_authentications.iter().enumerate() {
+    for (i, m) in Idx::enumerate(&inv.linkerd.mesh_tls_authentications) {
         let Some(problem) = &lp.mesh_tls(i).problem else {
             continue;
         };
@@ -150,7 +150,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             m.namespace, m.name
         )));
     }
-    for (i, n) in inv.linkerd.network_authentications.iter().enumerate() {
+    for (i, n) in Idx::enumerate(&inv.linkerd.network_authentications) {
         let Some(problem) = lp.network_authentication(i).problem else {
             continue;
         };
@@ -172,7 +172,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             n.namespace, n.name
         )));
     }
-    for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+    for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
         let Some(problem) = lp.server_authorization(i).problem else {
             continue;
         };

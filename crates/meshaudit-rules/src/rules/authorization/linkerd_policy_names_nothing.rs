@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use meshaudit_engine::linkerd::policy::{AuthRef, Authentication, PolicyTarget, UnknownWhat};
 use meshaudit_engine::Because;
-use meshaudit_model::{ObjectId, Step};
+use meshaudit_model::{Idx, ObjectId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -94,10 +94,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 
     // How many identity entries each resource has, to tell a dead entry from a dead resource.
     let mut entries: HashMap<ObjectId, usize> = HashMap::new();
-    for (i, m) in inv.linkerd.mesh_tls_authentications.iter().enumerate() {
+    for (i, m) in Idx::enumerate(&inv.linkerd.mesh_tls_authentications) {
         entries.insert(m.object, lp.mesh_tls(i).identities.len());
     }
-    for (i, s) in inv.linkerd.server_authorizations.iter().enumerate() {
+    for (i, s) in Idx::enumerate(&inv.linkerd.server_authorizations) {
         if let Some(a) = &lp.server_authorization(i).authorization {
             if let Authentication::Identities(ids) = &a.authentication {
                 entries.insert(s.object, ids.len());
@@ -147,13 +147,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             f = f.evidence(format!("closest name in the input: `{h}`"));
         }
         // The policies that rely on a MeshTLSAuthentication with a dead name.
-        if let Some(m) = inv
-            .linkerd
-            .mesh_tls_authentications
-            .iter()
-            .position(|m| m.object == u.object)
+        if let Some((m, _)) = Idx::enumerate(&inv.linkerd.mesh_tls_authentications)
+            .find(|(_, m)| m.object == u.object)
         {
-            for (pi, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+            for (pi, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
                 let uses = lp.policy(pi).refs.iter().position(
                     |r| matches!(r, AuthRef::MeshTls { resolved: Some(x), .. } if *x == m),
                 );
@@ -182,7 +179,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 
     // Authentication refs and targets that resolve to nothing.
-    for (pi, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+    for (pi, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
         let facts = lp.policy(pi);
         let object = inv.object(p.object);
         for problem in facts.problems.iter().filter(|x| x.is_dangling()) {
@@ -232,7 +229,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             )));
         }
     }
-    for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+    for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
         let Some(name) = &saz.spec.server.name else {
             continue;
         };

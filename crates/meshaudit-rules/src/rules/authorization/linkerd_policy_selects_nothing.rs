@@ -3,7 +3,7 @@
 use meshaudit_engine::components::LINKERD_EXTENSION_LABEL;
 use meshaudit_engine::linkerd::policy::{NothingSelected, PolicyTarget, RouteId};
 use meshaudit_engine::Because;
-use meshaudit_model::Step;
+use meshaudit_model::{Idx, LinkerdServerId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -86,7 +86,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     let lp = ctx.linkerd_policy();
 
-    for (s, server) in inv.linkerd.servers.iter().enumerate() {
+    for (s, server) in LinkerdServerId::enumerate(&inv.linkerd.servers) {
         let Some(nothing) = lp.server_selects_nothing(s) else {
             continue;
         };
@@ -153,7 +153,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         )
         .key("");
         // What was meant to apply through it.
-        for (pi, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+        for (pi, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
             if matches!(&lp.policy(pi).target, PolicyTarget::Server { server: Some(t), .. } if *t == s)
             {
                 f.add_because(
@@ -166,7 +166,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 );
             }
         }
-        for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+        for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
             if lp.server_authorization(i).servers.contains(&s) {
                 f.add_because(
                     inv,
@@ -201,9 +201,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 
     // Routes.
-    let routes = (0..inv.linkerd.http_routes.len())
+    let routes = Idx::all(&inv.linkerd.http_routes)
         .map(RouteId::Http)
-        .chain((0..inv.linkerd.grpc_routes.len()).map(RouteId::Grpc));
+        .chain(Idx::all(&inv.linkerd.grpc_routes).map(RouteId::Grpc));
     for id in routes {
         let facts = lp.route(id);
         let (object_id, namespace) = match id {
@@ -283,7 +283,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 
     // Policies whose route or namespace target reaches no port.
-    for (pi, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+    for (pi, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
         let facts = lp.policy(pi);
         if !facts.problems.is_empty() || inv.workload_indexes_in(&p.namespace).is_empty() {
             continue;
@@ -329,7 +329,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+    for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
         if saz.spec.server.name.is_some()
             || !lp.server_authorization(i).servers.is_empty()
             || inv.workload_indexes_in(&saz.namespace).is_empty()

@@ -2,7 +2,7 @@
 //! while the Server's own authorizations already admit other clients on every route.
 
 use meshaudit_engine::linkerd::policy::{AuthzSource, RouteId};
-use meshaudit_model::Step;
+use meshaudit_model::{Idx, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -80,9 +80,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let lp = ctx.linkerd_policy();
-    let routes = (0..inv.linkerd.http_routes.len())
+    let routes = Idx::all(&inv.linkerd.http_routes)
         .map(RouteId::Http)
-        .chain((0..inv.linkerd.grpc_routes.len()).map(RouteId::Grpc));
+        .chain(Idx::all(&inv.linkerd.grpc_routes).map(RouteId::Grpc));
     for id in routes {
         let facts = lp.route(id);
         if facts.authorizations.is_empty() {

@@ -2,7 +2,7 @@
 //! AuthorizationPolicy supersedes.
 
 use meshaudit_engine::linkerd::policy::{Authentication, NetworksOrigin};
-use meshaudit_model::Step;
+use meshaudit_model::{Idx, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -87,7 +87,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let lp = ctx.linkerd_policy();
-    for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+    for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
         let facts = lp.server_authorization(i);
         let object = inv.object(saz.object);
         let servers: Vec<String> = facts

@@ -3,7 +3,7 @@
 
 use meshaudit_engine::linkerd::policy::{PolicyTarget, RouteId};
 use meshaudit_engine::Because;
-use meshaudit_model::Step;
+use meshaudit_model::{Idx, LinkerdServerId, ServiceId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -93,7 +93,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let lp = ctx.linkerd_policy();
-    for (s, server) in inv.linkerd.servers.iter().enumerate() {
+    for (s, server) in LinkerdServerId::enumerate(&inv.linkerd.servers) {
         let facts = lp.server(s);
         if !facts.authorizations.is_empty()
             || facts
@@ -103,7 +103,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let governed: Vec<(usize, u16)> = facts
+        let governed: Vec<(WorkloadId, u16)> = facts
             .governs
             .iter()
             .copied()
@@ -113,7 +113,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let object = inv.object(server.object);
-        let mut services: Vec<(usize, usize, u16)> = Vec::new();
+        let mut services: Vec<(ServiceId, usize, u16)> = Vec::new();
         for &(w, port) in &governed {
             for (si, pi) in lp.services_to(w, port) {
                 if !services.iter().any(|&(a, b, _)| (a, b) == (si, pi)) {
@@ -157,7 +157,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             f.add_because(inv, &b);
         }
         // Policies meant for this Server that Linkerd ignores.
-        for (pi, p) in inv.linkerd.authorization_policies.iter().enumerate() {
+        for (pi, p) in Idx::enumerate(&inv.linkerd.authorization_policies) {
             if p.namespace != server.namespace {
                 continue;
             }
@@ -188,7 +188,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 f.add_because(inv, &b);
             }
         }
-        for (i, saz) in inv.linkerd.server_authorizations.iter().enumerate() {
+        for (i, saz) in Idx::enumerate(&inv.linkerd.server_authorizations) {
             let sf = lp.server_authorization(i);
             if let (true, Some(problem)) = (sf.servers.contains(&s), sf.problem) {
                 let b = Because::at(

@@ -112,7 +112,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     // Meshed workloads per namespace: (total, with some ALLOW policy).
     let mut meshed: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (i, node) in ctx.graph().workloads.iter().enumerate() {
+    for (i, node) in ctx.graph().workloads_with_ids() {
         if !matches!(
             node.istio_data_plane(),
             DataPlane::Sidecar | DataPlane::Ambient

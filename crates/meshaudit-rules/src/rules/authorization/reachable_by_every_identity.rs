@@ -92,7 +92,7 @@ method. Check the result with `meshaudit graph --explain`.
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (w, node) in ctx.graph().workloads.iter().enumerate() {
+    for (w, node) in ctx.graph().workloads_with_ids() {
         if !matches!(
             node.istio_data_plane(),
             DataPlane::Sidecar | DataPlane::Ambient

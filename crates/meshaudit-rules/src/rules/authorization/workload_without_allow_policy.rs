@@ -2,7 +2,7 @@
 
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::istio::AuthorizationAction;
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -104,8 +104,8 @@ spec:
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for (w, workload) in inv.workloads.iter().enumerate() {
-        let Some(node) = ctx.graph().workloads.get(w) else {
+    for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
+        let Some(node) = ctx.graph().workloads.get(w.index()) else {
             continue;
         };
         if !node.istio_data_plane().is_meshed() {
@@ -122,7 +122,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if ctx
             .graph()
             .workloads
-            .get(w)
+            .get(w.index())
             .is_some_and(|n| n.istio_data_plane() == DataPlane::Gateway)
         {
             continue;

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use meshaudit_model::{Inventory, Node};
+use meshaudit_model::{Inventory, Node, WorkloadId};
 
 use crate::finding::{Finding, ResourceRef};
 use crate::rule::Rule;
@@ -42,7 +42,7 @@ pub fn instances<'c>(ctx: &'c crate::context::Context<'_>) -> &'c [Instance] {
 }
 
 /// `Deployment istio-system/istiod`.
-pub fn workload_label(inv: &Inventory, w: usize) -> String {
+pub fn workload_label(inv: &Inventory, w: WorkloadId) -> String {
     let w = &inv.workloads[w];
     format!("{} {}/{}", w.kind, w.namespace, w.name)
 }

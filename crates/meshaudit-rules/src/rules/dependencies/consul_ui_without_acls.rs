@@ -1,6 +1,6 @@
 //! DEP009: Consul servers that serve the web UI while ACLs are not enabled.
 
-use meshaudit_model::{Inventory, Location, Node, ObjectId, Step, Value};
+use meshaudit_model::{Inventory, Location, Node, ObjectId, Step, Value, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -185,7 +185,7 @@ fn hcl_block_enabled(compact: &str, name: &str) -> bool {
 }
 
 /// The command and args of container `ci` of workload `w`, joined.
-fn command_line(inv: &Inventory, w: usize, ci: usize) -> String {
+fn command_line(inv: &Inventory, w: WorkloadId, ci: usize) -> String {
     let workload = &inv.workloads[w];
     let object = inv.object(workload.object);
     let mut steps: Vec<Step<'_>> = workload

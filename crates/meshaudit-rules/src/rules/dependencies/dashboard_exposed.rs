@@ -1,7 +1,7 @@
 //! DEP006: a mesh dashboard (Kiali, Grafana, Prometheus, Jaeger, Zipkin, Linkerd viz) published
 //! outside the cluster without authentication in front of it.
 
-use meshaudit_model::{Inventory, Node, ObjectId, Step};
+use meshaudit_model::{Inventory, Node, ObjectId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -102,7 +102,7 @@ fn kiali_strategy(ctx: &Context<'_>, namespace: &str) -> Option<String> {
 /// Whether Grafana in workload `w` lets users in without logging in: the
 /// `GF_AUTH_ANONYMOUS_ENABLED` environment variable (Istio's sample sets it), or an
 /// `[auth.anonymous]` section with `enabled = true` in a ConfigMap of its namespace.
-fn grafana_anonymous(inv: &Inventory, w: usize) -> bool {
+fn grafana_anonymous(inv: &Inventory, w: WorkloadId) -> bool {
     let workload = &inv.workloads[w];
     let object = inv.object(workload.object);
     let mut steps: Vec<Step<'_>> = workload

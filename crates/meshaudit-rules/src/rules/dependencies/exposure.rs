@@ -4,7 +4,7 @@
 
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, GatewaySpec, Typed};
 use meshaudit_model::selector::map_selects;
-use meshaudit_model::{Inventory, Node, ObjectId, Step};
+use meshaudit_model::{Inventory, Node, ObjectId, ServiceId, Step, VirtualServiceId, WorkloadId};
 
 use crate::context::Context;
 use crate::rules::helpers::gateway_workloads;
@@ -15,10 +15,10 @@ use super::common::{instances, Component};
 #[derive(Debug, Clone)]
 pub enum Exposure {
     /// `services[index]` is a LoadBalancer/NodePort Service (or has externalIPs) selecting it.
-    Service { index: usize, how: String },
+    Service { index: ServiceId, how: String },
     /// A VirtualService bound to a Gateway routes to its Service.
     Route {
-        virtual_service: usize,
+        virtual_service: VirtualServiceId,
         route_path: Vec<String>,
         host: String,
         gateway: String,
@@ -94,14 +94,14 @@ fn ingress_backends(node: &Node) -> Vec<(Vec<String>, String)> {
 }
 
 /// Add-on workloads: indexes with the component their image (or `app` label) names.
-pub fn dashboards(ctx: &crate::context::Context<'_>) -> Vec<(usize, Component)> {
+pub fn dashboards(ctx: &crate::context::Context<'_>) -> Vec<(WorkloadId, Component)> {
     let inv = ctx.inventory;
-    let mut out: Vec<(usize, Component)> = instances(ctx)
+    let mut out: Vec<(WorkloadId, Component)> = instances(ctx)
         .iter()
         .filter(|i| i.component.is_dashboard())
         .map(|i| (i.workload, i.component))
         .collect();
-    for (wi, w) in inv.workloads.iter().enumerate() {
+    for (wi, w) in WorkloadId::enumerate(&inv.workloads) {
         if out.iter().any(|(i, _)| *i == wi) {
             continue;
         }
@@ -125,12 +125,10 @@ pub fn dashboards(ctx: &crate::context::Context<'_>) -> Vec<(usize, Component)> 
     out
 }
 
-/// Indexes of the Services (same namespace, non-empty selector) that select workload `w`.
-pub fn services_of(inv: &Inventory, w: usize) -> Vec<usize> {
+/// The Services (same namespace, non-empty selector) that select workload `w`.
+pub fn services_of(inv: &Inventory, w: WorkloadId) -> Vec<ServiceId> {
     let workload = &inv.workloads[w];
-    inv.services
-        .iter()
-        .enumerate()
+    ServiceId::enumerate(&inv.services)
         .filter(|(_, s)| {
             s.namespace == workload.namespace
                 && s.spec
@@ -180,7 +178,7 @@ fn requires_user(p: &Typed<AuthorizationPolicySpec>) -> bool {
 
 /// Whether an AuthorizationPolicy applying at one of `gateway_workloads` requires an
 /// authenticated end user.
-fn gateway_requires_user(ctx: &Context<'_>, gateway_workloads: &[usize]) -> bool {
+fn gateway_requires_user(ctx: &Context<'_>, gateway_workloads: &[WorkloadId]) -> bool {
     let inv = ctx.inventory;
     let root = inv.istio.root_namespace();
     inv.istio.authorization_policies.iter().any(|p| {
@@ -239,7 +237,7 @@ fn gateway_api_requires_user(inv: &Inventory, namespace: &str, name: &str) -> bo
 }
 
 /// Ways workload `w` is reachable from outside the cluster without end-user authentication.
-pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
+pub fn exposures(ctx: &Context<'_>, w: WorkloadId) -> Vec<Exposure> {
     let inv = ctx.inventory;
     let mut out = Vec::new();
     let services = services_of(inv, w);
@@ -258,7 +256,7 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
             });
         }
     }
-    for (vi, vs) in inv.istio.virtual_services.iter().enumerate() {
+    for (vi, vs) in VirtualServiceId::enumerate(&inv.istio.virtual_services) {
         let gateways: Vec<&String> = vs.spec.gateways.iter().filter(|g| *g != "mesh").collect();
         if gateways.is_empty() {
             continue;
@@ -339,7 +337,7 @@ pub fn exposures(ctx: &Context<'_>, w: usize) -> Vec<Exposure> {
 fn http_route_exposures(
     inv: &Inventory,
     oi: ObjectId,
-    services: &[usize],
+    services: &[ServiceId],
     out: &mut Vec<Exposure>,
 ) {
     let route = inv.object(oi);

@@ -1,6 +1,6 @@
 //! DEP007: Kiali configured with `auth.strategy: anonymous`.
 
-use meshaudit_model::{Inventory, Location, ObjectId, Step};
+use meshaudit_model::{Inventory, Location, ObjectId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -144,7 +144,7 @@ pub fn strategies(inv: &Inventory) -> Vec<KialiStrategy> {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let kiali_workloads: Vec<usize> = dashboards(ctx)
+    let kiali_workloads: Vec<WorkloadId> = dashboards(ctx)
         .into_iter()
         .filter(|(_, c)| *c == Component::Kiali)
         .map(|(w, _)| w)
@@ -177,7 +177,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             Severity::High
         };
-        let same_ns: Vec<usize> = kiali_workloads
+        let same_ns: Vec<WorkloadId> = kiali_workloads
             .iter()
             .copied()
             .filter(|&w| inv.workloads[w].namespace == s.namespace)

@@ -17,6 +17,7 @@ use super::common::InstanceFinding;
 use super::common::{
     embedded_document, instances, workload_label, Component, Instance, VersionSource,
 };
+use meshaudit_model::WorkloadId;
 
 pub static RULE: Rule = Rule {
     code: "DEP011",
@@ -179,7 +180,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     let inv = ctx.inventory;
     // (workload, what it runs) → its containers, in input order.
-    let mut groups: Vec<(usize, Runs, Vec<&Instance>)> = Vec::new();
+    let mut groups: Vec<(WorkloadId, Runs, Vec<&Instance>)> = Vec::new();
     for inst in instances(ctx) {
         let runs = if let Some(release) = inst.linkerd_release() {
             if parts_of(inst.component).is_empty() {
@@ -226,7 +227,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 
 fn workload_finding(
     ctx: &Context<'_>,
-    workload: usize,
+    workload: WorkloadId,
     runs: &Runs,
     list: &[&Instance],
     applied: &[Applied<'_>],

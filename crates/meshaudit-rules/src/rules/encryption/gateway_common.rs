@@ -2,19 +2,15 @@
 //! exposed, and the field paths of a server's TLS settings.
 
 use meshaudit_model::k8s::Service;
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, Step, WorkloadId};
 
 use crate::context::Context;
 
 /// Services that select workload `index`.
-pub fn workload_services<'a>(ctx: &'a Context<'_>, index: usize) -> Vec<&'a Service> {
+pub fn workload_services<'a>(ctx: &'a Context<'_>, index: WorkloadId) -> Vec<&'a Service> {
     let inv: &'a Inventory = ctx.inventory;
-    match ctx.graph().workloads.get(index) {
-        Some(node) => node
-            .services
-            .iter()
-            .filter_map(|&s| inv.services.get(s))
-            .collect(),
+    match ctx.graph().workloads.get(index.index()) {
+        Some(node) => node.services.iter().map(|&s| inv.service(s)).collect(),
         None => Vec::new(),
     }
 }
@@ -36,7 +32,7 @@ pub enum Exposure {
 }
 
 /// Exposure of the gateway's workloads, with one evidence line per workload.
-pub fn exposure(ctx: &Context<'_>, workloads: &[usize]) -> Exposure {
+pub fn exposure(ctx: &Context<'_>, workloads: &[WorkloadId]) -> Exposure {
     if workloads.is_empty() {
         return Exposure::Unknown;
     }

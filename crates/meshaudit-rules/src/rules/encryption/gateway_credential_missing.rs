@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use meshaudit_model::k8s::Secret;
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -97,7 +97,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for gateway in &inv.istio.gateways {
         let object = inv.object(gateway.object);
         let gw = format!("{}/{}", gateway.namespace, gateway.name);
-        let mut workloads: Option<Vec<usize>> = None;
+        let mut workloads: Option<Vec<WorkloadId>> = None;
         for (i, server) in gateway.spec.servers.iter().enumerate() {
             let Some(tls) = &server.tls else { continue };
             let mode = tls_mode(server).unwrap_or_default();

@@ -10,6 +10,7 @@ use crate::rule::Rule;
 use crate::rules::helpers::gateway_workloads;
 
 use super::gateway_common::{exposure, hosts_text, server_label, tls_mode, tls_path, Exposure};
+use meshaudit_model::WorkloadId;
 
 pub static RULE: Rule = Rule {
     code: "TLS004",
@@ -108,7 +109,7 @@ const MESH_WILDCARDS: &[&str] = &["*", "*.local", "*.cluster.local", "*.svc.clus
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     for gateway in &inv.istio.gateways {
-        let mut workloads: Option<Vec<usize>> = None;
+        let mut workloads: Option<Vec<WorkloadId>> = None;
         for (i, server) in gateway.spec.servers.iter().enumerate() {
             let mode = tls_mode(server);
             let auto = match mode.as_deref() {
@@ -231,7 +232,7 @@ fn is_east_west_labels(labels: &meshaudit_model::selector::Labels) -> bool {
 fn dedicated_east_west(
     ctx: &Context<'_>,
     gateway: &Typed<GatewaySpec>,
-    workloads: &[usize],
+    workloads: &[WorkloadId],
 ) -> Result<(), &'static str> {
     let inv = ctx.inventory;
     let marked = is_east_west_labels(&gateway.spec.selector)

@@ -8,7 +8,7 @@
 
 use meshaudit_engine::linkerd::membership::{target_port, InboundPath};
 use meshaudit_model::k8s::{Ipv6Presence, Service};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Related, Severity};
@@ -103,10 +103,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         // Meshed workloads the Service leads to, with the Service ports that reach their proxy.
-        let mut reached: Vec<(usize, Vec<u16>)> = Vec::new();
+        let mut reached: Vec<(WorkloadId, Vec<u16>)> = Vec::new();
         for w in inv.workloads_matching_in(&service.namespace, selector) {
             let Some(capture) = memberships
-                .get(w)
+                .get(w.index())
                 .filter(|m| m.meshed)
                 .and_then(|m| m.capture.as_ref())
             else {
@@ -138,7 +138,7 @@ fn finding(
     inv: &Inventory,
     service: &Service,
     presence: Ipv6Presence,
-    reached: &[(usize, Vec<u16>)],
+    reached: &[(WorkloadId, Vec<u16>)],
 ) -> Finding {
     let object = inv.object(service.object);
     let spec = &service.spec;

@@ -3,13 +3,13 @@
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::k8s::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyRule};
 use meshaudit_model::selector::LabelSelector;
-use meshaudit_model::Inventory;
+use meshaudit_model::{Inventory, WorkloadId};
 
 use crate::context::Context;
 
 /// Workloads NetworkPolicy can isolate in `namespace` (host-network pods are left out: common
 /// CNIs do not apply policy to them).
-pub fn isolatable_workloads(inv: &Inventory, namespace: &str) -> Vec<usize> {
+pub fn isolatable_workloads(inv: &Inventory, namespace: &str) -> Vec<WorkloadId> {
     inv.workload_indexes_in(namespace)
         .iter()
         .copied()
@@ -18,7 +18,7 @@ pub fn isolatable_workloads(inv: &Inventory, namespace: &str) -> Vec<usize> {
 }
 
 /// `Kind name` of up to `max` workloads, then "and N more".
-pub fn list_workloads(inv: &Inventory, workloads: &[usize], max: usize) -> String {
+pub fn list_workloads(inv: &Inventory, workloads: &[WorkloadId], max: usize) -> String {
     let mut names: Vec<String> = workloads
         .iter()
         .take(max)
@@ -75,9 +75,9 @@ use meshaudit_engine::linkerd::membership::Inject;
 /// A mesh's entry points are meant to be reached from outside: Istio's gateways (ingress and
 /// egress), and an ingress controller whose Linkerd proxy runs in ingress mode
 /// (`linkerd.io/inject: ingress`).
-pub fn is_gateway(ctx: &Context<'_>, w: usize) -> bool {
-    ctx.graph().workloads[w].istio_data_plane() == DataPlane::Gateway
-        || ctx.linkerd_membership()[w].mode == Some(Inject::Ingress)
+pub fn is_gateway(ctx: &Context<'_>, w: WorkloadId) -> bool {
+    ctx.graph().workload(w).istio_data_plane() == DataPlane::Gateway
+        || ctx.linkerd_membership()[w.index()].mode == Some(Inject::Ingress)
 }
 
 pub use meshaudit_engine::sensitivity::sensitive_marker;
@@ -167,7 +167,7 @@ pub fn default_deny_findings(
         let Some((id, object)) = crate::rules::helpers::namespace_anchor(inv, name) else {
             continue;
         };
-        let open: Vec<usize> = workloads
+        let open: Vec<WorkloadId> = workloads
             .iter()
             .copied()
             .filter(|&w| match direction {
@@ -245,7 +245,7 @@ pub fn default_deny_findings(
 }
 
 /// `namespace/name` of up to `max` workloads, then "and N more".
-pub fn list_workloads_qualified(inv: &Inventory, workloads: &[usize], max: usize) -> String {
+pub fn list_workloads_qualified(inv: &Inventory, workloads: &[WorkloadId], max: usize) -> String {
     let mut names: Vec<String> = workloads
         .iter()
         .take(max)

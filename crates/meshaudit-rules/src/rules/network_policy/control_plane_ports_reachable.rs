@@ -1,7 +1,7 @@
 //! NET009: istiod's plaintext xDS, debug and monitoring ports reachable from every pod.
 
 use meshaudit_engine::network_policy::{NetVerdict, Source};
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -108,7 +108,7 @@ const PORTS: [(u16, &str, Severity); 3] = [
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let index = &ctx.graph().network_policies;
-    for (w, workload) in inv.workloads.iter().enumerate() {
+    for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
         if !is_istiod(workload) {
             continue;
         }

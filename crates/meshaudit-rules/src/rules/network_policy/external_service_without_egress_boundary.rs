@@ -4,7 +4,7 @@
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_engine::network_policy::NetVerdict;
 use meshaudit_model::istio::{ServiceEntrySpec, Typed, VirtualServiceSpec};
-use meshaudit_model::{Inventory, Node, Step};
+use meshaudit_model::{Inventory, Node, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -131,10 +131,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = ctx.graph();
     let index = &graph.network_policies;
     // Meshed clients with a sidecar, and whether their egress is unrestricted; computed once.
-    let open_clients: Vec<usize> = graph
-        .workloads
-        .iter()
-        .enumerate()
+    let open_clients: Vec<WorkloadId> = graph
+        .workloads_with_ids()
         .filter(|(_, node)| node.istio_data_plane() == DataPlane::Sidecar)
         .map(|(w, _)| w)
         .filter(|&w| index.egress_to_outside(inv, w).verdict == NetVerdict::Allowed)
@@ -167,7 +165,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let visible = visible_to(entry);
-        let clients: Vec<usize> = open_clients
+        let clients: Vec<WorkloadId> = open_clients
             .iter()
             .copied()
             .filter(|&w| {

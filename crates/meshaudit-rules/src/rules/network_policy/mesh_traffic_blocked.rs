@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use meshaudit_engine::authorization::{Decision, PeerIdentity};
-use meshaudit_engine::graph::Client;
+use meshaudit_engine::graph::{Client, ServerPortId};
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_engine::network_policy::NetVerdict;
-use meshaudit_model::Step;
+use meshaudit_model::{AuthorizationPolicyId, NetworkPolicyId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -105,8 +105,8 @@ fn hbone_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let index = &graph.network_policies;
-    let mut blocked: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
-    for (w, node) in graph.workloads.iter().enumerate() {
+    let mut blocked: BTreeMap<Vec<NetworkPolicyId>, Vec<WorkloadId>> = BTreeMap::new();
+    for (w, node) in graph.workloads_with_ids() {
         if node.istio_data_plane() != DataPlane::Ambient || index.ingress_policies(w).is_empty() {
             continue;
         }
@@ -167,12 +167,13 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let index = &graph.network_policies;
-    let Some(istiod) = inv.workloads.iter().position(is_istiod) else {
+    let Some((istiod, _)) = WorkloadId::enumerate(&inv.workloads).find(|(_, w)| is_istiod(w))
+    else {
         return;
     };
     // Blocked proxies, by the policies that decided.
-    let mut blocked: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
-    for (w, node) in graph.workloads.iter().enumerate() {
+    let mut blocked: BTreeMap<Vec<NetworkPolicyId>, Vec<WorkloadId>> = BTreeMap::new();
+    for (w, node) in graph.workloads_with_ids() {
         // Ambient pods have no proxy of their own: ztunnel talks to istiod.
         if w == istiod
             || !matches!(
@@ -228,23 +229,23 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// One blocked pair: client, server port index, AuthorizationPolicies that allow it.
+/// One blocked pair: client, server port, AuthorizationPolicies that allow it.
 struct Blocked<'g> {
-    client: usize,
-    server: usize,
-    allowed_by: &'g [usize],
+    client: WorkloadId,
+    server: ServerPortId,
+    allowed_by: &'g [AuthorizationPolicyId],
 }
 
 /// Which side of a connection NetworkPolicy denies it on, and with which policies.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Denial {
     /// The client's egress policies, when they deny.
-    egress: Vec<usize>,
+    egress: Vec<NetworkPolicyId>,
     /// The server's ingress policies, when they deny.
-    ingress: Vec<usize>,
+    ingress: Vec<NetworkPolicyId>,
 }
 
-fn names(inv: &meshaudit_model::Inventory, policies: &[usize]) -> String {
+fn names(inv: &meshaudit_model::Inventory, policies: &[NetworkPolicyId]) -> String {
     policies
         .iter()
         .map(|&p| {
@@ -260,8 +261,8 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = ctx.graph();
     let ranks: std::cell::OnceCell<Option<Vec<u32>>> = std::cell::OnceCell::new();
     // Clients by identity and by namespace, to expand the groups policies name.
-    let mut by_identity: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (w, workload) in inv.workloads.iter().enumerate() {
+    let mut by_identity: HashMap<(&str, &str), Vec<WorkloadId>> = HashMap::new();
+    for (w, workload) in WorkloadId::enumerate(&inv.workloads) {
         by_identity
             .entry((
                 workload.namespace.as_str(),
@@ -272,12 +273,12 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
     // By (the client's denying egress policies, the server's denying ingress policies, server
     // workload), borrowed from the graph: a million blocked pairs need no key of their own.
-    type Key<'k> = (&'k [usize], &'k [usize], usize);
-    // The blocked pairs of a range of server ports, in order.
+    type Key<'k> = (&'k [NetworkPolicyId], &'k [NetworkPolicyId], WorkloadId);
+    // The blocked pairs of a range of server ports (positions in `graph.servers`), in order.
     let blocked_in = |range: &std::ops::Range<usize>| {
         let mut found: Vec<(Key<'_>, Blocked)> = Vec::new();
-        for s in range.clone() {
-            let server = &graph.servers[s];
+        for s in range.clone().map(ServerPortId::new) {
+            let server = graph.server(s);
             for group in &server.groups {
                 // Only answers a policy gave clients by name (individually, or by their identity
                 // or namespace), not the catch-all groups.
@@ -310,7 +311,7 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 {
                     continue;
                 }
-                let members: &[usize] = match (&group.client, &group.peer, &group.namespace) {
+                let members: &[WorkloadId] = match (&group.client, &group.peer, &group.namespace) {
                     (Client::Workload(c), _, _) => std::slice::from_ref(c),
                     (
                         _,
@@ -341,12 +342,12 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         continue;
                     }
                     let index = &graph.network_policies;
-                    let egress: &[usize] = if egress == NetVerdict::Denied {
+                    let egress: &[NetworkPolicyId] = if egress == NetVerdict::Denied {
                         index.egress_policies(client)
                     } else {
                         &[]
                     };
-                    let ingress: &[usize] = if ingress == NetVerdict::Denied {
+                    let ingress: &[NetworkPolicyId] = if ingress == NetVerdict::Denied {
                         index.ingress_policies(server.workload)
                     } else {
                         &[]
@@ -392,7 +393,7 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         lists[list].push(pair);
     }
-    let blocked: BTreeMap<(Denial, usize), Vec<Blocked>> = by_slices
+    let blocked: BTreeMap<(Denial, WorkloadId), Vec<Blocked>> = by_slices
         .into_iter()
         .map(|((egress, ingress, server), list)| {
             let denial = Denial {
@@ -418,7 +419,7 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let policy = &inv.network_policies[anchor];
         let object = inv.object(policy.object);
         let target = &inv.workloads[server_workload];
-        let mut authz: Vec<usize> = pairs
+        let mut authz: Vec<AuthorizationPolicyId> = pairs
             .iter()
             .flat_map(|b| b.allowed_by.iter().copied())
             .collect();
@@ -454,7 +455,7 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 (
                     c.namespace.as_str(),
                     c.name.as_str(),
-                    graph.servers[b.server].port,
+                    graph.server(b.server).port,
                 )
             })
             .collect();
@@ -464,7 +465,13 @@ fn allowed_traffic_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 let mut keyed: Vec<(u32, u64, usize)> = pairs
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| (ranks[b.client], port_key(graph.servers[b.server].port), i))
+                    .map(|(i, b)| {
+                        (
+                            ranks[b.client.index()],
+                            port_key(graph.server(b.server).port),
+                            i,
+                        )
+                    })
                     .collect();
                 keyed.sort_unstable();
                 keyed.dedup_by_key(|(rank, port, _)| (*rank, *port));

@@ -1,7 +1,7 @@
 //! NET005: an ingress rule that admits every source.
 
 use meshaudit_model::k8s::NetworkPolicyPort;
-use meshaudit_model::Step;
+use meshaudit_model::{NetworkPolicyId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -122,7 +122,7 @@ fn ports_text(ports: Option<&[NetworkPolicyPort]>) -> Option<String> {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let index = &ctx.graph().network_policies;
-    for (p, policy) in inv.network_policies.iter().enumerate() {
+    for (p, policy) in NetworkPolicyId::enumerate(&inv.network_policies) {
         if !policy.spec.isolates_ingress() {
             continue;
         }

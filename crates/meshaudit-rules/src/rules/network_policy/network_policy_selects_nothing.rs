@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use meshaudit_model::Step;
+use meshaudit_model::{NetworkPolicyId, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -66,13 +66,13 @@ delete the policy if its workload is gone.
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let index = &ctx.graph().network_policies;
-    for (p, policy) in inv.network_policies.iter().enumerate() {
+    for (p, policy) in NetworkPolicyId::enumerate(&inv.network_policies) {
         let selector = &policy.spec.pod_selector;
         let in_namespace = inv.workload_indexes_in(&policy.namespace);
         if selector.is_empty() || in_namespace.is_empty() || !index.selected_by(p).is_empty() {
             continue;
         }
-        let host_only: Vec<usize> = in_namespace
+        let host_only: Vec<WorkloadId> = in_namespace
             .iter()
             .copied()
             .filter(|&w| selector.matches(&inv.workloads[w].labels))

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::istio::{SidecarSpec, Typed};
-use meshaudit_model::{Inventory, Step};
+use meshaudit_model::{Inventory, Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -127,7 +127,7 @@ fn sidecars_by_namespace(inv: &Inventory) -> HashMap<&str, Vec<&Typed<SidecarSpe
 fn chosen_sidecar<'a>(
     inv: &'a Inventory,
     by_namespace: &HashMap<&str, Vec<&'a Typed<SidecarSpec>>>,
-    index: usize,
+    index: WorkloadId,
 ) -> Option<&'a Typed<SidecarSpec>> {
     let w = &inv.workloads[index];
     let root = inv.istio.root_namespace();
@@ -177,13 +177,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     // Effective mode per sidecar workload.
     let mut allow_any_workloads: Vec<String> = Vec::new();
     let mut sidecar_workloads = 0usize;
-    let mut chosen: Vec<(usize, Option<&Typed<SidecarSpec>>)> = Vec::new();
+    let mut chosen: Vec<(WorkloadId, Option<&Typed<SidecarSpec>>)> = Vec::new();
     let by_namespace = sidecars_by_namespace(inv);
-    for (i, w) in inv.workloads.iter().enumerate() {
+    for (i, w) in WorkloadId::enumerate(&inv.workloads) {
         let meshed = ctx
             .graph()
             .workloads
-            .get(i)
+            .get(i.index())
             .is_some_and(|n| n.istio_data_plane() == DataPlane::Sidecar);
         if !meshed {
             continue;

@@ -1,7 +1,7 @@
 //! NET006: workloads marked as holding sensitive data may connect anywhere.
 
 use meshaudit_engine::network_policy::NetVerdict;
-use meshaudit_model::Step;
+use meshaudit_model::{Step, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
@@ -92,7 +92,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let index = &ctx.graph().network_policies;
     for (name, namespace) in &inv.namespaces {
         let namespace_marker = sensitive_marker(&namespace.labels);
-        let mut sensitive: Vec<(usize, String)> = Vec::new();
+        let mut sensitive: Vec<(WorkloadId, String)> = Vec::new();
         for w in isolatable_workloads(inv, name) {
             let workload = &inv.workloads[w];
             let marker = sensitive_marker(&workload.labels)
@@ -106,7 +106,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if sensitive.is_empty() {
             continue;
         }
-        let mut open: Vec<usize> = Vec::new();
+        let mut open: Vec<WorkloadId> = Vec::new();
         let mut reasons: Vec<String> = Vec::new();
         for (w, _) in &sensitive {
             let decision = index.egress_to_outside(inv, *w);

@@ -3,7 +3,7 @@
 
 use meshaudit_engine::network_policy::{NetVerdict, Source};
 use meshaudit_model::istio::MtlsMode;
-use meshaudit_model::Step;
+use meshaudit_model::{ServiceId, Step};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
@@ -85,7 +85,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let index = &graph.network_policies;
-    for (s, service) in inv.services.iter().enumerate() {
+    for (s, service) in ServiceId::enumerate(&inv.services) {
         let kind = service.spec.service_type();
         let external_ips = !service.spec.external_ips.is_empty();
         if !matches!(kind, "LoadBalancer" | "NodePort") && !external_ips {
@@ -96,7 +96,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for &sp in graph.servers_of_service(s) {
             let server = &graph.servers[sp];
             let w = server.workload;
-            if is_gateway(ctx, w) || !graph.workloads[w].istio_data_plane().is_meshed() {
+            if is_gateway(ctx, w) || !graph.workload(w).istio_data_plane().is_meshed() {
                 continue;
             }
             let workload = &inv.workloads[w];

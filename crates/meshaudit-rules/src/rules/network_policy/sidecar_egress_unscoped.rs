@@ -109,7 +109,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let has_sidecars = inv
             .workload_indexes_in(name)
             .iter()
-            .any(|&w| graph.workloads[w].istio_data_plane() == DataPlane::Sidecar);
+            .any(|&w| graph.workload(w).istio_data_plane() == DataPlane::Sidecar);
         if !has_sidecars {
             continue;
         }
