@@ -187,12 +187,16 @@ pub struct Finding {
 }
 
 /// A place a finding's evidence points at, other than the finding's own location.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Related {
     pub location: Location,
     /// What the evidence says about that place.
     pub message: String,
 }
+
+/// Related locations a finding checks for repeats as they are added; beyond, repeats are
+/// dropped in one pass when the rule is done.
+const RELATED_CHECKED_ON_PUSH: usize = 32;
 
 impl Finding {
     /// A finding on `object`, located at `path` (or at the object's name if the field is absent).
@@ -261,9 +265,22 @@ impl Finding {
                 because.fact
             ),
         };
-        if !self.related.contains(&related) {
+        // Short lists are kept free of repeats as they grow; a long one (a finding on every
+        // workload of a namespace or cluster) is deduplicated once, by `dedup_related`, so
+        // that relating n places stays linear.
+        if self.related.len() >= RELATED_CHECKED_ON_PUSH || !self.related.contains(&related) {
             self.related.push(related);
         }
+    }
+
+    /// Drops repeated related locations, keeping the first of each, in order.
+    pub fn dedup_related(&mut self) {
+        if self.related.len() <= RELATED_CHECKED_ON_PUSH {
+            return;
+        }
+        let mut seen: std::collections::HashSet<Related> =
+            std::collections::HashSet::with_capacity(self.related.len());
+        self.related.retain(|r| seen.insert(r.clone()));
     }
 
     #[must_use]

@@ -137,6 +137,7 @@ fn run_checks(ctx: &Context<'_>, rules: &[&'static Rule]) -> Vec<Finding> {
     meshaudit_model::parallel::map_in_order(rules, |rule| {
         let mut findings = Vec::new();
         (rule.check)(ctx, &mut findings);
+        findings.iter_mut().for_each(Finding::dedup_related);
         findings
     })
     .into_iter()

@@ -434,6 +434,14 @@ pub struct LinkerdPolicy<'a> {
     /// Servers that select a pod port another Server governs, by that port.
     port_shadowed: HashMap<(WorkloadId, u16), Vec<LinkerdServerId>>,
     servers_by_namespace: HashMap<&'a str, Vec<LinkerdServerId>>,
+    /// Lookups by (namespace, name), built once: policies name their authentications and
+    /// routes, and Servers' ports are reached through their namespace's Services.
+    mesh_tls_by_name: HashMap<(&'a str, &'a str), MeshTlsAuthenticationId>,
+    network_auth_by_name: HashMap<(&'a str, &'a str), NetworkAuthenticationId>,
+    http_routes_by_name: HashMap<(&'a str, &'a str), Vec<HttpRouteId>>,
+    services_by_namespace: HashMap<&'a str, Vec<ServiceId>>,
+    /// The Servers each route is attached to, in Server order.
+    route_servers: HashMap<RouteId, Vec<LinkerdServerId>>,
     policies: Vec<PolicyFacts<'a>>,
     server_authorizations: Vec<ServerAuthorizationFacts<'a>>,
     mesh_tls: Vec<MeshTlsFacts<'a>>,
@@ -568,6 +576,11 @@ impl<'a> LinkerdPolicy<'a> {
             port_server: HashMap::default(),
             port_shadowed: HashMap::default(),
             servers_by_namespace: HashMap::default(),
+            mesh_tls_by_name: HashMap::default(),
+            network_auth_by_name: HashMap::default(),
+            http_routes_by_name: HashMap::default(),
+            services_by_namespace: HashMap::default(),
+            route_servers: HashMap::default(),
             policies: Vec::new(),
             server_authorizations: Vec::new(),
             mesh_tls: Vec::new(),
@@ -576,6 +589,7 @@ impl<'a> LinkerdPolicy<'a> {
             grpc_routes: Vec::new(),
         };
         lp.index_servers();
+        lp.index_names();
         lp.mesh_tls = inv
             .linkerd
             .mesh_tls_authentications
@@ -589,6 +603,11 @@ impl<'a> LinkerdPolicy<'a> {
             .map(read_network_auth)
             .collect();
         lp.read_routes();
+        for s in LinkerdServerId::all(&inv.linkerd.servers) {
+            for &r in &lp.servers[s.index()].routes {
+                lp.route_servers.entry(r).or_default().push(s);
+            }
+        }
         lp.policies = Idx::all(&inv.linkerd.authorization_policies)
             .map(|i| lp.read_policy(i))
             .collect();
@@ -730,6 +749,33 @@ impl<'a> LinkerdPolicy<'a> {
         parts.join(", ")
     }
 
+    /// The by-name lookups; the first of a name wins, as the scans they replace found it.
+    fn index_names(&mut self) {
+        let inv = self.inv;
+        for (i, m) in Idx::enumerate(&inv.linkerd.mesh_tls_authentications) {
+            self.mesh_tls_by_name
+                .entry((m.namespace.as_str(), m.name.as_str()))
+                .or_insert(i);
+        }
+        for (i, m) in Idx::enumerate(&inv.linkerd.network_authentications) {
+            self.network_auth_by_name
+                .entry((m.namespace.as_str(), m.name.as_str()))
+                .or_insert(i);
+        }
+        for (i, r) in Idx::enumerate(&inv.linkerd.http_routes) {
+            self.http_routes_by_name
+                .entry((r.namespace.as_str(), r.name.as_str()))
+                .or_default()
+                .push(i);
+        }
+        for (i, svc) in ServiceId::enumerate(&inv.services) {
+            self.services_by_namespace
+                .entry(svc.namespace.as_str())
+                .or_default()
+                .push(i);
+        }
+    }
+
     /// The Service ports that route to port `port` of workload `w`: (the Service, index into
     /// its `spec.ports`). A Service of the workload's namespace whose selector selects its pods,
     /// with a target port that resolves to `port`.
@@ -737,10 +783,12 @@ impl<'a> LinkerdPolicy<'a> {
         let inv = self.inv;
         let wl = &inv.workloads[w];
         let mut out = Vec::new();
-        for (si, svc) in ServiceId::enumerate(&inv.services) {
-            if svc.namespace != wl.namespace {
-                continue;
-            }
+        let services = self
+            .services_by_namespace
+            .get(wl.namespace.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        for &si in services {
+            let svc = &inv.services[si];
             let Some(selector) = svc.spec.selector.as_ref().filter(|s| !s.is_empty()) else {
                 continue;
             };
@@ -851,15 +899,11 @@ impl<'a> LinkerdPolicy<'a> {
     }
 
     fn find_mesh_tls(&self, namespace: &str, name: &str) -> Option<MeshTlsAuthenticationId> {
-        Idx::enumerate(&self.inv.linkerd.mesh_tls_authentications)
-            .find(|(_, m)| m.namespace == namespace && m.name == name)
-            .map(|(i, _)| i)
+        self.mesh_tls_by_name.get(&(namespace, name)).copied()
     }
 
     fn find_network_auth(&self, namespace: &str, name: &str) -> Option<NetworkAuthenticationId> {
-        Idx::enumerate(&self.inv.linkerd.network_authentications)
-            .find(|(_, m)| m.namespace == namespace && m.name == name)
-            .map(|(i, _)| i)
+        self.network_auth_by_name.get(&(namespace, name)).copied()
     }
 
     // --- routes ----------------------------------------------------------------------------
@@ -1009,19 +1053,21 @@ impl<'a> LinkerdPolicy<'a> {
 
     /// The Servers a route is attached to and used by.
     pub fn route_servers(&self, id: RouteId) -> Vec<LinkerdServerId> {
-        LinkerdServerId::all(&self.inv.linkerd.servers)
-            .filter(|&s| self.server(s).routes.contains(&id))
-            .collect()
+        self.route_servers.get(&id).cloned().unwrap_or_default()
     }
 
     fn find_http_route(&self, namespace: &str, group: &str, name: &str) -> Option<HttpRouteId> {
-        Idx::enumerate(&self.inv.linkerd.http_routes)
-            .find(|(_, r)| {
-                r.namespace == namespace
-                    && r.name == name
-                    && r.spec.api_group.as_str().eq_ignore_ascii_case(group)
+        self.http_routes_by_name
+            .get(&(namespace, name))?
+            .iter()
+            .copied()
+            .find(|&r| {
+                self.inv.linkerd.http_routes[r]
+                    .spec
+                    .api_group
+                    .as_str()
+                    .eq_ignore_ascii_case(group)
             })
-            .map(|(i, _)| i)
     }
 
     fn find_grpc_route(&self, namespace: &str, name: &str) -> Option<GrpcRouteId> {
@@ -1580,37 +1626,40 @@ impl<'a> LinkerdPolicy<'a> {
 
     fn attach_authorizations(&mut self) {
         let inv = self.inv;
-        for s in LinkerdServerId::all(&inv.linkerd.servers) {
-            let mut list = Vec::new();
-            for f in &self.server_authorizations {
-                if f.servers.contains(&s) {
-                    if let Some(a) = &f.authorization {
-                        list.push(a.clone());
-                    }
+        // Each Server's list: its ServerAuthorizations, then the AuthorizationPolicies of its
+        // namespace that target it or the namespace (in input order), then its accessPolicy.
+        // Built in one pass over each kind, not one pass per Server.
+        let mut lists: Vec<Vec<Authorization<'a>>> = vec![Vec::new(); self.servers.len()];
+        for f in &self.server_authorizations {
+            if let Some(a) = &f.authorization {
+                for &s in &f.servers {
+                    lists[s.index()].push(a.clone());
                 }
             }
-            let server = &inv.linkerd.servers[s];
-            for (f, p) in self
-                .policies
-                .iter()
-                .zip(&inv.linkerd.authorization_policies)
-            {
-                if p.namespace != server.namespace {
-                    continue;
-                }
-                let applies = match &f.target {
-                    PolicyTarget::Server {
-                        server: Some(t), ..
-                    } => *t == s,
-                    PolicyTarget::Namespace { .. } => true,
-                    _ => false,
-                };
-                if applies {
-                    if let Some(a) = &f.authorization {
-                        list.push(a.clone());
+        }
+        for (f, p) in self
+            .policies
+            .iter()
+            .zip(&inv.linkerd.authorization_policies)
+        {
+            let Some(a) = &f.authorization else { continue };
+            match &f.target {
+                PolicyTarget::Server {
+                    server: Some(t), ..
+                } => {
+                    if inv.linkerd.servers[*t].namespace == p.namespace {
+                        lists[t.index()].push(a.clone());
                     }
                 }
+                PolicyTarget::Namespace { .. } => {
+                    for &s in self.servers_in(&p.namespace) {
+                        lists[s.index()].push(a.clone());
+                    }
+                }
+                _ => {}
             }
+        }
+        for (s, mut list) in LinkerdServerId::all(&inv.linkerd.servers).zip(lists) {
             if let Some(a) = self.access_policy_authorization(s) {
                 list.push(a);
             }

@@ -97,7 +97,9 @@ enum Direction {
 
 /// A port taken away from the proxy, with the Services it is reached through
 /// (`Service checkout/orders`).
-type Covered = (u16, Vec<String>);
+/// A port taken away from the proxy, with the Services that lead to it (inbound only: the
+/// Services of an outbound port are looked up once per finding, not copied per workload).
+type Covered = (u16, Vec<ServiceId>);
 
 /// One place that sets a skip list, and what it takes away from the proxy.
 struct Group {
@@ -120,20 +122,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let Some(capture) = m.capture.as_ref().filter(|_| !m.control_plane) else {
             continue;
         };
-        let service_name = |s: ServiceId| {
-            let svc = &inv.services[s];
-            format!("Service {}/{}", svc.namespace, svc.name)
-        };
         // Inbound: served ports the proxy never sees.
         let inbound: Vec<Covered> = app_ports[w.index()]
             .iter()
             .filter(|p| capture.inbound(p.port) == InboundPath::Skipped)
-            .map(|p| {
-                (
-                    p.port,
-                    p.services.iter().map(|&s| service_name(s)).collect(),
-                )
-            })
+            .map(|p| (p.port, p.services.clone()))
             .collect();
         add(
             &mut groups,
@@ -144,9 +137,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
         // Outbound: ports of meshed Services the pod's calls leave for without the proxy.
         let outbound: Vec<Covered> = meshed_service_ports
-            .iter()
-            .filter(|(port, _)| capture.skip_outbound.ports.contains(**port))
-            .map(|(port, services)| (*port, services.iter().map(|&s| service_name(s)).collect()))
+            .keys()
+            .filter(|port| capture.skip_outbound.ports.contains(**port))
+            .map(|port| (*port, Vec::new()))
             .collect();
         add(
             &mut groups,
@@ -157,7 +150,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
     }
     for ((direction, object, _), group) in groups {
-        out.push(finding(ctx, direction, object, &group));
+        out.push(finding(
+            ctx,
+            direction,
+            object,
+            &group,
+            &meshed_service_ports,
+        ));
     }
 }
 
@@ -228,7 +227,18 @@ fn meshed_service_ports(
     out
 }
 
-fn finding(ctx: &Context<'_>, direction: Direction, object: ObjectId, group: &Group) -> Finding {
+fn service_name(inv: &Inventory, s: ServiceId) -> String {
+    let svc = &inv.services[s];
+    format!("Service {}/{}", svc.namespace, svc.name)
+}
+
+fn finding(
+    ctx: &Context<'_>,
+    direction: Direction,
+    object: ObjectId,
+    group: &Group,
+    meshed_service_ports: &BTreeMap<u16, BTreeSet<ServiceId>>,
+) -> Finding {
     let inv = ctx.inventory;
     let o = inv.object(object);
     let field = group.because.field_text();
@@ -274,7 +284,9 @@ fn finding(ctx: &Context<'_>, direction: Direction, object: ObjectId, group: &Gr
                     if services.is_empty() || direction == Direction::Outbound {
                         port.to_string()
                     } else {
-                        format!("{port} via {}", services.join(", "))
+                        let names: Vec<String> =
+                            services.iter().map(|&s| service_name(inv, s)).collect();
+                        format!("{port} via {}", names.join(", "))
                     }
                 })
                 .collect();
@@ -298,15 +310,20 @@ fn finding(ctx: &Context<'_>, direction: Direction, object: ObjectId, group: &Gr
             "{setter} keeps served ports away from the Linkerd proxy — {listed}: connections to them reach the application with no mesh TLS, no client identity and no Linkerd policy, and meshed clients send them plaintext too"
         ),
         Direction::Outbound => {
-            let mut services: BTreeSet<&str> = BTreeSet::new();
-            let mut ports: BTreeSet<u16> = BTreeSet::new();
-            for (_, covered) in &group.workloads {
-                for (port, svcs) in covered {
-                    ports.insert(*port);
-                    services.extend(svcs.iter().map(String::as_str));
-                }
-            }
-            let services: Vec<&str> = services.into_iter().take(MAX_LISTED).collect();
+            let ports: BTreeSet<u16> = group
+                .workloads
+                .iter()
+                .flat_map(|(_, covered)| covered.iter().map(|(port, _)| *port))
+                .collect();
+            // Every Service on those ports, named once, the first few by name.
+            let ids: BTreeSet<ServiceId> = ports
+                .iter()
+                .filter_map(|p| meshed_service_ports.get(p))
+                .flatten()
+                .copied()
+                .collect();
+            let names: BTreeSet<String> = ids.into_iter().map(|s| service_name(inv, s)).collect();
+            let services: Vec<&str> = names.iter().map(String::as_str).take(MAX_LISTED).collect();
             format!(
                 "{setter} lets calls to port(s) {} of meshed services ({}) leave without the Linkerd proxy — from {listed}: they travel in plaintext without the caller's mesh identity",
                 ports
