@@ -1646,10 +1646,8 @@ impl<'a> LinkerdPolicy<'a> {
             match &f.target {
                 PolicyTarget::Server {
                     server: Some(t), ..
-                } => {
-                    if inv.linkerd.servers[*t].namespace == p.namespace {
-                        lists[t.index()].push(a.clone());
-                    }
+                } if inv.linkerd.servers[*t].namespace == p.namespace => {
+                    lists[t.index()].push(a.clone());
                 }
                 PolicyTarget::Namespace { .. } => {
                     for &s in self.servers_in(&p.namespace) {
