@@ -211,6 +211,10 @@ pub struct ServerPort {
     pub(crate) other_unmeshed: usize,
     /// The catch-all group of each other mesh of the input, by mesh.
     pub(crate) other_meshes: Vec<(Mesh, usize)>,
+    /// Clients of another mesh in a namespace whose proxies originate differently toward this
+    /// port than that mesh's other clients (an Istio namespace with a DestinationRule of its
+    /// own for the port's host), by mesh.
+    pub(crate) foreign_namespace_groups: Vec<(Mesh, SortedMap<String>)>,
 }
 
 impl ServerPort {
@@ -260,9 +264,13 @@ impl ServerPort {
                             .copied()
                             .unwrap_or_else(|| self.catch_all_index(graph, node.mesh))
                     }
-                    None if node.membership.data_plane.is_meshed() => {
-                        self.catch_all_index(graph, node.mesh)
-                    }
+                    None if node.membership.data_plane.is_meshed() => self
+                        .foreign_namespace_groups
+                        .iter()
+                        .find(|(m, _)| Some(*m) == node.mesh)
+                        .and_then(|(_, groups)| groups.get(node.namespace.as_str()))
+                        .copied()
+                        .unwrap_or_else(|| self.catch_all_index(graph, node.mesh)),
                     None => self.other_unmeshed,
                 }
             }
@@ -403,7 +411,11 @@ impl Index {
             for &id in server.identity_groups.keys() {
                 index.identity_group_at.entry(id).or_default().push(s);
             }
-            for ns in server.namespace_groups.keys() {
+            let foreign = server
+                .foreign_namespace_groups
+                .iter()
+                .flat_map(|(_, groups)| groups.keys());
+            for ns in server.namespace_groups.keys().chain(foreign) {
                 index
                     .namespace_group_at
                     .entry(ns.clone())
@@ -790,9 +802,20 @@ pub(crate) struct Shared<'l, 'a> {
     pub identity_ids: &'l HashMap<(&'a str, &'a str), u32>,
     pub primary: Mesh,
     pub other_meshes: &'l [Mesh],
+    /// How each mesh's client proxies originate connections to workloads outside that mesh,
+    /// for the meshes that say (see [`ForeignOrigination`]).
+    pub origination: &'l [(Mesh, &'l dyn ForeignOrigination)],
 }
 
 impl Shared<'_, '_> {
+    /// How clients of `mesh` originate toward workloads outside it, when that mesh says.
+    pub fn origination(&self, mesh: Mesh) -> Option<&dyn ForeignOrigination> {
+        self.origination
+            .iter()
+            .find(|(m, _)| *m == mesh)
+            .map(|(_, o)| *o)
+    }
+
     /// The catch-all client classes every server port evaluates, with the mesh of their
     /// clients (none for clients without a proxy), in [`Graph::catch_all_classes`] order.
     pub fn catch_all_classes(&self) -> Vec<(Client, Option<Mesh>)> {
@@ -807,6 +830,43 @@ impl Shared<'_, '_> {
         );
         out
     }
+}
+
+/// What a client's proxy sends on one path toward a workload outside its mesh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Originated {
+    Plaintext,
+    /// The client mesh's own mutual TLS, which only that mesh's proxies terminate.
+    MeshMtls,
+    /// TLS the client's proxy originates as the application's TLS client (Istio's `SIMPLE` /
+    /// `MUTUAL`): encrypted, without a mesh identity.
+    OwnTls,
+}
+
+/// One answer of [`ForeignOrigination::originates`], with why.
+pub(crate) struct Origination {
+    pub sent: Originated,
+    pub because: Vec<Because>,
+}
+
+/// How one mesh's client proxies originate connections to workloads outside that mesh. The
+/// evaluator of the server's mesh asks it for that mesh's clients, so that an edge between two
+/// meshes is decided by both sides: the client's proxy configuration (Istio's DestinationRules)
+/// and the server's proxy.
+pub(crate) trait ForeignOrigination: Sync {
+    /// Namespaces whose clients may originate differently toward these Service ports than the
+    /// mesh's other clients: they get a group of their own. Sorted, without repeats.
+    fn namespaces_with_own_view(&self, services: &[ServicePortRef]) -> Vec<String>;
+
+    /// What clients in `namespace` (`""`: the mesh's clients elsewhere) send toward `server`
+    /// through the Service port `via` (none: to the pod address), on each route that can
+    /// reach it.
+    fn originates(
+        &self,
+        namespace: &str,
+        server: WorkloadId,
+        via: Option<ServicePortRef>,
+    ) -> Vec<Origination>;
 }
 
 /// A server port and the Service ports that lead to it, for an evaluator to decide.
@@ -965,12 +1025,14 @@ pub fn build_from(inventory: &Inventory, facts: &Resolvers<'_, '_>) -> Graph {
             services: ports.remove(&(w, port)).unwrap_or_default(),
         })
         .collect();
+    let origination: [(Mesh, &dyn ForeignOrigination); 1] = [(Mesh::Istio, &istio)];
     let shared = Shared {
         nodes: &nodes,
         by_namespace: &by_namespace,
         identity_ids: &identity_ids,
         primary,
         other_meshes: &other_meshes,
+        origination: &origination,
     };
     let istio_ready = istio.prepare(&shared);
     let linkerd_ready = linkerd.prepare(&shared);

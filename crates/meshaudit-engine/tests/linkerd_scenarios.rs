@@ -469,3 +469,115 @@ metadata:
     assert_eq!(graph.workload(p).mesh, Some(Mesh::Istio));
     assert_eq!(graph.catch_all(w), Client::OtherMesh(Mesh::Linkerd));
 }
+
+/// §5a (foreign TLS) and Istio's DestinationRule semantics: what an Istio client sends to a
+/// Linkerd pod is decided by its DestinationRules. Without one, auto mTLS sends plaintext (the
+/// pod has no Istio sidecar). A mesh-wide `ISTIO_MUTUAL` rule (root namespace, `*.local`) makes
+/// every Istio client originate Istio mutual TLS, which Linkerd's proxy passes through as an
+/// opaque stream to an application that cannot read it: the connection fails. A namespace's
+/// own rule for the host decides for its clients alone: `DISABLE` sends plaintext again,
+/// `SIMPLE` the application's own TLS (passed through, authorized as unauthenticated).
+#[test]
+fn istio_destination_rules_toward_linkerd_pods() {
+    let istio = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: ist
+  labels: {istio-injection: enabled}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: plain
+  labels: {istio-injection: enabled}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: tls
+  labels: {istio-injection: enabled}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: mesh-mtls
+  namespace: istio-system
+spec:
+  host: "*.local"
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: api-plain
+  namespace: plain
+spec:
+  host: api.lnk.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: DISABLE}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: api-tls
+  namespace: tls
+spec:
+  host: api.lnk.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: SIMPLE}
+---
+"#;
+    let yaml = [
+        linkerd_config("all-unauthenticated"),
+        istio.to_owned(),
+        namespace("lnk", r#"linkerd.io/inject: enabled"#),
+        app("ist", "payments", 8080, ""),
+        app("plain", "reports", 8082, ""),
+        app("tls", "audit", 8083, ""),
+        app("lnk", "web", 3000, ""),
+        app("lnk", "api", 3001, ""),
+    ]
+    .concat();
+    let inv = mesh(&yaml);
+    let graph = build(&inv);
+    assert_eq!(graph.primary_mesh, Mesh::Istio);
+    expect(
+        &inv,
+        &graph,
+        &[
+            // The mesh-wide rule: Istio mutual TLS that nobody on the Linkerd side terminates.
+            ("ist/payments", "lnk/api", 3001, Refused, Fails),
+            ("*meshed", "lnk/api", 3001, Refused, Fails),
+            // plain's own rule disables TLS: plaintext, which all-unauthenticated admits.
+            ("plain/reports", "lnk/api", 3001, Plaintext, Allowed),
+            // tls's own rule: the client's own TLS, passed through to the application.
+            ("tls/audit", "lnk/api", 3001, Transport::Tls, Allowed),
+            // Linkerd's own clients are unaffected, and Linkerd clients still send plaintext
+            // to Istio pods (no DestinationRule on the Linkerd side).
+            ("lnk/web", "lnk/api", 3001, Mtls, Allowed),
+            ("lnk/web", "ist/payments", 8080, Plaintext, Allowed),
+        ],
+    );
+    let failing = edge(&inv, &graph, "ist/payments", "lnk/api", 3001);
+    assert!(failing.authorization.is_none(), "{failing:#?}");
+    let rendered: Vec<String> = failing
+        .transport_because
+        .iter()
+        .map(|b| b.render(&inv))
+        .collect();
+    assert!(
+        rendered
+            .iter()
+            .any(|f| f.contains("DestinationRule istio-system/mesh-mtls")),
+        "{rendered:?}"
+    );
+    assert!(
+        rendered
+            .iter()
+            .any(|f| f.contains("passes TLS not addressed to its own identity")),
+        "{rendered:?}"
+    );
+    // The Service path is the one reported.
+    assert!(failing.via.is_some());
+}

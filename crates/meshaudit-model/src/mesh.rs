@@ -23,4 +23,14 @@ impl Mesh {
             Mesh::Kubernetes => "kubernetes",
         }
     }
+
+    /// The name in a sentence: `Istio`, `Linkerd`, `Consul`, `Kubernetes`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mesh::Istio => "Istio",
+            Mesh::Linkerd => "Linkerd",
+            Mesh::Consul => "Consul",
+            Mesh::Kubernetes => "Kubernetes",
+        }
+    }
 }

@@ -865,8 +865,14 @@ fn explain_row(view: &GraphView<'_>, line: &Line<'_>, out: &mut String) {
             );
         }
         (_, Client::Workload(_), Client::Workload(_)) => {}
-        (_, Client::Workload(_), _) if g.namespace.is_some() => {
+        (_, Client::Workload(c), _) if g.namespace.is_some() => {
+            let client_mesh = view.graph.workload(c).mesh;
             let text = match &g.peer {
+                _ if client_mesh.is_some_and(|m| m != e.server.mesh) => format!(
+                    "evaluated with the {} workloads of namespace {}, whose own DestinationRule for the host decides what their proxies send",
+                    client_mesh.map_or("", |m| m.title()),
+                    g.namespace.as_deref().unwrap_or_default()
+                ),
                 PeerIdentity::Known {
                     namespace,
                     service_account,

@@ -20,8 +20,8 @@ use crate::destination_rule::{
 };
 use crate::evidence::Because;
 use crate::graph::{
-    Client, EdgeGroup, PortToEvaluate, ServerPort, ServicePortRef, Shared, SortedMap, Transport,
-    WorkloadNode,
+    Client, EdgeGroup, ForeignOrigination, Originated, Origination, PortToEvaluate, ServerPort,
+    ServicePortRef, Shared, SortedMap, Transport, WorkloadNode,
 };
 use crate::membership::{injectors_of, membership, DataPlane, InjectorWebhook, Membership};
 use crate::peer_authentication::{ModeDecision, PeerAuthentications};
@@ -592,6 +592,7 @@ impl<'a> Builder<'_, 'a> {
             other_meshed,
             other_unmeshed,
             other_meshes,
+            foreign_namespace_groups: Vec::new(),
         }
     }
 
@@ -1264,6 +1265,90 @@ struct ServerSide<'s> {
     service_level: OnceCell<(MtlsMode, Vec<Because>)>,
 }
 
+/// What Istio's sidecars send toward a workload of another mesh: what their DestinationRule
+/// says for the Service, else auto mTLS — which sends plaintext, as such pods carry no
+/// `security.istio.io/tlsMode: istio` label. (Ambient clients, whose ztunnel ignores
+/// DestinationRule TLS, are answered as sidecar clients here.)
+impl ForeignOrigination for Builder<'_, '_> {
+    fn namespaces_with_own_view(&self, services: &[ServicePortRef]) -> Vec<String> {
+        let mut out: Vec<String> = services
+            .iter()
+            .flat_map(|v| {
+                let host = service_host(&self.inventory.services[v.service]);
+                self.destination_rules.namespaces_with_own_view(&host)
+            })
+            .map(str::to_owned)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn originates(
+        &self,
+        namespace: &str,
+        server: WorkloadId,
+        via: Option<ServicePortRef>,
+    ) -> Vec<Origination> {
+        let inv = self.inventory;
+        let Some(v) = via else {
+            return vec![Origination {
+                sent: Originated::Plaintext,
+                because: vec![Because::default(
+                    "the client runs Istio's sidecar, which passes connections to a pod address no Service leads to through without mutual TLS — no mutual TLS across meshes",
+                )],
+            }];
+        };
+        let service = &inv.services[v.service];
+        self.destination_rules
+            .client_tls_variants(
+                namespace,
+                None,
+                service,
+                v.port,
+                &inv.workloads[server].labels,
+            )
+            .into_iter()
+            .map(|tls| {
+                let mut because = tls.because;
+                let sent = match tls.choice {
+                    ClientTlsChoice::Explicit(ClientTlsMode::IstioMutual) => {
+                        because.push(Because::default(
+                            "so the client's Istio sidecar originates Istio mutual TLS, although the server runs no Istio sidecar to terminate it",
+                        ));
+                        Originated::MeshMtls
+                    }
+                    ClientTlsChoice::Explicit(ClientTlsMode::Disable) => {
+                        because.push(Because::default(
+                            "so the client's Istio sidecar sends plaintext — no mutual TLS across meshes",
+                        ));
+                        Originated::Plaintext
+                    }
+                    ClientTlsChoice::Explicit(
+                        mode @ (ClientTlsMode::Simple | ClientTlsMode::Mutual),
+                    ) => {
+                        because.push(Because::default(format!(
+                            "{} originates its own TLS: encrypted, but without the mesh identity",
+                            client_tls_mode_str(mode)
+                        )));
+                        Originated::OwnTls
+                    }
+                    ClientTlsChoice::Auto => {
+                        because.push(Because::default(foreign_server_text()));
+                        Originated::Plaintext
+                    }
+                };
+                Origination { sent, because }
+            })
+            .collect()
+    }
+}
+
+/// Why Istio's auto mTLS sends plaintext to a workload of another mesh.
+fn foreign_server_text() -> &'static str {
+    "the client runs Istio's sidecar, whose auto mTLS sends plaintext to pods without an Istio sidecar — no mutual TLS across meshes"
+}
+
 /// What a client of another mesh sends to an Istio server, or to a pod without a proxy that
 /// Istio's evaluator decides.
 fn foreign_client_text(mesh: Mesh) -> String {
@@ -1271,7 +1356,7 @@ fn foreign_client_text(mesh: Mesh) -> String {
         Mesh::Linkerd => "the client runs Linkerd's proxy, which originates mutual TLS only to pods with a Linkerd proxy (the destination controller gives it no identity for this one): it sends plaintext — no mutual TLS across meshes".to_owned(),
         other => format!(
             "the client runs {}'s proxy, which does not speak Istio mutual TLS: it sends plaintext — no mutual TLS across meshes",
-            other.as_str()
+            other.title()
         ),
     }
 }

@@ -17,14 +17,15 @@ use meshaudit_model::{Inventory, LinkerdServerId, Mesh, WorkloadId};
 use crate::authorization::{AuthzDecision, PeerIdentity};
 use crate::evidence::Because;
 use crate::graph::{
-    Client, EdgeGroup, PortToEvaluate, ServerPort, Shared, SortedMap, Transport, WorkloadNode,
+    Client, EdgeGroup, ForeignOrigination, Originated, PortToEvaluate, ServerPort, ServicePortRef,
+    Shared, SortedMap, Transport, WorkloadNode,
 };
 use crate::linkerd::defaults::{resolve_for_port, DefaultPolicy};
 use crate::linkerd::membership::{InboundPath, LinkerdMembership};
 use crate::linkerd::policy::{ClientNetwork, LinkerdClient, LinkerdPolicy};
 use crate::membership::{Capture, DataPlane, InboundCapture, Membership};
 use crate::protocol::Protocol;
-use crate::HashMap;
+use crate::{HashMap, HashSet};
 
 /// How Linkerd decides one server port: the Server that governs it, or the default policy.
 #[derive(Debug, Clone)]
@@ -105,8 +106,19 @@ impl<'r, 'a> Evaluator<'r, 'a> {
         // named clients is worth making for.
         let mut identities = vec![false; shared.identity_ids.len()];
         let mut namespaces: HashMap<&'a str, bool> = HashMap::default();
+        let mut foreign_namespaces: HashMap<Mesh, HashSet<&'a str>> = HashMap::default();
         for (w, workload) in WorkloadId::enumerate(&self.inventory.workloads) {
-            if shared.nodes[w.index()].mesh != Some(Mesh::Linkerd) {
+            let node = &shared.nodes[w.index()];
+            if let Some(m) = node.mesh.filter(|&m| m != Mesh::Linkerd) {
+                if node.membership.data_plane.is_meshed() {
+                    foreign_namespaces
+                        .entry(m)
+                        .or_default()
+                        .insert(workload.namespace.as_str());
+                }
+                continue;
+            }
+            if node.mesh != Some(Mesh::Linkerd) {
                 continue;
             }
             let key = (
@@ -122,6 +134,7 @@ impl<'r, 'a> Evaluator<'r, 'a> {
             evaluator: self,
             meshed_identities: identities,
             meshed_namespaces: namespaces,
+            foreign_namespaces,
         }
     }
 }
@@ -132,6 +145,8 @@ pub(crate) struct Prepared<'b, 'r, 'a> {
     /// Per identity id: some workload of it runs Linkerd's proxy.
     meshed_identities: Vec<bool>,
     meshed_namespaces: HashMap<&'a str, bool>,
+    /// Per other mesh: the namespaces with a workload running its proxy.
+    foreign_namespaces: HashMap<Mesh, HashSet<&'a str>>,
 }
 
 /// Who connects, as Linkerd's evaluator tells clients apart.
@@ -155,6 +170,8 @@ struct Side<'s> {
     inbound: Option<InboundPath>,
     node: &'s WorkloadNode,
     default: DefaultPolicy,
+    /// The Service ports that lead to the port.
+    services: &'s [ServicePortRef],
 }
 
 impl Prepared<'_, '_, '_> {
@@ -203,6 +220,7 @@ impl Prepared<'_, '_, '_> {
             inbound,
             node,
             default,
+            services: &todo.services,
         };
         let mut port_because = Vec::new();
         if let Some(s) = server {
@@ -247,7 +265,13 @@ impl Prepared<'_, '_, '_> {
                 namespace: ns.to_owned(),
                 service_account: sa.to_owned(),
             };
-            groups.push(self.evaluate(&side, Client::OtherMeshed, Some(ns), Caller::Meshed(peer)));
+            groups.push(self.evaluate(
+                shared,
+                &side,
+                Client::OtherMeshed,
+                Some(ns),
+                Caller::Meshed(peer),
+            ));
         }
         let mut namespace_groups = Vec::new();
         for &ns in &named.namespaces {
@@ -258,7 +282,38 @@ impl Prepared<'_, '_, '_> {
             let peer = PeerIdentity::Namespace {
                 namespace: ns.to_owned(),
             };
-            groups.push(self.evaluate(&side, Client::OtherMeshed, Some(ns), Caller::Meshed(peer)));
+            groups.push(self.evaluate(
+                shared,
+                &side,
+                Client::OtherMeshed,
+                Some(ns),
+                Caller::Meshed(peer),
+            ));
+        }
+        // Clients of another mesh whose proxies originate differently toward this port in
+        // their namespace (an Istio DestinationRule of the namespace's own) get a group there.
+        let mut foreign_namespace_groups = Vec::new();
+        for (class, mesh) in shared.catch_all_classes() {
+            let Some(m) = mesh.filter(|&m| m != Mesh::Linkerd) else {
+                continue;
+            };
+            let (Some(origin), Some(present)) =
+                (shared.origination(m), self.foreign_namespaces.get(&m))
+            else {
+                continue;
+            };
+            let mut by_namespace = Vec::new();
+            for ns in origin.namespaces_with_own_view(&todo.services) {
+                if !present.contains(ns.as_str()) {
+                    continue;
+                }
+                let index = groups.len();
+                groups.push(self.evaluate(shared, &side, class, Some(&ns), Caller::Foreign(m)));
+                by_namespace.push((ns, index));
+            }
+            if !by_namespace.is_empty() {
+                foreign_namespace_groups.push((m, SortedMap::from_sorted(by_namespace)));
+            }
         }
         let (mut other_meshed, mut other_unmeshed) = (0, 0);
         let mut other_meshes = Vec::new();
@@ -269,7 +324,7 @@ impl Prepared<'_, '_, '_> {
                 None => Caller::Unmeshed,
             };
             let index = groups.len();
-            groups.push(self.evaluate(&side, class, None, caller));
+            groups.push(self.evaluate(shared, &side, class, None, caller));
             match class {
                 Client::OtherMeshed => other_meshed = index,
                 Client::OtherUnmeshed => other_unmeshed = index,
@@ -294,6 +349,7 @@ impl Prepared<'_, '_, '_> {
             other_meshed,
             other_unmeshed,
             other_meshes,
+            foreign_namespace_groups,
         }
     }
 
@@ -378,6 +434,7 @@ impl Prepared<'_, '_, '_> {
 
     fn evaluate(
         &self,
+        shared: &Shared<'_, '_>,
         side: &Side<'_>,
         client: Client,
         namespace: Option<&str>,
@@ -386,7 +443,21 @@ impl Prepared<'_, '_, '_> {
         let mut because = Vec::new();
         let server = &side.name;
         let port = side.port;
+        let mut via = None;
+        let origin = match &caller {
+            Caller::Foreign(m) => shared.origination(*m),
+            _ => None,
+        };
         let (transport, peer) = match (side.inbound, &caller) {
+            // A client of a mesh that says how its proxies originate: its proxy's
+            // configuration and this server's proxy decide together.
+            (_, Caller::Foreign(_)) if origin.is_some() => {
+                let origin = origin.unwrap_or_else(|| unreachable!());
+                let (t, b, v) = foreign_transport(side, origin, namespace.unwrap_or(""));
+                because = b;
+                via = v;
+                (t, PeerIdentity::None)
+            }
             // The server has no Linkerd proxy.
             (None, caller) => {
                 match caller {
@@ -446,7 +517,7 @@ impl Prepared<'_, '_, '_> {
             }
         };
         let proxied = side.inbound.is_some_and(|p| p != InboundPath::Skipped);
-        let authorization = proxied.then(|| {
+        let authorization = (proxied && transport != Transport::Fails).then(|| {
             let linkerd_client = match transport {
                 Transport::Mtls => LinkerdClient::Meshed { peer: &peer },
                 _ => LinkerdClient::Unauthenticated {
@@ -482,23 +553,113 @@ impl Prepared<'_, '_, '_> {
             namespace: namespace.map(str::to_owned),
             transport,
             peer,
-            via: None,
+            via,
             transport_because: because,
             authorization,
         }
     }
 }
 
-/// What a client of another mesh sends to a Linkerd server (or to a pod without a proxy that
-/// Linkerd's evaluator decides).
-fn foreign_text(mesh: Mesh) -> String {
-    match mesh {
-        Mesh::Istio => "the client runs Istio's sidecar, whose auto mTLS sends plaintext to pods without an Istio sidecar — no mutual TLS across meshes".to_owned(),
-        other => format!(
-            "the client runs {}'s proxy, which does not speak Linkerd's mutual TLS: it sends plaintext — no mutual TLS across meshes",
-            other.as_str()
-        ),
+/// A client of another mesh: each path to the port (each Service port, else the pod address)
+/// and each way that mesh's proxy originates on it; the most exposed working answer is the one
+/// reported, as for Istio's own paths.
+fn foreign_transport(
+    side: &Side<'_>,
+    origin: &dyn ForeignOrigination,
+    namespace: &str,
+) -> (Transport, Vec<Because>, Option<ServicePortRef>) {
+    let paths: Vec<Option<ServicePortRef>> = if side.services.is_empty() {
+        vec![None]
+    } else {
+        side.services.iter().copied().map(Some).collect()
+    };
+    let mut best: Option<(Transport, Vec<Because>, Option<ServicePortRef>)> = None;
+    for via in paths {
+        for o in origin.originates(namespace, side.w, via) {
+            let mut because = o.because;
+            let t = foreign_outcome(side, o.sent, &mut because);
+            if best
+                .as_ref()
+                .is_none_or(|(b, _, _)| t.exposure() > b.exposure())
+            {
+                best = Some((t, because, via));
+            }
+        }
     }
+    best.unwrap_or_else(|| unreachable!("at least one path, and one route on it"))
+}
+
+/// What this side makes of what a client of another mesh sends.
+fn foreign_outcome(side: &Side<'_>, sent: Originated, because: &mut Vec<Because>) -> Transport {
+    let server = &side.name;
+    let port = side.port;
+    let fact = |t: String| Because::default(t);
+    match side.inbound {
+        None | Some(InboundPath::Skipped) => {
+            let reaches = if side.inbound.is_none() {
+                because.extend(side.node.membership.because.iter().cloned());
+                format!("{server} has no Linkerd proxy:")
+            } else {
+                if let Some(b) = side
+                    .membership
+                    .and_then(|m| m.capture.as_ref())
+                    .and_then(|c| c.skip_inbound.because.as_ref())
+                {
+                    because.push(b.clone());
+                }
+                format!("port {port} of {server} bypasses its proxy:")
+            };
+            match sent {
+                Originated::Plaintext => {
+                    because.push(fact(format!(
+                        "{reaches} plaintext reaches the application on port {port} directly"
+                    )));
+                    Transport::Plaintext
+                }
+                Originated::OwnTls => {
+                    because.push(fact(format!(
+                        "{reaches} the client's TLS reaches the application on port {port} directly"
+                    )));
+                    Transport::Tls
+                }
+                Originated::MeshMtls => {
+                    because.push(fact(format!(
+                        "{reaches} the application on port {port} receives the client mesh's mutual TLS, which it cannot read: the connection fails"
+                    )));
+                    Transport::Fails
+                }
+            }
+        }
+        Some(_) => match sent {
+            Originated::Plaintext => {
+                because.push(fact(format!(
+                    "Linkerd's proxy on {server} accepts plaintext on port {port} and authorizes it as an unauthenticated client"
+                )));
+                Transport::Plaintext
+            }
+            Originated::OwnTls => {
+                because.push(fact(format!(
+                    "Linkerd's proxy on {server} passes TLS not addressed to its own identity through to port {port} as an opaque stream, authorized as an unauthenticated client"
+                )));
+                Transport::Tls
+            }
+            Originated::MeshMtls => {
+                because.push(fact(format!(
+                    "Linkerd's proxy on {server} passes TLS not addressed to its own identity through as an opaque stream: the application on port {port} receives the client mesh's mutual TLS, which it cannot read, and the client expects a peer identity Linkerd cannot present — the connection fails"
+                )));
+                Transport::Fails
+            }
+        },
+    }
+}
+
+/// What a client of another mesh sends to a Linkerd server (or to a pod without a proxy that
+/// Linkerd's evaluator decides), for a mesh that does not say how its proxies originate.
+fn foreign_text(mesh: Mesh) -> String {
+    format!(
+        "the client runs {}'s proxy, which does not speak Linkerd's mutual TLS: it sends plaintext — no mutual TLS across meshes",
+        mesh.title()
+    )
 }
 
 /// Linkerd's membership in the graph's mesh-neutral shape.
