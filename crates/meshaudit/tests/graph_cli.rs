@@ -474,3 +474,117 @@ fn rows_group_clients_with_the_same_answer() {
     let explain = stdout(&run(&["graph", "examples/insecure-mesh", "--explain"]));
     assert!(explain.contains("clients: client group g"), "{explain}");
 }
+
+/// An Istio client's DestinationRule decides what reaches a Linkerd pod: the mesh-wide
+/// ISTIO_MUTUAL rule makes payments' calls fail, and namespace `tls`'s own SIMPLE rule gives its
+/// clients a group of their own, whose explanation says why.
+#[test]
+fn explain_tells_cross_mesh_destination_rules_apart() {
+    let dir = std::env::temp_dir().join(format!("meshaudit-graph-dr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mixed.yaml");
+    std::fs::write(&file, MIXED).unwrap();
+    let path = file.to_str().unwrap();
+    let table = stdout(&run(&["graph", path, "--to", "lnk/api", "--port", "3001"]));
+    let row = |from: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(from))
+            .unwrap_or_else(|| panic!("no row from {from}:\n{table}"))
+            .to_owned()
+    };
+    assert!(row("ist/payments").contains("fails"), "{table}");
+    assert!(
+        row("ist/payments").contains("DestinationRule istio-system/mesh-mtls"),
+        "{table}"
+    );
+    assert!(row("tls/audit").contains(" tls "), "{table}");
+    let explain = stdout(&run(&[
+        "graph",
+        path,
+        "--explain",
+        "--from",
+        "tls/audit",
+        "--to",
+        "lnk/api",
+    ]));
+    assert!(
+        explain.contains("evaluated with the Istio workloads of namespace tls, whose own DestinationRule for the host decides what their proxies send"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("mixed.yaml:32): applies to clients in namespace tls"),
+        "{explain}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const MIXED: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: linkerd-config, namespace: linkerd}
+data:
+  values: |
+    proxy:
+      defaultInboundPolicy: all-unauthenticated
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ist, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: tls, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: lnk, annotations: {linkerd.io/inject: enabled}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: mesh-mtls, namespace: istio-system}
+spec:
+  host: "*.local"
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api-tls, namespace: tls}
+spec:
+  host: api.lnk.svc.cluster.local
+  trafficPolicy: {tls: {mode: SIMPLE}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: payments, namespace: ist}
+spec:
+  selector: {matchLabels: {app: payments}}
+  template:
+    metadata: {labels: {app: payments}}
+    spec: {containers: [{name: app, image: x/p:1, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: audit, namespace: tls}
+spec:
+  selector: {matchLabels: {app: audit}}
+  template:
+    metadata: {labels: {app: audit}}
+    spec: {containers: [{name: app, image: x/a:1}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: lnk}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: app, image: x/api:1, ports: [{containerPort: 3001}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: lnk}
+spec:
+  selector: {app: api}
+  ports: [{port: 80, targetPort: 3001}]
+"#;
