@@ -7,6 +7,7 @@ use meshaudit_engine::destination_rule::{
     host_match, normalized_host, service_host, ClientTls, ClientTlsChoice, DestinationRules,
 };
 use meshaudit_engine::membership::DataPlane;
+use meshaudit_engine::Because;
 use meshaudit_model::istio::{
     ClientTlsMode, ClientTlsSettings, DestinationRuleSpec, MtlsMode, Typed,
 };
@@ -373,7 +374,8 @@ struct Hit {
 
 struct Server {
     mode: MtlsMode,
-    mode_because: String,
+    /// The last fact of the port's mode decision (the PeerAuthentication that set it).
+    mode_because: Option<Because>,
 }
 
 fn is_disable_choice(tls: &ClientTls) -> bool {
@@ -536,8 +538,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // and, when a subset covers the server, the route to that subset.
         let mut hits: BTreeMap<Hit, Users<'_>> = BTreeMap::new();
         let mut servers: BTreeMap<(WorkloadId, u16), Server> = BTreeMap::new();
-        let mut spared: BTreeSet<String> = BTreeSet::new();
-        let mut subset_notes: BTreeSet<String> = BTreeSet::new();
+        // Evidence lines, each with the fact it renders (for its related location).
+        let mut spared: BTreeMap<String, Because> = BTreeMap::new();
+        let mut subset_notes: BTreeMap<String, Because> = BTreeMap::new();
         let matching: Vec<ServiceId> = if host.contains('*') {
             services_by_host
                 .iter()
@@ -602,31 +605,32 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                                 .entry((server.workload, server.port))
                                 .or_insert_with(|| Server {
                                     mode: server.mode.mode,
-                                    mode_because: server
-                                        .mode
-                                        .because
-                                        .last()
-                                        .map(|b| b.render(inv))
-                                        .unwrap_or_default(),
+                                    mode_because: server.mode.because.last().cloned(),
                                 });
                         }
                         let service_name = format!("{}/{}", service.namespace, service.name);
                         if !is_disable_choice(&default) && default.rule == Some(index) {
                             if let Some(b) = default.because.last() {
-                                spared.insert(format!(
-                                    "Service {service_name} port {} is not affected: {}",
-                                    via.port,
-                                    b.render(inv)
-                                ));
+                                spared.insert(
+                                    format!(
+                                        "Service {service_name} port {} is not affected: {}",
+                                        via.port,
+                                        b.render(inv)
+                                    ),
+                                    b.clone(),
+                                );
                             }
                         }
                         if is_disable_choice(&default) && !is_disable_choice(&routed) {
                             if let Some(b) = routed.because.last() {
-                                subset_notes.insert(format!(
-                                    "requests that a VirtualService routes to the subset covering {} get the subset's setting instead ({}); all other requests use this DISABLE",
-                                    workload_name(inv, server.workload),
-                                    b.render(inv)
-                                ));
+                                subset_notes.insert(
+                                    format!(
+                                        "requests that a VirtualService routes to the subset covering {} get the subset's setting instead ({}); all other requests use this DISABLE",
+                                        workload_name(inv, server.workload),
+                                        b.render(inv)
+                                    ),
+                                    b.clone(),
+                                );
                             }
                         }
                     }
@@ -726,8 +730,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     workload_name(inv, h.workload),
                     h.target_port
                 ));
-                if !server.mode_because.is_empty() {
-                    finding = finding.evidence(server.mode_because.clone());
+                if let Some(b) = &server.mode_because {
+                    finding.add_because(inv, b);
                 }
             }
             if place_hits.len() > 8 {
@@ -739,13 +743,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 );
             }
             if place.port.is_none() && place.subset.is_none() {
-                for line in spared.iter().take(4) {
+                for (line, b) in spared.iter().take(4) {
                     finding = finding.evidence(line.clone());
+                    finding.relate(inv, b);
                 }
             }
             if place.subset.is_none() {
-                for line in subset_notes.iter().take(4) {
+                for (line, b) in subset_notes.iter().take(4) {
                     finding = finding.evidence(line.clone());
+                    finding.relate(inv, b);
                 }
             }
             let mut severity = if plaintext.is_empty() {

@@ -9,6 +9,8 @@ use super::common::{
     join_limited, policy_name, rule_targets_port, source_path, when_path, workload_name,
     workloads_of_policy,
 };
+use meshaudit_engine::Because;
+
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -177,7 +179,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         // (workload, port, plaintext client gets through, evidence)
-        let mut exposed: Vec<(WorkloadId, u16, bool, String)> = Vec::new();
+        // Per exposed port: the workload, port, whether plaintext gets through today, the
+        // evidence line, and the PeerAuthentication facts behind its mode.
+        #[allow(clippy::type_complexity)]
+        let mut exposed: Vec<(WorkloadId, u16, bool, String, Vec<Because>)> = Vec::new();
         for w in workloads_of_policy(ctx, p) {
             for server in ctx.graph().ports_of(w) {
                 if !server.proxied || server.mode.mode == MtlsMode::Strict {
@@ -218,6 +223,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                             ""
                         }
                     ),
+                    server.mode.because.clone(),
                 ));
             }
         }
@@ -227,11 +233,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let open_ports: Vec<String> = exposed
             .iter()
             .filter(|e| e.2)
-            .map(|(w, port, _, _)| format!("{} port {port}", workload_name(inv, *w)))
+            .map(|(w, port, _, _, _)| format!("{} port {port}", workload_name(inv, *w)))
             .collect();
         let all_ports: Vec<String> = exposed
             .iter()
-            .map(|(w, port, _, _)| format!("{} port {port}", workload_name(inv, *w)))
+            .map(|(w, port, _, _, _)| format!("{} port {port}", workload_name(inv, *w)))
             .collect();
         let effect = if action == AuthorizationAction::Deny {
             "plaintext requests carry no identity, so this DENY does not match them and any client without a sidecar bypasses it"
@@ -268,8 +274,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 join_limited(&open_ports, 6)
             ));
         }
-        for (_, _, _, e) in exposed.iter().take(6) {
+        for (_, _, _, e, chain) in exposed.iter().take(6) {
             finding = finding.evidence(e.clone());
+            for b in chain {
+                finding.relate(inv, b);
+            }
         }
         out.push(finding);
     }

@@ -4,7 +4,10 @@
 use meshaudit_model::k8s::Service;
 use meshaudit_model::{Inventory, Step, WorkloadId};
 
+use meshaudit_engine::Because;
+
 use crate::context::Context;
+use crate::finding::Finding;
 
 /// Services that select workload `index`.
 pub fn workload_services<'a>(ctx: &'a Context<'_>, index: WorkloadId) -> Vec<&'a Service> {
@@ -26,9 +29,30 @@ pub enum Exposure {
     /// No selected workload is in the input.
     Unknown,
     /// Some Service of a selected workload is LoadBalancer/NodePort or has externalIPs.
-    External(Vec<String>),
+    External(ExposureLines),
     /// Workloads are in the input and only cluster-internal Services select them.
-    Internal(Vec<String>),
+    Internal(ExposureLines),
+}
+
+/// One evidence line per workload and Service, and each Service's `spec.type` as a fact (for
+/// the finding's related locations).
+#[derive(Default)]
+pub struct ExposureLines {
+    pub lines: Vec<String>,
+    pub services: Vec<Because>,
+}
+
+impl ExposureLines {
+    /// Adds the first `n` lines to `f` as evidence, and the Services they name as related
+    /// locations.
+    pub fn add_to(&self, inv: &Inventory, f: &mut Finding, n: usize) {
+        for l in self.lines.iter().take(n) {
+            f.evidence.push(l.clone());
+        }
+        for b in self.services.iter().take(n) {
+            f.relate(inv, b);
+        }
+    }
 }
 
 /// Exposure of the gateway's workloads, with one evidence line per workload.
@@ -37,7 +61,8 @@ pub fn exposure(ctx: &Context<'_>, workloads: &[WorkloadId]) -> Exposure {
         return Exposure::Unknown;
     }
     let inv = ctx.inventory;
-    let mut lines = Vec::new();
+    let mut out = ExposureLines::default();
+    let lines = &mut out.lines;
     let mut external = false;
     for &i in workloads {
         let w = &inv.workloads[i];
@@ -53,6 +78,19 @@ pub fn exposure(ctx: &Context<'_>, workloads: &[WorkloadId]) -> Exposure {
             let ext = is_external(s);
             external |= ext;
             let obj = inv.object(s.object);
+            out.services.push(Because::at(
+                s.object,
+                &[Step::Key("spec"), Step::Key("type")],
+                format!(
+                    "type {}{}",
+                    s.spec.service_type(),
+                    if ext {
+                        ", reachable from outside the cluster"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
             lines.push(format!(
                 "{} {}/{} is selected by the Gateway and exposed by Service {}/{} ({}) of type {}{}",
                 w.kind,
@@ -71,9 +109,9 @@ pub fn exposure(ctx: &Context<'_>, workloads: &[WorkloadId]) -> Exposure {
         }
     }
     if external {
-        Exposure::External(lines)
+        Exposure::External(out)
     } else {
-        Exposure::Internal(lines)
+        Exposure::Internal(out)
     }
 }
 

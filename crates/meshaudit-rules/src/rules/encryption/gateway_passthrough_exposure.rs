@@ -9,7 +9,9 @@ use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 use crate::rules::helpers::gateway_workloads;
 
-use super::gateway_common::{exposure, hosts_text, server_label, tls_mode, tls_path, Exposure};
+use super::gateway_common::{
+    exposure, hosts_text, server_label, tls_mode, tls_path, Exposure, ExposureLines,
+};
 use meshaudit_model::WorkloadId;
 
 pub static RULE: Rule = Rule {
@@ -138,13 +140,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Err(why) => why,
             };
             let exposure = exposure(ctx, selected);
+            let none = ExposureLines::default();
             let (severity, reach, lines) = match (&exposure, auto) {
                 (Exposure::External(l), true) => (Severity::High, "from outside the cluster", l),
                 (Exposure::External(l), false) => (Severity::Medium, "from outside the cluster", l),
                 (Exposure::Internal(l), true) => (Severity::Medium, "from inside the cluster", l),
                 (Exposure::Internal(l), false) => (Severity::Low, "from inside the cluster", l),
-                (Exposure::Unknown, true) => (Severity::High, "", &Vec::new()),
-                (Exposure::Unknown, false) => (Severity::Medium, "", &Vec::new()),
+                (Exposure::Unknown, true) => (Severity::High, "", &none),
+                (Exposure::Unknown, false) => (Severity::Medium, "", &none),
             };
             let label = server_label(server, i);
             let hosts = hosts_text(server);
@@ -174,9 +177,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 "selector {} is not a dedicated east-west gateway: {not_east_west}",
                 selector_text(gateway)
             ));
-            for line in lines {
-                f = f.evidence(line.clone());
-            }
+            lines.add_to(inv, &mut f, usize::MAX);
             match exposure {
                 Exposure::Unknown => {
                     f = f.evidence(

@@ -177,15 +177,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     port.number, gateway.namespace, gateway.name
                 ));
             match &exposure {
-                Exposure::External(lines) => {
-                    for l in lines.iter().take(4) {
-                        f = f.evidence(l.clone());
-                    }
-                }
+                Exposure::External(lines) => lines.add_to(inv, &mut f, 4),
                 Exposure::Internal(lines) => {
-                    for l in lines.iter().take(4) {
-                        f = f.evidence(l.clone());
-                    }
+                    lines.add_to(inv, &mut f, 4);
                     f = f.evidence(
                         "only cluster-internal Services select the gateway workloads, so severity is lowered to medium",
                     );

@@ -3,6 +3,8 @@
 use meshaudit_engine::network_policy::{NetVerdict, Source};
 use meshaudit_model::{Step, WorkloadId};
 
+use meshaudit_engine::Because;
+
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -112,16 +114,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if !is_istiod(workload) {
             continue;
         }
-        let mut open: Vec<(u16, &str, Severity, String)> = Vec::new();
+        let mut open: Vec<(u16, &str, Severity, Option<Because>)> = Vec::new();
         for (port, what, severity) in PORTS {
             let decision = index.ingress(inv, Source::AnyPod, w, port);
             if decision.verdict == NetVerdict::Allowed {
-                let why = decision
-                    .because
-                    .first()
-                    .map(|b| b.render(inv))
-                    .unwrap_or_default();
-                open.push((port, what, severity, why));
+                open.push((port, what, severity, decision.because.first().cloned()));
             }
         }
         let Some(severity) = open.iter().map(|o| o.2).max() else {
@@ -145,7 +142,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .key(ports.join(","));
         finding.severity = severity;
         for (port, what, _, why) in &open {
-            finding = finding.evidence(format!("port {port} ({what}): {why}"));
+            let text = why.as_ref().map(|b| b.render(inv)).unwrap_or_default();
+            finding = finding.evidence(format!("port {port} ({what}): {text}"));
+            if let Some(b) = why {
+                finding.relate(inv, b);
+            }
         }
         finding = finding.remediation(format!(
             "Isolate {}/{} for ingress with a NetworkPolicy that admits only 15012 and 15017 from everywhere (and 15014 from monitoring); set ENABLE_DEBUG_ON_HTTP=false on istiod.",

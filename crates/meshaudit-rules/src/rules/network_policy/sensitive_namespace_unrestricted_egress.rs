@@ -3,6 +3,8 @@
 use meshaudit_engine::network_policy::NetVerdict;
 use meshaudit_model::{Step, WorkloadId};
 
+use meshaudit_engine::Because;
+
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
@@ -107,14 +109,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let mut open: Vec<WorkloadId> = Vec::new();
-        let mut reasons: Vec<String> = Vec::new();
+        let mut reasons: Vec<Because> = Vec::new();
         for (w, _) in &sensitive {
             let decision = index.egress_to_outside(inv, *w);
             if decision.verdict == NetVerdict::Allowed {
                 open.push(*w);
                 if reasons.len() < 3 {
                     if let Some(why) = decision.because.first() {
-                        reasons.push(why.render(inv));
+                        reasons.push(why.clone());
                     }
                 }
             }
@@ -150,8 +152,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .key("")
         .evidence(format!("marked sensitive by: {}", markers.join(", ")))
         .evidence(format!("unrestricted egress: {}", list_workloads(inv, &open, 5)));
-        for r in reasons {
-            finding = finding.evidence(r);
+        for r in &reasons {
+            finding.add_because(inv, r);
         }
         finding = finding.remediation(format!(
             "Add a default-deny egress NetworkPolicy in `{name}` (podSelector: {{}}, policyTypes: [Egress]) and allow only DNS, istiod and the destinations these workloads need."
