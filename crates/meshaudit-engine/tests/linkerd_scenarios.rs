@@ -37,6 +37,20 @@ fn namespace(name: &str, annotations: &str) -> String {
     )
 }
 
+/// A Namespace whose pods Istio injects.
+fn istio_namespace(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels: {{istio-injection: enabled}}\n---\n"
+    )
+}
+
+/// An Istio DestinationRule in `ns` setting `tls.mode` for `host`.
+fn destination_rule(ns: &str, name: &str, host: &str, mode: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  host: \"{host}\"\n  trafficPolicy:\n    tls: {{mode: {mode}}}\n---\n"
+    )
+}
+
 /// A Deployment (service account = name, label `app: name`) serving `port` (named `http`),
 /// with a Service `name` on the same port; `annotations` go on the pod template.
 fn app(ns: &str, name: &str, port: u16, annotations: &str) -> String {
@@ -416,16 +430,11 @@ metadata:
 spec:
   mtls: {mode: STRICT}
 ---
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: ist
-  labels: {istio-injection: enabled}
----
 "#;
     let yaml = [
         linkerd_config("all-authenticated"),
         strict.to_owned(),
+        istio_namespace("ist"),
         namespace("lnk", r#"linkerd.io/inject: enabled"#),
         app("ist", "payments", 8080, ""),
         app("ist", "ledger", 8081, ""),
@@ -479,58 +488,15 @@ metadata:
 /// `SIMPLE` the application's own TLS (passed through, authorized as unauthenticated).
 #[test]
 fn istio_destination_rules_toward_linkerd_pods() {
-    let istio = r#"apiVersion: v1
-kind: Namespace
-metadata:
-  name: ist
-  labels: {istio-injection: enabled}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: plain
-  labels: {istio-injection: enabled}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: tls
-  labels: {istio-injection: enabled}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: mesh-mtls
-  namespace: istio-system
-spec:
-  host: "*.local"
-  trafficPolicy:
-    tls: {mode: ISTIO_MUTUAL}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: api-plain
-  namespace: plain
-spec:
-  host: api.lnk.svc.cluster.local
-  trafficPolicy:
-    tls: {mode: DISABLE}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: api-tls
-  namespace: tls
-spec:
-  host: api.lnk.svc.cluster.local
-  trafficPolicy:
-    tls: {mode: SIMPLE}
----
-"#;
+    let api = "api.lnk.svc.cluster.local";
     let yaml = [
         linkerd_config("all-unauthenticated"),
-        istio.to_owned(),
+        istio_namespace("ist"),
+        istio_namespace("plain"),
+        istio_namespace("tls"),
+        destination_rule("istio-system", "mesh-mtls", "*.local", "ISTIO_MUTUAL"),
+        destination_rule("plain", "api-plain", api, "DISABLE"),
+        destination_rule("tls", "api-tls", api, "SIMPLE"),
         namespace("lnk", r#"linkerd.io/inject: enabled"#),
         app("ist", "payments", 8080, ""),
         app("plain", "reports", 8082, ""),

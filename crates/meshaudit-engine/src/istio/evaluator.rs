@@ -951,17 +951,7 @@ impl<'a> Builder<'_, 'a> {
         } else if let (Some(_), Some(tls)) = (via, tls) {
             because.extend(tls.because);
             match tls.choice {
-                ClientTlsChoice::Explicit(ClientTlsMode::IstioMutual) => Sent::Mtls,
-                ClientTlsChoice::Explicit(ClientTlsMode::Disable) => Sent::Plain,
-                ClientTlsChoice::Explicit(
-                    mode @ (ClientTlsMode::Simple | ClientTlsMode::Mutual),
-                ) => {
-                    because.push(Because::default(format!(
-                        "{} originates its own TLS: encrypted, but without the mesh identity",
-                        client_tls_mode_str(mode)
-                    )));
-                    Sent::Tls
-                }
+                ClientTlsChoice::Explicit(mode) => explicit_sent(mode, &mut because),
                 ClientTlsChoice::Auto => self.auto_mtls_choice(server, &mut because),
             }
         } else {
@@ -1312,27 +1302,21 @@ impl ForeignOrigination for Builder<'_, '_> {
             .map(|tls| {
                 let mut because = tls.because;
                 let sent = match tls.choice {
-                    ClientTlsChoice::Explicit(ClientTlsMode::IstioMutual) => {
-                        because.push(Because::default(
-                            "so the client's Istio sidecar originates Istio mutual TLS, although the server runs no Istio sidecar to terminate it",
-                        ));
-                        Originated::MeshMtls
-                    }
-                    ClientTlsChoice::Explicit(ClientTlsMode::Disable) => {
-                        because.push(Because::default(
-                            "so the client's Istio sidecar sends plaintext — no mutual TLS across meshes",
-                        ));
-                        Originated::Plaintext
-                    }
-                    ClientTlsChoice::Explicit(
-                        mode @ (ClientTlsMode::Simple | ClientTlsMode::Mutual),
-                    ) => {
-                        because.push(Because::default(format!(
-                            "{} originates its own TLS: encrypted, but without the mesh identity",
-                            client_tls_mode_str(mode)
-                        )));
-                        Originated::OwnTls
-                    }
+                    ClientTlsChoice::Explicit(mode) => match explicit_sent(mode, &mut because) {
+                        Sent::Mtls => {
+                            because.push(Because::default(
+                                "so the client's Istio sidecar originates Istio mutual TLS, although the server runs no Istio sidecar to terminate it",
+                            ));
+                            Originated::MeshMtls
+                        }
+                        Sent::Plain => {
+                            because.push(Because::default(
+                                "so the client's Istio sidecar sends plaintext — no mutual TLS across meshes",
+                            ));
+                            Originated::Plaintext
+                        }
+                        Sent::Tls => Originated::OwnTls,
+                    },
                     ClientTlsChoice::Auto => {
                         because.push(Because::default(foreign_server_text()));
                         Originated::Plaintext
@@ -1341,6 +1325,22 @@ impl ForeignOrigination for Builder<'_, '_> {
                 Origination { sent, because }
             })
             .collect()
+    }
+}
+
+/// What a DestinationRule's explicit TLS mode makes the client's sidecar send; the modes that
+/// originate the application's TLS say so in `because`.
+fn explicit_sent(mode: ClientTlsMode, because: &mut Vec<Because>) -> Sent {
+    match mode {
+        ClientTlsMode::IstioMutual => Sent::Mtls,
+        ClientTlsMode::Disable => Sent::Plain,
+        ClientTlsMode::Simple | ClientTlsMode::Mutual => {
+            because.push(Because::default(format!(
+                "{} originates its own TLS: encrypted, but without the mesh identity",
+                client_tls_mode_str(mode)
+            )));
+            Sent::Tls
+        }
     }
 }
 

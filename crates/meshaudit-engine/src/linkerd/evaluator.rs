@@ -593,64 +593,55 @@ fn foreign_transport(
 fn foreign_outcome(side: &Side<'_>, sent: Originated, because: &mut Vec<Because>) -> Transport {
     let server = &side.name;
     let port = side.port;
-    let fact = |t: String| Because::default(t);
-    match side.inbound {
-        None | Some(InboundPath::Skipped) => {
-            let reaches = if side.inbound.is_none() {
-                because.extend(side.node.membership.because.iter().cloned());
-                format!("{server} has no Linkerd proxy:")
-            } else {
-                if let Some(b) = side
-                    .membership
-                    .and_then(|m| m.capture.as_ref())
-                    .and_then(|c| c.skip_inbound.because.as_ref())
-                {
-                    because.push(b.clone());
-                }
-                format!("port {port} of {server} bypasses its proxy:")
-            };
-            match sent {
-                Originated::Plaintext => {
-                    because.push(fact(format!(
-                        "{reaches} plaintext reaches the application on port {port} directly"
-                    )));
-                    Transport::Plaintext
-                }
-                Originated::OwnTls => {
-                    because.push(fact(format!(
-                        "{reaches} the client's TLS reaches the application on port {port} directly"
-                    )));
-                    Transport::Tls
-                }
-                Originated::MeshMtls => {
-                    because.push(fact(format!(
-                        "{reaches} the application on port {port} receives the client mesh's mutual TLS, which it cannot read: the connection fails"
-                    )));
-                    Transport::Fails
-                }
-            }
+    // Without a proxy in the way (none, or the port skips it), what is sent reaches the
+    // application as it is.
+    let bare = match side.inbound {
+        None => {
+            because.extend(side.node.membership.because.iter().cloned());
+            Some(format!("{server} has no Linkerd proxy:"))
         }
-        Some(_) => match sent {
-            Originated::Plaintext => {
-                because.push(fact(format!(
-                    "Linkerd's proxy on {server} accepts plaintext on port {port} and authorizes it as an unauthenticated client"
-                )));
-                Transport::Plaintext
+        Some(InboundPath::Skipped) => {
+            if let Some(b) = side
+                .membership
+                .and_then(|m| m.capture.as_ref())
+                .and_then(|c| c.skip_inbound.because.as_ref())
+            {
+                because.push(b.clone());
             }
-            Originated::OwnTls => {
-                because.push(fact(format!(
-                    "Linkerd's proxy on {server} passes TLS not addressed to its own identity through to port {port} as an opaque stream, authorized as an unauthenticated client"
-                )));
-                Transport::Tls
-            }
-            Originated::MeshMtls => {
-                because.push(fact(format!(
-                    "Linkerd's proxy on {server} passes TLS not addressed to its own identity through as an opaque stream: the application on port {port} receives the client mesh's mutual TLS, which it cannot read, and the client expects a peer identity Linkerd cannot present — the connection fails"
-                )));
-                Transport::Fails
-            }
-        },
-    }
+            Some(format!("port {port} of {server} bypasses its proxy:"))
+        }
+        Some(_) => None,
+    };
+    let passed =
+        format!("Linkerd's proxy on {server} passes TLS not addressed to its own identity through");
+    let (transport, text) = match (bare, sent) {
+        (Some(r), Originated::Plaintext) => (
+            Transport::Plaintext,
+            format!("{r} plaintext reaches the application on port {port} directly"),
+        ),
+        (Some(r), Originated::OwnTls) => (
+            Transport::Tls,
+            format!("{r} the client's TLS reaches the application on port {port} directly"),
+        ),
+        (Some(r), Originated::MeshMtls) => (
+            Transport::Fails,
+            format!("{r} the application on port {port} receives the client mesh's mutual TLS, which it cannot read: the connection fails"),
+        ),
+        (None, Originated::Plaintext) => (
+            Transport::Plaintext,
+            format!("Linkerd's proxy on {server} accepts plaintext on port {port} and authorizes it as an unauthenticated client"),
+        ),
+        (None, Originated::OwnTls) => (
+            Transport::Tls,
+            format!("{passed} to port {port} as an opaque stream, authorized as an unauthenticated client"),
+        ),
+        (None, Originated::MeshMtls) => (
+            Transport::Fails,
+            format!("{passed} as an opaque stream: the application on port {port} receives the client mesh's mutual TLS, which it cannot read, and the client expects a peer identity Linkerd cannot present — the connection fails"),
+        ),
+    };
+    because.push(Because::default(text));
+    transport
 }
 
 /// What a client of another mesh sends to a Linkerd server (or to a pod without a proxy that
