@@ -1821,6 +1821,20 @@ impl<'a> LinkerdPolicy<'a> {
     ) -> LinkerdDecision {
         decide::authorize(self, w, port, client, default)
     }
+
+    /// [`authorize`](Self::authorize) under the pod's own default inbound policy for the port
+    /// (pod, namespace or cluster level, tightened by `proxy-require-identity-inbound-ports`),
+    /// as the graph decides it.
+    pub fn authorize_port(
+        &self,
+        w: WorkloadId,
+        port: u16,
+        client: &LinkerdClient<'_>,
+    ) -> LinkerdDecision {
+        let has_server = self.server_for(w, port).is_some();
+        let resolved = crate::linkerd::defaults::resolve_for_port(self.inv, w, port, has_server);
+        self.authorize(w, port, client, &resolved.default)
+    }
 }
 
 /// `0.0.0.0/0, ::/0 except 10.0.0.0/8`.
