@@ -7,13 +7,13 @@ use meshaudit_engine::{Because, ServerPort};
 use meshaudit_model::istio::{MtlsMode, PeerAuthenticationSpec, Typed};
 use meshaudit_model::{ObjectId, Step, WorkloadId};
 
-use super::common::{
+use super::plaintext_bypass::{
     unmeshed_authz_because, unmeshed_authz_evidence, unmeshed_outcome, unmeshed_plaintext_open,
-    workload_name,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "AUTHN003",
@@ -237,7 +237,10 @@ fn ignored_in_root(
         })
         .map(|(i, _)| i)
         .collect();
-    let names: Vec<String> = matched.iter().map(|&w| workload_name(inv, w)).collect();
+    let names: Vec<String> = matched
+        .iter()
+        .map(|&w| workload_name(&inv.workloads[w]))
+        .collect();
     let target = if matched.is_empty() {
         format!("pods labelled {}", selector_text(policy))
     } else {
@@ -304,7 +307,7 @@ fn ignored_in_root(
             .unwrap_or_default();
         finding = finding.evidence(format!(
             "{} runs {}{because}",
-            workload_name(inv, w),
+            workload_name(&inv.workloads[w]),
             decision.mode.as_str()
         ));
         if let Some(b) = decision.because.last() {
@@ -372,7 +375,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let object = inv.object(policy.object);
         let name = format!("{}/{}", policy.namespace, policy.name);
-        let names: Vec<String> = workloads.iter().map(|&w| workload_name(inv, w)).collect();
+        let names: Vec<String> = workloads
+            .iter()
+            .map(|&w| workload_name(&inv.workloads[w]))
+            .collect();
         let scope_evidence = if workloads.is_empty() {
             format!(
                 "selector {} matches no workload in the input; the policy applies to any pod of namespace {} that carries these labels",

@@ -9,7 +9,7 @@ use meshaudit_model::{Step, WorkloadId};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::gateway_workloads;
+use crate::rules::istio_scope::gateway_workloads;
 
 use super::gateway_common::{hosts_text, server_label, tls_mode, tls_path};
 

@@ -7,7 +7,7 @@ use meshaudit_model::selector::map_selects;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::gateway_workloads;
+use crate::rules::istio_scope::gateway_workloads;
 
 use super::gateway_common::{
     exposure, hosts_text, server_label, tls_mode, tls_path, Exposure, ExposureLines,

@@ -9,7 +9,7 @@ use meshaudit_model::{Inventory, Step, WorkloadId};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::oldest;
+use meshaudit_engine::peer_authentication::oldest;
 
 pub static RULE: Rule = Rule {
     code: "NET002",
