@@ -13,7 +13,7 @@ use super::plaintext_bypass::{
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::naming::workload_name;
+use crate::rules::naming::{join_limited, workload_name};
 
 pub static RULE: Rule = Rule {
     code: "AUTHN003",
@@ -135,19 +135,9 @@ fn strength(mode: MtlsMode) -> u8 {
 
 const MAX_LISTED: usize = 6;
 
-fn list(items: &[String]) -> String {
-    if items.len() <= MAX_LISTED {
-        items.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            items[..MAX_LISTED].join(", "),
-            items.len() - MAX_LISTED
-        )
-    }
-}
-
-fn selector_text(policy: &Typed<PeerAuthenticationSpec>) -> String {
+/// A PeerAuthentication's `selector.matchLabels` as `k=v,k=v` (no spaces: the wording of this rule's
+/// findings; [`crate::rules::naming::selector_text`] is for full label selectors).
+fn peer_authentication_selector_text(policy: &Typed<PeerAuthenticationSpec>) -> String {
     policy
         .spec
         .selector
@@ -242,9 +232,12 @@ fn ignored_in_root(
         .map(|&w| workload_name(&inv.workloads[w]))
         .collect();
     let target = if matched.is_empty() {
-        format!("pods labelled {}", selector_text(policy))
+        format!(
+            "pods labelled {}",
+            peer_authentication_selector_text(policy)
+        )
     } else {
-        list(&names)
+        join_limited(&names, MAX_LISTED)
     };
     let asked = if policy.spec.port_level_mtls.is_empty() {
         format!("mode {}", mode.as_str())
@@ -295,7 +288,7 @@ fn ignored_in_root(
     if matched.is_empty() {
         finding = finding.evidence(format!(
             "selector {} matches no workload in the input",
-            selector_text(policy)
+            peer_authentication_selector_text(policy)
         ));
     }
     for &w in matched.iter().take(MAX_LISTED) {
@@ -382,14 +375,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let scope_evidence = if workloads.is_empty() {
             format!(
                 "selector {} matches no workload in the input; the policy applies to any pod of namespace {} that carries these labels",
-                selector_text(policy),
+                peer_authentication_selector_text(policy),
                 policy.namespace
             )
         } else {
             format!(
                 "in force (the oldest selector policy matching them) for {} workload(s): {}",
                 workloads.len(),
-                list(&names)
+                join_limited(&names, MAX_LISTED)
             )
         };
         let servers: Vec<&ServerPort> = workloads
@@ -398,9 +391,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .filter(|s| s.proxied)
             .collect();
         let target = if workloads.is_empty() {
-            format!("pods labelled {}", selector_text(policy))
+            format!(
+                "pods labelled {}",
+                peer_authentication_selector_text(policy)
+            )
         } else {
-            list(&names)
+            join_limited(&names, MAX_LISTED)
         };
 
         // Top-level mode.

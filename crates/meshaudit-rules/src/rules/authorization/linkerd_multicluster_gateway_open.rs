@@ -18,6 +18,7 @@ use meshaudit_model::{Inventory, ObjectId, Step, Typed, WorkloadId};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ013",
@@ -592,7 +593,7 @@ fn default_policy(inv: &Inventory, w: &Workload) -> Option<Admission> {
         because: vec![Because::at(w.object, &path, detail.clone())],
         path,
         admits,
-        what: format!("{} {}/{}", w.kind, w.namespace, w.name),
+        what: workload_name(w),
         default_policy: Some(policy),
         detail,
         fix: format!(
@@ -617,7 +618,7 @@ fn finding(
         Admits::AnyIdentity => "any mesh identity",
     };
     let svc = first.service;
-    let gateway = format!("{} {}/{}", w.kind, w.namespace, w.name);
+    let gateway = workload_name(w);
     let lead = match a.default_policy {
         Some(policy) => format!(
             "No Server covers port {PROXY_INBOUND_PORT} of the multicluster gateway {gateway}: its default inbound policy {policy} lets {who} from any address through it"
