@@ -388,17 +388,13 @@ fn mesh_tls_identities_match_by_exact_identity_suffix_and_ref() {
 #[test]
 fn wildcards_empty_refs_and_networks() {
     let yaml = format!(
-        "{CONFIG}{}{}{}{}{}",
+        "{CONFIG}{}{}{}{}{}{}",
         namespace("pay"),
         app("pay", "any", &[("grpc", 9090)]),
         app("pay", "open", &[("http", 8080)]),
         app("pay", "internal", &[("http", 8080)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: any, namespace: pay}
-spec: {podSelector: {matchLabels: {app: any}}, port: grpc, proxyProtocol: gRPC}
----
-apiVersion: policy.linkerd.io/v1alpha1
+        server("pay", "any", Some("any"), "grpc").spec("proxyProtocol: gRPC"),
+        r#"apiVersion: policy.linkerd.io/v1alpha1
 kind: MeshTLSAuthentication
 metadata: {name: everyone-meshed, namespace: pay}
 spec: {identities: ["*"]}
@@ -532,15 +528,11 @@ spec:
 #[test]
 fn dangling_refs_disable_policies_and_namespace_targets_reach_servers_only() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "api", &[("http", 8080), ("other", 7000)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api-http, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: http}
----
-apiVersion: policy.linkerd.io/v1alpha1
+        server("shop", "api-http", Some("api"), "http"),
+        r#"apiVersion: policy.linkerd.io/v1alpha1
 kind: AuthorizationPolicy
 metadata: {name: typo, namespace: shop}
 spec:
@@ -618,20 +610,12 @@ spec:
 #[test]
 fn server_authorizations() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}{}",
         namespace("shop"),
         app("shop", "orders", &[("http", 8080), ("grpc", 9090)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: orders-http, namespace: shop}
-spec: {podSelector: {matchLabels: {app: orders}}, port: http}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: orders-grpc, namespace: shop, labels: {tier: rpc}}
-spec: {podSelector: {matchLabels: {app: orders}}, port: grpc}
----
-apiVersion: policy.linkerd.io/v1beta1
+        server("shop", "orders-http", Some("orders"), "http"),
+        server("shop", "orders-grpc", Some("orders"), "grpc").metadata("labels: {tier: rpc}"),
+        r#"apiVersion: policy.linkerd.io/v1beta1
 kind: ServerAuthorization
 metadata: {name: orders-public, namespace: shop}
 spec:
@@ -893,15 +877,11 @@ spec:
 #[test]
 fn route_attachment() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "cart", &[("http", 8080), ("raw", 9000)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: raw, namespace: shop}
-spec: {podSelector: {matchLabels: {app: cart}}, port: raw, proxyProtocol: opaque}
----
-apiVersion: gateway.networking.k8s.io/v1
+        server("shop", "raw", Some("cart"), "raw").spec("proxyProtocol: opaque"),
+        r#"apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: on-opaque, namespace: shop}
 spec:
@@ -1126,15 +1106,11 @@ fn linkerd_hardened_ground_truth() {
 #[test]
 fn audit_only_when_nothing_else_admits() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "api", &[("http", 8080)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api-http, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: http, accessPolicy: audit}
----
-apiVersion: policy.linkerd.io/v1alpha1
+        server("shop", "api-http", Some("api"), "http").spec("accessPolicy: audit"),
+        r#"apiVersion: policy.linkerd.io/v1alpha1
 kind: AuthorizationPolicy
 metadata: {name: api-from-web, namespace: shop}
 spec:
@@ -1234,15 +1210,11 @@ spec:
 #[test]
 fn grpc_routes_take_precedence_on_grpc_servers() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "ledger", &[("grpc", 9090)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: ledger-grpc, namespace: shop}
-spec: {podSelector: {matchLabels: {app: ledger}}, port: grpc, proxyProtocol: gRPC}
----
-apiVersion: gateway.networking.k8s.io/v1
+        server("shop", "ledger-grpc", Some("ledger"), "grpc").spec("proxyProtocol: gRPC"),
+        r#"apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: {name: ledger-write, namespace: shop}
 spec:
