@@ -470,16 +470,16 @@ fn policy_grant(
     let (Some((admits, who, id_because)), Some((where_, net_because))) = (identity, network) else {
         return None;
     };
+    let what = format!("AuthorizationPolicy {}/{}", p.namespace, p.name);
     Some(Grant {
         object: p.object,
         field: "requiredAuthenticationRefs",
         admits,
-        what: format!("AuthorizationPolicy {}/{}", p.namespace, p.name),
-        detail: format!("{who}; {where_}"),
         fix: format!(
-            "In AuthorizationPolicy {}/{}, require a NetworkAuthentication listing only the source clusters' egress addresses, and a MeshTLSAuthentication naming the remote workloads that call exported services instead of `*`",
-            p.namespace, p.name
+            "In {what}, require a NetworkAuthentication listing only the source clusters' egress addresses, and a MeshTLSAuthentication naming the remote workloads that call exported services instead of `*`"
         ),
+        what,
+        detail: format!("{who}; {where_}"),
         because: vec![id_because, net_because],
     })
 }
@@ -520,16 +520,16 @@ fn server_authorization_grant(
     // Omitted networks mean clusterNetworks for a ServerAuthorization.
     let cidrs = client.networks.as_deref().and_then(everywhere)?;
     let (admits, who) = admits?;
+    let what = format!("ServerAuthorization {}/{}", a.namespace, a.name);
     Some(Grant {
         object: a.object,
         field: "client",
         admits,
-        what: format!("ServerAuthorization {}/{}", a.namespace, a.name),
-        detail: format!("{who}; networks {cidrs}"),
         fix: format!(
-            "In ServerAuthorization {}/{}, set client.networks to the source clusters' egress addresses and name the remote identities instead of `*` (or replace it with an AuthorizationPolicy that does)",
-            a.namespace, a.name
+            "In {what}, set client.networks to the source clusters' egress addresses and name the remote identities instead of `*` (or replace it with an AuthorizationPolicy that does)"
         ),
+        what,
+        detail: format!("{who}; networks {cidrs}"),
         because: vec![Because::at(
             a.object,
             &[
