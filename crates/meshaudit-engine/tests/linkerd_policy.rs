@@ -68,6 +68,83 @@ spec:
     )
 }
 
+/// A Linkerd Server `name` in `ns` on `port` (a number or a port name), selecting the pods
+/// labelled `app: <app>`, or every pod of the namespace for `None`. [`Server::metadata`] and
+/// [`Server::spec`] add fields to those maps; it prints as one YAML document.
+struct Server<'a> {
+    ns: &'a str,
+    name: &'a str,
+    app: Option<&'a str>,
+    port: &'a str,
+    metadata: &'a str,
+    spec: &'a str,
+}
+
+fn server<'a>(ns: &'a str, name: &'a str, app: Option<&'a str>, port: &'a str) -> Server<'a> {
+    Server {
+        ns,
+        name,
+        app,
+        port,
+        metadata: "",
+        spec: "",
+    }
+}
+
+impl<'a> Server<'a> {
+    /// More `metadata` fields, e.g. `creationTimestamp: "2024-01-01T00:00:00Z"`.
+    fn metadata(self, fields: &'a str) -> Self {
+        Server {
+            metadata: fields,
+            ..self
+        }
+    }
+
+    /// More `spec` fields, e.g. `accessPolicy: audit`.
+    fn spec(self, fields: &'a str) -> Self {
+        Server {
+            spec: fields,
+            ..self
+        }
+    }
+}
+
+impl std::fmt::Display for Server<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Server {
+            ns,
+            name,
+            app,
+            port,
+            metadata,
+            spec,
+        } = self;
+        let selector = match app {
+            Some(app) => format!("{{matchLabels: {{app: {app}}}}}"),
+            None => "{}".to_owned(),
+        };
+        let more = |fields: &str| {
+            if fields.is_empty() {
+                String::new()
+            } else {
+                format!(", {fields}")
+            }
+        };
+        writeln!(f, "apiVersion: policy.linkerd.io/v1beta3\nkind: Server")?;
+        writeln!(
+            f,
+            "metadata: {{name: {name}, namespace: {ns}{}}}",
+            more(metadata)
+        )?;
+        writeln!(
+            f,
+            "spec: {{podSelector: {selector}, port: {port}{}}}",
+            more(spec)
+        )?;
+        writeln!(f, "---")
+    }
+}
+
 /// Server `i` of the input.
 fn srv(i: usize) -> LinkerdServerId {
     LinkerdServerId::new(i)
@@ -194,28 +271,17 @@ fn default_policies_admit_as_their_table_says() {
 #[test]
 fn server_access_policy_decides_without_authorizations() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}{}",
         namespace("shop"),
         app(
             "shop",
             "api",
             &[("http", 8080), ("admin", 9990), ("metrics", 9100)]
         ),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api-http, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: http}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api-admin, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: 9990, accessPolicy: cluster-authenticated}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api-metrics, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: metrics, accessPolicy: audit}
-"#
+        server("shop", "api-http", Some("api"), "http"),
+        server("shop", "api-admin", Some("api"), "9990")
+            .spec("accessPolicy: cluster-authenticated"),
+        server("shop", "api-metrics", Some("api"), "metrics").spec("accessPolicy: audit"),
     );
     let inv = mesh(&yaml);
     let c = check(&inv);
@@ -322,17 +388,13 @@ fn mesh_tls_identities_match_by_exact_identity_suffix_and_ref() {
 #[test]
 fn wildcards_empty_refs_and_networks() {
     let yaml = format!(
-        "{CONFIG}{}{}{}{}{}",
+        "{CONFIG}{}{}{}{}{}{}",
         namespace("pay"),
         app("pay", "any", &[("grpc", 9090)]),
         app("pay", "open", &[("http", 8080)]),
         app("pay", "internal", &[("http", 8080)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: any, namespace: pay}
-spec: {podSelector: {matchLabels: {app: any}}, port: grpc, proxyProtocol: gRPC}
----
-apiVersion: policy.linkerd.io/v1alpha1
+        server("pay", "any", Some("any"), "grpc").spec("proxyProtocol: gRPC"),
+        r#"apiVersion: policy.linkerd.io/v1alpha1
 kind: MeshTLSAuthentication
 metadata: {name: everyone-meshed, namespace: pay}
 spec: {identities: ["*"]}
@@ -414,15 +476,11 @@ spec:
 #[test]
 fn ipv4_only_networks_cover_every_client_unless_proxies_handle_ipv6() {
     let policies = format!(
-        "{}{}{}",
+        "{}{}{}{}",
         namespace("edge"),
         app("edge", "api", &[("http", 8080)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api, namespace: edge}
-spec: {podSelector: {matchLabels: {app: api}}, port: http}
----
-apiVersion: policy.linkerd.io/v1alpha1
+        server("edge", "api", Some("api"), "http"),
+        r#"apiVersion: policy.linkerd.io/v1alpha1
 kind: NetworkAuthentication
 metadata: {name: ipv4, namespace: edge}
 spec:
@@ -470,15 +528,11 @@ spec:
 #[test]
 fn dangling_refs_disable_policies_and_namespace_targets_reach_servers_only() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "api", &[("http", 8080), ("other", 7000)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api-http, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: http}
----
-apiVersion: policy.linkerd.io/v1alpha1
+        server("shop", "api-http", Some("api"), "http"),
+        r#"apiVersion: policy.linkerd.io/v1alpha1
 kind: AuthorizationPolicy
 metadata: {name: typo, namespace: shop}
 spec:
@@ -556,20 +610,12 @@ spec:
 #[test]
 fn server_authorizations() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}{}",
         namespace("shop"),
         app("shop", "orders", &[("http", 8080), ("grpc", 9090)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: orders-http, namespace: shop}
-spec: {podSelector: {matchLabels: {app: orders}}, port: http}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: orders-grpc, namespace: shop, labels: {tier: rpc}}
-spec: {podSelector: {matchLabels: {app: orders}}, port: grpc}
----
-apiVersion: policy.linkerd.io/v1beta1
+        server("shop", "orders-http", Some("orders"), "http"),
+        server("shop", "orders-grpc", Some("orders"), "grpc").metadata("labels: {tier: rpc}"),
+        r#"apiVersion: policy.linkerd.io/v1beta1
 kind: ServerAuthorization
 metadata: {name: orders-public, namespace: shop}
 spec:
@@ -701,40 +747,21 @@ spec:
 /// numbers select even undeclared ports.
 #[test]
 fn server_selection_and_overlaps() {
+    let servers = [
+        server("shop", "b-new", None, "8080")
+            .metadata(r#"creationTimestamp: "2025-03-01T00:00:00Z""#),
+        server("shop", "z-old", Some("api"), "http")
+            .metadata(r#"creationTimestamp: "2024-01-01T00:00:00Z""#),
+        server("shop", "admin", None, "linkerd-admin"),
+        server("shop", "undeclared", Some("api"), "7777"),
+        server("shop", "typo", Some("apii"), "http"),
+        server("shop", "no-port", Some("api"), "https"),
+    ];
     let yaml = format!(
         "{CONFIG}{}{}{}",
         namespace("shop"),
         app("shop", "api", &[("http", 8080)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: b-new, namespace: shop, creationTimestamp: "2025-03-01T00:00:00Z"}
-spec: {podSelector: {}, port: 8080}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: z-old, namespace: shop, creationTimestamp: "2024-01-01T00:00:00Z"}
-spec: {podSelector: {matchLabels: {app: api}}, port: http}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: admin, namespace: shop}
-spec: {podSelector: {}, port: linkerd-admin}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: undeclared, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: 7777}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: typo, namespace: shop}
-spec: {podSelector: {matchLabels: {app: apii}}, port: http}
----
-apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: no-port, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: https}
-"#
+        servers.iter().map(ToString::to_string).collect::<String>(),
     );
     let inv = mesh(&yaml);
     let c = check(&inv);
@@ -850,15 +877,11 @@ spec:
 #[test]
 fn route_attachment() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "cart", &[("http", 8080), ("raw", 9000)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: raw, namespace: shop}
-spec: {podSelector: {matchLabels: {app: cart}}, port: raw, proxyProtocol: opaque}
----
-apiVersion: gateway.networking.k8s.io/v1
+        server("shop", "raw", Some("cart"), "raw").spec("proxyProtocol: opaque"),
+        r#"apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: on-opaque, namespace: shop}
 spec:
@@ -1025,42 +1048,41 @@ fn linkerd_hardened_ground_truth() {
         )
         .decision
     };
-    assert_eq!(
-        meshed("storefront/web", 8080, "ingress-nginx", "ingress-nginx"),
-        Allowed
-    );
-    assert_eq!(
-        meshed("checkout/cart", 8080, "storefront", "web"),
-        Conditional
-    );
-    assert_eq!(
-        meshed("checkout/cart", 8080, "checkout", "cart-janitor"),
-        Conditional
-    );
-    assert_eq!(
-        meshed("checkout/cart", 8080, "storefront", "catalog"),
-        Denied
-    );
-    assert_eq!(
-        meshed("billing/payments-api", 9090, "checkout", "orders"),
-        Allowed
-    );
-    assert_eq!(
-        meshed("billing/payments-api", 9090, "linkerd-viz", "prometheus"),
-        Denied
-    );
-    assert_eq!(
-        meshed("billing/ledger", 9091, "billing", "payments-api"),
-        Allowed
-    );
-    assert_eq!(
-        meshed("billing/payments-api", 4191, "linkerd-viz", "prometheus"),
-        Allowed
-    );
-    assert_eq!(
-        meshed("billing/payments-api", 4191, "checkout", "orders"),
-        Denied
-    );
+    // (server workload, port, client namespace/service account, decision)
+    let flows = [
+        (
+            "storefront/web",
+            8080,
+            "ingress-nginx/ingress-nginx",
+            Allowed,
+        ),
+        ("checkout/cart", 8080, "storefront/web", Conditional),
+        ("checkout/cart", 8080, "checkout/cart-janitor", Conditional),
+        ("checkout/cart", 8080, "storefront/catalog", Denied),
+        ("billing/payments-api", 9090, "checkout/orders", Allowed),
+        (
+            "billing/payments-api",
+            9090,
+            "linkerd-viz/prometheus",
+            Denied,
+        ),
+        ("billing/ledger", 9091, "billing/payments-api", Allowed),
+        (
+            "billing/payments-api",
+            4191,
+            "linkerd-viz/prometheus",
+            Allowed,
+        ),
+        ("billing/payments-api", 4191, "checkout/orders", Denied),
+    ];
+    for (target, port, client, decision) in flows {
+        let (ns, sa) = client.split_once('/').unwrap();
+        assert_eq!(
+            meshed(target, port, ns, sa),
+            decision,
+            "{client} -> {target}:{port}"
+        );
+    }
     for s in LinkerdServerId::all(&inv.linkerd.servers) {
         assert_eq!(
             c.lp.server_selects_nothing(s),
@@ -1084,15 +1106,11 @@ fn linkerd_hardened_ground_truth() {
 #[test]
 fn audit_only_when_nothing_else_admits() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "api", &[("http", 8080)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: api-http, namespace: shop}
-spec: {podSelector: {matchLabels: {app: api}}, port: http, accessPolicy: audit}
----
-apiVersion: policy.linkerd.io/v1alpha1
+        server("shop", "api-http", Some("api"), "http").spec("accessPolicy: audit"),
+        r#"apiVersion: policy.linkerd.io/v1alpha1
 kind: AuthorizationPolicy
 metadata: {name: api-from-web, namespace: shop}
 spec:
@@ -1192,15 +1210,11 @@ spec:
 #[test]
 fn grpc_routes_take_precedence_on_grpc_servers() {
     let yaml = format!(
-        "{CONFIG}{}{}{}",
+        "{CONFIG}{}{}{}{}",
         namespace("shop"),
         app("shop", "ledger", &[("grpc", 9090)]),
-        r#"apiVersion: policy.linkerd.io/v1beta3
-kind: Server
-metadata: {name: ledger-grpc, namespace: shop}
-spec: {podSelector: {matchLabels: {app: ledger}}, port: grpc, proxyProtocol: gRPC}
----
-apiVersion: gateway.networking.k8s.io/v1
+        server("shop", "ledger-grpc", Some("ledger"), "grpc").spec("proxyProtocol: gRPC"),
+        r#"apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: {name: ledger-write, namespace: shop}
 spec:

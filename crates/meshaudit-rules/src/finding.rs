@@ -289,6 +289,20 @@ impl Finding {
         self
     }
 
+    /// Sets the mesh the finding is about (for rules whose findings vary by mesh).
+    #[must_use]
+    pub fn with_mesh(mut self, mesh: Mesh) -> Self {
+        self.mesh = mesh;
+        self
+    }
+
+    /// Sets a severity other than the rule's default.
+    #[must_use]
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
     #[must_use]
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = key.into();

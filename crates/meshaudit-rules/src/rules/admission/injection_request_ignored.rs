@@ -7,14 +7,13 @@ use std::collections::BTreeMap;
 use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
-use super::common::{
-    already_has_proxy, asks_for, labels_known, namespace_annotations, namespace_labels,
-    selector_text, template_path, workload_name, FindingExt, Hook, Product, Role, ISTIO_INJECT,
-    LINKERD_INJECT,
-};
+use super::injection::{already_has_proxy, asks_for, ISTIO_INJECT, LINKERD_INJECT};
+use super::namespaces::{labels_known, namespace_annotations, namespace_labels};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{selector_text, template_path, workload_name};
+use meshaudit_engine::webhooks::{Hook, Product, Role};
 
 pub static RULE: Rule = Rule {
     code: "ADM003",

@@ -1,13 +1,14 @@
 //! ADM001: a mesh's sidecar injector webhook has `failurePolicy: Ignore`.
 
-use super::common::{
-    namespaces_injected_by, workload_name, workloads_opted_in_by, Product, Role, CONSUL_INJECT,
-    LINKERD_INJECT,
+use super::injection::{
+    namespaces_injected_by, workloads_opted_in_by, CONSUL_INJECT, LINKERD_INJECT,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 use meshaudit_engine::linkerd::membership::CONTROL_PLANE_COMPONENT_LABEL;
+use meshaudit_engine::webhooks::{Product, Role};
 
 pub static RULE: Rule = Rule {
     code: "ADM001",
@@ -133,8 +134,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         })
         .evidence(format!(
             "it selects namespaces matching: {}; pods matching: {}",
-            super::common::selector_text(&h.namespace_selector()),
-            super::common::selector_text(&h.object_selector())
+            crate::rules::naming::selector_text(&h.namespace_selector()),
+            crate::rules::naming::selector_text(&h.object_selector())
         ))
         .remediation(format!(
             "Set failurePolicy: Fail on {} (and run the injector highly available), so pods wait for the proxy instead of starting without it.",

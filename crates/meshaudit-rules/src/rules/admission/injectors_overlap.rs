@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
-use super::common::{
-    already_has_proxy, asks_for, namespace_annotations, namespace_labels, template_path,
-    workload_name, Hook, Role,
-};
+use super::injection::{already_has_proxy, asks_for};
+use super::namespaces::{namespace_annotations, namespace_labels};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::namespace_anchor;
+use crate::rules::anchor::namespace_anchor;
+use crate::rules::naming::{template_path, workload_name};
+use meshaudit_engine::webhooks::{Hook, Role};
 
 pub static RULE: Rule = Rule {
     code: "ADM002",

@@ -3,10 +3,12 @@
 use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
-use super::common::{control_plane_of, installed, FindingExt, Hook, Product, Role};
+use super::injection::installed;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_engine::components::control_plane_of;
+use meshaudit_engine::webhooks::{Hook, Product, Role};
 
 pub static RULE: Rule = Rule {
     code: "ADM007",

@@ -1,9 +1,10 @@
-mod common;
+mod injection;
 pub mod injection_request_ignored;
 pub mod injector_fails_open;
 pub mod injectors_overlap;
 pub mod mesh_validation_weak;
 pub mod namespace_admission_gaps;
+mod namespaces;
 pub mod policy_engine_weak;
 pub mod webhook_ca_bundle_mismatch;
 pub mod webhook_ca_bundle_missing;
@@ -25,3 +26,6 @@ pub static RULES: &[&Rule] = &[
     &namespace_admission_gaps::RULE,
     &webhook_ca_bundle_mismatch::RULE,
 ];
+
+#[cfg(test)]
+mod webhook_recognition_tests;

@@ -4,14 +4,17 @@
 use meshaudit_model::selector::Labels;
 use meshaudit_model::Step;
 
-use super::common::{
-    asks_for, excludes_by_name, is_kubernetes_system, labels_known, namespace_annotations,
-    namespace_labels, selector_text, FindingExt, Hook, Product, Role, GATEKEEPER_IGNORE_LABEL,
+use super::injection::asks_for;
+use super::namespaces::{
+    excludes_by_name, is_kubernetes_system, labels_known, namespace_annotations, namespace_labels,
+    GATEKEEPER_IGNORE_LABEL,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::namespace_anchor;
+use crate::rules::anchor::namespace_anchor;
+use crate::rules::naming::selector_text;
+use meshaudit_engine::webhooks::{Hook, Product, Role};
 
 pub static RULE: Rule = Rule {
     code: "ADM009",
@@ -286,7 +289,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 severity,
                 line: format!(
                     "{what} — {} {}: {why}",
-                    super::common::kind_name(h.config.kind),
+                    meshaudit_engine::webhooks::kind_name(h.config.kind),
                     h.config.name
                 ),
             });

@@ -1,10 +1,11 @@
 //! ADM008: a policy engine's enforcement webhook fails open, or Gatekeeper's exemption label is
 //! not guarded.
 
-use super::common::{FindingExt, Hook, Product, Role, GATEKEEPER_IGNORE_LABEL};
+use super::namespaces::GATEKEEPER_IGNORE_LABEL;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_engine::webhooks::{Hook, Product, Role};
 
 pub static RULE: Rule = Rule {
     code: "ADM008",

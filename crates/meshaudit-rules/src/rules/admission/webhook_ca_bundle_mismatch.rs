@@ -5,10 +5,10 @@ use meshaudit_ingest::certs::issued_by;
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::CertificateInfo;
 
-use super::common::{FindingExt, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_engine::webhooks::Role;
 
 pub static RULE: Rule = Rule {
     code: "ADM010",

@@ -1,10 +1,10 @@
 //! ADM005: a webhook called through a Service has no usable `caBundle`, and nothing in the
 //! input will put one there.
 
-use super::common::{FindingExt, Product, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_engine::webhooks::{Product, Role};
 
 pub static RULE: Rule = Rule {
     code: "ADM005",

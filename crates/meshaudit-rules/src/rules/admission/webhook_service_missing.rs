@@ -1,11 +1,11 @@
 //! ADM004: a webhook calls a Service that the input shows does not exist, or a port it lacks.
 
-use super::common::{
-    covered_namespaces, namespaces_injected_by, workloads_opted_in_by, FindingExt, Role,
-};
+use super::injection::{namespaces_injected_by, workloads_opted_in_by};
+use super::namespaces::covered_namespaces;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_engine::webhooks::Role;
 
 pub static RULE: Rule = Rule {
     code: "ADM004",

@@ -1,10 +1,10 @@
 //! ADM006: a mesh or policy-engine webhook's `timeoutSeconds` blocks API writes for long, or is
 //! so short that a fail-open injector silently skips pods.
 
-use super::common::{FindingExt, Role};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use meshaudit_engine::webhooks::Role;
 
 /// The `admissionregistration.k8s.io/v1` default.
 const DEFAULT_TIMEOUT: u32 = 10;

@@ -3,10 +3,11 @@
 use meshaudit_engine::membership::{DataPlane, PROXY_UID};
 use meshaudit_model::{Step, WorkloadId};
 
-use super::common::{template_path, workload_name, BypassReach, BypassTally, Bypassing};
+use super::plaintext_bypass::{BypassReach, BypassTally, Bypassing};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{template_path, workload_name};
 
 pub static RULE: Rule = Rule {
     code: "AUTHN008",
@@ -86,7 +87,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        let name = workload_name(inv, w);
+        let name = workload_name(&inv.workloads[w]);
         // What the graph says about its calls to meshed servers.
         let BypassReach {
             plaintext,
@@ -103,8 +104,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let (path, source) = if container.run_as_user.is_some() {
                 (
                     template_path(
-                        inv,
-                        w,
+                        &inv.workloads[w],
                         &[
                             Step::Key("spec"),
                             Step::Key("containers"),
@@ -118,8 +118,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             } else {
                 (
                     template_path(
-                        inv,
-                        w,
+                        &inv.workloads[w],
                         &[
                             Step::Key("spec"),
                             Step::Key("securityContext"),

@@ -14,10 +14,10 @@ use meshaudit_model::istio::{
 use meshaudit_model::selector::Labels;
 use meshaudit_model::{DestinationRuleId, ServiceId, Step, WorkloadId};
 
-use super::common::workload_name;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "AUTHN004",
@@ -393,7 +393,7 @@ fn clients_phrase(
         .listed
         .iter()
         .filter_map(|c| c.workload)
-        .map(|w| workload_name(inv, w))
+        .map(|w| workload_name(&inv.workloads[w]))
         .collect();
     if !workloads.is_empty() {
         return format!("the workloads it selects ({})", workloads.join(", "));
@@ -626,7 +626,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                                 subset_notes.insert(
                                     format!(
                                         "requests that a VirtualService routes to the subset covering {} get the subset's setting instead ({}); all other requests use this DISABLE",
-                                        workload_name(inv, server.workload),
+                                        workload_name(&inv.workloads[server.workload]),
                                         b.render(inv)
                                     ),
                                     b.clone(),
@@ -727,7 +727,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     service.namespace,
                     service.name,
                     h.service_port,
-                    workload_name(inv, h.workload),
+                    workload_name(&inv.workloads[h.workload]),
                     h.target_port
                 ));
                 if let Some(b) = &server.mode_because {
@@ -783,7 +783,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 let names: Vec<String> = first_senders
                     .iter()
                     .take(4)
-                    .map(|&w| workload_name(inv, w))
+                    .map(|&w| workload_name(&inv.workloads[w]))
                     .collect();
                 finding = finding.evidence(format!(
                     "{} client workload(s) with a sidecar or gateway proxy in the input use this rule, e.g. {}",

@@ -5,10 +5,10 @@ use meshaudit_engine::membership::{injector_webhooks, DataPlane, INJECTION_LABEL
 use meshaudit_model::selector::Labels;
 use meshaudit_model::{Step, WorkloadId};
 
-use super::common::workload_name;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "AUTHN009",
@@ -135,7 +135,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let uninjected: Vec<String> = workloads
             .iter()
             .filter(|&&w| graph.workload(w).istio_data_plane() == DataPlane::None)
-            .map(|&w| workload_name(inv, w))
+            .map(|&w| workload_name(&inv.workloads[w]))
             .collect();
         let mut f = Finding::new(
             &RULE,

@@ -6,7 +6,8 @@ use meshaudit_model::Step;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::{namespace_anchor, oldest};
+use crate::rules::anchor::namespace_anchor;
+use meshaudit_engine::peer_authentication::oldest;
 
 pub static RULE: Rule = Rule {
     code: "AUTHN001",
@@ -86,7 +87,7 @@ spec:
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    if !crate::rules::helpers::istio_in_use(inv) {
+    if !crate::rules::istio_scope::istio_in_use(inv) {
         return;
     }
     let root = inv.istio.root_namespace();

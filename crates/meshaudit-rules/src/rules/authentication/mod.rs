@@ -1,5 +1,4 @@
 pub mod app_runs_as_proxy_uid;
-mod common;
 pub mod destination_rule_disables_mtls;
 pub mod injector_misses_labelled_namespace;
 pub mod jwks_fetch_unrestricted;
@@ -12,6 +11,7 @@ pub mod linkerd_proxy_admin_open;
 pub mod mesh_mtls_not_strict;
 pub mod namespace_mtls_not_strict;
 pub mod namespace_outside_mesh;
+mod plaintext_bypass;
 pub mod request_authentication_optional;
 pub mod sidecar_injection_opt_out;
 pub mod traffic_capture_excluded;

@@ -5,10 +5,10 @@ use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_engine::{Client, EdgeGroup, Graph, ServerPort, Transport};
 use meshaudit_model::{Step, WorkloadId};
 
-use super::common::workload_name;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "AUTHN005",
@@ -117,7 +117,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let graph = ctx.graph();
     let mut tally = ServerTally::new(graph, outcome);
-    if !crate::rules::helpers::istio_in_use(inv) {
+    if !crate::rules::istio_scope::istio_in_use(inv) {
         return;
     }
     let meshed = |w: WorkloadId| graph.workload(w).istio_data_plane().is_meshed();
@@ -174,8 +174,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if let Some((c, group)) = first_open {
                 examples.push(format!(
                     "{} reaches {} port {} in plaintext ({}), authorization {}",
-                    workload_name(inv, c),
-                    workload_name(inv, server.workload),
+                    workload_name(&inv.workloads[c]),
+                    workload_name(&inv.workloads[server.workload]),
                     server.port,
                     server.mode.mode.as_str(),
                     group.reach().as_str()
@@ -208,7 +208,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 open
             )
         };
-        let names: Vec<String> = unmeshed.iter().map(|&w| workload_name(inv, w)).collect();
+        let names: Vec<String> = unmeshed
+            .iter()
+            .map(|&w| workload_name(&inv.workloads[w]))
+            .collect();
         let mut finding = Finding::new(
             &RULE,
             object_id,

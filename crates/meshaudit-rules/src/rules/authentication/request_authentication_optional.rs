@@ -4,10 +4,10 @@ use meshaudit_engine::membership::DataPlane;
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule};
 use meshaudit_model::{RequestAuthenticationId, Step, WorkloadId};
 
-use super::common::workload_name;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "AUTHN010",
@@ -161,7 +161,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 })
             })
             .collect();
-        let names: Vec<String> = optional.iter().map(|&w| workload_name(inv, w)).collect();
+        let names: Vec<String> = optional
+            .iter()
+            .map(|&w| workload_name(&inv.workloads[w]))
+            .collect();
         let object = inv.object(ra.object);
         let path = [Step::Key("spec"), Step::Key("jwtRules")];
         let mut f = Finding::new(
@@ -188,7 +191,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let count = graph.workload(w).authorization_policies.len();
             f = f.evidence(format!(
                 "{}: {count} AuthorizationPolic{}, none with requestPrincipals (ALLOW) or notRequestPrincipals (DENY)",
-                workload_name(inv, w),
+                workload_name(&inv.workloads[w]),
                 if count == 1 { "y applies" } else { "ies apply" }
             ));
         }
@@ -198,7 +201,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             for (w, why) in &external {
                 f = f.evidence(format!(
                     "{} is reachable from outside: {why}, so anyone can call it without a token",
-                    workload_name(inv, *w)
+                    workload_name(&inv.workloads[*w])
                 ));
             }
             f.severity = Severity::High;

@@ -4,10 +4,11 @@ use meshaudit_engine::membership::{DataPlane, NamespaceMesh, INJECT_POD_LABEL};
 use meshaudit_engine::Transport;
 use meshaudit_model::{Step, WorkloadId};
 
-use super::common::{meshed_server_tally, template_path, workload_name, MeshedServerOutcome};
+use super::plaintext_bypass::{meshed_server_tally, MeshedServerOutcome};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{template_path, workload_name};
 
 pub static RULE: Rule = Rule {
     code: "AUTHN006",
@@ -125,15 +126,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 
         let object = inv.object(workload.object);
         let path = template_path(
-            inv,
-            w,
+            &inv.workloads[w],
             &[
                 Step::Key("metadata"),
                 Step::Key(place),
                 Step::Key(INJECT_POD_LABEL),
             ],
         );
-        let name = workload_name(inv, w);
+        let name = workload_name(&inv.workloads[w]);
         let role = if open_ports.is_empty() {
             "its calls leave in plaintext without a mesh identity".to_owned()
         } else {

@@ -6,12 +6,11 @@ use meshaudit_engine::membership::{
 };
 use meshaudit_model::{Step, WorkloadId};
 
-use super::common::{
-    template_path, unmeshed_plaintext_open, workload_name, BypassReach, BypassTally, Bypassing,
-};
+use super::plaintext_bypass::{unmeshed_plaintext_open, BypassReach, BypassTally, Bypassing};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{template_path, workload_name};
 
 pub static RULE: Rule = Rule {
     code: "AUTHN007",
@@ -95,7 +94,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if graph.workload(w).istio_data_plane() != DataPlane::Sidecar {
             continue;
         }
-        let name = workload_name(inv, w);
+        let name = workload_name(&inv.workloads[w]);
         let object = inv.object(workload.object);
         for key in [
             INCLUDE_INBOUND_PORTS,
@@ -109,8 +108,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             };
             let value = value.trim();
             let path = template_path(
-                inv,
-                w,
+                &inv.workloads[w],
                 &[
                     Step::Key("metadata"),
                     Step::Key("annotations"),

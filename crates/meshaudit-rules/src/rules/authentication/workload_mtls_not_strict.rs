@@ -7,13 +7,13 @@ use meshaudit_engine::{Because, ServerPort};
 use meshaudit_model::istio::{MtlsMode, PeerAuthenticationSpec, Typed};
 use meshaudit_model::{ObjectId, Step, WorkloadId};
 
-use super::common::{
+use super::plaintext_bypass::{
     unmeshed_authz_because, unmeshed_authz_evidence, unmeshed_outcome, unmeshed_plaintext_open,
-    workload_name,
 };
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{join_limited, workload_name};
 
 pub static RULE: Rule = Rule {
     code: "AUTHN003",
@@ -135,19 +135,9 @@ fn strength(mode: MtlsMode) -> u8 {
 
 const MAX_LISTED: usize = 6;
 
-fn list(items: &[String]) -> String {
-    if items.len() <= MAX_LISTED {
-        items.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            items[..MAX_LISTED].join(", "),
-            items.len() - MAX_LISTED
-        )
-    }
-}
-
-fn selector_text(policy: &Typed<PeerAuthenticationSpec>) -> String {
+/// A PeerAuthentication's `selector.matchLabels` as `k=v,k=v` (no spaces: the wording of this rule's
+/// findings; [`crate::rules::naming::selector_text`] is for full label selectors).
+fn peer_authentication_selector_text(policy: &Typed<PeerAuthenticationSpec>) -> String {
     policy
         .spec
         .selector
@@ -237,11 +227,17 @@ fn ignored_in_root(
         })
         .map(|(i, _)| i)
         .collect();
-    let names: Vec<String> = matched.iter().map(|&w| workload_name(inv, w)).collect();
+    let names: Vec<String> = matched
+        .iter()
+        .map(|&w| workload_name(&inv.workloads[w]))
+        .collect();
     let target = if matched.is_empty() {
-        format!("pods labelled {}", selector_text(policy))
+        format!(
+            "pods labelled {}",
+            peer_authentication_selector_text(policy)
+        )
     } else {
-        list(&names)
+        join_limited(&names, MAX_LISTED)
     };
     let asked = if policy.spec.port_level_mtls.is_empty() {
         format!("mode {}", mode.as_str())
@@ -292,7 +288,7 @@ fn ignored_in_root(
     if matched.is_empty() {
         finding = finding.evidence(format!(
             "selector {} matches no workload in the input",
-            selector_text(policy)
+            peer_authentication_selector_text(policy)
         ));
     }
     for &w in matched.iter().take(MAX_LISTED) {
@@ -304,7 +300,7 @@ fn ignored_in_root(
             .unwrap_or_default();
         finding = finding.evidence(format!(
             "{} runs {}{because}",
-            workload_name(inv, w),
+            workload_name(&inv.workloads[w]),
             decision.mode.as_str()
         ));
         if let Some(b) = decision.because.last() {
@@ -372,18 +368,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let object = inv.object(policy.object);
         let name = format!("{}/{}", policy.namespace, policy.name);
-        let names: Vec<String> = workloads.iter().map(|&w| workload_name(inv, w)).collect();
+        let names: Vec<String> = workloads
+            .iter()
+            .map(|&w| workload_name(&inv.workloads[w]))
+            .collect();
         let scope_evidence = if workloads.is_empty() {
             format!(
                 "selector {} matches no workload in the input; the policy applies to any pod of namespace {} that carries these labels",
-                selector_text(policy),
+                peer_authentication_selector_text(policy),
                 policy.namespace
             )
         } else {
             format!(
                 "in force (the oldest selector policy matching them) for {} workload(s): {}",
                 workloads.len(),
-                list(&names)
+                join_limited(&names, MAX_LISTED)
             )
         };
         let servers: Vec<&ServerPort> = workloads
@@ -392,9 +391,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .filter(|s| s.proxied)
             .collect();
         let target = if workloads.is_empty() {
-            format!("pods labelled {}", selector_text(policy))
+            format!(
+                "pods labelled {}",
+                peer_authentication_selector_text(policy)
+            )
         } else {
-            list(&names)
+            join_limited(&names, MAX_LISTED)
         };
 
         // Top-level mode.

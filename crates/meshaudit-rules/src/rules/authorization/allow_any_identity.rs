@@ -3,7 +3,9 @@
 
 use meshaudit_model::istio::{AuthorizationAction, Condition, Source};
 
-use super::common::{local_trust_domains, policy_name, source_path};
+use super::identities::local_trust_domains;
+use super::policies::policy_name;
+use super::rule_paths::source_path;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

@@ -3,12 +3,12 @@
 use meshaudit_engine::protocol::Layer;
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule};
 
-use super::common::{
-    join_limited, policy_name, rule_path, rule_targets_port, workload_name, workloads_of_policy,
-};
+use super::policies::{policy_name, rule_targets_port};
+use super::rule_paths::rule_path;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{join_limited, workload_name};
 use meshaudit_model::AuthorizationPolicyId;
 
 pub static RULE: Rule = Rule {
@@ -135,7 +135,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         ) {
             continue;
         }
-        let workloads = workloads_of_policy(ctx, p);
+        let workloads = ctx.graph().workloads_of_authorization_policy(p).to_vec();
         if workloads.is_empty() {
             continue;
         }
@@ -164,7 +164,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .map(|(w, s)| {
                     format!(
                         "{} port {} ({})",
-                        workload_name(inv, *w),
+                        workload_name(&inv.workloads[*w]),
                         s.port,
                         s.protocol.as_str()
                     )

@@ -5,10 +5,9 @@ use meshaudit_engine::graph::{Reach, Transport};
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule, MtlsMode};
 use meshaudit_model::{AuthorizationPolicyId, Step, WorkloadId};
 
-use super::common::{
-    join_limited, policy_name, rule_targets_port, source_path, when_path, workload_name,
-    workloads_of_policy,
-};
+use super::policies::{policy_name, rule_targets_port};
+use super::rule_paths::{source_path, when_path};
+use crate::rules::naming::{join_limited, workload_name};
 use meshaudit_engine::Because;
 
 use crate::context::Context;
@@ -183,7 +182,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // evidence line, and the PeerAuthentication facts behind its mode.
         #[allow(clippy::type_complexity)]
         let mut exposed: Vec<(WorkloadId, u16, bool, String, Vec<Because>)> = Vec::new();
-        for w in workloads_of_policy(ctx, p) {
+        for w in ctx
+            .graph()
+            .workloads_of_authorization_policy(p)
+            .iter()
+            .copied()
+        {
             for server in ctx.graph().ports_of(w) {
                 if !server.proxied || server.mode.mode == MtlsMode::Strict {
                     continue;
@@ -214,7 +218,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     open,
                     format!(
                         "{} port {} is {}: {chain}{}",
-                        workload_name(inv, w),
+                        workload_name(&inv.workloads[w]),
                         server.port,
                         server.mode.mode.as_str(),
                         if open {
@@ -233,11 +237,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let open_ports: Vec<String> = exposed
             .iter()
             .filter(|e| e.2)
-            .map(|(w, port, _, _, _)| format!("{} port {port}", workload_name(inv, *w)))
+            .map(|(w, port, _, _, _)| format!("{} port {port}", workload_name(&inv.workloads[*w])))
             .collect();
         let all_ports: Vec<String> = exposed
             .iter()
-            .map(|(w, port, _, _, _)| format!("{} port {port}", workload_name(inv, *w)))
+            .map(|(w, port, _, _, _)| format!("{} port {port}", workload_name(&inv.workloads[*w])))
             .collect();
         let effect = if action == AuthorizationAction::Deny {
             "plaintext requests carry no identity, so this DENY does not match them and any client without a sidecar bypasses it"

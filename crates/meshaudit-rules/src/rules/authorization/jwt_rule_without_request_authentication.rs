@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use meshaudit_model::istio::{AuthorizationAction, GatewaySpec, Typed};
 use meshaudit_model::{AuthorizationPolicyId, Step, WorkloadId};
 
-use super::common::{
-    join_limited, policy_name, source_path, when_path, workload_name, workloads_of_policy,
-};
+use super::policies::policy_name;
+use super::rule_paths::{source_path, when_path};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{join_limited, workload_name};
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ011",
@@ -154,10 +154,13 @@ fn check_policies(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if fields.is_empty() {
             continue;
         }
-        let uncovered: Vec<String> = workloads_of_policy(ctx, p)
-            .into_iter()
+        let uncovered: Vec<String> = ctx
+            .graph()
+            .workloads_of_authorization_policy(p)
+            .iter()
+            .copied()
             .filter(|&w| ctx.graph().workload(w).request_authentications.is_empty())
-            .map(|w| workload_name(inv, w))
+            .map(|w| workload_name(&inv.workloads[w]))
             .collect();
         if uncovered.is_empty() {
             continue;
@@ -269,7 +272,14 @@ fn check_claim_routing(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ws.iter()
                     .all(|&w| ctx.graph().workload(w).request_authentications.is_empty())
             })
-            .map(|(g, ws)| (g, ws.iter().map(|&w| workload_name(inv, w)).collect()))
+            .map(|(g, ws)| {
+                (
+                    g,
+                    ws.iter()
+                        .map(|&w| workload_name(&inv.workloads[w]))
+                        .collect(),
+                )
+            })
             .collect();
         if unvalidated.is_empty() {
             continue;

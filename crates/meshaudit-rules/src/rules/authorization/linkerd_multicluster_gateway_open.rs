@@ -9,15 +9,16 @@
 use meshaudit_engine::Because;
 use meshaudit_model::k8s::{IntOrString, Service, Workload};
 use meshaudit_model::linkerd::{
-    DefaultInboundPolicy, IdentityPattern, MeshTlsAuthenticationSpec, Network, ServerPort,
-    ServerSpec, DEFAULT_INBOUND_POLICY_ANNOTATION, POLICY_GROUP, PROXY_INBOUND_PORT,
-    REQUIRE_IDENTITY_PORTS_ANNOTATION,
+    AuthorizationPolicySpec, DefaultInboundPolicy, IdentityPattern, MeshTlsAuthenticationSpec,
+    Network, ServerAuthorizationSpec, ServerPort, ServerSpec, DEFAULT_INBOUND_POLICY_ANNOTATION,
+    POLICY_GROUP, PROXY_INBOUND_PORT, REQUIRE_IDENTITY_PORTS_ANNOTATION,
 };
 use meshaudit_model::{Inventory, ObjectId, Step, Typed, WorkloadId};
 
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::{template_path, workload_name};
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ013",
@@ -314,8 +315,41 @@ fn any_identity(spec: &MeshTlsAuthenticationSpec) -> bool {
         .any(|i| IdentityPattern::parse(i) == IdentityPattern::Any)
 }
 
+/// One authorization on the gateway's Server that admits such clients from any address, as
+/// each kind of resource words it; [`Grant::admission`] makes them all alike.
+struct Grant {
+    object: ObjectId,
+    /// The field under `spec` that grants it.
+    field: &'static str,
+    admits: Admits,
+    /// `AuthorizationPolicy linkerd-multicluster/linkerd-gateway`.
+    what: String,
+    detail: String,
+    fix: String,
+    /// Why, after the Server's own reason.
+    because: Vec<Because>,
+}
+
+impl Grant {
+    fn admission(self, server_because: &Because) -> Admission {
+        let mut because = vec![server_because.clone()];
+        because.extend(self.because);
+        Admission {
+            object: self.object,
+            path: vec![Step::Key("spec"), Step::Key(self.field)],
+            admits: self.admits,
+            what: self.what,
+            detail: self.detail,
+            fix: self.fix,
+            default_policy: None,
+            because,
+        }
+    }
+}
+
 /// Every authorization on the gateway's inbound port that admits any identity (or none) from
-/// any address.
+/// any address: one walk over what authorizes on its Server (AuthorizationPolicies,
+/// ServerAuthorizations, the Server's own `accessPolicy`); without a Server, the default policy.
 fn admissions(inv: &Inventory, w: &Workload) -> Vec<Admission> {
     let Some(server) = inv
         .linkerd
@@ -325,207 +359,205 @@ fn admissions(inv: &Inventory, w: &Workload) -> Vec<Admission> {
     else {
         return default_policy(inv, w).into_iter().collect();
     };
-    let mut out = Vec::new();
     let server_because = Because::at(
         server.object,
         &[Step::Key("spec"), Step::Key("port")],
         format!("selects the gateway's port {}", server.spec.port),
     );
-    for p in &inv.linkerd.authorization_policies {
-        if p.namespace != server.namespace {
-            continue;
-        }
-        let target = &p.spec.target_ref;
-        let on_server = target.refers_to(POLICY_GROUP, "Server") && target.name == server.name;
-        let on_namespace = target.refers_to("", "Namespace") && target.name == p.namespace;
-        if !(on_server || on_namespace) {
-            continue;
-        }
-        let Some(refs) = &p.spec.required_authentication_refs else {
-            continue;
-        };
-        let mut identity: Option<(Admits, String, Because)> = Some((
-            Admits::Unauthenticated,
-            "no identity required".to_owned(),
-            server_because.clone(),
-        ));
-        let mut network: Option<(String, Because)> = None;
-        let mut network_ref = false;
-        let mut dangling = false;
-        for r in refs {
-            let ns = r.namespace_or(&p.namespace);
-            if r.refers_to(POLICY_GROUP, "MeshTLSAuthentication") {
-                let Some(m) = inv
-                    .linkerd
-                    .mesh_tls_authentications
-                    .iter()
-                    .find(|m| m.namespace == ns && m.name == r.name)
-                else {
-                    dangling = true;
-                    continue;
-                };
-                identity = any_identity(&m.spec).then(|| {
-                    (
-                        Admits::AnyIdentity,
-                        format!(
-                            "MeshTLSAuthentication {}/{} accepts identity `*`",
-                            m.namespace, m.name
-                        ),
-                        Because::at(
-                            m.object,
-                            &[Step::Key("spec"), Step::Key("identities")],
-                            "identities: [\"*\"] (any mesh identity)",
-                        ),
-                    )
-                });
-            } else if r.refers_to("", "ServiceAccount") {
-                identity = None;
-            } else if r.refers_to(POLICY_GROUP, "NetworkAuthentication") {
-                network_ref = true;
-                let Some(n) = inv
-                    .linkerd
-                    .network_authentications
-                    .iter()
-                    .find(|n| n.namespace == ns && n.name == r.name)
-                else {
-                    dangling = true;
-                    continue;
-                };
-                network = everywhere(&n.spec.networks).map(|cidrs| {
-                    let index = n
-                        .spec
-                        .networks
-                        .iter()
-                        .position(|x| x.cidr.cidr.is_everything())
-                        .unwrap_or(0);
-                    (
-                        format!(
-                            "NetworkAuthentication {}/{} covers {cidrs}",
-                            n.namespace, n.name
-                        ),
-                        Because::at(
-                            n.object,
-                            &[Step::Key("spec"), Step::Key("networks"), Step::Index(index)],
-                            format!("networks include {cidrs} (every address)"),
-                        ),
-                    )
-                });
-            }
-        }
-        // A policy whose references do not resolve is ignored by Linkerd (it fails closed).
-        if dangling {
-            continue;
-        }
-        if !network_ref {
-            network = Some((
-                "no NetworkAuthentication (every address)".to_owned(),
-                Because::at(
-                    p.object,
-                    &[Step::Key("spec"), Step::Key("requiredAuthenticationRefs")],
-                    "no NetworkAuthentication: every address",
-                ),
-            ));
-        }
-        let (Some((admits, who, id_because)), Some((where_, net_because))) = (identity, network)
-        else {
-            continue;
-        };
-        out.push(Admission {
-            object: p.object,
-            path: vec![Step::Key("spec"), Step::Key("requiredAuthenticationRefs")],
-            admits,
-            what: format!("AuthorizationPolicy {}/{}", p.namespace, p.name),
-            detail: format!("{who}; {where_}"),
-            fix: format!(
-                "In AuthorizationPolicy {}/{}, require a NetworkAuthentication listing only the source clusters' egress addresses, and a MeshTLSAuthentication naming the remote workloads that call exported services instead of `*`",
-                p.namespace, p.name
-            ),
-            default_policy: None,
-            because: vec![server_because.clone(), id_because, net_because],
-        });
+    let policies = inv
+        .linkerd
+        .authorization_policies
+        .iter()
+        .filter(|p| p.namespace == server.namespace)
+        .filter_map(|p| policy_grant(inv, server, p, &server_because));
+    let server_authorizations = inv
+        .linkerd
+        .server_authorizations
+        .iter()
+        .filter(|a| a.namespace == server.namespace)
+        .filter_map(|a| server_authorization_grant(server, a));
+    policies
+        .chain(server_authorizations)
+        .chain(access_policy_grant(server))
+        .map(|g| g.admission(&server_because))
+        .collect()
+}
+
+/// What an AuthorizationPolicy on the Server (or its namespace) grants from any address.
+fn policy_grant(
+    inv: &Inventory,
+    server: &Typed<ServerSpec>,
+    p: &Typed<AuthorizationPolicySpec>,
+    server_because: &Because,
+) -> Option<Grant> {
+    let target = &p.spec.target_ref;
+    let on_server = target.refers_to(POLICY_GROUP, "Server") && target.name == server.name;
+    let on_namespace = target.refers_to("", "Namespace") && target.name == p.namespace;
+    if !(on_server || on_namespace) {
+        return None;
     }
-    for a in &inv.linkerd.server_authorizations {
-        if a.namespace != server.namespace {
-            continue;
-        }
-        let target = &a.spec.server;
-        let selects = target.name.as_deref() == Some(server.name.as_str())
-            || target
-                .selector
-                .as_ref()
-                .is_some_and(|s| s.matches(&server.spec.labels));
-        if !selects {
-            continue;
-        }
-        let client = &a.spec.client;
-        let admits = if client.unauthenticated {
-            Some((Admits::Unauthenticated, "unauthenticated: true"))
-        } else {
-            client.mesh_tls.as_ref().and_then(|m| {
-                if m.unauthenticated_tls {
-                    Some((Admits::AnyIdentity, "meshTLS.unauthenticatedTLS: true"))
-                } else if m
-                    .identities
+    let refs = p.spec.required_authentication_refs.as_ref()?;
+    let mut identity: Option<(Admits, String, Because)> = Some((
+        Admits::Unauthenticated,
+        "no identity required".to_owned(),
+        server_because.clone(),
+    ));
+    let mut network: Option<(String, Because)> = None;
+    let mut network_ref = false;
+    // A policy whose references do not resolve is ignored by Linkerd (it fails closed).
+    for r in refs {
+        let ns = r.namespace_or(&p.namespace);
+        if r.refers_to(POLICY_GROUP, "MeshTLSAuthentication") {
+            let m = inv
+                .linkerd
+                .mesh_tls_authentications
+                .iter()
+                .find(|m| m.namespace == ns && m.name == r.name)?;
+            identity = any_identity(&m.spec).then(|| {
+                (
+                    Admits::AnyIdentity,
+                    format!(
+                        "MeshTLSAuthentication {}/{} accepts identity `*`",
+                        m.namespace, m.name
+                    ),
+                    Because::at(
+                        m.object,
+                        &[Step::Key("spec"), Step::Key("identities")],
+                        "identities: [\"*\"] (any mesh identity)",
+                    ),
+                )
+            });
+        } else if r.refers_to("", "ServiceAccount") {
+            identity = None;
+        } else if r.refers_to(POLICY_GROUP, "NetworkAuthentication") {
+            network_ref = true;
+            let n = inv
+                .linkerd
+                .network_authentications
+                .iter()
+                .find(|n| n.namespace == ns && n.name == r.name)?;
+            network = everywhere(&n.spec.networks).map(|cidrs| {
+                let index = n
+                    .spec
+                    .networks
                     .iter()
-                    .flatten()
-                    .any(|i| IdentityPattern::parse(i) == IdentityPattern::Any)
-                {
-                    Some((Admits::AnyIdentity, "meshTLS.identities: [\"*\"]"))
-                } else {
-                    None
-                }
-            })
-        };
-        // Omitted networks mean clusterNetworks for a ServerAuthorization.
-        let Some(cidrs) = client.networks.as_deref().and_then(everywhere) else {
-            continue;
-        };
-        let Some((admits, who)) = admits else {
-            continue;
-        };
-        out.push(Admission {
-            object: a.object,
-            path: vec![Step::Key("spec"), Step::Key("client")],
-            admits,
-            what: format!("ServerAuthorization {}/{}", a.namespace, a.name),
-            detail: format!("{who}; networks {cidrs}"),
-            fix: format!(
-                "In ServerAuthorization {}/{}, set client.networks to the source clusters' egress addresses and name the remote identities instead of `*` (or replace it with an AuthorizationPolicy that does)",
-                a.namespace, a.name
-            ),
-            default_policy: None,
-            because: vec![
-                server_because.clone(),
-                Because::at(
-                    a.object,
-                    &[
-                        Step::Key("spec"),
-                        Step::Key("client"),
-                        Step::Key("networks"),
-                    ],
-                    format!("networks include {cidrs} (every address)"),
-                ),
-            ],
-        });
-    }
-    if let Some(policy) = server.spec.access_policy {
-        if let Some(admits) = admits_from_anywhere(policy) {
-            out.push(Admission {
-                object: server.object,
-                path: vec![Step::Key("spec"), Step::Key("accessPolicy")],
-                admits,
-                what: format!("Server {}/{}", server.namespace, server.name),
-                detail: format!("accessPolicy {policy}"),
-                fix: format!(
-                    "Set accessPolicy: deny on Server {}/{} and authorize the source clusters with an AuthorizationPolicy that requires their networks",
-                    server.namespace, server.name
-                ),
-                default_policy: None,
-                because: vec![server_because],
+                    .position(|x| x.cidr.cidr.is_everything())
+                    .unwrap_or(0);
+                (
+                    format!(
+                        "NetworkAuthentication {}/{} covers {cidrs}",
+                        n.namespace, n.name
+                    ),
+                    Because::at(
+                        n.object,
+                        &[Step::Key("spec"), Step::Key("networks"), Step::Index(index)],
+                        format!("networks include {cidrs} (every address)"),
+                    ),
+                )
             });
         }
     }
-    out
+    if !network_ref {
+        network = Some((
+            "no NetworkAuthentication (every address)".to_owned(),
+            Because::at(
+                p.object,
+                &[Step::Key("spec"), Step::Key("requiredAuthenticationRefs")],
+                "no NetworkAuthentication: every address",
+            ),
+        ));
+    }
+    let (Some((admits, who, id_because)), Some((where_, net_because))) = (identity, network) else {
+        return None;
+    };
+    let what = format!("AuthorizationPolicy {}/{}", p.namespace, p.name);
+    Some(Grant {
+        object: p.object,
+        field: "requiredAuthenticationRefs",
+        admits,
+        fix: format!(
+            "In {what}, require a NetworkAuthentication listing only the source clusters' egress addresses, and a MeshTLSAuthentication naming the remote workloads that call exported services instead of `*`"
+        ),
+        what,
+        detail: format!("{who}; {where_}"),
+        because: vec![id_because, net_because],
+    })
+}
+
+/// What a ServerAuthorization on the Server grants from any address.
+fn server_authorization_grant(
+    server: &Typed<ServerSpec>,
+    a: &Typed<ServerAuthorizationSpec>,
+) -> Option<Grant> {
+    let target = &a.spec.server;
+    let selects = target.name.as_deref() == Some(server.name.as_str())
+        || target
+            .selector
+            .as_ref()
+            .is_some_and(|s| s.matches(&server.spec.labels));
+    if !selects {
+        return None;
+    }
+    let client = &a.spec.client;
+    let admits = if client.unauthenticated {
+        Some((Admits::Unauthenticated, "unauthenticated: true"))
+    } else {
+        client.mesh_tls.as_ref().and_then(|m| {
+            if m.unauthenticated_tls {
+                Some((Admits::AnyIdentity, "meshTLS.unauthenticatedTLS: true"))
+            } else if m
+                .identities
+                .iter()
+                .flatten()
+                .any(|i| IdentityPattern::parse(i) == IdentityPattern::Any)
+            {
+                Some((Admits::AnyIdentity, "meshTLS.identities: [\"*\"]"))
+            } else {
+                None
+            }
+        })
+    };
+    // Omitted networks mean clusterNetworks for a ServerAuthorization.
+    let cidrs = client.networks.as_deref().and_then(everywhere)?;
+    let (admits, who) = admits?;
+    let what = format!("ServerAuthorization {}/{}", a.namespace, a.name);
+    Some(Grant {
+        object: a.object,
+        field: "client",
+        admits,
+        fix: format!(
+            "In {what}, set client.networks to the source clusters' egress addresses and name the remote identities instead of `*` (or replace it with an AuthorizationPolicy that does)"
+        ),
+        what,
+        detail: format!("{who}; networks {cidrs}"),
+        because: vec![Because::at(
+            a.object,
+            &[
+                Step::Key("spec"),
+                Step::Key("client"),
+                Step::Key("networks"),
+            ],
+            format!("networks include {cidrs} (every address)"),
+        )],
+    })
+}
+
+/// What the Server's own `accessPolicy` grants from any address.
+fn access_policy_grant(server: &Typed<ServerSpec>) -> Option<Grant> {
+    let policy = server.spec.access_policy?;
+    let admits = admits_from_anywhere(policy)?;
+    Some(Grant {
+        object: server.object,
+        field: "accessPolicy",
+        admits,
+        what: format!("Server {}/{}", server.namespace, server.name),
+        detail: format!("accessPolicy {policy}"),
+        fix: format!(
+            "Set accessPolicy: deny on Server {}/{} and authorize the source clusters with an AuthorizationPolicy that requires their networks",
+            server.namespace, server.name
+        ),
+        because: Vec::new(),
+    })
 }
 
 /// The clients a default policy admits from every address, if it admits any such.
@@ -572,8 +604,7 @@ fn default_policy(inv: &Inventory, w: &Workload) -> Option<Admission> {
         policy = policy.requiring_identity();
     }
     let admits = admits_from_anywhere(policy)?;
-    let mut path: Vec<Step<'static>> = w.template_path.iter().map(|k| Step::Key(k)).collect();
-    path.extend([Step::Key("metadata"), Step::Key("annotations")]);
+    let mut path = template_path(w, &[Step::Key("metadata"), Step::Key("annotations")]);
     if w.annotations
         .contains_key(DEFAULT_INBOUND_POLICY_ANNOTATION)
     {
@@ -592,12 +623,12 @@ fn default_policy(inv: &Inventory, w: &Workload) -> Option<Admission> {
         because: vec![Because::at(w.object, &path, detail.clone())],
         path,
         admits,
-        what: format!("{} {}/{}", w.kind, w.namespace, w.name),
+        what: workload_name(w),
         default_policy: Some(policy),
         detail,
         fix: format!(
-            "Select port linkerd-proxy (4143) of {} {}/{} with a Server and authorize the source clusters with an AuthorizationPolicy that requires their networks (the chart's gateway policy, with the networks narrowed)",
-            w.kind, w.namespace, w.name
+            "Select port linkerd-proxy (4143) of {} with a Server and authorize the source clusters with an AuthorizationPolicy that requires their networks (the chart's gateway policy, with the networks narrowed)",
+            workload_name(w)
         ),
     })
 }
@@ -617,7 +648,7 @@ fn finding(
         Admits::AnyIdentity => "any mesh identity",
     };
     let svc = first.service;
-    let gateway = format!("{} {}/{}", w.kind, w.namespace, w.name);
+    let gateway = workload_name(w);
     let lead = match a.default_policy {
         Some(policy) => format!(
             "No Server covers port {PROXY_INBOUND_PORT} of the multicluster gateway {gateway}: its default inbound policy {policy} lets {who} from any address through it"
@@ -671,15 +702,14 @@ fn finding(
 }
 
 fn gateway_annotation_path(w: &Workload) -> Vec<Step<'static>> {
-    w.template_path
-        .iter()
-        .map(|k| Step::Key(k))
-        .chain([
+    template_path(
+        w,
+        &[
             Step::Key("metadata"),
             Step::Key("annotations"),
             Step::Key(ENABLE_GATEWAY_ANNOTATION),
-        ])
-        .collect()
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use meshaudit_model::Step;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::{istio_in_use, namespace_anchor};
+use crate::rules::anchor::namespace_anchor;
+use crate::rules::istio_scope::istio_in_use;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ009",

@@ -6,10 +6,10 @@ use meshaudit_model::k8s::Workload;
 use meshaudit_model::selector::WorkloadSelector;
 use meshaudit_model::{ObjectId, Step};
 
-use super::common::join_limited;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::join_limited;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ008",

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::Inventory;
 
-use super::common::{identity_values, local_trust_domains, policy_name, IdentityKind};
+use super::identities::{identity_values, local_trust_domains, IdentityKind};
+use super::policies::policy_name;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

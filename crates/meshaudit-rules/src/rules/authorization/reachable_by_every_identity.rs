@@ -6,10 +6,10 @@ use meshaudit_engine::Reach;
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::Step;
 
-use super::common::workload_name;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ010",
@@ -129,7 +129,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             &path,
             format!(
                 "{} has ALLOW policies, yet any meshed workload may call port{} {} without condition{}",
-                workload_name(inv, w),
+                workload_name(&inv.workloads[w]),
                 if ports.len() == 1 { "" } else { "s" },
                 ports.join(", "),
                 if plaintext.is_empty() {
@@ -149,7 +149,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .key("")
         .remediation(format!(
             "Give the ALLOW rules that apply to {} a `from` naming the callers of port {}, or restrict them to the ports they are meant for.",
-            workload_name(inv, w),
+            workload_name(&inv.workloads[w]),
             ports.join(", ")
         ));
         for server in open.iter().take(3) {

@@ -7,13 +7,14 @@ use std::collections::{BTreeSet, HashMap};
 use meshaudit_model::istio::AuthorizationAction;
 use meshaudit_model::{Inventory, Step};
 
-use super::common::{
-    identity_values, join_limited, local_trust_domains, never_matches_severity, parse_principal,
-    policy_name, IdentityKind, IdentityValue,
+use super::identities::{
+    identity_values, local_trust_domains, parse_principal, IdentityKind, IdentityValue,
 };
+use super::policies::{never_matches_severity, policy_name};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::join_limited;
 
 pub static RULE: Rule = Rule {
     code: "AUTHZ006",

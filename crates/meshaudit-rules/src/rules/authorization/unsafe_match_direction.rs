@@ -5,10 +5,9 @@ use meshaudit_model::istio::{AuthorizationAction, AuthorizationRule};
 use meshaudit_model::Step;
 
 use super::allow_any_identity::{principal_covers_all, service_account_covers_all};
-use super::common::{
-    local_trust_domains, operation_fields, operation_path, policy_name, source_fields, source_path,
-    when_path,
-};
+use super::identities::local_trust_domains;
+use super::policies::policy_name;
+use super::rule_paths::{operation_fields, operation_path, source_fields, source_path, when_path};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

@@ -2,7 +2,8 @@
 
 use meshaudit_engine::certificates::CertRole;
 
-use super::common::{describe, finding, unique_certificates};
+use super::describe::describe;
+use super::unique::{finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

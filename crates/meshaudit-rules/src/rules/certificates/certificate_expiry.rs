@@ -2,7 +2,8 @@
 
 use meshaudit_engine::certificates::CertRole;
 
-use super::common::{date, describe, finding, unique_certificates, DAY};
+use super::describe::{date, describe, DAY};
+use super::unique::{finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

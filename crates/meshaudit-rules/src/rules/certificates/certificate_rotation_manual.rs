@@ -6,7 +6,8 @@ use meshaudit_model::certmanager::IssuerType;
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::ObjectId;
 
-use super::common::{date, mesh_of, role_words, subject, unique_certificates, Unique};
+use super::describe::{date, role_words, subject};
+use super::unique::{unique_certificates, Unique};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -177,7 +178,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ));
         }
         f.severity = severity;
-        f.mesh = mesh_of(&first.cert);
+        f.mesh = first.cert.mesh;
         out.push(f);
     }
 }

@@ -1,6 +1,7 @@
 //! CERT005: an X.509 version 1 certificate.
 
-use super::common::{describe, finding, unique_certificates};
+use super::describe::describe;
+use super::unique::{finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

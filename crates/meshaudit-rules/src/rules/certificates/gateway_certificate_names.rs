@@ -4,11 +4,11 @@ use std::collections::BTreeSet;
 
 use meshaudit_model::{CertificateInfo, Step};
 
-use super::common::date;
+use super::describe::date;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::gateway_workloads;
+use crate::rules::istio_scope::gateway_workloads;
 
 pub static RULE: Rule = Rule {
     code: "CERT013",

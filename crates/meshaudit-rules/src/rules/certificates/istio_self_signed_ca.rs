@@ -3,7 +3,8 @@
 
 use meshaudit_model::{CertificateInfo, Step};
 
-use super::common::{date, finding, unique_certificates};
+use super::describe::date;
+use super::unique::{finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

@@ -3,7 +3,8 @@
 
 use crate::rule::Rule;
 
-mod common;
+mod describe;
+mod unique;
 
 pub mod ca_constraints_wrong;
 pub mod cert_manager_renewal_window;

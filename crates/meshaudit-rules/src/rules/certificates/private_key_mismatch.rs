@@ -4,7 +4,7 @@ use meshaudit_engine::certificates::{certificates, CertRole};
 use meshaudit_model::k8s::Secret;
 use meshaudit_model::Step;
 
-use super::common::{mesh_of, role_words, subject};
+use super::describe::{role_words, subject};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
@@ -179,7 +179,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 short(&cert.info.public_key_sha256),
                 short(key_hash)
             ));
-            f.mesh = mesh_of(cert);
+            f.mesh = cert.mesh;
             f.severity = if authority {
                 Severity::Critical
             } else {

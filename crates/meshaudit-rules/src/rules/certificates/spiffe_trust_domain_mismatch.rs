@@ -1,6 +1,7 @@
 //! CERT010: a certificate's SPIFFE identity is outside the mesh's trust domain.
 
-use super::common::{describe, finding, unique_certificates};
+use super::describe::describe;
+use super::unique::{finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

@@ -1,6 +1,7 @@
 //! CERT003: a certificate's public key is too weak.
 
-use super::common::{describe, finding, unique_certificates};
+use super::describe::describe;
+use super::unique::{finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

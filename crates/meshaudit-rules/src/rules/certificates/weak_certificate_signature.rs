@@ -1,6 +1,7 @@
 //! CERT004: a certificate is signed with MD5 or SHA-1.
 
-use super::common::{describe, finding, unique_certificates};
+use super::describe::describe;
+use super::unique::{finding, unique_certificates};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;

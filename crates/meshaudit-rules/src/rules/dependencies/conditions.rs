@@ -4,8 +4,9 @@
 use meshaudit_model::istio::MtlsMode;
 use meshaudit_model::{Inventory, Node};
 
-use super::common::{embedded_document, find_instances, proto_get, Component};
+use super::embedded::{embedded_document, proto_get};
 use crate::advisories::Check;
+use meshaudit_engine::components::{find_instances, Component};
 
 /// Whether the input meets `check`, and a line of evidence saying why.
 pub fn evaluate(inv: &Inventory, check: Check) -> (bool, String) {
@@ -41,7 +42,7 @@ pub fn evaluate(inv: &Inventory, check: Check) -> (bool, String) {
             find_instances(inv)
                 .into_iter()
                 .find(|i| i.component == Component::Kiali)
-                .map(|i| super::common::workload_label(inv, i.workload)),
+                .map(|i| crate::rules::naming::workload_name(&inv.workloads[i.workload])),
         ),
         Check::GatewayAutoPassthrough => found(
             istio

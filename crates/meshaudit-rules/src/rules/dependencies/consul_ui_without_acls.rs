@@ -6,8 +6,10 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{embedded_document, instances, workload_label, Component};
+use super::embedded::embedded_document;
 use super::exposure::{describe, exposures};
+use crate::rules::naming::workload_name;
+use meshaudit_engine::components::Component;
 
 pub static RULE: Rule = Rule {
     code: "DEP009",
@@ -208,7 +210,7 @@ fn command_line(inv: &Inventory, w: WorkloadId, ci: usize) -> String {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     let mut seen_namespaces = std::collections::BTreeSet::new();
-    for inst in instances(ctx) {
+    for inst in ctx.dependency_instances() {
         if inst.component != Component::Consul || !inst.in_template(inv) {
             continue;
         }
@@ -286,7 +288,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         f = f
-            .evidence(format!("Consul servers: {} ({})", workload_label(inv, inst.workload), inst.describe()))
+            .evidence(format!("Consul servers: {} ({})", workload_name(&inv.workloads[inst.workload]), inst.describe()))
             .evidence(format!(
                 "no ConfigMap in `{}` sets acl.enabled: true with default_policy deny, and the servers' command sets no such ACL configuration",
                 w.namespace

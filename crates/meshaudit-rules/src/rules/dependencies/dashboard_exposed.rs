@@ -7,8 +7,9 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{workload_label, Component};
 use super::exposure::{dashboards, describe, exposures, steps, Exposure};
+use crate::rules::naming::workload_name;
+use meshaudit_engine::components::Component;
 
 pub static RULE: Rule = Rule {
     code: "DEP006",
@@ -180,7 +181,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Exposure::Service { index, .. } => (
                     inv.services[*index].object,
                     vec![Step::Key("spec"), Step::Key("type")],
-                    format!("service:{}", workload_label(inv, w)),
+                    format!("service:{}", workload_name(&inv.workloads[w])),
                 ),
                 Exposure::Route {
                     virtual_service,
@@ -223,7 +224,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     object.kind,
                     object.qualified_name(),
                     component.as_str(),
-                    workload_label(inv, w),
+                    workload_name(&inv.workloads[w]),
                     if severity == Severity::High {
                         "without authentication in front of it"
                     } else {
@@ -232,7 +233,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ),
             )
             .key(key)
-            .evidence(format!("{} runs {}", workload_label(inv, w), component.as_str()))
+            .evidence(format!("{} runs {}", workload_name(&inv.workloads[w]), component.as_str()))
             .evidence(describe(inv, &e))
             .remediation(match &e {
                 Exposure::Service { .. } => format!(

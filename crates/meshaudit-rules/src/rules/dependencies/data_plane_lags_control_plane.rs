@@ -9,10 +9,9 @@ use crate::rule::Rule;
 
 use meshaudit_model::Step;
 
-use super::common::InstanceFinding;
-use super::common::{
-    instances, istio_revision, workload_label, Component, Instance, PROXY_IMAGE_ANNOTATION,
-};
+use super::instances::InstanceFinding;
+use crate::rules::naming::workload_name;
+use meshaudit_engine::components::{istio_revision, Component, Instance, PROXY_IMAGE_ANNOTATION};
 
 pub static RULE: Rule = Rule {
     code: "DEP003",
@@ -87,7 +86,7 @@ the new revision and restart them before removing the old one.
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    let all = instances(ctx);
+    let all = ctx.dependency_instances();
     // istiod versions by revision.
     let mut control: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
     for i in all
@@ -245,19 +244,19 @@ fn lag_finding(
     .evidence(format!("proxy, {}: {}", proxy.place, proxy.describe()))
     .evidence(format!(
         "control plane, {} {}: {}",
-        workload_label(inv, cp.workload),
+        workload_name(&inv.workloads[cp.workload]),
         cp.place,
         cp.describe()
     ))
     .remediation(if proxy.path.contains(&Step::Key(PROXY_IMAGE_ANNOTATION)) {
         format!(
             "Remove the {PROXY_IMAGE_ANNOTATION} annotation of {} (or point it at the control plane's release, {cv}), then restart it: the annotation keeps the old proxy across restarts.",
-            workload_label(inv, proxy.workload)
+            workload_name(&inv.workloads[proxy.workload])
         )
     } else {
         format!(
             "Restart {} so it is injected with the control plane's proxy ({cv}), or upgrade its proxy image to match.",
-            workload_label(inv, proxy.workload)
+            workload_name(&inv.workloads[proxy.workload])
         )
     });
     if let Some(rev) = revision {

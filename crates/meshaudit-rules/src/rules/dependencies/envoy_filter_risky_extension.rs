@@ -8,7 +8,8 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{proto_field, redact_url};
+use super::embedded::proto_field;
+use super::redact::redact_url;
 
 pub static RULE: Rule = Rule {
     code: "DEP004",

@@ -7,9 +7,9 @@ use meshaudit_model::selector::map_selects;
 use meshaudit_model::{Inventory, Node, ObjectId, ServiceId, Step, VirtualServiceId, WorkloadId};
 
 use crate::context::Context;
-use crate::rules::helpers::gateway_workloads;
+use crate::rules::istio_scope::gateway_workloads;
 
-use super::common::{instances, Component};
+use meshaudit_engine::components::Component;
 
 /// One way an add-on can be reached from outside the cluster.
 #[derive(Debug, Clone)]
@@ -96,7 +96,8 @@ fn ingress_backends(node: &Node) -> Vec<(Vec<String>, String)> {
 /// Add-on workloads: indexes with the component their image (or `app` label) names.
 pub fn dashboards(ctx: &crate::context::Context<'_>) -> Vec<(WorkloadId, Component)> {
     let inv = ctx.inventory;
-    let mut out: Vec<(WorkloadId, Component)> = instances(ctx)
+    let mut out: Vec<(WorkloadId, Component)> = ctx
+        .dependency_instances()
         .iter()
         .filter(|i| i.component.is_dashboard())
         .map(|i| (i.workload, i.component))

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{instances, Component};
+use meshaudit_engine::components::Component;
 
 pub static RULE: Rule = Rule {
     code: "DEP010",
@@ -176,7 +176,7 @@ fn bulletin_note(ctx: &Context<'_>) -> Option<String> {
         .bulletins
         .iter()
         .find(|b| b.id == "ISTIO-SECURITY-2026-006")?;
-    instances(ctx)
+    ctx.dependency_instances()
         .iter()
         .filter(|i| i.component == Component::IstioPilot)
         .find_map(|i| {

@@ -6,9 +6,10 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::InstanceFinding;
-use super::common::{instances, workload_label, Component, Instance};
 use super::conditions::evaluate;
+use super::instances::InstanceFinding;
+use crate::rules::naming::workload_name;
+use meshaudit_engine::components::{Component, Instance};
 
 pub static RULE: Rule = Rule {
     code: "DEP001",
@@ -135,7 +136,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     if db.bulletins.is_empty() {
         return;
     }
-    let all = instances(ctx);
+    let all = ctx.dependency_instances();
     // What each bulletin is about, read once rather than per container.
     let parts: Vec<Vec<Part>> = db.bulletins.iter().map(Advisory::parts).collect();
     let mut condition_cache = std::collections::HashMap::new();
@@ -318,20 +319,20 @@ fn finding(
         // A sidecar injected at admission: the injector decides the image, a restart applies it.
         return f.remediation(format!(
             "Make sure the sidecar injector (istiod of this revision) runs {target_text}, then restart {} so its pods are injected with a fixed proxy.{also}",
-            workload_label(inv, inst.workload)
+            workload_name(&inv.workloads[inst.workload])
         ));
     }
     f.remediation(match target {
         Some(t) => format!(
             "Upgrade {} in {} to {t} or later (the fixed release of its {} line for every bulletin listed), then restart the workloads it serves.{also}",
             inst.component.as_str(),
-            workload_label(inv, inst.workload),
+            workload_name(&inv.workloads[inst.workload]),
             version.minor_line()
         ),
         None => format!(
             "Upgrade {} in {} to a supported minor release: at least one bulletin listed has no fix in the {} line.{also}",
             inst.component.as_str(),
-            workload_label(inv, inst.workload),
+            workload_name(&inv.workloads[inst.workload]),
             version.minor_line()
         ),
     })

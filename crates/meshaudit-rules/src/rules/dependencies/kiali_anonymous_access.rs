@@ -6,8 +6,10 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{embedded_document, workload_label, Component};
+use super::embedded::embedded_document;
 use super::exposure::{dashboards, describe, exposures};
+use crate::rules::naming::workload_name;
+use meshaudit_engine::components::Component;
 
 pub static RULE: Rule = Rule {
     code: "DEP007",
@@ -187,7 +189,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if let Some(e) = published.first() {
                 f = f.evidence(format!(
                     "{} is published outside the cluster: {}",
-                    workload_label(inv, w),
+                    workload_name(&inv.workloads[w]),
                     describe(inv, e)
                 ));
                 if !s.view_only {
@@ -196,7 +198,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             } else {
                 f = f.evidence(format!(
                     "{} is not published outside the cluster in the input (reachable from inside it)",
-                    workload_label(inv, w)
+                    workload_name(&inv.workloads[w])
                 ));
             }
         }

@@ -13,10 +13,10 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::InstanceFinding;
-use super::common::{
-    embedded_document, instances, workload_label, Component, Instance, VersionSource,
-};
+use super::embedded::embedded_document;
+use super::instances::InstanceFinding;
+use crate::rules::naming::workload_name;
+use meshaudit_engine::components::{Component, Instance, VersionSource};
 use meshaudit_model::WorkloadId;
 
 pub static RULE: Rule = Rule {
@@ -181,7 +181,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
     // (workload, what it runs) → its containers, in input order.
     let mut groups: Vec<(WorkloadId, Runs, Vec<&Instance>)> = Vec::new();
-    for inst in instances(ctx) {
+    for inst in ctx.dependency_instances() {
         let runs = if let Some(release) = inst.linkerd_release() {
             if parts_of(inst.component).is_empty() {
                 continue;
@@ -276,15 +276,15 @@ fn workload_finding(
             {
                 format!(
                     "the control plane whose injector adds this proxy, then restart {}",
-                    workload_label(inv, workload)
+                    workload_name(&inv.workloads[workload])
                 )
             } else if list.iter().all(|i| i.place.starts_with("annotation")) {
                 format!(
                     "the proxy that `config.linkerd.io/proxy-version` pins in {} (or remove the annotation so it follows the control plane)",
-                    workload_label(inv, workload)
+                    workload_name(&inv.workloads[workload])
                 )
             } else {
-                workload_label(inv, workload)
+                workload_name(&inv.workloads[workload])
             };
             upgrade_text(r, applied, &whose)
         }
@@ -296,11 +296,11 @@ fn workload_finding(
             match target {
                 Some((v, release)) => format!(
                     "Upgrade viz to {release} or later, or set its Prometheus image (`prometheus.image.tag`) in {} to v{v} or later.",
-                    workload_label(inv, workload)
+                    workload_name(&inv.workloads[workload])
                 ),
                 None => format!(
                     "Upgrade viz and the Prometheus image of {}.",
-                    workload_label(inv, workload)
+                    workload_name(&inv.workloads[workload])
                 ),
             }
         }

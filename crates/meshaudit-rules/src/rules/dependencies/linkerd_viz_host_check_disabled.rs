@@ -6,8 +6,9 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{instances, workload_label, Component};
 use super::exposure::{describe, exposures};
+use crate::rules::naming::workload_name;
+use meshaudit_engine::components::Component;
 
 pub static RULE: Rule = Rule {
     code: "DEP008",
@@ -76,7 +77,7 @@ fn accepts_everything(pattern: &str) -> bool {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let inv = ctx.inventory;
-    for inst in instances(ctx) {
+    for inst in ctx.dependency_instances() {
         if inst.component != Component::LinkerdVizWeb || !inst.in_template(inv) {
             continue;
         }
@@ -124,7 +125,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         .evidence(format!("args[{ai}]: {}", container.args[ai]))
         .remediation(format!(
             "Remove the -enforced-host override from {} (or set it to the exact host name it is published under) and put authentication in front of the dashboard.",
-            workload_label(inv, inst.workload)
+            workload_name(&inv.workloads[inst.workload])
         ));
         if let Some(e) = exposures(ctx, inst.workload).first() {
             f = f.evidence(format!(

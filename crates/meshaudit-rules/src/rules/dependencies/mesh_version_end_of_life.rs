@@ -12,8 +12,8 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::InstanceFinding;
-use super::common::{instances, workload_label};
+use super::instances::InstanceFinding;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "DEP002",
@@ -154,7 +154,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let Some(data) = SUPPORT.as_ref() else {
         return;
     };
-    for inst in instances(ctx) {
+    for inst in ctx.dependency_instances() {
         if inst.component.is_linkerd() {
             linkerd_stable(ctx, inst, out);
             continue;
@@ -180,7 +180,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .evidence(format!("{}: {}", inst.place, inst.describe()))
             .remediation(format!(
                 "Run a released, supported Istio version in {} instead of a pre-release build.",
-                workload_label(inv, inst.workload)
+                workload_name(&inv.workloads[inst.workload])
             ));
             f.severity = Severity::Low;
             out.push(f);
@@ -221,7 +221,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .remediation(format!(
                 "Upgrade {} in {} to a supported Istio minor release (one minor at a time, or with a canary revision).",
                 inst.component.as_str(),
-                workload_label(inv, inst.workload)
+                workload_name(&inv.workloads[inst.workload])
             )),
         );
     }
@@ -271,7 +271,11 @@ fn linkerd_config_stable(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 }
 
 /// A Linkerd image from the discontinued open-source stable channel.
-fn linkerd_stable(ctx: &Context<'_>, inst: &super::common::Instance, out: &mut Vec<Finding>) {
+fn linkerd_stable(
+    ctx: &Context<'_>,
+    inst: &meshaudit_engine::components::Instance,
+    out: &mut Vec<Finding>,
+) {
     let (Some(data), Some(version)) = (LINKERD_SUPPORT.as_ref(), &inst.version) else {
         return;
     };
@@ -300,7 +304,7 @@ fn linkerd_stable(ctx: &Context<'_>, inst: &super::common::Instance, out: &mut V
         ))
         .remediation(format!(
             "Move {} to a current Linkerd edge release, or to a vendor-supported stable distribution.",
-            workload_label(inv, inst.workload)
+            workload_name(&inv.workloads[inst.workload])
         )),
     );
 }

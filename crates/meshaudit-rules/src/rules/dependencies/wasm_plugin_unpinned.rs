@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::redact_url;
+use super::redact::redact_url;
 
 pub static RULE: Rule = Rule {
     code: "DEP005",

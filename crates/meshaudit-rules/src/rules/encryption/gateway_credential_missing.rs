@@ -9,9 +9,10 @@ use meshaudit_model::{Step, WorkloadId};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::gateway_workloads;
+use crate::rules::istio_scope::gateway_workloads;
 
 use super::gateway_common::{hosts_text, server_label, tls_mode, tls_path};
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "TLS005",
@@ -161,7 +162,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     .iter()
                     .map(|&w| &inv.workloads[w])
                     .filter(|w| w.namespace == ns)
-                    .map(|w| format!("{} {}/{}", w.kind, w.namespace, w.name))
+                    .map(workload_name)
                     .collect();
                 let workload_text = workload_names.join(", ");
                 let path = tls_path(i, "credentialName");

@@ -7,7 +7,7 @@ use meshaudit_model::selector::map_selects;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::gateway_workloads;
+use crate::rules::istio_scope::gateway_workloads;
 
 use super::gateway_common::{
     exposure, hosts_text, server_label, tls_mode, tls_path, Exposure, ExposureLines,
@@ -175,7 +175,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ));
             f = f.evidence(format!(
                 "selector {} is not a dedicated east-west gateway: {not_east_west}",
-                selector_text(gateway)
+                gateway_selector_text(gateway)
             ));
             lines.add_to(inv, &mut f, usize::MAX);
             match exposure {
@@ -211,7 +211,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn selector_text(gateway: &Typed<GatewaySpec>) -> String {
+/// A Gateway's `selector` as `k=v,k=v`, or `{}` when it selects every gateway proxy (unlike
+/// [`crate::rules::naming::selector_text`], which reads full label selectors).
+fn gateway_selector_text(gateway: &Typed<GatewaySpec>) -> String {
     if gateway.spec.selector.is_empty() {
         return "{} (every gateway proxy)".to_owned();
     }

@@ -9,7 +9,7 @@ use super::gateway_common::{exposure, Exposure};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::gateway_workloads;
+use crate::rules::istio_scope::gateway_workloads;
 
 pub static RULE: Rule = Rule {
     code: "TLS001",

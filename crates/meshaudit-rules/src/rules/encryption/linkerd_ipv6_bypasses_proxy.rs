@@ -13,6 +13,7 @@ use meshaudit_model::{Inventory, Step, WorkloadId};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Related, Severity};
 use crate::rule::Rule;
+use crate::rules::naming::workload_name;
 
 pub static RULE: Rule = Rule {
     code: "TLS008",
@@ -184,10 +185,7 @@ fn finding(
         .join(", ");
     let workloads: Vec<String> = reached
         .iter()
-        .map(|(w, _)| {
-            let w = &inv.workloads[*w];
-            format!("{} {}/{}", w.kind, w.namespace, w.name)
-        })
+        .map(|(w, _)| workload_name(&inv.workloads[*w]))
         .collect();
     let config = inv.linkerd.config.as_ref();
     let setter = match config {

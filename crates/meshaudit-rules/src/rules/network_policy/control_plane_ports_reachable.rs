@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::is_istiod;
+use meshaudit_engine::components::is_istiod;
 
 pub static RULE: Rule = Rule {
     code: "NET009",

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::list_workloads_qualified;
+use crate::rules::naming::list_workloads_qualified;
 
 pub static RULE: Rule = Rule {
     code: "NET011",

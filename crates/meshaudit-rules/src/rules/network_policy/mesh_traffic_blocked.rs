@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::is_istiod;
+use meshaudit_engine::components::is_istiod;
 
 pub static RULE: Rule = Rule {
     code: "NET010",
@@ -151,7 +151,7 @@ fn hbone_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding = finding
             .evidence(format!(
                 "blocked: {}",
-                super::common::list_workloads_qualified(inv, &workloads, 5)
+                crate::rules::naming::list_workloads_qualified(inv, &workloads, 5)
             ))
             .evidence(format!("isolated for ingress by: {}", names))
             .evidence("ztunnel tunnels ambient traffic to port 15008 of the destination pod, and NetworkPolicy is enforced on that port")
@@ -218,7 +218,7 @@ fn control_plane_blocked(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding = finding
             .evidence(format!(
                 "blocked: {}",
-                super::common::list_workloads_qualified(inv, &workloads, 5)
+                crate::rules::naming::list_workloads_qualified(inv, &workloads, 5)
             ))
             .evidence(format!("decided by: {}", names))
             .remediation(format!(

@@ -1,6 +1,7 @@
-pub mod common;
 pub mod control_plane_ports_reachable;
+pub mod default_deny;
 pub mod external_service_without_egress_boundary;
+pub mod isolation;
 pub mod mesh_traffic_blocked;
 pub mod namespace_without_default_deny_egress;
 pub mod namespace_without_default_deny_ingress;
@@ -8,6 +9,7 @@ pub mod namespace_without_network_policy;
 pub mod network_policy_allows_everywhere;
 pub mod network_policy_selects_nothing;
 pub mod outbound_traffic_allow_any;
+pub mod peers;
 pub mod sensitive_namespace_unrestricted_egress;
 pub mod service_exposes_around_gateway;
 pub mod sidecar_egress_unscoped;

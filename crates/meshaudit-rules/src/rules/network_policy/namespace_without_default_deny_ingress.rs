@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{default_deny_findings, Direction};
+use super::default_deny::{default_deny_findings, Direction};
 
 pub static RULE: Rule = Rule {
     code: "NET003",

@@ -5,7 +5,7 @@ use meshaudit_model::Step;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::namespace_anchor;
+use crate::rules::anchor::namespace_anchor;
 
 pub static RULE: Rule = Rule {
     code: "NET001",

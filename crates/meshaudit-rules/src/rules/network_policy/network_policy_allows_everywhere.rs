@@ -7,7 +7,10 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::{is_gateway, is_istiod, list_workloads, rule_admits_everyone, Everyone};
+use super::isolation::is_gateway;
+use super::peers::{rule_admits_everyone, Everyone};
+use crate::rules::naming::list_workloads;
+use meshaudit_engine::components::is_istiod;
 
 pub static RULE: Rule = Rule {
     code: "NET005",

@@ -105,7 +105,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 finding
                     .evidence(format!(
                         "selected, but hostNetwork: {}",
-                        super::common::list_workloads(inv, &host_only, 5)
+                        crate::rules::naming::list_workloads(inv, &host_only, 5)
                     ))
                     .evidence("common CNIs do not apply NetworkPolicy to pods in the node's network namespace")
                     .remediation(format!(

@@ -9,7 +9,8 @@ use meshaudit_model::{Inventory, Step, WorkloadId};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::oldest;
+use crate::rules::naming::workload_name;
+use meshaudit_engine::peer_authentication::oldest;
 
 pub static RULE: Rule = Rule {
     code: "NET002",
@@ -196,7 +197,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .or_else(|| mesh_mode.clone())
             .unwrap_or_else(|| ALLOW_ANY.to_owned());
         if effective != REGISTRY_ONLY {
-            allow_any_workloads.push(format!("{} {}/{}", w.kind, w.namespace, w.name));
+            allow_any_workloads.push(workload_name(w));
         }
     }
 
@@ -295,10 +296,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let applies: Vec<String> = chosen
             .iter()
             .filter(|(_, s)| s.is_some_and(|s| s.object == sidecar.object))
-            .map(|(i, _)| {
-                let w = &inv.workloads[*i];
-                format!("{} {}/{}", w.kind, w.namespace, w.name)
-            })
+            .map(|(i, _)| workload_name(&inv.workloads[*i]))
             .collect();
         let scope = if has_selector(sidecar) {
             "the workloads its workloadSelector matches"

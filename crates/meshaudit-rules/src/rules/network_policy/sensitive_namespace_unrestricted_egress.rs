@@ -8,9 +8,11 @@ use meshaudit_engine::Because;
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::namespace_anchor;
+use crate::rules::anchor::namespace_anchor;
 
-use super::common::{isolatable_workloads, list_workloads, sensitive_marker};
+use super::isolation::isolatable_workloads;
+use crate::rules::naming::list_workloads;
+use meshaudit_engine::sensitivity::sensitive_marker;
 
 pub static RULE: Rule = Rule {
     code: "NET006",

@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::common::is_gateway;
+use super::isolation::is_gateway;
 
 pub static RULE: Rule = Rule {
     code: "NET008",

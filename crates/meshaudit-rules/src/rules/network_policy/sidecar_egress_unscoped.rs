@@ -9,7 +9,8 @@ use meshaudit_model::{Inventory, ObjectId, Step};
 use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, ResourceRef, Severity};
 use crate::rule::Rule;
-use crate::rules::helpers::{namespace_anchor, oldest};
+use crate::rules::anchor::namespace_anchor;
+use meshaudit_engine::peer_authentication::oldest;
 
 pub static RULE: Rule = Rule {
     code: "NET012",

@@ -1,29 +1,15 @@
-//! Small lookups the authentication rules share: naming workloads, and reading from the graph
-//! what a client without a proxy gets on a server port.
+//! What a client's plaintext gets at a server port, read from the graph: the outcome for a
+//! client without a proxy (and the authorization behind it), and the tallies of meshed server
+//! ports a client reaches in plaintext when its calls bypass its own proxy.
 
 use meshaudit_engine::authorization::Decision;
 use std::collections::HashMap;
 
 use meshaudit_engine::server_tally::ServerTally;
 use meshaudit_engine::{Because, Client, EdgeGroup, Graph, ServerPort, ServerPortId, Transport};
-use meshaudit_model::{Inventory, Step, WorkloadId};
+use meshaudit_model::{Inventory, WorkloadId};
 
-/// `Deployment shop/orders`.
-pub fn workload_name(inv: &Inventory, w: WorkloadId) -> String {
-    let workload = &inv.workloads[w];
-    format!("{} {}/{}", workload.kind, workload.namespace, workload.name)
-}
-
-/// The path of a field inside a workload's pod template (`spec.template` + `tail`).
-pub fn template_path<'a>(inv: &Inventory, w: WorkloadId, tail: &[Step<'a>]) -> Vec<Step<'a>> {
-    let mut path: Vec<Step<'a>> = inv.workloads[w]
-        .template_path
-        .iter()
-        .map(|k| Step::Key(k))
-        .collect();
-    path.extend_from_slice(tail);
-    path
-}
+use crate::rules::naming::workload_name;
 
 /// Does a client without a proxy get plaintext through to this port (some requests at least)?
 pub fn unmeshed_plaintext_open(server: &ServerPort) -> bool {
@@ -36,7 +22,7 @@ pub fn unmeshed_outcome(inv: &Inventory, server: &ServerPort) -> String {
     let group = server.other_unmeshed();
     let who = format!(
         "{} port {}",
-        workload_name(inv, server.workload),
+        workload_name(&inv.workloads[server.workload]),
         server.port
     );
     match group.transport {
@@ -166,8 +152,8 @@ impl<'g> BypassTally<'g> {
             let server = graph.server(server);
             format!(
                 "graph: {} reaches {} port {} in plaintext, without its identity",
-                workload_name(inv, w),
-                workload_name(inv, server.workload),
+                workload_name(&inv.workloads[w]),
+                workload_name(&inv.workloads[server.workload]),
                 server.port
             )
         };

@@ -1,8 +1,9 @@
-//! Small lookups several rules share.
+//! Which inputs and workloads the Istio rules look at: whether Istio is in use at all, and the
+//! proxies a Gateway configures.
 
 use meshaudit_engine::membership::{DataPlane, NamespaceMesh};
 use meshaudit_model::istio::{GatewaySpec, Typed};
-use meshaudit_model::{Inventory, Object, ObjectId, WorkloadId};
+use meshaudit_model::{Inventory, WorkloadId};
 
 use crate::context::Context;
 
@@ -14,20 +15,6 @@ pub fn istio_in_use(inv: &Inventory) -> bool {
             .values()
             .any(|ns| NamespaceMesh::of(ns).is_meshed())
 }
-
-/// The object a finding about namespace `name` points at: its `Namespace` object, else the first
-/// object that lives in it, else (for the root namespace) the mesh config or any Istio policy.
-pub fn namespace_anchor<'a>(inv: &'a Inventory, name: &str) -> Option<(ObjectId, &'a Object)> {
-    let id = inv
-        .namespace(name)
-        .and_then(|ns| ns.anchor())
-        .or_else(|| inv.istio.mesh_config.as_ref().map(|m| m.object))
-        .or_else(|| inv.istio.peer_authentications.first().map(|p| p.object))
-        .or_else(|| inv.istio.authorization_policies.first().map(|p| p.object))?;
-    Some((id, inv.object(id)))
-}
-
-pub use meshaudit_engine::peer_authentication::oldest;
 
 /// The workloads a Gateway configures. Istio matches gateway workloads by the Gateway's
 /// `selector` labels in every namespace (unless istiod runs with
