@@ -7,7 +7,9 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::exposure::{dashboards, describe, exposures, steps, Exposure};
+use super::exposure::{
+    dashboards, describe, exposures, linkerd_refuses_unauthenticated, steps, Exposure,
+};
 use crate::rules::naming::workload_name;
 use meshaudit_engine::components::Component;
 
@@ -53,8 +55,13 @@ label — that is reachable from outside the cluster:
 `high`, except where the add-on's own login is known to be on: Kiali with a login strategy
 (not `anonymous`) and Grafana without anonymous access (`GF_AUTH_ANONYMOUS_ENABLED`, or
 `[auth.anonymous] enabled = true` in a ConfigMap of its namespace) are `medium`. Prometheus,
-Jaeger, Zipkin and the Linkerd viz dashboard have no login of their own. Firewalls and
-load-balancer source ranges outside the input are not seen.
+Jaeger, Zipkin and the Linkerd viz dashboard have no login of their own. A LoadBalancer or
+NodePort Service in front of a Linkerd-meshed add-on whose proxy refuses clients without a mesh
+identity on every published port — from outside `clusterNetworks` and from inside it (node
+addresses, after the load balancer's source NAT) — by its `Server`, authorizations or default
+inbound policy (`deny`, `all-authenticated`, `cluster-authenticated`) is `medium`: published, but
+unreachable as long as that policy holds. Firewalls and load-balancer source ranges outside the
+input are not seen.
 
 ## Why it matters
 
@@ -177,6 +184,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     );
                 }
             }
+            let mut refused = None;
+            if let Exposure::Service { index, .. } = &e {
+                refused = linkerd_refuses_unauthenticated(ctx, w, &inv.services[*index]);
+                if refused.is_some() && severity == Severity::High {
+                    severity = Severity::Medium;
+                }
+            }
             let (object_id, path, key): (ObjectId, Vec<Step<'_>>, String) = match &e {
                 Exposure::Service { index, .. } => (
                     inv.services[*index].object,
@@ -225,7 +239,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     object.qualified_name(),
                     component.as_str(),
                     workload_name(&inv.workloads[w]),
-                    if severity == Severity::High {
+                    if refused.is_some() {
+                        "without authentication in front of it; only its Linkerd proxy's policy keeps clients out for now"
+                    } else if severity == Severity::High {
                         "without authentication in front of it"
                     } else {
                         "with only the add-on's own login in front of it"
@@ -253,6 +269,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             });
             if let Some(x) = extra {
                 f = f.evidence(x);
+            }
+            for b in refused.iter().flatten() {
+                f.add_because(inv, b);
             }
             f.mesh = component.mesh();
             f.severity = severity;

@@ -2,6 +2,10 @@
 //! selecting it, and Istio Gateway routes to its Service without end-user authentication at the
 //! gateway.
 
+use meshaudit_engine::authorization::Decision;
+use meshaudit_engine::linkerd::membership::{target_port, InboundPath};
+use meshaudit_engine::linkerd::policy::{ClientNetwork, LinkerdClient};
+use meshaudit_engine::Because;
 use meshaudit_model::istio::{AuthorizationAction, AuthorizationPolicySpec, GatewaySpec, Typed};
 use meshaudit_model::selector::map_selects;
 use meshaudit_model::{Inventory, Node, ObjectId, ServiceId, Step, VirtualServiceId, WorkloadId};
@@ -496,4 +500,44 @@ pub fn describe(inv: &Inventory, e: &Exposure) -> String {
             )
         }
     }
+}
+
+/// Whether the add-on's Linkerd proxy refuses clients without a mesh identity — from outside
+/// `clusterNetworks` and from inside it — on every port `service` publishes; with why (the
+/// deciding Server, authorizations or default policy). None when a port bypasses the proxy or
+/// admits such clients, or when the workload runs no Linkerd proxy.
+pub fn linkerd_refuses_unauthenticated(
+    ctx: &Context<'_>,
+    w: WorkloadId,
+    service: &meshaudit_model::k8s::Service,
+) -> Option<Vec<Because>> {
+    let membership = ctx
+        .linkerd_membership()
+        .get(w.index())
+        .filter(|m| m.meshed)?;
+    let capture = membership.capture.as_ref()?;
+    let workload = &ctx.inventory.workloads[w];
+    let policy = ctx.linkerd_policy();
+    let mut because = Vec::new();
+    for port in &service.spec.ports {
+        let target = target_port(port, workload)?;
+        if capture.inbound(target) == InboundPath::Skipped {
+            return None;
+        }
+        for from in [ClientNetwork::Outside, ClientNetwork::ClusterPod] {
+            let d = policy.authorize_port(w, target, &LinkerdClient::Unauthenticated { from });
+            if d.decision != Decision::Denied {
+                return None;
+            }
+            for b in d.because {
+                if !because.contains(&b) {
+                    because.push(b);
+                }
+            }
+        }
+    }
+    because.push(Because::default(
+        "severity medium: Linkerd's proxy refuses clients without a mesh identity on every published port, so the add-on is published but unreachable while that policy holds",
+    ));
+    Some(because)
 }

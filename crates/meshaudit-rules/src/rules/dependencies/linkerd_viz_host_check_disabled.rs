@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::finding::{Category, Finding, Mesh, Severity};
 use crate::rule::Rule;
 
-use super::exposure::{describe, exposures};
+use super::exposure::{describe, exposures, linkerd_refuses_unauthenticated, Exposure};
 use crate::rules::naming::workload_name;
 use meshaudit_engine::components::Component;
 
@@ -30,7 +30,8 @@ pub static RULE: Rule = Rule {
 The Linkerd viz dashboard (`web` container of `linkerd/web` images) run with `-enforced-host`
 set to a pattern that accepts every host (`.*`, `^.*$`, `.+`) or to nothing. `medium`; `high` when
 the dashboard is also published outside the cluster (LoadBalancer/NodePort Service or a Gateway
-route without authentication).
+route without authentication), unless the only publishing Services lead to a Linkerd proxy that
+refuses clients without a mesh identity on every published port (as DEP006 tells).
 
 ## Why it matters
 
@@ -127,12 +128,30 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "Remove the -enforced-host override from {} (or set it to the exact host name it is published under) and put authentication in front of the dashboard.",
             workload_name(&inv.workloads[inst.workload])
         ));
-        if let Some(e) = exposures(ctx, inst.workload).first() {
+        for e in exposures(ctx, inst.workload) {
             f = f.evidence(format!(
                 "published outside the cluster: {}",
-                describe(inv, e)
+                describe(inv, &e)
             ));
-            f.severity = Severity::High;
+            // A Service whose Linkerd proxy refuses clients without an identity does not let
+            // the forged Host header through for now.
+            let refused = match &e {
+                Exposure::Service { index, .. } => {
+                    linkerd_refuses_unauthenticated(ctx, inst.workload, &inv.services[*index])
+                }
+                _ => None,
+            };
+            match refused {
+                Some(because) => {
+                    for b in &because {
+                        f.add_because(inv, b);
+                    }
+                }
+                None => {
+                    f.severity = Severity::High;
+                    break;
+                }
+            }
         }
         out.push(f);
     }
