@@ -320,3 +320,88 @@ spec:
         .collect();
     assert_eq!(names, ["good"]);
 }
+
+/// What the logging rules will read (docs/logging-semantics.md §1): the mesh config's access-log
+/// switches and providers, and a Telemetry entry's providers, `disabled`, `match.mode` and
+/// `filter.expression`.
+#[test]
+fn access_logging_configuration_is_typed() {
+    let text = r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |-
+    accessLogFile: /dev/stdout
+    accessLogEncoding: JSON
+    accessLogFormat: '{"peer": "%DOWNSTREAM_PEER_URI_SAN%"}'
+    defaultProviders:
+      accessLogging: [audit-file]
+    extensionProviders:
+    - name: audit-file
+      envoyFileAccessLog:
+        path: /var/log/audit.log
+        logFormat:
+          labels: {peer: "%DOWNSTREAM_PEER_URI_SAN%", code: "%RESPONSE_CODE%"}
+    - name: als
+      envoyHttpAls: {service: als.logging.svc.cluster.local, port: 9000}
+    - name: tracing
+      zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: quiet, namespace: shop}
+spec:
+  accessLogging:
+  - providers: [{name: envoy}]
+    disabled: true
+  - providers: [{name: audit-file}]
+    match: {mode: SERVER}
+    filter: {expression: "response.code >= 400"}
+"#;
+    let ingested = ingest(&[SourceText {
+        path: Arc::from("logging.yaml"),
+        text: text.to_owned(),
+    }]);
+    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+    let inv = &ingested.inventory;
+    let config = &inv.istio.mesh_config.as_ref().unwrap().config;
+    assert_eq!(config.access_log_file.as_deref(), Some("/dev/stdout"));
+    assert_eq!(config.access_log_encoding.as_deref(), Some("JSON"));
+    assert!(config
+        .access_log_format
+        .as_deref()
+        .unwrap()
+        .contains("%DOWNSTREAM_PEER_URI_SAN%"));
+    assert_eq!(
+        config.default_providers.as_ref().unwrap().access_logging,
+        ["audit-file"]
+    );
+    let kinds: Vec<(&str, bool)> = config
+        .extension_providers
+        .iter()
+        .map(|p| (p.name.as_str(), p.writes_access_log()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("audit-file", true), ("als", true), ("tracing", false)]
+    );
+    let file = config.extension_providers[0]
+        .envoy_file_access_log
+        .as_ref()
+        .unwrap();
+    assert_eq!(file.path.as_deref(), Some("/var/log/audit.log"));
+    let labels = file.log_format.as_ref().unwrap().labels.as_ref().unwrap();
+    assert_eq!(labels["code"], "%RESPONSE_CODE%");
+
+    let entries = &inv.istio.telemetries[0].spec.access_logging;
+    assert_eq!(entries[0].disabled, Some(true));
+    assert_eq!(entries[0].providers[0].name, "envoy");
+    assert_eq!(
+        entries[1].match_.as_ref().unwrap().mode.as_deref(),
+        Some("SERVER")
+    );
+    assert_eq!(
+        entries[1].filter.as_ref().unwrap().expression.as_deref(),
+        Some("response.code >= 400")
+    );
+}

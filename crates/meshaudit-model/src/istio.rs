@@ -514,12 +514,31 @@ pub struct TelemetrySpec {
     pub access_logging: Vec<AccessLogging>,
 }
 
+/// One `spec.accessLogging[]` entry of a Telemetry resource (docs/logging-semantics.md §1).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AccessLogging {
     #[serde(default)]
     pub providers: Vec<ExtensionProviderRef>,
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// `match.mode`: `CLIENT`, `SERVER` or `CLIENT_AND_SERVER` (the default).
+    #[serde(default, rename = "match")]
+    pub match_: Option<AccessLogMatch>,
+    /// `filter.expression`: a CEL expression; only matching requests are logged.
+    #[serde(default)]
+    pub filter: Option<AccessLogFilter>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AccessLogMatch {
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AccessLogFilter {
+    #[serde(default)]
+    pub expression: Option<String>,
 }
 
 // --- mesh config -----------------------------------------------------------------------------
@@ -538,6 +557,12 @@ pub struct MeshConfig {
     pub access_log_file: Option<String>,
     #[serde(default)]
     pub access_log_encoding: Option<String>,
+    /// A custom access-log format (text, or a JSON map for the JSON encoding).
+    #[serde(default)]
+    pub access_log_format: Option<String>,
+    /// `defaultProviders`: the providers used when no Telemetry names one.
+    #[serde(default)]
+    pub default_providers: Option<DefaultProviders>,
     #[serde(default)]
     pub enable_auto_mtls: Option<bool>,
     #[serde(default)]
@@ -546,9 +571,55 @@ pub struct MeshConfig {
     pub extension_providers: Vec<ExtensionProvider>,
 }
 
+/// One `extensionProviders[]` entry: its name, and the access-log kinds it may be (other kinds
+/// — tracing, metrics, external authorization — are kept only by name).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExtensionProvider {
     pub name: String,
+    #[serde(default)]
+    pub envoy_file_access_log: Option<EnvoyFileAccessLog>,
+    #[serde(default)]
+    pub envoy_http_als: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub envoy_tcp_als: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub envoy_otel_als: Option<serde::de::IgnoredAny>,
+}
+
+impl ExtensionProvider {
+    /// Whether the provider writes access logs (a file, or an access-log service).
+    pub fn writes_access_log(&self) -> bool {
+        self.envoy_file_access_log.is_some()
+            || self.envoy_http_als.is_some()
+            || self.envoy_tcp_als.is_some()
+            || self.envoy_otel_als.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvoyFileAccessLog {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub log_format: Option<ProviderLogFormat>,
+}
+
+/// `logFormat`: a text format, or JSON labels (name → command operators).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProviderLogFormat {
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub labels: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultProviders {
+    #[serde(default)]
+    pub access_logging: Vec<String>,
 }
 
 /// Istio's defaults when no mesh config says otherwise.
